@@ -1,0 +1,3 @@
+from vcop.cli import main
+
+main()

@@ -1,0 +1,74 @@
+"""Open a vcop DuckDB file and make sure its tables exist.
+
+Every canonical table carries two bookkeeping columns beside the schema's own:
+``batch_id`` (the load that last inserted or changed the row) and ``row_hash`` (a hash of the row's
+canonical values, used to tell an unchanged row from a changed one on re-load).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from vcop.spec.schema import Schema, load_schema
+
+#: Columns vcop adds to every canonical table.
+SYSTEM_COLUMNS: tuple[tuple[str, str], ...] = (("batch_id", "BIGINT"), ("row_hash", "VARCHAR"))
+
+_SYSTEM_DDL = """
+CREATE SEQUENCE IF NOT EXISTS batch_seq START 1;
+CREATE SEQUENCE IF NOT EXISTS load_seq START 1;
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id BIGINT PRIMARY KEY,
+    load_id BIGINT NOT NULL,
+    file VARCHAR NOT NULL,
+    table_name VARCHAR NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    profile VARCHAR NOT NULL,
+    loaded_at TIMESTAMP NOT NULL,
+    rows_read BIGINT NOT NULL,
+    rows_loaded BIGINT NOT NULL,
+    rows_inserted BIGINT NOT NULL,
+    rows_updated BIGINT NOT NULL,
+    rows_unchanged BIGINT NOT NULL,
+    rows_rejected BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rejects (
+    batch_id BIGINT NOT NULL,
+    file VARCHAR NOT NULL,
+    table_name VARCHAR NOT NULL,
+    "row" BIGINT NOT NULL,
+    "column" VARCHAR,
+    value VARCHAR,
+    reason VARCHAR NOT NULL
+);
+"""
+
+
+def table_ddl(schema: Schema, name: str) -> str:
+    table = schema.table(name)
+    cols = [f'"{c.name}" {c.sql_type}' for c in table.columns]
+    cols += [f"{n} {t}" for n, t in SYSTEM_COLUMNS]
+    return f'CREATE TABLE IF NOT EXISTS "{name}" (\n    ' + ",\n    ".join(cols) + "\n)"
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection, schema: Schema | None = None) -> None:
+    """Create any missing canonical and system tables (idempotent)."""
+    schema = schema or load_schema()
+    for name in schema.table_names:
+        con.execute(table_ddl(schema, name))
+    con.execute(_SYSTEM_DDL)
+
+
+def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) a vcop database and ensure its schema."""
+    path = Path(path)
+    if read_only:
+        if not path.exists():
+            raise FileNotFoundError(f"no vcop database at {path}")
+        return duckdb.connect(str(path), read_only=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    ensure_schema(con)
+    return con
