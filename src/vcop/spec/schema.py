@@ -141,7 +141,5 @@ def _parse(raw: dict[str, Any]) -> Schema:
 @cache
 def load_schema() -> Schema:
     """The canonical schema shipped with this version of vcop."""
-    text = (
-        resources.files("vcop.definitions").joinpath("schema/canonical.yaml").read_text("utf-8")
-    )
+    text = resources.files("vcop.definitions").joinpath("schema/canonical.yaml").read_text("utf-8")
     return _parse(yaml.safe_load(text))

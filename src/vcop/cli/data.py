@@ -1,0 +1,199 @@
+"""Commands that bring data in and show what came in: ingest, rejects, batches."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table as RichTable
+
+from vcop.cli.app import app, console, err_console, fail
+from vcop.config import DEFAULT_DB
+from vcop.ingest import ExtractError, LoadResult, load_paths
+from vcop.spec.profile import ProfileError, load_profile
+from vcop.store import connect
+
+DbOption = Annotated[Path, typer.Option("--db", help="The vcop DuckDB database file.")]
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Extract files or folders (CSV, XLSX, Parquet).")
+    ],
+    db: DbOption = DEFAULT_DB,
+    profile: Annotated[
+        str,
+        typer.Option(
+            help="Mapping profile: a packaged name (standard, example-rms) or a .yaml path."
+        ),
+    ] = "standard",
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Load files even if their exact bytes were loaded before."),
+    ] = False,
+) -> None:
+    """Validate an extract and load its good rows into the database, in one transaction.
+
+    Bad rows are rejected with file, row, column and reason (see `vcop rejects`). Loading the same
+    extract again changes nothing; a newer extract updates the rows that changed.
+    """
+    try:
+        chosen = load_profile(profile)
+    except ProfileError as exc:
+        fail(str(exc))
+    con = connect(db)
+    try:
+        with _progress() as bar:
+            task = bar.add_task("starting", total=None)
+
+            def report(description: str, advance: int, total: int | None) -> None:
+                bar.update(
+                    task, description=description, total=total, completed=advance if total else 0
+                )
+
+            result = load_paths(con, paths, chosen, force=force, progress=report)
+    except ExtractError as exc:
+        fail(f"{exc}\nNothing was loaded.")
+    except KeyboardInterrupt:
+        fail("interrupted; nothing was loaded (the database is as it was before).", code=130)
+    finally:
+        con.close()
+    print_load_summary(result, db)
+    if result.rows_rejected:
+        err_console.print(
+            f"[yellow]{result.rows_rejected:,} row(s) rejected[/] — list them with "
+            f"`vcop rejects --db {db} --batch N`",
+            highlight=False,
+        )
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+
+
+def print_load_summary(result: LoadResult, db: Path) -> None:
+    table = RichTable(title=f"Load {result.load_id} into {db}", title_justify="left")
+    for name in (
+        "file",
+        "table",
+        "batch",
+        "read",
+        "loaded",
+        "new",
+        "changed",
+        "unchanged",
+        "rejected",
+    ):
+        table.add_column(name, justify="left" if name in ("file", "table") else "right")
+    for f in result.files:
+        if f.skipped:
+            table.add_row(f.source.label, f.table, "", "", "", "", "", "", "", end_section=False)
+            table.add_row(f"  skipped: {f.skipped}", "", "", "", "", "", "", "", "")
+            continue
+        table.add_row(
+            f.source.label, f.table, str(f.batch_id),
+            *(f"{n:,}" for n in (f.rows_read, f.rows_loaded, f.rows_inserted, f.rows_updated,
+                                 f.rows_unchanged, f.rows_rejected)),
+        )  # fmt: skip
+    console.print(table)
+    for f in result.files:
+        if f.personal_columns:
+            console.print(
+                f"[yellow]{f.source.label}: columns {', '.join(f.personal_columns)} look like personal "
+                "details and were not loaded — vcop holds pseudonymous ids only.[/]",
+                highlight=False,
+            )
+        others = [c for c in f.ignored_columns if c not in f.personal_columns]
+        if others:
+            console.print(
+                f"{f.source.label}: columns not in the standard extract, not loaded: {', '.join(others)}",
+                highlight=False,
+            )
+    for note in result.notes:
+        console.print(f"skipped {note}", highlight=False)
+
+
+@app.command()
+def rejects(
+    db: DbOption = DEFAULT_DB,
+    batch: Annotated[int | None, typer.Option(help="Only this batch.")] = None,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", help="Output format.")
+    ] = OutputFormat.table,
+    limit: Annotated[
+        int | None, typer.Option(help="At most this many rows (table format: default 200).")
+    ] = None,
+) -> None:
+    """List rejected rows: file, row, column, value and the reason, in plain English."""
+    con = connect(db, read_only=True) if db.exists() else fail(f"{db}: no such database")
+    where, params = ("WHERE batch_id = ?", [batch]) if batch is not None else ("", [])
+    if limit is None and output is OutputFormat.table:
+        limit = 200
+    sql = (
+        'SELECT batch_id, file, table_name, "row", "column", value, reason FROM rejects '
+        f'{where} ORDER BY batch_id, file, "row", "column"'
+    )
+    total = con.execute(f"SELECT count(*) FROM rejects {where}", params).fetchall()[0]
+    rows = con.execute(sql + (f" LIMIT {int(limit)}" if limit else ""), params).fetchall()
+    names = ["batch_id", "file", "table", "row", "column", "value", "reason"]
+    _emit(names, rows, output, title="Rejected rows")
+    if output is OutputFormat.table and total and total[0] > len(rows):
+        console.print(f"… {total[0] - len(rows):,} more; use --format csv for all of them")
+
+
+@app.command()
+def batches(
+    db: DbOption = DEFAULT_DB,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", help="Output format.")
+    ] = OutputFormat.table,
+) -> None:
+    """List every loaded file: when, its sha256, and rows read, loaded and rejected."""
+    con = connect(db, read_only=True) if db.exists() else fail(f"{db}: no such database")
+    cur = con.execute(
+        "SELECT batch_id, load_id, file, table_name, loaded_at, rows_read, rows_loaded, "
+        "rows_inserted, rows_updated, rows_unchanged, rows_rejected, sha256 FROM batches ORDER BY batch_id"
+    )
+    names = [d[0] for d in cur.description]
+    _emit(names, cur.fetchall(), output, title="Batches")
+
+
+def _emit(
+    names: list[str], rows: list[tuple[object, ...]], output: OutputFormat, title: str
+) -> None:
+    if output is OutputFormat.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(names)
+        writer.writerows(["" if v is None else v for v in r] for r in rows)
+    elif output is OutputFormat.json:
+        sys.stdout.write(
+            json.dumps([dict(zip(names, r, strict=True)) for r in rows], default=str, indent=1)
+        )
+        sys.stdout.write("\n")
+    else:
+        table = RichTable(title=title, title_justify="left")
+        for n in names:
+            table.add_column(n, overflow="fold")
+        for r in rows:
+            table.add_row(*("" if v is None else str(v) for v in r))
+        console.print(table)

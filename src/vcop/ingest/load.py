@@ -1,0 +1,371 @@
+"""Load an extract into the store: one load is one transaction.
+
+For each file, in the order tables reference each other (crimes before victims before
+contacts…):
+
+1. read every value as text (:mod:`vcop.ingest.readers`);
+2. map headers and value codes through the profile and parse each value into its canonical type;
+   every bad value is a reject with file, row, column, value and a reason
+   (:mod:`vcop.ingest.validate`);
+3. rows sharing a key: identical ones load once; differing ones are a conflict and all of them
+   are rejected, each naming the others;
+4. references are checked against the database, which by then holds this load's earlier files;
+5. good rows are merged by key: new rows inserted, changed rows replaced, unchanged rows left
+   alone (so loading the same extract again changes nothing);
+6. the file's batch (file, sha256, counts) and its rejects are recorded.
+
+Everything happens inside one DuckDB transaction: an error, a crash or Ctrl-C leaves the database
+exactly as it was. A file whose exact bytes were already loaded with the same profile is skipped
+unless ``force`` is given.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from vcop.ingest.readers import ExtractError, RawTable, SourceFile, discover, read, sha256_of
+from vcop.ingest.validate import checks, ident, lit, mapped_text, parsed
+from vcop.spec.profile import Profile
+from vcop.spec.schema import Schema, Table, load_schema
+from vcop.store import ensure_schema
+
+#: Header words that suggest personal details vcop must never hold.
+PERSONAL_HEADER_WORDS = (
+    "name", "address", "postcode", "phone", "mobile", "email", "telephone", "dob", "birth",
+)  # fmt: skip
+
+
+@dataclass
+class FileResult:
+    source: SourceFile
+    table: str
+    batch_id: int | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_inserted: int = 0
+    rows_updated: int = 0
+    rows_unchanged: int = 0
+    rows_rejected: int = 0
+    skipped: str | None = None
+    ignored_columns: list[str] = field(default_factory=list)
+
+    @property
+    def personal_columns(self) -> list[str]:
+        """Ignored headers that look like personal details (never loaded; worth telling the user)."""
+        return [
+            h for h in self.ignored_columns if any(w in h.lower() for w in PERSONAL_HEADER_WORDS)
+        ]
+
+
+@dataclass
+class LoadResult:
+    load_id: int
+    files: list[FileResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(f.rows_rejected for f in self.files)
+
+
+#: Called as progress(description, advance_rows, total_rows_or_None).
+Progress = Callable[[str, int, int | None], None]
+
+
+def load_paths(
+    con: duckdb.DuckDBPyConnection,
+    paths: Iterable[Path],
+    profile: Profile,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+    after_file: Callable[[FileResult], None] | None = None,
+) -> LoadResult:
+    """Load files and folders in one transaction and return what happened to each file.
+
+    ``after_file`` is called after each file is staged (tests use it to interrupt a load)."""
+    schema = load_schema()
+    sources, skipped = discover([Path(p) for p in paths], profile)
+    if not sources:
+        raise ExtractError(
+            "no files of the vcop standard extract were found "
+            f"(profile '{profile.name}' expects files named after tables, e.g. crimes.csv)"
+            + ("; " + "; ".join(skipped) if skipped else "")
+        )
+    order = {name: i for i, name in enumerate(schema.load_order())}
+    sources.sort(key=lambda s: (order[s.table], str(s.path), s.sheet or ""))
+    ensure_schema(con, schema)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        load_id = _scalar(con, "SELECT nextval('load_seq')")
+        result = LoadResult(load_id=load_id, notes=list(skipped))
+        loaded_at = dt.datetime.now()
+        for source in sources:
+            file_result = _load_file(
+                con, schema, profile, source, load_id, loaded_at, force, progress
+            )
+            result.files.append(file_result)
+            if after_file is not None:
+                after_file(file_result)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return result
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
+    rows = con.execute(sql, params or []).fetchall()
+    return int(rows[0][0])
+
+
+def _load_file(
+    con: duckdb.DuckDBPyConnection,
+    schema: Schema,
+    profile: Profile,
+    source: SourceFile,
+    load_id: int,
+    loaded_at: dt.datetime,
+    force: bool,
+    progress: Progress | None,
+) -> FileResult:
+    table = schema.table(source.table)
+    result = FileResult(source=source, table=table.name)
+    digest = sha256_of(source.path) + (f":{source.sheet}" if source.sheet else "")
+    if not force:
+        previous = con.execute(
+            "SELECT batch_id FROM batches WHERE sha256 = ? AND table_name = ? AND profile = ?"
+            " ORDER BY batch_id LIMIT 1",
+            [digest, table.name, profile.name],
+        ).fetchall()
+        if previous:
+            result.skipped = f"already loaded as batch {previous[0][0]}"
+            return result
+
+    if progress:
+        progress(f"reading {source.label}", 0, None)
+    raw = read(source)
+    result.rows_read = raw.table.num_rows + len(raw.broken_rows)
+    if progress:
+        progress(f"checking {source.label}", 0, result.rows_read)
+
+    columns = _map_headers(profile, table, source, raw, result)
+    batch_id = _scalar(con, "SELECT nextval('batch_seq')")
+    result.batch_id = batch_id
+    _stage(con, schema, profile, table, raw, columns)
+    _find_issues(con, schema, profile, table)
+    _check_keys(con, table)
+    _check_references(con, schema, table)
+    _merge(con, table, batch_id, result)
+
+    label = source.label
+    con.execute(
+        "INSERT INTO rejects SELECT ?, ?, ?, _row, col, val, reason FROM _issues ORDER BY _row, ord",
+        [batch_id, label, table.name],
+    )
+    if raw.broken_rows:
+        con.executemany(
+            "INSERT INTO rejects VALUES (?, ?, ?, ?, NULL, NULL, ?)",
+            [[batch_id, label, table.name, row, reason] for row, reason in raw.broken_rows],
+        )
+    result.rows_rejected = _scalar(con, "SELECT count(DISTINCT _row) FROM _issues") + len(
+        raw.broken_rows
+    )
+    result.rows_loaded = result.rows_read - result.rows_rejected
+    con.execute(
+        "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            batch_id, load_id, label, table.name, digest, profile.name, loaded_at,
+            result.rows_read, result.rows_loaded, result.rows_inserted, result.rows_updated,
+            result.rows_unchanged, result.rows_rejected,
+        ],
+    )  # fmt: skip
+    for temp in ("_raw_view",):
+        con.unregister(temp)
+    for temp in ("_stage", "_issues", "_accepted"):
+        con.execute(f"DROP TABLE IF EXISTS {temp}")
+    if progress:
+        progress(f"loaded {source.label}", result.rows_read, result.rows_read)
+    return result
+
+
+def _map_headers(
+    profile: Profile, table: Table, source: SourceFile, raw: RawTable, result: FileResult
+) -> dict[str, str]:
+    """Canonical column -> source header; unknown headers are noted and never loaded."""
+    columns: dict[str, str] = {}
+    for header in raw.headers:
+        canonical = profile.canonical_column(table.name, header)
+        if canonical is None:
+            result.ignored_columns.append(header)
+            continue
+        if canonical in columns:
+            raise ExtractError(
+                f"{source.label}: columns {columns[canonical]!r} and {header!r} both map to {canonical}"
+            )
+        columns[canonical] = header
+    missing = [c.name for c in table.columns if c.required and c.name not in columns]
+    if missing:
+        raise ExtractError(
+            f"{source.label}: required column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)} missing (the file has: {', '.join(raw.headers)})"
+        )
+    return columns
+
+
+def _stage(
+    con: duckdb.DuckDBPyConnection,
+    schema: Schema,
+    profile: Profile,
+    table: Table,
+    raw: RawTable,
+    columns: dict[str, str],
+) -> None:
+    """``_stage``: one row per source row with ``t_<col>`` (mapped text) and ``v_<col>`` (value)."""
+    mapping = profile.mapping(table.name)
+    con.register("_raw_view", raw.table)
+    texts = [
+        f"{mapped_text(c, mapping, columns.get(c.name))} AS {ident('t_' + c.name)}"
+        for c in table.columns
+    ]
+    con.execute(f"CREATE TEMP TABLE _text AS SELECT _row, {', '.join(texts)} FROM _raw_view")
+    values = [
+        f"{parsed(c, ident('t_' + c.name), schema, profile.datetime_formats)} AS {ident('v_' + c.name)}"
+        for c in table.columns
+    ]
+    text_hash = (
+        "md5(concat_ws(chr(31), "
+        + ", ".join(f"coalesce({ident('t_' + c.name)}, chr(30))" for c in table.columns)
+        + "))"
+    )
+    con.execute(
+        f"CREATE TEMP TABLE _stage AS SELECT *, {', '.join(values)}, {text_hash} AS _text_hash "
+        "FROM _text"
+    )
+    con.execute("DROP TABLE _text")
+
+
+def _find_issues(
+    con: duckdb.DuckDBPyConnection, schema: Schema, profile: Profile, table: Table
+) -> None:
+    parts = []
+    ordinal = 0
+    for column in table.columns:
+        for condition, reason in checks(column, profile.datetime_formats):
+            parts.append(
+                f"SELECT _row, {ordinal} AS ord, {lit(column.name)} AS col, "
+                f"{ident('t_' + column.name)} AS val, {reason} AS reason FROM _stage WHERE {condition}"
+            )
+            ordinal += 1
+    con.execute(
+        "CREATE TEMP TABLE _issues (_row BIGINT, ord INTEGER, col VARCHAR, val VARCHAR, reason VARCHAR)"
+    )
+    if parts:
+        con.execute("INSERT INTO _issues " + " UNION ALL ".join(parts))
+
+
+def _key_text(table: Table, prefix: str = "t_") -> str:
+    """A readable rendering of a row's key, e.g. ``crime_id 'C1'`` or ``victim_id 'V1', crime_id 'C1'``."""
+    return " || ', ' || ".join(
+        f"{lit(k + ' ')} || '''' || coalesce({ident(prefix + k)}, '') || ''''" for k in table.key
+    )
+
+
+def _check_keys(con: duckdb.DuckDBPyConnection, table: Table) -> None:
+    """Rows sharing a key with different values: every one of them is rejected."""
+    key = ", ".join(ident("t_" + k) for k in table.key)
+    not_null = " AND ".join(f"{ident('t_' + k)} IS NOT NULL" for k in table.key)
+    con.execute(
+        f"""
+        INSERT INTO _issues
+        SELECT _row, 1000, {lit(table.key[0])}, {ident("t_" + table.key[0])},
+               {_key_text(table)} || ' appears again on row' ||
+               CASE WHEN len(others) > 1 THEN 's ' ELSE ' ' END ||
+               array_to_string(others, ', ') || ' with different values; all are rejected'
+        FROM (
+            SELECT s._row, s.* EXCLUDE (_row),
+                   list_filter(list(s._row) OVER w, lambda r: r <> s._row) AS others,
+                   count(DISTINCT s._text_hash) OVER w AS versions
+            FROM _stage s WHERE {not_null}
+            WINDOW w AS (PARTITION BY {key})
+        )
+        WHERE versions > 1
+        """
+    )
+
+
+def _check_references(con: duckdb.DuckDBPyConnection, schema: Schema, table: Table) -> None:
+    """Each reference must name a row already in the database (this load's earlier files count)."""
+    for ordinal, ref in enumerate(table.references, start=2000):
+        target = schema.table(ref.table)
+        pairs = list(zip(ref.columns, target.key, strict=True))
+        present = " AND ".join(f"s.{ident('v_' + c)} IS NOT NULL" for c, _ in pairs)
+        match = " AND ".join(f"t.{ident(k)} = s.{ident('v_' + c)}" for c, k in pairs)
+        shown = " || ', ' || ".join(
+            f"{lit(c + ' ')} || '''' || s.{ident('t_' + c)} || ''''" for c, _ in pairs
+        )
+        noun = {
+            "crimes": "a crime",
+            "victims": "a victim of that crime",
+            "case_events": "a case event",
+        }
+        what = noun.get(ref.table, f"a row of {ref.table}")
+        con.execute(
+            f"""
+            INSERT INTO _issues
+            SELECT s._row, {ordinal}, {lit(ref.columns[0])}, s.{ident("t_" + ref.columns[0])},
+                   {shown} || {lit(f" is not {what} in this extract or the database")}
+            FROM _stage s
+            WHERE {present}
+              AND s._row NOT IN (SELECT _row FROM _issues)
+              AND NOT EXISTS (SELECT 1 FROM {ident(target.name)} t WHERE {match})
+            """
+        )
+
+
+def _merge(con: duckdb.DuckDBPyConnection, table: Table, batch_id: int, result: FileResult) -> None:
+    """Insert new keys, replace changed rows, leave unchanged ones; identical duplicates load once."""
+    cols = [ident(c.name) for c in table.columns]
+    values = ", ".join(f"{ident('v_' + c.name)} AS {ident(c.name)}" for c in table.columns)
+    row_hash = (
+        "md5(concat_ws(chr(31), "
+        + ", ".join(f"coalesce(CAST({c} AS VARCHAR), chr(30))" for c in cols)
+        + "))"
+    )
+    con.execute(
+        f"""
+        CREATE TEMP TABLE _accepted AS
+        SELECT *, {row_hash} AS row_hash FROM (
+            SELECT {values} FROM _stage
+            WHERE _row NOT IN (SELECT _row FROM _issues)
+            QUALIFY row_number() OVER (PARTITION BY {", ".join(ident("v_" + k) for k in table.key)} ORDER BY _row) = 1
+        )
+        """
+    )
+    target = ident(table.name)
+    join = " AND ".join(f"t.{ident(k)} = a.{ident(k)}" for k in table.key)
+    counts = con.execute(
+        f"""
+        SELECT count(*) FILTER (WHERE t.row_hash IS NULL),
+               count(*) FILTER (WHERE t.row_hash IS NOT NULL AND t.row_hash <> a.row_hash),
+               count(*) FILTER (WHERE t.row_hash = a.row_hash)
+        FROM _accepted a LEFT JOIN {target} t ON {join}
+        """
+    ).fetchall()[0]
+    result.rows_inserted, result.rows_updated, result.rows_unchanged = (int(n) for n in counts)
+    if result.rows_updated:
+        con.execute(
+            f"DELETE FROM {target} t USING _accepted a WHERE {join} AND t.row_hash <> a.row_hash"
+        )
+    con.execute(
+        f"""
+        INSERT INTO {target} ({", ".join(cols)}, batch_id, row_hash)
+        SELECT {", ".join("a." + c for c in cols)}, {batch_id}, a.row_hash FROM _accepted a
+        WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {join})
+        """
+    )
