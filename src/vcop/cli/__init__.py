@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from vcop.cli import data as _data  # noqa: F401  (ingest, rejects, batches)
+from vcop.cli import docs as _docs  # noqa: F401  (docs)
+from vcop.cli import main_job as _main_job  # noqa: F401  (demo)
 from vcop.cli.app import app
-from vcop.cli import data as _data  # noqa: F401  (registers ingest, rejects, demo-data, batches)
 
 __all__ = ["app", "main"]
 

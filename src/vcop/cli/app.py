@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import NoReturn
 
+import duckdb
 import typer
 from rich.console import Console
+
+from vcop.store import StoreError, connect
 
 app = typer.Typer(
     name="vcop",
@@ -18,6 +22,14 @@ app = typer.Typer(
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
+
+
+def open_store(db: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the database for a command, or exit with a message that names the file."""
+    try:
+        return connect(db, read_only=read_only)
+    except StoreError as exc:
+        fail(str(exc))
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

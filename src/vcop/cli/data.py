@@ -10,14 +10,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table as RichTable
 
-from vcop.cli.app import app, console, err_console, fail
+from vcop.cli.app import app, console, err_console, fail, open_store
 from vcop.config import DEFAULT_DB
 from vcop.ingest import ExtractError, LoadResult, load_paths
 from vcop.spec.profile import ProfileError, load_profile
-from vcop.store import connect
 
 DbOption = Annotated[Path, typer.Option("--db", help="The vcop DuckDB database file.")]
 
@@ -54,15 +59,13 @@ def ingest(
         chosen = load_profile(profile)
     except ProfileError as exc:
         fail(str(exc))
-    con = connect(db)
+    con = open_store(db)
     try:
         with _progress() as bar:
             task = bar.add_task("starting", total=None)
 
-            def report(description: str, advance: int, total: int | None) -> None:
-                bar.update(
-                    task, description=description, total=total, completed=advance if total else 0
-                )
+            def report(description: str, done: int, total: int) -> None:
+                bar.update(task, description=description, total=total, completed=done)
 
             result = load_paths(con, paths, chosen, force=force, progress=report)
     except ExtractError as exc:
@@ -84,7 +87,7 @@ def _progress() -> Progress:
     return Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        DownloadColumn(),
         TimeElapsedColumn(),
         console=err_console,
         transient=True,
@@ -145,7 +148,7 @@ def rejects(
     ] = None,
 ) -> None:
     """List rejected rows: file, row, column, value and the reason, in plain English."""
-    con = connect(db, read_only=True) if db.exists() else fail(f"{db}: no such database")
+    con = open_store(db, read_only=True)
     where, params = ("WHERE batch_id = ?", [batch]) if batch is not None else ("", [])
     if limit is None and output is OutputFormat.table:
         limit = 200
@@ -169,7 +172,7 @@ def batches(
     ] = OutputFormat.table,
 ) -> None:
     """List every loaded file: when, its sha256, and rows read, loaded and rejected."""
-    con = connect(db, read_only=True) if db.exists() else fail(f"{db}: no such database")
+    con = open_store(db, read_only=True)
     cur = con.execute(
         "SELECT batch_id, load_id, file, table_name, loaded_at, rows_read, rows_loaded, "
         "rows_inserted, rows_updated, rows_unchanged, rows_rejected, sha256 FROM batches ORDER BY batch_id"

@@ -73,8 +73,8 @@ class LoadResult:
         return sum(f.rows_rejected for f in self.files)
 
 
-#: Called as progress(description, advance_rows, total_rows_or_None).
-Progress = Callable[[str, int, int | None], None]
+#: Called as progress(description, bytes_done, bytes_total) as the load works through its files.
+Progress = Callable[[str, int, int], None]
 
 
 def load_paths(
@@ -105,10 +105,15 @@ def load_paths(
         load_id = _scalar(con, "SELECT nextval('load_seq')")
         result = LoadResult(load_id=load_id, notes=list(skipped))
         loaded_at = dt.datetime.now()
-        for source in sources:
-            file_result = _load_file(
-                con, schema, profile, source, load_id, loaded_at, force, progress
-            )
+        sizes = [s.path.stat().st_size for s in sources]
+        done, total = 0, sum(sizes)
+        for source, size in zip(sources, sizes, strict=True):
+            if progress:
+                progress(f"{source.table}: {source.label}", done, total)
+            file_result = _load_file(con, schema, profile, source, load_id, loaded_at, force)
+            done += size
+            if progress:
+                progress(f"{source.table}: {source.label}", done, total)
             result.files.append(file_result)
             if after_file is not None:
                 after_file(file_result)
@@ -132,7 +137,6 @@ def _load_file(
     load_id: int,
     loaded_at: dt.datetime,
     force: bool,
-    progress: Progress | None,
 ) -> FileResult:
     table = schema.table(source.table)
     result = FileResult(source=source, table=table.name)
@@ -147,12 +151,8 @@ def _load_file(
             result.skipped = f"already loaded as batch {previous[0][0]}"
             return result
 
-    if progress:
-        progress(f"reading {source.label}", 0, None)
     raw = read(source)
     result.rows_read = raw.table.num_rows + len(raw.broken_rows)
-    if progress:
-        progress(f"checking {source.label}", 0, result.rows_read)
 
     columns = _map_headers(profile, table, source, raw, result)
     batch_id = _scalar(con, "SELECT nextval('batch_seq')")
@@ -189,8 +189,6 @@ def _load_file(
         con.unregister(temp)
     for temp in ("_stage", "_issues", "_accepted"):
         con.execute(f"DROP TABLE IF EXISTS {temp}")
-    if progress:
-        progress(f"loaded {source.label}", result.rows_read, result.rows_read)
     return result
 
 

@@ -61,14 +61,28 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, schema: Schema | None = None) 
     con.execute(_SYSTEM_DDL)
 
 
+class StoreError(Exception):
+    """A database that cannot be opened. The message names the file and what to do."""
+
+
 def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) a vcop database and ensure its schema."""
     path = Path(path)
-    if read_only:
-        if not path.exists():
-            raise FileNotFoundError(f"no vcop database at {path}")
-        return duckdb.connect(str(path), read_only=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path))
+    if read_only and not path.exists():
+        raise StoreError(f"{path}: no such vcop database (load one with `vcop ingest` or `vcop demo`)")
+    try:
+        if read_only:
+            return duckdb.connect(str(path), read_only=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(path))
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise StoreError(
+                f"{path}: the database is in use by another vcop process "
+                "(e.g. `vcop serve`); stop it or wait for it to finish, then try again"
+            ) from exc
+        raise StoreError(f"{path}: cannot be opened as a vcop database: {exc}") from exc
+    except duckdb.Error as exc:
+        raise StoreError(f"{path}: cannot be opened as a vcop database: {exc}") from exc
     ensure_schema(con)
     return con

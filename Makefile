@@ -1,0 +1,53 @@
+# One toolchain, the same commands locally and in CI. The README's two commands are
+# `make demo` and `make test`; each installs what it needs on a fresh machine.
+SHELL := /bin/bash
+UV_VERSION := 0.13.9
+UV := python3 -m uv
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DB ?= var/vcop.duckdb
+
+.PHONY: help uv deps test-system demo test check lint format typecheck docs bench
+
+help:
+	@echo "make demo   - install everything, build the Demoshire demo force and run vcop on it"
+	@echo "make test   - install everything the tests need (incl. Debian packages) and run them all"
+	@echo "make check  - ruff + mypy + tests"
+	@echo "make docs   - regenerate docs made from the definitions"
+	@echo "make bench  - run the benchmarks in bench/"
+
+uv:
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)" \
+		|| python3 -m pip install --quiet --user --break-system-packages "uv==$(UV_VERSION)"
+
+deps: uv
+	$(UV) sync --frozen
+
+# Debian packages the tests need: Java 17 for the PySpark tests.
+test-system:
+	@command -v java >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless; }
+
+demo: deps
+	$(UV) run vcop demo --db $(DB)
+
+test: deps test-system
+	$(UV) run pytest
+
+lint:
+	$(UV) run ruff check src tests bench scripts
+	$(UV) run ruff format --check src tests bench scripts
+
+format:
+	$(UV) run ruff format src tests bench scripts
+	$(UV) run ruff check --fix src tests bench scripts
+
+typecheck:
+	$(UV) run mypy
+
+docs: deps
+	$(UV) run vcop docs
+
+check: lint typecheck test
+
+bench: deps
+	$(UV) run python bench/bench_ingest.py
