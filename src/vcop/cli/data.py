@@ -110,11 +110,11 @@ def print_load_summary(result: LoadResult, db: Path) -> None:
         table.add_column(name, justify="left" if name in ("file", "table") else "right")
     for f in result.files:
         if f.skipped:
-            table.add_row(f.source.label, f.table, "", "", "", "", "", "", "", end_section=False)
+            table.add_row(f.label, f.table, "", "", "", "", "", "", "", end_section=False)
             table.add_row(f"  skipped: {f.skipped}", "", "", "", "", "", "", "", "")
             continue
         table.add_row(
-            f.source.label, f.table, str(f.batch_id),
+            f.label, f.table, str(f.batch_id),
             *(f"{n:,}" for n in (f.rows_read, f.rows_loaded, f.rows_inserted, f.rows_updated,
                                  f.rows_unchanged, f.rows_rejected)),
         )  # fmt: skip
@@ -122,14 +122,14 @@ def print_load_summary(result: LoadResult, db: Path) -> None:
     for f in result.files:
         if f.personal_columns:
             console.print(
-                f"[yellow]{f.source.label}: columns {', '.join(f.personal_columns)} look like personal "
+                f"[yellow]{f.label}: columns {', '.join(f.personal_columns)} look like personal "
                 "details and were not loaded — vcop holds pseudonymous ids only.[/]",
                 highlight=False,
             )
         others = [c for c in f.ignored_columns if c not in f.personal_columns]
         if others:
             console.print(
-                f"{f.source.label}: columns not in the standard extract, not loaded: {', '.join(others)}",
+                f"{f.label}: columns not in the standard extract, not loaded: {', '.join(others)}",
                 highlight=False,
             )
     for note in result.notes:

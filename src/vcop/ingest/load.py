@@ -28,7 +28,7 @@ from pathlib import Path
 
 import duckdb
 
-from vcop.ingest.readers import ExtractError, RawTable, SourceFile, discover, read, sha256_of
+from vcop.ingest.readers import ExtractError, RawTable, discover, read, sha256_of
 from vcop.ingest.validate import checks, ident, lit, mapped_text, parsed
 from vcop.spec.profile import Profile
 from vcop.spec.schema import Schema, Table, load_schema
@@ -42,7 +42,7 @@ PERSONAL_HEADER_WORDS = (
 
 @dataclass
 class FileResult:
-    source: SourceFile
+    label: str
     table: str
     batch_id: int | None = None
     rows_read: int = 0
@@ -99,29 +99,28 @@ def load_paths(
         )
     order = {name: i for i, name in enumerate(schema.load_order())}
     sources.sort(key=lambda s: (order[s.table], str(s.path), s.sheet or ""))
-    ensure_schema(con, schema)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        load_id = _scalar(con, "SELECT nextval('load_seq')")
-        result = LoadResult(load_id=load_id, notes=list(skipped))
-        loaded_at = dt.datetime.now()
+    with Load(con, profile) as load:
+        load.result.notes.extend(skipped)
         sizes = [s.path.stat().st_size for s in sources]
         done, total = 0, sum(sizes)
         for source, size in zip(sources, sizes, strict=True):
             if progress:
                 progress(f"{source.table}: {source.label}", done, total)
-            file_result = _load_file(con, schema, profile, source, load_id, loaded_at, force)
+            digest = sha256_of(source.path) + (f":{source.sheet}" if source.sheet else "")
+            previous = None if force else load.already_loaded(digest, source.table)
+            if previous is not None:
+                file_result = FileResult(source.label, source.table, skipped=previous)
+                load.result.files.append(file_result)
+            else:
+                raw = read(source)
+                columns = _map_headers(profile, schema.table(source.table), source.label, raw)
+                file_result = load.load_raw(source.label, source.table, raw, digest, columns)
             done += size
             if progress:
                 progress(f"{source.table}: {source.label}", done, total)
-            result.files.append(file_result)
             if after_file is not None:
                 after_file(file_result)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    return result
+    return load.result
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
@@ -129,88 +128,112 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | Non
     return int(rows[0][0])
 
 
-def _load_file(
-    con: duckdb.DuckDBPyConnection,
-    schema: Schema,
-    profile: Profile,
-    source: SourceFile,
-    load_id: int,
-    loaded_at: dt.datetime,
-    force: bool,
-) -> FileResult:
-    table = schema.table(source.table)
-    result = FileResult(source=source, table=table.name)
-    digest = sha256_of(source.path) + (f":{source.sheet}" if source.sheet else "")
-    if not force:
-        previous = con.execute(
+class Load:
+    """One load: a transaction into which any number of raw tables are staged and merged.
+
+    Use as a context manager: it commits when the block ends normally and rolls back on any
+    exception, KeyboardInterrupt included. Importers of other formats (e.g. data.police.uk) build
+    :class:`RawTable` objects with canonical headers and load them through here, so every load
+    gets the same validation, rejects, batches and idempotency."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, profile: Profile) -> None:
+        self.con = con
+        self.profile = profile
+        self.schema = load_schema()
+        self.loaded_at = dt.datetime.now()
+        self.result = LoadResult(load_id=0)
+
+    def __enter__(self) -> Load:
+        ensure_schema(self.con, self.schema)
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            self.result.load_id = _scalar(self.con, "SELECT nextval('load_seq')")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self.con.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+    def already_loaded(self, digest: str, table: str) -> str | None:
+        """Why a source with these exact bytes need not be loaded again, or None."""
+        previous = self.con.execute(
             "SELECT batch_id FROM batches WHERE sha256 = ? AND table_name = ? AND profile = ?"
             " ORDER BY batch_id LIMIT 1",
-            [digest, table.name, profile.name],
+            [digest, table, self.profile.name],
         ).fetchall()
-        if previous:
-            result.skipped = f"already loaded as batch {previous[0][0]}"
-            return result
+        return f"already loaded as batch {previous[0][0]}" if previous else None
 
-    raw = read(source)
-    result.rows_read = raw.table.num_rows + len(raw.broken_rows)
+    def load_raw(
+        self,
+        label: str,
+        table_name: str,
+        raw: RawTable,
+        digest: str,
+        columns: dict[str, str] | None = None,
+    ) -> FileResult:
+        """Validate and merge one table's rows; ``columns`` maps canonical column -> raw header
+        (default: the raw headers are canonical names)."""
+        con, schema, profile = self.con, self.schema, self.profile
+        table = schema.table(table_name)
+        if columns is None:
+            columns = {h: h for h in raw.headers if h in table.column_names}
+        result = FileResult(label=label, table=table.name)
+        result.ignored_columns = [h for h in raw.headers if h not in columns.values()]
+        result.rows_read = raw.table.num_rows + len(raw.broken_rows)
+        batch_id = _scalar(con, "SELECT nextval('batch_seq')")
+        result.batch_id = batch_id
+        _stage(con, schema, profile, table, raw, columns)
+        _find_issues(con, schema, profile, table)
+        _check_keys(con, table)
+        _check_references(con, schema, table)
+        _merge(con, table, batch_id, result)
 
-    columns = _map_headers(profile, table, source, raw, result)
-    batch_id = _scalar(con, "SELECT nextval('batch_seq')")
-    result.batch_id = batch_id
-    _stage(con, schema, profile, table, raw, columns)
-    _find_issues(con, schema, profile, table)
-    _check_keys(con, table)
-    _check_references(con, schema, table)
-    _merge(con, table, batch_id, result)
-
-    label = source.label
-    con.execute(
-        "INSERT INTO rejects SELECT ?, ?, ?, _row, col, val, reason FROM _issues ORDER BY _row, ord",
-        [batch_id, label, table.name],
-    )
-    if raw.broken_rows:
-        con.executemany(
-            "INSERT INTO rejects VALUES (?, ?, ?, ?, NULL, NULL, ?)",
-            [[batch_id, label, table.name, row, reason] for row, reason in raw.broken_rows],
+        con.execute(
+            "INSERT INTO rejects SELECT ?, ?, ?, _row, col, val, reason FROM _issues ORDER BY _row, ord",
+            [batch_id, label, table.name],
         )
-    result.rows_rejected = _scalar(con, "SELECT count(DISTINCT _row) FROM _issues") + len(
-        raw.broken_rows
-    )
-    result.rows_loaded = result.rows_read - result.rows_rejected
-    con.execute(
-        "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            batch_id, load_id, label, table.name, digest, profile.name, loaded_at,
-            result.rows_read, result.rows_loaded, result.rows_inserted, result.rows_updated,
-            result.rows_unchanged, result.rows_rejected,
-        ],
-    )  # fmt: skip
-    for temp in ("_raw_view",):
-        con.unregister(temp)
-    for temp in ("_stage", "_issues", "_accepted"):
-        con.execute(f"DROP TABLE IF EXISTS {temp}")
-    return result
+        if raw.broken_rows:
+            con.executemany(
+                "INSERT INTO rejects VALUES (?, ?, ?, ?, NULL, NULL, ?)",
+                [[batch_id, label, table.name, row, reason] for row, reason in raw.broken_rows],
+            )
+        result.rows_rejected = _scalar(con, "SELECT count(DISTINCT _row) FROM _issues") + len(
+            raw.broken_rows
+        )
+        result.rows_loaded = result.rows_read - result.rows_rejected
+        con.execute(
+            "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                batch_id, self.result.load_id, label, table.name, digest, profile.name,
+                self.loaded_at, result.rows_read, result.rows_loaded, result.rows_inserted,
+                result.rows_updated, result.rows_unchanged, result.rows_rejected,
+            ],
+        )  # fmt: skip
+        con.unregister("_raw_view")
+        for temp in ("_stage", "_issues", "_accepted"):
+            con.execute(f"DROP TABLE IF EXISTS {temp}")
+        self.result.files.append(result)
+        return result
 
 
-def _map_headers(
-    profile: Profile, table: Table, source: SourceFile, raw: RawTable, result: FileResult
-) -> dict[str, str]:
-    """Canonical column -> source header; unknown headers are noted and never loaded."""
+def _map_headers(profile: Profile, table: Table, label: str, raw: RawTable) -> dict[str, str]:
+    """Canonical column -> source header; unknown headers are never loaded."""
     columns: dict[str, str] = {}
     for header in raw.headers:
         canonical = profile.canonical_column(table.name, header)
         if canonical is None:
-            result.ignored_columns.append(header)
             continue
         if canonical in columns:
             raise ExtractError(
-                f"{source.label}: columns {columns[canonical]!r} and {header!r} both map to {canonical}"
+                f"{label}: columns {columns[canonical]!r} and {header!r} both map to {canonical}"
             )
         columns[canonical] = header
     missing = [c.name for c in table.columns if c.required and c.name not in columns]
     if missing:
         raise ExtractError(
-            f"{source.label}: required column{'s' if len(missing) > 1 else ''} "
+            f"{label}: required column{'s' if len(missing) > 1 else ''} "
             f"{', '.join(missing)} missing (the file has: {', '.join(raw.headers)})"
         )
     return columns
