@@ -27,8 +27,14 @@ def test_data_dictionary_lists_every_column() -> None:
             assert f"| `{column.name}` |" in text
 
 
+#: Columns whose names contain a flagged word but hold no personal detail.
+NOT_PERSONAL = {"lsoa_name"}  # the ONS name of a statistical area, e.g. 'Cambridge 007A'
+
+
 def test_schema_has_no_personal_detail_columns() -> None:
     for table in load_schema().tables:
         for column in table.columns:
+            if column.name in NOT_PERSONAL:
+                continue
             for word in ("name", "address", "phone", "postcode", "birth", "email"):
                 assert word not in column.name, f"{table.name}.{column.name}"
