@@ -94,6 +94,11 @@ def _progress() -> Progress:
     )
 
 
+def _short(label: str) -> str:
+    """A file's name (with its sheet), short enough for a summary table."""
+    return Path(label.split("[")[0]).name + ("[" + label.split("[", 1)[1] if "[" in label else "")
+
+
 def print_load_summary(result: LoadResult, db: Path) -> None:
     table = RichTable(title=f"Load {result.load_id} into {db}", title_justify="left")
     for name in (
@@ -110,11 +115,11 @@ def print_load_summary(result: LoadResult, db: Path) -> None:
         table.add_column(name, justify="left" if name in ("file", "table") else "right")
     for f in result.files:
         if f.skipped:
-            table.add_row(f.label, f.table, "", "", "", "", "", "", "", end_section=False)
+            table.add_row(_short(f.label), f.table, "", "", "", "", "", "", "", end_section=False)
             table.add_row(f"  skipped: {f.skipped}", "", "", "", "", "", "", "", "")
             continue
         table.add_row(
-            f.label, f.table, str(f.batch_id),
+            _short(f.label), f.table, str(f.batch_id),
             *(f"{n:,}" for n in (f.rows_read, f.rows_loaded, f.rows_inserted, f.rows_updated,
                                  f.rows_unchanged, f.rows_rejected)),
         )  # fmt: skip
@@ -200,3 +205,66 @@ def _emit(
         for r in rows:
             table.add_row(*("" if v is None else str(v) for v in r))
         console.print(table)
+
+
+import_app = typer.Typer(
+    help="Import published data in other layouts (data.police.uk).", no_args_is_help=True
+)
+app.add_typer(import_app, name="import")
+
+
+@import_app.command("police-uk")
+def import_police_uk_command(
+    paths: Annotated[
+        list[Path], typer.Argument(help="data.police.uk street/outcomes CSV files or folders.")
+    ],
+    db: DbOption = DEFAULT_DB,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Import files even if their exact bytes were imported before."
+        ),
+    ] = False,
+) -> None:
+    """Import data.police.uk street-level crime and outcomes files (any force, any months).
+
+    Crimes become crimes, anti-social behaviour becomes incidents, outcomes become outcome events
+    with the latest on the crime. Same guarantees as `vcop ingest`: one transaction, rejects with
+    reasons, and importing the same files again changes nothing.
+    """
+    from vcop.ingest.police_uk import import_police_uk
+
+    con = open_store(db)
+    try:
+        with _progress() as bar:
+            task = bar.add_task("starting", total=None)
+
+            def report(description: str, done: int, total: int) -> None:
+                bar.update(task, description=description, total=total, completed=done)
+
+            result = import_police_uk(con, paths, force=force, progress=report)
+    except ExtractError as exc:
+        fail(f"{exc}\nNothing was imported.")
+    except KeyboardInterrupt:
+        fail("interrupted; nothing was imported (the database is as it was before).", code=130)
+    finally:
+        con.close()
+    print_load_summary(result.load, db)
+    if result.linked_outcomes:
+        console.print(
+            f"{result.linked_outcomes:,} outcome(s) kept aside earlier were linked to their crimes."
+        )
+    if result.pending_outcomes:
+        console.print(
+            f"{result.pending_outcomes:,} outcome row(s) belong to crimes not in the database (crimes "
+            "from before the imported months); they are kept aside and link when those months are imported."
+        )
+    if result.unmapped_categories:
+        shown = ", ".join(f"{k!r} ({v:,})" for k, v in result.unmapped_categories.most_common())
+        err_console.print(
+            f"[yellow]outcome categories with no Home Office mapping:[/] {shown} — add them to "
+            "definitions/outcomes/police_uk.yaml",
+            highlight=False,
+        )
+    for note in result.skipped_files:
+        console.print(f"skipped {note}", highlight=False)

@@ -3,4 +3,12 @@
 from vcop.ingest.load import FileResult, Load, LoadResult, load_paths
 from vcop.ingest.readers import ExtractError, SourceFile, discover
 
-__all__ = ["ExtractError", "FileResult", "Load", "LoadResult", "SourceFile", "discover", "load_paths"]
+__all__ = [
+    "ExtractError",
+    "FileResult",
+    "Load",
+    "LoadResult",
+    "SourceFile",
+    "discover",
+    "load_paths",
+]

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from vcop.ingest.readers import ExtractError, RawTable, discover, read, sha256_of
 from vcop.ingest.validate import checks, ident, lit, mapped_text, parsed
@@ -195,10 +196,16 @@ class Load:
             [batch_id, label, table.name],
         )
         if raw.broken_rows:
-            con.executemany(
-                "INSERT INTO rejects VALUES (?, ?, ?, ?, NULL, NULL, ?)",
-                [[batch_id, label, table.name, row, reason] for row, reason in raw.broken_rows],
+            rows, reasons = zip(*raw.broken_rows, strict=True)
+            con.register(
+                "_broken",
+                pa.table({"row": pa.array(rows, pa.int64()), "reason": pa.array(reasons)}),
             )
+            con.execute(
+                'INSERT INTO rejects SELECT ?, ?, ?, "row", NULL, NULL, reason FROM _broken',
+                [batch_id, label, table.name],
+            )
+            con.unregister("_broken")
         result.rows_rejected = _scalar(con, "SELECT count(DISTINCT _row) FROM _issues") + len(
             raw.broken_rows
         )
@@ -349,15 +356,21 @@ def _check_references(con: duckdb.DuckDBPyConnection, schema: Schema, table: Tab
         )
 
 
-def _merge(con: duckdb.DuckDBPyConnection, table: Table, batch_id: int, result: FileResult) -> None:
-    """Insert new keys, replace changed rows, leave unchanged ones; identical duplicates load once."""
+def row_hash_sql(table: Table) -> str:
+    """SQL for the hash of a row's canonical values (how a changed row is told from the same)."""
     cols = [ident(c.name) for c in table.columns]
-    values = ", ".join(f"{ident('v_' + c.name)} AS {ident(c.name)}" for c in table.columns)
-    row_hash = (
+    return (
         "md5(concat_ws(chr(31), "
         + ", ".join(f"coalesce(CAST({c} AS VARCHAR), chr(30))" for c in cols)
         + "))"
     )
+
+
+def _merge(con: duckdb.DuckDBPyConnection, table: Table, batch_id: int, result: FileResult) -> None:
+    """Insert new keys, replace changed rows, leave unchanged ones; identical duplicates load once."""
+    cols = [ident(c.name) for c in table.columns]
+    values = ", ".join(f"{ident('v_' + c.name)} AS {ident(c.name)}" for c in table.columns)
+    row_hash = row_hash_sql(table)
     con.execute(
         f"""
         CREATE TEMP TABLE _accepted AS
