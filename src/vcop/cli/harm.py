@@ -1,0 +1,118 @@
+"""`vcop harm`: harm by place and month, harm concentration, and victims ranked by harm."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+
+from vcop.cli.app import app, console, fail, open_store
+from vcop.cli.data import DbOption, OutputFormat, _emit
+from vcop.config import DEFAULT_DB
+from vcop.harm import concentration, harm_by_area, victims_by_harm
+
+harm_app = typer.Typer(
+    help="Crime harm (Cambridge Crime Harm Index and ONS Crime Severity Score).",
+    no_args_is_help=True,
+)
+app.add_typer(harm_app, name="harm")
+
+#: Roles that may list victims by harm (a record-level list).
+HARM_LIST_ROLES = ("analyst", "supervisor")
+
+
+def _day(value: dt.datetime) -> dt.date:
+    return value.date()
+
+
+@harm_app.command("areas")
+def harm_areas(
+    start: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="First day.")],
+    end: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="Last day.")],
+    db: DbOption = DEFAULT_DB,
+    level: Annotated[str, typer.Option(help="district, area, force or lsoa_code.")] = "district",
+    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """Crimes and harm (CCHI days, CSS) per place and month."""
+    if level not in ("district", "area", "force", "lsoa_code"):
+        fail("--level must be one of district, area, force, lsoa_code")
+    con = open_store(db, read_only=True)
+    rows = harm_by_area(con, level=level, start=_day(start), end=_day(end))  # type: ignore[arg-type]
+    _emit([level, "month", "crimes", "css", "cchi"], rows, output, title="Harm by place and month")
+
+
+@harm_app.command("concentration")
+def harm_concentration(
+    start: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="First day.")],
+    end: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="Last day.")],
+    db: DbOption = DEFAULT_DB,
+    index: Annotated[str, typer.Option(help="cchi or css.")] = "cchi",
+    top: Annotated[
+        float, typer.Option(help="Share of LSOAs counted as the top (default 5%).")
+    ] = 0.05,
+) -> None:
+    """What share of the force area's harm falls in its most harmed LSOAs."""
+    con = open_store(db, read_only=True)
+    c = concentration(con, start=_day(start), end=_day(end), index=index, top_share=top)  # type: ignore[arg-type]
+    console.print(
+        f"{c['share']:.1%} of {index.upper()} harm ({c['top_harm']:,} of {c['total_harm']:,}) fell in the "
+        f"top {top:.0%} of LSOAs ({c['top_lsoas']} of {c['lsoas']}) between {start.date()} and {end.date()}."
+    )
+
+
+@harm_app.command("victims")
+def harm_victims(
+    as_of: Annotated[
+        dt.datetime, typer.Option("--as-of", formats=["%Y-%m-%d"], help="End of the rolling year.")
+    ],
+    user: Annotated[str, typer.Option("--user", help="Your vcop account (analyst or supervisor).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why you need this list (logged).")],
+    db: DbOption = DEFAULT_DB,
+    area: Annotated[str | None, typer.Option(help="Only crimes in this area.")] = None,
+    top: Annotated[int, typer.Option(min=1, max=10000, help="How many victims.")] = 20,
+    index: Annotated[str, typer.Option(help="cchi or css.")] = "cchi",
+    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """Victims with the most harm from crimes in the 12 months to --as-of, with repeat counts.
+
+    A record-level list: only analysts and supervisors (their own area) may run it, and every run
+    is written to the access log with who, when, what and why.
+    """
+    if index not in ("cchi", "css"):
+        fail("--index must be cchi or css")
+    if not reason.strip():
+        fail("--reason is required: say why you need this list (it is logged)")
+    from vcop.web.db import ensure_web_tables
+
+    con = open_store(db)
+    ensure_web_tables(con)
+    found = con.execute(
+        "SELECT role, area, disabled FROM users WHERE username = ?", [user]
+    ).fetchall()
+    if not found or found[0][2]:
+        fail(f"no active vcop account {user!r} in {db} (an admin adds one with `vcop users add`)")
+    role, user_area, _ = found[0]
+    if role not in HARM_LIST_ROLES:
+        fail(f"{user} is a {role}: only analysts and supervisors may list victims by harm", code=3)
+    if role == "supervisor" and user_area:
+        if area and area != user_area:
+            fail(f"{user} supervises {user_area}: their list is limited to that area", code=3)
+        area = user_area
+    names, rows = victims_by_harm(con, as_of=_day(as_of), area=area, top=top, index=index)  # type: ignore[arg-type]
+    con.execute(
+        "INSERT INTO access_log (accessed_at, username, role, channel, action, victim_id, crime_id, "
+        "reason, detail, session) VALUES (?, ?, ?, 'cli', 'harm_victims', NULL, NULL, ?, ?, NULL)",
+        [
+            dt.datetime.now(), user, role, " ".join(reason.split()),
+            f"as_of={as_of.date()} area={area or 'all'} top={top} index={index}; "
+            f"{len(rows)} victim(s): " + ", ".join(str(r[0]) for r in rows),
+        ],
+    )  # fmt: skip
+    con.close()
+    _emit(
+        names, rows, output, title=f"Victims by {index.upper()} harm, 12 months to {as_of.date()}"
+    )
+
+
+__all__ = ["harm_app"]
