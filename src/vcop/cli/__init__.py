@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from vcop.cli import data as _data  # noqa: F401  (ingest, rejects, batches)
+from vcop.cli import demo as _demo  # noqa: F401  (demo-data)
 from vcop.cli import docs as _docs  # noqa: F401  (docs)
 from vcop.cli import harm as _harm  # noqa: F401  (harm)
 from vcop.cli import main_job as _main_job  # noqa: F401  (demo)
