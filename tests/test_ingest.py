@@ -97,7 +97,10 @@ def test_tiny_extract_loads_good_rows_and_rejects_every_bad_one(tiny: Path, tmp_
     ]
     assert bad[5] == [("age_at_report", "age_at_report 150 is above the maximum 120")]
     assert bad[7] == [
-        ("crime_id", "crime_id 'T-C4' is not a crime in this extract or the database")
+        (
+            "crime_id",
+            "crime_id 'T-C4' is not a crime in this extract or the database; its row 5 in crimes.csv was rejected",
+        )
     ]
     assert bad[8] == [("age_at_report", "'thirty' is not a whole number")]
     assert con.execute("SELECT sex, ethnicity FROM victims WHERE victim_id='T-V5'").fetchall() == [

@@ -149,6 +149,10 @@ class Load:
         self.con.execute("BEGIN TRANSACTION")
         try:
             self.result.load_id = _scalar(self.con, "SELECT nextval('load_seq')")
+            self.con.execute(
+                "CREATE OR REPLACE TEMP TABLE _load_rejected_keys "
+                '(table_name VARCHAR, key VARCHAR, "row" BIGINT, file VARCHAR)'
+            )
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
@@ -194,6 +198,13 @@ class Load:
         con.execute(
             "INSERT INTO rejects SELECT ?, ?, ?, _row, col, val, reason FROM _issues ORDER BY _row, ord",
             [batch_id, label, table.name],
+        )
+        # remember rejected keys, so a later file's reference to one can say why it is missing
+        key = "concat_ws(chr(31), " + ", ".join(ident("t_" + k) for k in table.key) + ")"
+        con.execute(
+            f"INSERT INTO _load_rejected_keys SELECT DISTINCT ?, {key}, _row, ? FROM _stage "
+            "WHERE _row IN (SELECT _row FROM _issues)",
+            [table.name, Path(label).name],
         )
         if raw.broken_rows:
             rows, reasons = zip(*raw.broken_rows, strict=True)
@@ -343,12 +354,18 @@ def _check_references(con: duckdb.DuckDBPyConnection, schema: Schema, table: Tab
             "case_events": "a case event",
         }
         what = noun.get(ref.table, f"a row of {ref.table}")
+        key = "concat_ws(chr(31), " + ", ".join(f"s.{ident('t_' + c)}" for c, _ in pairs) + ")"
         con.execute(
             f"""
             INSERT INTO _issues
             SELECT s._row, {ordinal}, {lit(ref.columns[0])}, s.{ident("t_" + ref.columns[0])},
                    {shown} || {lit(f" is not {what} in this extract or the database")}
+                   || coalesce('; its row ' || r."row" || ' in ' || r.file || ' was rejected', '')
             FROM _stage s
+            LEFT JOIN (
+                SELECT key, min("row") AS "row", min(file) AS file FROM _load_rejected_keys
+                WHERE table_name = {lit(target.name)} GROUP BY key
+            ) r ON r.key = {key}
             WHERE {present}
               AND s._row NOT IN (SELECT _row FROM _issues)
               AND NOT EXISTS (SELECT 1 FROM {ident(target.name)} t WHERE {match})
