@@ -32,7 +32,9 @@ def duckdb_read_csv(extract: Path, db: Path) -> int:
     con = duckdb.connect(str(db))
     rows = 0
     for path in sorted(extract.glob("*.csv")):
-        con.execute(f"CREATE TABLE \"{path.stem}\" AS SELECT * FROM read_csv('{path}', header=true)")
+        con.execute(
+            f"CREATE TABLE \"{path.stem}\" AS SELECT * FROM read_csv('{path}', header=true)"
+        )
         rows += con.execute(f'SELECT count(*) FROM "{path.stem}"').fetchall()[0][0]
     con.close()
     return rows
@@ -50,7 +52,9 @@ def best_of(repeat: int, fn, extract: Path, work: Path, name: str) -> tuple[floa
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--years", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
@@ -59,13 +63,19 @@ def main() -> None:
         extract = work / "demo"
         start = time.perf_counter()
         counts = generate(extract, seed=1, years=args.years)
-        print(f"demo force: {args.years} year(s), {sum(counts.values()):,} rows in {len(counts)} files "
-              f"(generated in {time.perf_counter() - start:.1f} s)")
+        print(
+            f"demo force: {args.years} year(s), {sum(counts.values()):,} rows in {len(counts)} files "
+            f"(generated in {time.perf_counter() - start:.1f} s)"
+        )
         base_s, base_rows = best_of(args.repeat, duckdb_read_csv, extract, work, "baseline")
         vcop_s, vcop_rows = best_of(args.repeat, vcop_ingest, extract, work, "vcop")
         assert base_rows == vcop_rows, (base_rows, vcop_rows)
-        print(f"duckdb read_csv (baseline): {base_rows:,} rows in {base_s:.2f} s = {base_rows / base_s:,.0f} rows/s")
-        print(f"vcop ingest (validated)   : {vcop_rows:,} rows in {vcop_s:.2f} s = {vcop_rows / vcop_s:,.0f} rows/s")
+        print(
+            f"duckdb read_csv (baseline): {base_rows:,} rows in {base_s:.2f} s = {base_rows / base_s:,.0f} rows/s"
+        )
+        print(
+            f"vcop ingest (validated)   : {vcop_rows:,} rows in {vcop_s:.2f} s = {vcop_rows / vcop_s:,.0f} rows/s"
+        )
         print(f"ratio vcop / baseline time: {vcop_s / base_s:.1f}x  (best of {args.repeat})")
 
 
