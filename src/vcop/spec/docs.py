@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from vcop.spec.metrics import catalogue_doc
 from vcop.spec.schema import Column, load_schema
 
 DATA_DICTIONARY_HEADER = """\
@@ -69,4 +70,4 @@ def data_dictionary() -> str:
 
 
 #: Every generated document: path under the project root -> generator.
-GENERATED = {"docs/data-dictionary.md": data_dictionary}
+GENERATED = {"docs/data-dictionary.md": data_dictionary, "docs/metrics.md": catalogue_doc}

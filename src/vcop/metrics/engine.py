@@ -1,0 +1,590 @@
+"""Compute the metric catalogue: every figure with its interval, comparisons and SPC reading.
+
+:func:`compute` takes any Ibis backend holding the canonical tables (and the ledger), an as-of
+date and a period, and returns :class:`MetricValue` objects. The heavy work — filtering, joining
+breakdowns, putting rows into windows, counting, and picking the order statistics of medians — is
+done by Ibis queries, so it runs unchanged on DuckDB and PySpark. What comes back is small (a few
+numbers per window and group); the statistics (:mod:`vcop.metrics.stats`) and SPC
+(:mod:`vcop.metrics.spc`) are computed from it in Python.
+
+Every row is counted in every window it falls in: the current period, the previous period, the
+same period a year before, the long-term benchmark, and each month of the SPC series. The windows
+form a small table joined to the rows on ``start <= date <= end``.
+
+Metrics are computed in **batches**, one query per batch (two for medians), because on a cluster
+each query has a fixed cost: proportions that share a source, date and grouping are counted
+together (a pair of flags per metric), and medians that share a source, date, grouping and
+measure are stacked (a metric number per row). Every other metric is a batch of its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from vcop.metrics import spc, stats
+from vcop.metrics.periods import PeriodKind, PeriodWindows, Window, windows
+from vcop.metrics.relations import flagged_rows, metric_rows
+from vcop.metrics.values import Comparison, Estimate, MetricValue
+from vcop.spec.metrics import LEDGER, Catalogue, Metric, load_catalogue
+
+Group = tuple[str, ...]
+#: Aggregates per (metric index in the batch, window, group).
+Aggregates = dict[tuple[int, int, Group], dict[str, Any]]
+
+#: The start of time, for the window "everything before the benchmark".
+_EPOCH = date(1900, 1, 1)
+
+
+class MetricsError(ValueError):
+    """The metrics cannot be computed as asked (unknown metric or breakdown, …)."""
+
+
+@dataclass
+class Result:
+    """What :func:`compute` produced, and anything the reader should know."""
+
+    values: list[MetricValue] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    definitions_hash: str = ""
+
+
+def spc_rules(catalogue: Catalogue) -> spc.SpcRules:
+    s = catalogue.settings.spc
+    return spc.SpcRules(
+        limit=s.limit,
+        run_length=s.run_length,
+        trend_length=s.trend_length,
+        two_of_three=s.two_of_three,
+        screen_outliers=s.screen_outliers,
+        min_points=s.min_points,
+    )
+
+
+def definitions_hash(catalogue: Catalogue, code_hashes: Sequence[str]) -> str:
+    """A short hash of the catalogue files and the Victims' Code definitions behind the ledger."""
+    digest = hashlib.sha256(catalogue.files_hash.encode())
+    for h in sorted(set(code_hashes)):
+        digest.update(b"\0" + h.encode())
+    return digest.hexdigest()[:16]
+
+
+def _packaged_code_hash() -> list[str]:
+    try:
+        from vcop.spec.code import LocalStandards, load_code
+
+        return [load_code().definitions_hash(LocalStandards())]
+    except Exception:  # no usable Code definitions: the catalogue alone
+        return []
+
+
+def _has_table(backend: ibis.BaseBackend, name: str) -> bool:
+    """Whether ``backend`` holds table ``name`` (``list_tables`` is not portable enough)."""
+    try:
+        backend.table(name)
+    except Exception:
+        return False
+    return True
+
+
+def _ledger_stamps(backend: ibis.BaseBackend) -> tuple[list[date], list[str]]:
+    """The as-of dates and definitions hashes found in the ledger (one query)."""
+    t = backend.table(LEDGER)
+    rows = _records(backend, t.select("as_of", "definitions_hash").distinct())
+    dates = sorted({_as_date(r["as_of"]) for r in rows if r["as_of"] is not None})
+    hashes = sorted({str(r["definitions_hash"]) for r in rows if r["definitions_hash"] is not None})
+    return dates, hashes
+
+
+def _records(backend: ibis.BaseBackend, expr: ir.Table) -> list[dict[str, Any]]:
+    """Run ``expr`` and return its rows as plain Python values (through Arrow, not pandas)."""
+    rows: list[dict[str, Any]] = backend.to_pyarrow(expr).to_pylist()
+    return rows
+
+
+def _as_date(value: Any) -> date:
+    result: date = value.date() if isinstance(value, datetime) else value
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Windows
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The windows a batch is counted in, and which window plays which role."""
+
+    windows: tuple[Window, ...]
+    current: int
+    previous: int
+    year_ago: int
+    benchmark: int | None
+    #: For counts: everything before the earliest window, to tell where the data starts.
+    before: int | None
+    months: tuple[int, ...]
+
+    @classmethod
+    def make(cls, pw: PeriodWindows, benchmark: Window | None, *, count: bool = False) -> _Plan:
+        unique: dict[Window, int] = {}
+
+        def key(w: Window) -> int:
+            return unique.setdefault(w, len(unique))
+
+        cur, prev, year = key(pw.current), key(pw.previous), key(pw.year_ago)
+        bench = key(benchmark) if benchmark is not None else None
+        months = tuple(key(w) for w in pw.spc_months)
+        before = None
+        if count:
+            earliest = min(w.start for w in unique)
+            before = key(Window(_EPOCH, earliest - timedelta(days=1)))
+        return cls(tuple(unique), cur, prev, year, bench, before, months)
+
+    def data_start(self, aggs: Aggregates, m: int) -> date | None:
+        """Where metric ``m``'s data starts (None: before every window, or no data)."""
+        if self.before is None or _first_date(aggs, m, self.before) is not None:
+            return None
+        found = [
+            _as_date(a["first"])
+            for (mi, _, _), a in aggs.items()
+            if mi == m and a.get("first") is not None
+        ]
+        return min(found) if found else None
+
+
+def _windowed(rows: ir.Table, plan: _Plan) -> ir.Table:
+    lo = min(w.start for w in plan.windows)
+    hi = max(w.end for w in plan.windows)
+    rows = rows.filter((rows._d >= lo) & (rows._d <= hi))
+    wt = ibis.memtable(
+        {
+            "_w": list(range(len(plan.windows))),
+            "_ws": [w.start for w in plan.windows],
+            "_we": [w.end for w in plan.windows],
+        },
+        schema={"_w": "int64", "_ws": "date", "_we": "date"},
+    )
+    j = rows.join(wt, [rows._d >= wt._ws, rows._d <= wt._we])
+    return j.drop("_ws", "_we")
+
+
+# --------------------------------------------------------------------------------------------
+# Batches and their queries
+# --------------------------------------------------------------------------------------------
+
+
+def batch_key(metric: Metric) -> tuple[object, ...] | None:
+    """Metrics with the same key are computed in one batch; None: a batch of its own."""
+    if metric.kind == "proportion" and metric.count_distinct is None:
+        return ("proportion", metric.source, metric.date, metric.grouping)
+    if metric.kind == "median":
+        return ("median", metric.source, metric.date, metric.grouping, metric.measure)
+    return None
+
+
+def _group_of(rec: dict[str, Any], ngroups: int) -> Group:
+    return tuple(str(rec[f"_g{i}"]) for i in range(ngroups))
+
+
+def _flag_aggregates(
+    backend: ibis.BaseBackend, rows: ir.Table, plan: _Plan, nmetrics: int, ngroups: int
+) -> Aggregates:
+    """Numerator and denominator of each flagged proportion, per window and group."""
+    j = _windowed(rows, plan)
+    gcols = ["_w", *(f"_g{i}" for i in range(ngroups))]
+    aggs: dict[str, ir.Value] = {}
+    for i in range(nmetrics):
+        aggs[f"den{i}"] = j.count(where=j[f"_w{i}"])
+        aggs[f"num{i}"] = j.count(where=j[f"_n{i}"])
+    out: Aggregates = {}
+    for rec in _records(backend, j.group_by(gcols).aggregate(**aggs)):
+        for i in range(nmetrics):
+            if int(rec[f"den{i}"]):
+                out[(i, int(rec["_w"]), _group_of(rec, ngroups))] = {
+                    "den": int(rec[f"den{i}"]),
+                    "num": int(rec[f"num{i}"]),
+                }
+    return out
+
+
+def _stacked_aggregates(
+    backend: ibis.BaseBackend,
+    metric: Metric,
+    rows: ir.Table,
+    plan: _Plan,
+    ngroups: int,
+    confidence: float,
+) -> Aggregates:
+    """Per metric (``_m``), window and group: the numbers the statistics of its kind need."""
+    j = _windowed(rows, plan)
+    gcols = ["_m", "_w", *(f"_g{i}" for i in range(ngroups))]
+    kind = metric.kind
+    distinct = metric.count_distinct is not None
+    aggs: dict[str, ir.Value]
+    if kind == "proportion":
+        aggs = {
+            "den": j._k.nunique() if distinct else j.count(),
+            "num": j._k.nunique(where=j._num) if distinct else j.count(where=j._num),
+        }
+    elif kind == "mean":
+        aggs = {"n": j.count(), "s": j._v.sum(), "ss": (j._v * j._v).sum()}
+    else:  # share, count, median
+        aggs = {"n": j._k.nunique() if distinct else j.count()}
+    if kind == "count":
+        aggs["first"] = j._d.min()
+    out: Aggregates = {}
+    for rec in _records(backend, j.group_by(gcols).aggregate(**aggs)):
+        key = (int(rec["_m"]), int(rec["_w"]), _group_of(rec, ngroups))
+        out[key] = {k: rec[k] for k in aggs}
+    if kind == "median" and out:
+        _order_statistics(backend, j, gcols, out, confidence)
+    return out
+
+
+def _order_statistics(
+    backend: ibis.BaseBackend, j: ir.Table, gcols: list[str], out: Aggregates, confidence: float
+) -> None:
+    """Fetch, for every metric, window and group, just the order statistics its median needs."""
+    wanted: dict[str, list[Any]] = {c: [] for c in (*gcols, "_r")}
+    for (m, w, group), agg in out.items():
+        for r in stats.median_ranks(int(agg["n"]), confidence):
+            wanted["_m"].append(m)
+            wanted["_w"].append(w)
+            for i, g in enumerate(group):
+                wanted[f"_g{i}"].append(g)
+            wanted["_r"].append(r)
+    schema = {"_m": "int64", "_w": "int64", "_r": "int64", **{c: "string" for c in gcols[2:]}}
+    ranks = ibis.memtable(wanted, schema=schema)
+    ranked = j.mutate(_r=ibis.row_number().over(group_by=gcols, order_by=j._v) + 1)
+    picked = ranked.join(ranks, [*gcols, "_r"]).select(*gcols, "_r", "_v")
+    ngroups = len(gcols) - 2
+    for rec in _records(backend, picked):
+        key = (int(rec["_m"]), int(rec["_w"]), _group_of(rec, ngroups))
+        out[key].setdefault("order", {})[int(rec["_r"])] = float(rec["_v"])
+
+
+# --------------------------------------------------------------------------------------------
+# From aggregates to estimates, comparisons and SPC
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Point:
+    estimate: Estimate
+    summary: stats.MedianSummary | stats.MeanSummary | None
+    n: int
+
+
+def _point(
+    kind: str, window: Window, agg: dict[str, Any] | None, total: int, conf: float
+) -> _Point:
+    start, end = window.start, window.end
+    if kind in ("proportion", "share"):
+        if kind == "proportion":
+            num, den = (int(agg["num"]), int(agg["den"])) if agg else (0, 0)
+        else:
+            num, den = (int(agg["n"]) if agg else 0), total
+        ci = stats.wilson_interval(num, den, conf)
+        value = num / den if den else None
+        return _Point(Estimate(start, end, num, den, value, *(ci or (None, None))), None, den)
+    if kind == "count":
+        c = int(agg["n"]) if agg else 0
+        lo, hi = stats.poisson_interval(c, conf)
+        return _Point(Estimate(start, end, c, None, float(c), lo, hi), None, c)
+    n = int(agg["n"]) if agg else 0
+    if agg is None or n == 0:
+        return _Point(Estimate(start, end, None, 0, None), None, 0)
+    if kind == "mean":
+        ms = stats.MeanSummary.from_sums(n, float(agg["s"]), float(agg["ss"]))
+        ci = ms.interval(conf)
+        return _Point(Estimate(start, end, None, n, ms.mean, *(ci or (None, None))), ms, n)
+    med = stats.MedianSummary.from_order_statistics(n, agg["order"], conf)
+    return _Point(Estimate(start, end, None, n, med.median, med.ci_low, med.ci_high), med, n)
+
+
+def _compare(kind: str, now: _Point, then: _Point, conf: float) -> Comparison:
+    a, b = now.estimate, then.estimate
+    change = None if a.value is None or b.value is None else a.value - b.value
+    result: stats.TestResult | None = None
+    if kind in ("proportion", "share"):
+        result = stats.two_proportion_test(
+            a.numerator or 0, a.denominator or 0, b.numerator or 0, b.denominator or 0
+        )
+    elif kind == "count":
+        result = stats.poisson_rate_test(
+            a.numerator or 0,
+            (a.end - a.start).days + 1,
+            b.numerator or 0,
+            (b.end - b.start).days + 1,
+        )
+    elif (
+        kind == "mean"
+        and isinstance(now.summary, stats.MeanSummary)
+        and isinstance(then.summary, stats.MeanSummary)
+    ):
+        result = stats.welch_test(now.summary, then.summary)
+    elif (
+        kind == "median"
+        and isinstance(now.summary, stats.MedianSummary)
+        and isinstance(then.summary, stats.MedianSummary)
+    ):
+        result, _ = stats.median_difference_test(now.summary, then.summary, conf)
+    return Comparison(
+        estimate=b,
+        change=change,
+        p_value=None if result is None else result.p_value,
+        method=None if result is None else result.method,
+    )
+
+
+def _first_date(aggs: Aggregates, m: int, w: int | None) -> date | None:
+    found = [
+        _as_date(a["first"])
+        for (mi, wi, _), a in aggs.items()
+        if mi == m and wi == w and a.get("first") is not None
+    ]
+    return min(found) if found else None
+
+
+def _values_for_metric(
+    metric: Metric,
+    m: int,
+    aggs: Aggregates,
+    plan: _Plan,
+    pw: PeriodWindows,
+    catalogue: Catalogue,
+    breakdown: tuple[str, ...],
+    stamp: str,
+) -> list[MetricValue]:
+    kind = metric.kind
+    conf = catalogue.settings.confidence
+    # a share's whole: the sum over its categories (the last group column), per window and outer group
+    totals: dict[tuple[int, Group], int] = defaultdict(int)
+    if kind == "share":
+        for (mi, w, g), agg in aggs.items():
+            if mi == m:
+                totals[(w, g[:-1])] += int(agg["n"])
+
+    # A count over a window the data does not cover would be too low, not a fall: counts are
+    # compared only with windows that start on or after the first day of data, and the long-term
+    # benchmark is the years before the current window that have data (at least one).
+    start = plan.data_start(aggs, m)
+    bench_window: Window | None = None
+    if plan.benchmark is not None:
+        window = plan.windows[plan.benchmark]
+        first = window.start if start is None else max(start, window.start)
+        if (window.end - first).days + 1 >= 365:
+            bench_window = Window(first, window.end)
+
+    def covered(w: int) -> bool:
+        return kind != "count" or start is None or plan.windows[w].start >= start
+
+    def point(w: int, g: Group) -> _Point:
+        window = plan.windows[w]
+        if w == plan.benchmark and bench_window is not None:
+            window = bench_window
+        return _point(kind, window, aggs.get((m, w, g)), totals.get((w, g[:-1]), 0), conf)
+
+    groups = sorted({g for (mi, w, g) in aggs if mi == m and w == plan.current})
+    # the SPC series: the months the data covers (for counts, an empty month after that is 0)
+    with_data = {w for (mi, w, _) in aggs if mi == m}
+    starts = [i for i, w in enumerate(plan.months) if w in with_data]
+    months = plan.months[starts[0] :] if starts else ()
+    if kind == "count" and start is not None:
+        months = tuple(w for w in months if plan.windows[w].start >= start)
+    rules = spc_rules(catalogue)
+    polarity = spc.Polarity(metric.polarity)
+    out = []
+    for g in groups:
+        now = point(plan.current, g)
+        bench_value: float | None = None
+        bench_sig: bool | None = None
+        if plan.benchmark is not None and bench_window is not None:
+            b = point(plan.benchmark, g).estimate
+            days_now, days_b = pw.current.days, bench_window.days
+            bench_value = (b.numerator or 0) * days_now / days_b
+            test = stats.poisson_rate_test(
+                now.estimate.numerator or 0, days_now, b.numerator or 0, days_b
+            )
+            bench_sig = None if test is None else test.significant
+        series = [
+            v
+            for v in (point(w, g).estimate.value for w in months)
+            if v is not None and not math.isnan(v)
+        ]
+        reading = spc.analyse(series, polarity, metric.target, rules)
+        out.append(
+            MetricValue(
+                metric_id=metric.id,
+                kind=kind,
+                unit=metric.unit,
+                period=pw.kind.value,
+                as_of=pw.as_of,
+                breakdown=breakdown,
+                group=g,
+                current=now.estimate,
+                previous=_compare(kind, now, point(plan.previous, g), conf)
+                if covered(plan.previous)
+                else None,
+                year_ago=_compare(kind, now, point(plan.year_ago, g), conf)
+                if covered(plan.year_ago)
+                else None,
+                small_sample=now.n < catalogue.settings.small_sample,
+                benchmark=bench_value,
+                benchmark_significant=bench_sig,
+                spc_variation=reading.variation if reading else None,
+                spc_assurance=reading.assurance if reading else None,
+                spc_points=len(series),
+                target=metric.target,
+                definitions_hash=stamp,
+            )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Public entry points
+# --------------------------------------------------------------------------------------------
+
+
+def compute_batch(
+    backend: ibis.BaseBackend,
+    metrics: Sequence[Metric],
+    as_of: date,
+    period: PeriodKind | str = PeriodKind.rolling_12m,
+    *,
+    by: str | None = None,
+    catalogue: Catalogue | None = None,
+    stamp: str = "",
+) -> list[MetricValue]:
+    """Values of one metric, or of metrics that share a :func:`batch_key`, in one go."""
+    catalogue = catalogue or load_catalogue()
+    kind = PeriodKind(period)
+    first = metrics[0]
+    keys = {batch_key(m) for m in metrics}
+    if len(metrics) > 1 and (len(keys) != 1 or None in keys):
+        raise MetricsError("only metrics with the same batch key are computed together")
+    for metric in metrics:
+        if by is not None and by not in metric.breakdowns:
+            raise MetricsError(f"{metric.id} cannot be broken down by {by}")
+    names = (*first.grouping, *((by,) if by else ()))
+    breakdowns = tuple(catalogue.breakdown(b) for b in names)
+    pw = windows(kind, as_of, catalogue.settings.spc.months)
+    conf = catalogue.settings.confidence
+    bench = None
+    if first.kind == "count" and first.benchmark_years and kind is PeriodKind.rolling_12m:
+        bench = pw.benchmark(first.benchmark_years)
+    plan = _Plan.make(pw, bench, count=first.kind == "count")
+    if first.kind == "proportion" and first.count_distinct is None:
+        rows = flagged_rows(backend, metrics, breakdowns, as_of)
+        aggs = _flag_aggregates(backend, rows, plan, len(metrics), len(breakdowns))
+    else:
+        parts = [
+            metric_rows(backend, m, breakdowns, as_of).mutate(_m=ibis.literal(i, type="int64"))
+            for i, m in enumerate(metrics)
+        ]
+        rows = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+        aggs = _stacked_aggregates(backend, first, rows, plan, len(breakdowns), conf)
+    out: list[MetricValue] = []
+    for i, metric in enumerate(metrics):
+        out.extend(_values_for_metric(metric, i, aggs, plan, pw, catalogue, names, stamp))
+    return out
+
+
+def compute_metric(
+    backend: ibis.BaseBackend,
+    metric: Metric,
+    as_of: date,
+    period: PeriodKind | str = PeriodKind.rolling_12m,
+    *,
+    by: str | None = None,
+    catalogue: Catalogue | None = None,
+    stamp: str = "",
+) -> list[MetricValue]:
+    """One metric's values for ``period`` ending on ``as_of`` (by one breakdown, or overall)."""
+    return compute_batch(backend, [metric], as_of, period, by=by, catalogue=catalogue, stamp=stamp)
+
+
+def compute(
+    backend: ibis.BaseBackend,
+    as_of: date,
+    period: PeriodKind | str = PeriodKind.rolling_12m,
+    *,
+    metrics: Sequence[str] | None = None,
+    by: str | None = None,
+    catalogue: Catalogue | None = None,
+) -> Result:
+    """Every metric asked for (all by default), for ``period`` ending on ``as_of``.
+
+    Metrics that cannot be computed are left out with a note saying why: the ledger is missing or
+    was evaluated for another date, or the metric has no such breakdown.
+    """
+    catalogue = catalogue or load_catalogue()
+    PeriodKind(period)  # fail early on a bad period
+    chosen = list(dict.fromkeys(metrics)) if metrics else list(catalogue.metric_ids)
+    unknown = [m for m in chosen if m not in catalogue.metric_ids]
+    if unknown:
+        raise MetricsError(
+            f"no metric {', '.join(unknown)} (see docs/metrics.md or `vcop metrics --list`)"
+        )
+    if by is not None and by not in {b.id for b in catalogue.breakdowns}:
+        raise MetricsError(
+            f"no breakdown {by!r}: one of {', '.join(b.id for b in catalogue.breakdowns)}"
+        )
+    result = Result()
+    wants_ledger = any(catalogue.metric(m).source == LEDGER for m in chosen)
+    ledger_ok = False
+    code_hashes: list[str] = []
+    if _has_table(backend, LEDGER):
+        dates, code_hashes = _ledger_stamps(backend)
+        ledger_ok = dates == [as_of]
+        if not ledger_ok and wants_ledger:
+            seen = ", ".join(d.isoformat() for d in dates) or "no date (it is empty)"
+            result.notes.append(
+                f"the ledger was evaluated as of {seen}, not {as_of.isoformat()}: run "
+                f"`vcop evaluate --as-of {as_of.isoformat()}` for the Victims' Code metrics"
+            )
+    elif wants_ledger:
+        result.notes.append(
+            "no entitlement ledger in the database: run `vcop evaluate` for the Victims' Code metrics"
+        )
+    result.definitions_hash = definitions_hash(
+        catalogue, code_hashes if ledger_ok and code_hashes else _packaged_code_hash()
+    )
+    batches: dict[object, list[Metric]] = {}
+    for mid in chosen:
+        metric = catalogue.metric(mid)
+        if metric.source == LEDGER and not ledger_ok:
+            continue
+        if by is not None and by not in metric.breakdowns:
+            if metrics:
+                result.notes.append(
+                    f"{mid} has no breakdown {by} (it has: {', '.join(metric.breakdowns) or 'none'})"
+                )
+            continue
+        batches.setdefault(batch_key(metric) or mid, []).append(metric)
+    values: list[MetricValue] = []
+    for batch in batches.values():
+        values.extend(
+            compute_batch(
+                backend,
+                batch,
+                as_of,
+                period,
+                by=by,
+                catalogue=catalogue,
+                stamp=result.definitions_hash,
+            )
+        )
+    order = {mid: i for i, mid in enumerate(chosen)}
+    result.values = sorted(values, key=lambda v: order[v.metric_id])
+    return result

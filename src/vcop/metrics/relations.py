@@ -1,0 +1,258 @@
+"""The rows a metric counts, as Ibis expressions: the same code on DuckDB and on PySpark.
+
+:func:`metric_rows` turns a catalogue metric into one table with a row per counted thing and the
+columns the engine aggregates:
+
+* ``_d``: the date that puts the row in a period;
+* ``_g0``, ``_g1``, …: the group labels (text; a blank value is the breakdown's missing label);
+* ``_num``: whether the row is in the numerator (proportions);
+* ``_k``: the value counted distinctly (``count_distinct``);
+* ``_v``: the measure (medians and means).
+
+Visibility: vcop sees only what had happened by the end of the as-of date, so every time stamp of
+a canonical table that is later than that reads as blank (not yet happened) — a call answered
+after the as-of date is not yet answered, an outcome assigned later is not yet assigned. The
+ledger is already as of its date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+
+import ibis
+import ibis.expr.types as ir
+
+from vcop.spec.metrics import LEDGER, VICTIM_CRIMES, Breakdown, Condition, Measure, Metric, sources
+from vcop.spec.schema import load_schema
+
+
+def cutoff(as_of: date) -> ir.TimestampScalar:
+    """The first instant after the as-of date."""
+    return ibis.literal(datetime.combine(as_of + timedelta(days=1), time()), type="timestamp")
+
+
+def _canonical(
+    backend: ibis.BaseBackend, name: str, as_of: date, columns: set[str] | None = None
+) -> ir.Table:
+    """A canonical table as seen on the as-of date (only ``columns``, if given)."""
+    table = load_schema().table(name)
+    t = backend.table(name)
+    cols: dict[str, ir.Value] = {}
+    for c in table.columns:
+        if columns is not None and c.name not in columns:
+            continue
+        col = t[c.name]
+        if c.type == "datetime":
+            col = col.cast("timestamp")
+            col = ibis.ifelse(col < cutoff(as_of), col, ibis.null("timestamp"))
+        cols[c.name] = col
+    return t.select(**cols)
+
+
+def victim_crimes(
+    backend: ibis.BaseBackend, as_of: date, columns: set[str] | None = None
+) -> ir.Table:
+    """Each victim of each crime reported by the as-of date, with days since their previous crime."""
+    schema = load_schema()
+    crime_cols = victim_cols = None
+    if columns is not None:
+        crime_cols = (columns & set(schema.table("crimes").column_names)) | {
+            "crime_id",
+            "reported_at",
+        }
+        victim_cols = (columns & set(schema.table("victims").column_names)) | {
+            "victim_id",
+            "crime_id",
+        }
+        victim_cols -= crime_cols - {"crime_id"}
+    crimes = _canonical(backend, "crimes", as_of, crime_cols)
+    crimes = crimes.filter(crimes.reported_at.notnull())
+    victims = _canonical(backend, "victims", as_of, victim_cols)
+    t = victims.join(crimes, "crime_id")
+    previous = t.reported_at.lag().over(
+        ibis.window(group_by="victim_id", order_by=["reported_at", "crime_id"])
+    )
+    gap = (t.reported_at.epoch_seconds().floor() - previous.epoch_seconds().floor()).cast(
+        "float64"
+    ) / 86400
+    return t.mutate(days_since_previous_crime=gap)
+
+
+def source_table(
+    backend: ibis.BaseBackend, name: str, as_of: date, columns: set[str] | None = None
+) -> ir.Table:
+    """The rows of a catalogue source, as seen on the as-of date (only ``columns``, if given)."""
+    if name == LEDGER:
+        t = backend.table(LEDGER)
+        return t.select(*sorted(columns)) if columns is not None else t
+    if name == VICTIM_CRIMES:
+        return victim_crimes(backend, as_of, columns)
+    return _canonical(backend, name, as_of, columns)
+
+
+def _needed(metrics: Sequence[Metric], breakdowns: tuple[Breakdown, ...], source: str) -> set[str]:
+    """The source columns a query reads: the metrics' own, breakdown columns and join keys."""
+    available = set(sources()[source].columns)
+    cols: set[str] = set()
+    for m in metrics:
+        cols |= m.columns()
+    cols |= {b.column for b in breakdowns} | {"crime_id", "victim_id"}
+    return cols & available
+
+
+def condition(t: ir.Table, c: Condition) -> ir.BooleanValue:
+    """A catalogue condition as an Ibis predicate (a blank value is unequal to everything)."""
+    col = t[c.column]
+    if c.op == "is_null":
+        return col.isnull() if c.value else col.notnull()
+    if c.op == "equals":
+        return col == c.value
+    if c.op == "not_equals":
+        return col.isnull() | (col != c.value)
+    if c.op == "in":
+        return col.isin(list(c.value))
+    if c.op == "not_in":
+        return col.isnull() | ~col.isin(list(c.value))
+    ops = {"gt": col.__gt__, "gte": col.__ge__, "lt": col.__lt__, "lte": col.__le__}
+    result: ir.BooleanValue = ops[c.op](c.value)
+    return result
+
+
+def all_of(t: ir.Table, conditions: tuple[Condition, ...]) -> ir.BooleanValue:
+    out: ir.BooleanValue = ibis.literal(True)
+    for c in conditions:
+        out = out & condition(t, c)
+    return out
+
+
+def measure(t: ir.Table, m: Measure) -> ir.FloatingValue:
+    if m.kind == "column":
+        value: ir.FloatingValue = t[m.columns[0]].cast("float64")
+        return value
+    # whole seconds on every engine (DuckDB's epoch keeps fractions, Spark's does not)
+    a, b = (t[c].cast("timestamp").epoch_seconds().floor() for c in m.columns)
+    seconds = (b - a).cast("float64")
+    return seconds / (60 if m.kind == "minutes_between" else 86400)
+
+
+def label(value: ir.Value, b: Breakdown) -> ir.StringValue:
+    """The group label of a breakdown value."""
+    missing = ibis.literal(b.missing_label)
+    if b.labels is not None:
+        cases = [(value == k, ibis.literal(v)) for k, v in b.labels.items()]
+        return ibis.cases(*cases, else_=missing)
+    if b.bands is not None:
+        bands = []
+        for band in b.bands:
+            test: ir.BooleanValue = value.notnull()
+            if band.min is not None:
+                test = test & (value >= band.min)
+            if band.max is not None:
+                test = test & (value <= band.max)
+            bands.append((test, ibis.literal(band.label)))
+        return ibis.cases(*bands, else_=missing)
+    return value.cast("string").fill_null(missing)
+
+
+def with_groups(
+    t: ir.Table, backend: ibis.BaseBackend, breakdowns: tuple[Breakdown, ...]
+) -> ir.Table:
+    """``t`` with a ``_g{i}`` label column per breakdown, joining the crime or victim if needed."""
+    own = set(t.columns)
+    via_crime = [b for b in breakdowns if b.column not in own and b.table == "crimes"]
+    via_victim = [b for b in breakdowns if b.column not in own and b.table == "victims"]
+    if via_crime:
+        crimes = backend.table("crimes")
+        dim = crimes.select(
+            _gk_crime=crimes.crime_id, **{f"_gc_{b.id}": crimes[b.column] for b in via_crime}
+        )
+        t = t.left_join(dim, t.crime_id == dim._gk_crime).drop("_gk_crime")
+    if via_victim:
+        victims = backend.table("victims")
+        dim = victims.select(
+            _gk_victim=victims.victim_id,
+            _gk_vcrime=victims.crime_id,
+            **{f"_gv_{b.id}": victims[b.column] for b in via_victim},
+        )
+        t = t.left_join(dim, [t.victim_id == dim._gk_victim, t.crime_id == dim._gk_vcrime]).drop(
+            "_gk_victim", "_gk_vcrime"
+        )
+    labels: dict[str, ir.Value] = {}
+    for i, b in enumerate(breakdowns):
+        if b.column in own:
+            raw = t[b.column]
+        elif b.table == "crimes":
+            raw = t[f"_gc_{b.id}"]
+        else:
+            raw = t[f"_gv_{b.id}"]
+        labels[f"_g{i}"] = label(raw, b)
+    return t.mutate(**labels)
+
+
+def period_date(t: ir.Table, columns: tuple[str, ...]) -> ir.DateValue:
+    dates = [t[c].cast("date") for c in columns]
+    if len(dates) == 1:
+        return dates[0]
+    result: ir.DateValue = ibis.coalesce(*dates)
+    return result
+
+
+def metric_rows(
+    backend: ibis.BaseBackend,
+    metric: Metric,
+    breakdowns: tuple[Breakdown, ...],
+    as_of: date,
+) -> ir.Table:
+    """The rows ``metric`` counts (its ``where`` applied), with ``_d``, ``_g*`` and its kind's columns."""
+    t = source_table(backend, metric.source, as_of, _needed([metric], breakdowns, metric.source))
+    t = t.filter(all_of(t, metric.where)) if metric.where else t
+    extra: dict[str, ir.Value] = {"_d": period_date(t, metric.date)}
+    if metric.numerator:
+        extra["_num"] = all_of(t, metric.numerator).fill_null(False)
+    if metric.count_distinct:
+        extra["_k"] = t[metric.count_distinct]
+    if metric.measure is not None:
+        extra["_v"] = measure(t, metric.measure)
+    t = t.mutate(**extra)
+    t = t.filter(t._d.notnull())
+    if metric.measure is not None:
+        # a duration that ends before it starts is a data error, left out
+        ok = t._v.notnull() if metric.measure.kind == "column" else t._v.notnull() & (t._v >= 0)
+        t = t.filter(ok)
+    t = with_groups(t, backend, breakdowns)
+    keep = [
+        "_d",
+        *(f"_g{i}" for i in range(len(breakdowns))),
+        *(c for c in ("_num", "_k", "_v") if c in extra),
+    ]
+    return t.select(*keep)
+
+
+def flagged_rows(
+    backend: ibis.BaseBackend,
+    metrics: Sequence[Metric],
+    breakdowns: tuple[Breakdown, ...],
+    as_of: date,
+) -> ir.Table:
+    """Rows for several proportions of one source, date and grouping, counted in one query.
+
+    Each metric ``i`` gets ``_w{i}`` (the row is in its denominator) and ``_n{i}`` (and in its
+    numerator); a row in no metric's denominator is left out.
+    """
+    first = metrics[0]
+    t = source_table(backend, first.source, as_of, _needed(metrics, breakdowns, first.source))
+    flags: dict[str, ir.Value] = {"_d": period_date(t, first.date)}
+    for i, m in enumerate(metrics):
+        where = all_of(t, m.where).fill_null(False)
+        flags[f"_w{i}"] = where
+        flags[f"_n{i}"] = where & all_of(t, m.numerator).fill_null(False)
+    t = t.mutate(**flags)
+    anywhere: ir.BooleanValue = ibis.literal(False)
+    for i in range(len(metrics)):
+        anywhere = anywhere | t[f"_w{i}"]
+    t = t.filter(anywhere & t._d.notnull())
+    t = with_groups(t, backend, breakdowns)
+    keep = ["_d", *(f"_g{i}" for i in range(len(breakdowns)))]
+    keep += [f"_{x}{i}" for i in range(len(metrics)) for x in ("w", "n")]
+    return t.select(*keep)

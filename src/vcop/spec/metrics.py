@@ -1,0 +1,917 @@
+"""The metric catalogue, loaded from ``definitions/metrics/*.yaml`` into frozen models.
+
+``catalogue.yaml`` holds the settings and the breakdowns; every other file is one family of
+metrics. :func:`load_catalogue` validates everything and raises :class:`DefinitionError` listing
+every problem with its file and line; :func:`check_catalogue` returns the problems instead (for
+``vcop check``). :func:`catalogue_doc` writes ``docs/metrics.md``.
+
+This module knows the shape of every table a metric can count (the canonical schema, the
+entitlement ledger and the derived ``victim_crimes``) so that a typo in a column, a status or an
+obligation id is a problem found by ``vcop check``, not a silent zero.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from vcop.spec.check import DefinitionError, LineMap, Loc, Problem, load_yaml
+from vcop.spec.schema import load_schema
+
+_STRICT = ConfigDict(frozen=True, extra="forbid")
+
+CATALOGUE_FILE = "catalogue.yaml"
+
+Kind = Literal["proportion", "share", "count", "median", "mean"]
+Unit = Literal["proportion", "count", "minutes", "days"]
+PolarityName = Literal["higher_is_better", "lower_is_better", "neutral"]
+Op = Literal["equals", "not_equals", "in", "not_in", "is_null", "gt", "gte", "lt", "lte"]
+OPS: tuple[str, ...] = ("equals", "not_equals", "in", "not_in", "is_null", "gt", "gte", "lt", "lte")
+
+#: Metric ids named in the issue that created the catalogue: the public interface, never renamed.
+REQUIRED_METRICS: tuple[str, ...] = (
+    "needs_assessment_completion",
+    "needs_assessment_on_time",
+    "support_referral_on_time",
+    "victim_updates_on_time",
+    "compliance_by_obligation",
+    "compliance_by_right",
+    "vcc_agreed",
+    "vcc_updates_on_time",
+    "supervisory_reviews_overdue",
+    "vcs_referral_on_time",
+    *(
+        f"{prefix}satisfaction_{q}"
+        for prefix in ("", "da_")
+        for q in ("whole_experience", "ease_of_contact", "actions_taken", "follow_up", "treatment")
+    ),
+    "response_time_median_immediate",
+    "response_time_median_prompt",
+    "delay_reason_share",
+    "recorded_crime",
+    "prosecution_possible_outcome_rate",
+    "average_investigation_length_days",
+    "repeat_victimisation_rate",
+)
+
+# --------------------------------------------------------------------------------------------
+# The tables a metric can count
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceColumn:
+    type: str
+    allowed: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    """A table metrics count rows of, and its columns."""
+
+    name: str
+    description: str
+    columns: Mapping[str, SourceColumn]
+
+
+#: The ledger columns metrics may read (written by ``vcop evaluate``; see vcop.rules.ledger).
+LEDGER_COLUMNS: dict[str, SourceColumn] = {
+    "victim_id": SourceColumn("string"),
+    "crime_id": SourceColumn("string"),
+    "obligation_id": SourceColumn("string"),
+    "right": SourceColumn("integer"),
+    "owner": SourceColumn("string"),
+    "trigger_event_id": SourceColumn("string"),
+    "trigger_at": SourceColumn("datetime"),
+    "due_date": SourceColumn("date"),
+    "met_at": SourceColumn("datetime"),
+    "status": SourceColumn("string", ("met", "late", "pending", "overdue", "not_applicable")),
+    "enhanced": SourceColumn("boolean"),
+    "enhanced_reason": SourceColumn("string"),
+    "reason": SourceColumn("string"),
+    "as_of": SourceColumn("date"),
+    "definitions_hash": SourceColumn("string"),
+}
+
+LEDGER = "entitlements"
+VICTIM_CRIMES = "victim_crimes"
+
+
+@cache
+def sources() -> dict[str, Source]:
+    """Every source a metric may name: the canonical tables, the ledger and ``victim_crimes``."""
+    schema = load_schema()
+    out: dict[str, Source] = {}
+    for table in schema.tables:
+        out[table.name] = Source(
+            table.name,
+            table.description,
+            {c.name: SourceColumn(c.type, c.allowed) for c in table.columns},
+        )
+    out[LEDGER] = Source(
+        LEDGER,
+        "The entitlement ledger (`vcop evaluate`): one row per victim, crime, obligation and trigger.",
+        LEDGER_COLUMNS,
+    )
+    vc = {**out["crimes"].columns, **out["victims"].columns}
+    vc["days_since_previous_crime"] = SourceColumn("number")
+    out[VICTIM_CRIMES] = Source(
+        VICTIM_CRIMES,
+        "Each victim of each crime (victims joined to crimes), with days_since_previous_crime: the "
+        "days from the same victim's previous crime report to this one (blank if none).",
+        vc,
+    )
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# The models
+# --------------------------------------------------------------------------------------------
+
+
+class Condition(BaseModel):
+    """One condition a counted row must meet, written ``{column: c, <op>: value}``."""
+
+    model_config = _STRICT
+
+    column: str
+    op: Op
+    value: Any
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_yaml(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "op" in data:
+            return data
+        ops = [k for k in data if k != "column"]
+        if len(ops) != 1 or ops[0] not in OPS:
+            raise ValueError(f"a condition is {{column: name, <one of {', '.join(OPS)}>: value}}")
+        value = data[ops[0]]
+        if ops[0] in ("in", "not_in"):
+            if not isinstance(value, list) or not value:
+                raise ValueError(f"{ops[0]} takes a non-empty list")
+            value = tuple(value)
+        return {"column": data.get("column"), "op": ops[0], "value": value}
+
+    def describe(self) -> str:
+        words = {
+            "equals": "=",
+            "not_equals": "≠",
+            "gt": ">",
+            "gte": "≥",
+            "lt": "<",
+            "lte": "≤",
+        }
+        if self.op == "is_null":
+            return f"`{self.column}` is {'blank' if self.value else 'present'}"
+        if self.op in ("in", "not_in"):
+            values = ", ".join(f"`{v}`" for v in self.value)
+            return f"`{self.column}` {'in' if self.op == 'in' else 'not in'} {values}"
+        return f"`{self.column}` {words[self.op]} `{self.value}`"
+
+
+class Measure(BaseModel):
+    """The value a median or mean is taken of."""
+
+    model_config = _STRICT
+
+    kind: Literal["minutes_between", "days_between", "column"]
+    columns: tuple[str, ...]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_yaml(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "kind" in data:
+            return data
+        if len(data) != 1:
+            raise ValueError(
+                "a measure is one of {minutes_between: [a, b]}, {days_between: [a, b]}, {column: c}"
+            )
+        kind, value = next(iter(data.items()))
+        columns = tuple(value) if isinstance(value, list) else (value,)
+        if kind in ("minutes_between", "days_between") and len(columns) != 2:
+            raise ValueError(f"{kind} takes two columns: [from, to]")
+        return {"kind": kind, "columns": columns}
+
+    def describe(self) -> str:
+        if self.kind == "column":
+            return f"`{self.columns[0]}`"
+        unit = "minutes" if self.kind == "minutes_between" else "days"
+        return f"{unit} from `{self.columns[0]}` to `{self.columns[1]}`"
+
+
+class Band(BaseModel):
+    model_config = _STRICT
+
+    label: str
+    min: int | None = None
+    max: int | None = None
+
+
+class Breakdown(BaseModel):
+    """A way to split a figure: by a column of the row, its crime or its victim."""
+
+    model_config = _STRICT
+
+    id: str
+    title: str
+    table: str
+    column: str
+    labels: dict[bool, str] | None = None
+    bands: tuple[Band, ...] | None = None
+    missing_label: str = "not recorded"
+
+
+class SpcSettings(BaseModel):
+    model_config = _STRICT
+
+    months: int = Field(24, ge=2, le=120)
+    min_points: int = Field(12, ge=2)
+    limit: float = Field(2.66, gt=0)
+    run_length: int = Field(7, ge=2)
+    trend_length: int = Field(7, ge=3)
+    two_of_three: bool = True
+    screen_outliers: bool = True
+
+
+class Settings(BaseModel):
+    model_config = _STRICT
+
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+    small_sample: int = Field(30, ge=1)
+    spc: SpcSettings = SpcSettings()
+
+
+class Metric(BaseModel):
+    """One declared figure."""
+
+    model_config = _STRICT
+
+    id: str
+    family: str
+    title: str
+    description: str
+    kind: Kind
+    source: str
+    date: tuple[str, ...]
+    where: tuple[Condition, ...] = ()
+    numerator: tuple[Condition, ...] = ()
+    count_distinct: str | None = None
+    measure: Measure | None = None
+    share_of: str | None = None
+    group_by: tuple[str, ...] = ()
+    unit: Unit
+    polarity: PolarityName
+    breakdowns: tuple[str, ...] = ()
+    target: float | None = None
+    target_source: str | None = None
+    benchmark_years: int | None = Field(None, ge=1, le=10)
+    local_measure: bool = False
+    notes: str | None = None
+    file: str = ""
+    line: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _date_list(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("date"), str):
+            return {**data, "date": (data["date"],)}
+        return data
+
+    @property
+    def grouping(self) -> tuple[str, ...]:
+        """Breakdowns every value of this metric is split by (group_by, then share_of)."""
+        return (*self.group_by, *((self.share_of,) if self.share_of else ()))
+
+    def columns(self) -> set[str]:
+        """Every source column the definition reads."""
+        cols = set(self.date)
+        cols |= {c.column for c in (*self.where, *self.numerator)}
+        if self.count_distinct:
+            cols.add(self.count_distinct)
+        if self.measure:
+            cols |= set(self.measure.columns)
+        return cols
+
+
+class Catalogue(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    version: int
+    settings: Settings
+    breakdowns: tuple[Breakdown, ...]
+    metrics: tuple[Metric, ...]
+    files_hash: str
+
+    def metric(self, metric_id: str) -> Metric:
+        for m in self.metrics:
+            if m.id == metric_id:
+                return m
+        raise KeyError(f"no metric {metric_id!r}")
+
+    def breakdown(self, breakdown_id: str) -> Breakdown:
+        for b in self.breakdowns:
+            if b.id == breakdown_id:
+                return b
+        raise KeyError(f"no breakdown {breakdown_id!r}")
+
+    @property
+    def metric_ids(self) -> tuple[str, ...]:
+        return tuple(m.id for m in self.metrics)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading the files
+# --------------------------------------------------------------------------------------------
+
+
+class _Header(BaseModel):
+    model_config = _STRICT
+
+    version: int
+    settings: Settings = Settings()
+    #: The family files, in the order the catalogue presents them (file name without .yaml).
+    families: tuple[str, ...]
+    breakdowns: dict[str, dict[str, Any]]
+
+
+class _Family(BaseModel):
+    model_config = _STRICT
+
+    family: str
+    title: str
+    metrics: dict[str, dict[str, Any]]
+
+
+def package_root() -> Traversable:
+    return resources.files("vcop.definitions").joinpath("metrics")
+
+
+def _display(root: Traversable | Path, name: str) -> str:
+    if str(root) == str(package_root()):
+        return f"definitions/metrics/{name}"
+    return str(root.joinpath(name))
+
+
+def _validation_problems(
+    exc: ValidationError, lines: LineMap, loc: Loc, prefix: str = ""
+) -> list[Problem]:
+    out = []
+    for error in exc.errors():
+        sub = tuple(
+            p for p in error["loc"] if not isinstance(p, str) or not p.startswith("function-")
+        )
+        field = ".".join(str(p) for p in sub)
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown field (a typo?)"
+        elif error["type"] == "missing":
+            message = "is required"
+        text = f"{prefix}{field}: {message}" if field else f"{prefix}{message}"
+        out.append(lines.problem((*loc, *sub), text))
+    return out
+
+
+def _files_hash(root: Traversable | Path) -> str:
+    digest = hashlib.sha256()
+    for entry in sorted(root.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".yaml"):
+            digest.update(f"{entry.name}\0".encode())
+            digest.update(entry.read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass
+class _Draft:
+    header: _Header | None
+    header_lines: LineMap | None
+    breakdowns: list[tuple[Breakdown, LineMap, Loc]]
+    metrics: list[tuple[Metric, LineMap, Loc]]
+    family_files: list[tuple[str, str]]
+
+
+def _read(root: Traversable | Path, problems: list[Problem]) -> _Draft:
+    draft = _Draft(None, None, [], [], [])
+    entries = sorted((e for e in root.iterdir() if e.name.endswith(".yaml")), key=lambda e: e.name)
+    if not any(e.name == CATALOGUE_FILE for e in entries):
+        problems.append(Problem(_display(root, CATALOGUE_FILE), None, "file is missing"))
+    for entry in entries:
+        display = _display(root, entry.name)
+        try:
+            data, lines = load_yaml(entry.read_text("utf-8"), display)
+        except DefinitionError as exc:
+            problems.extend(exc.problems)
+            continue
+        if not isinstance(data, dict):
+            problems.append(Problem(display, 1, "expected a mapping at the top of the file"))
+            continue
+        if entry.name == CATALOGUE_FILE:
+            try:
+                draft.header = _Header.model_validate(data)
+                draft.header_lines = lines
+            except ValidationError as exc:
+                problems.extend(_validation_problems(exc, lines, ()))
+                continue
+            for bid, raw in draft.header.breakdowns.items():
+                loc: Loc = ("breakdowns", bid)
+                try:
+                    b = Breakdown.model_validate({"id": bid, **raw})
+                except ValidationError as exc:
+                    problems.extend(_validation_problems(exc, lines, loc, f"breakdown {bid}: "))
+                    continue
+                draft.breakdowns.append((b, lines, loc))
+            continue
+        draft.family_files.append((entry.name.removesuffix(".yaml"), display))
+        try:
+            family = _Family.model_validate(data)
+        except ValidationError as exc:
+            problems.extend(_validation_problems(exc, lines, ()))
+            continue
+        for mid, raw in family.metrics.items():
+            loc = ("metrics", mid)
+            try:
+                m = Metric.model_validate(
+                    {
+                        **raw,
+                        "id": mid,
+                        "family": family.family,
+                        "file": display,
+                        "line": lines.line(loc),
+                    }
+                )
+            except ValidationError as exc:
+                problems.extend(_validation_problems(exc, lines, loc, f"{mid}: "))
+                continue
+            draft.metrics.append((m, lines, loc))
+    return draft
+
+
+# --------------------------------------------------------------------------------------------
+# The named checks: each looks at the whole draft and yields every problem it finds
+# --------------------------------------------------------------------------------------------
+
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+_NUMERIC = ("integer", "number", "scale7")
+
+
+def _resolvable(b: Breakdown, source: Source) -> bool:
+    """Whether rows of ``source`` can be split by ``b`` (own column, or via crime or victim)."""
+    cols = source.columns
+    if b.column in cols:
+        return True
+    if b.table == "crimes":
+        return "crime_id" in cols
+    if b.table == "victims":
+        return "crime_id" in cols and "victim_id" in cols
+    return False
+
+
+def _known_obligations() -> set[str] | None:
+    try:
+        from vcop.spec.code import load_code
+
+        return {o.id for o in load_code().obligations}
+    except Exception:  # the Code's own check reports why it does not load
+        return None
+
+
+def _check_condition(
+    m: Metric, cond: Condition, source: Source, lines: LineMap, loc: Loc
+) -> Iterator[Problem]:
+    col = source.columns.get(cond.column)
+    if col is None:
+        yield lines.problem(loc, f"{m.id}: {source.name} has no column {cond.column!r}")
+        return
+    if cond.op == "is_null":
+        if not isinstance(cond.value, bool):
+            yield lines.problem(loc, f"{m.id}: is_null takes true or false")
+        return
+    values = cond.value if cond.op in ("in", "not_in") else (cond.value,)
+    if cond.op in ("gt", "gte", "lt", "lte") and col.type not in _NUMERIC:
+        yield lines.problem(
+            loc, f"{m.id}: {cond.op} needs a numeric column; {cond.column} is {col.type}"
+        )
+    for v in values:
+        if col.type in _NUMERIC and (isinstance(v, bool) or not isinstance(v, int | float)):
+            yield lines.problem(loc, f"{m.id}: {cond.column} is {col.type}; {v!r} is not a number")
+        elif col.type == "boolean" and not isinstance(v, bool):
+            yield lines.problem(loc, f"{m.id}: {cond.column} is boolean; {v!r} is not true/false")
+        elif col.type == "string" and not isinstance(v, str):
+            yield lines.problem(loc, f"{m.id}: {cond.column} is text; write {v!r} as text")
+        elif col.allowed is not None and isinstance(v, str) and v not in col.allowed:
+            yield lines.problem(
+                loc,
+                f"{m.id}: {v!r} is not a value of {source.name}.{cond.column} ({', '.join(col.allowed)})",
+            )
+
+
+def _check_metric(
+    m: Metric,
+    lines: LineMap,
+    loc: Loc,
+    breakdowns: Mapping[str, Breakdown],
+    obligations: set[str] | None,
+) -> Iterator[Problem]:
+    if not _ID.match(m.id):
+        yield lines.problem(loc, f"{m.id}: a metric id is lower_snake_case")
+    source = sources().get(m.source)
+    if source is None:
+        yield lines.problem(
+            (*loc, "source"), f"{m.id}: no source {m.source!r} ({', '.join(sorted(sources()))})"
+        )
+        return
+    for c in m.date:
+        col = source.columns.get(c)
+        if col is None:
+            yield lines.problem((*loc, "date"), f"{m.id}: {m.source} has no column {c!r}")
+        elif col.type not in ("date", "datetime"):
+            yield lines.problem(
+                (*loc, "date"), f"{m.id}: date column {c} is {col.type}, not a date"
+            )
+    for part in ("where", "numerator"):
+        for i, cond in enumerate(getattr(m, part)):
+            yield from _check_condition(m, cond, source, lines, (*loc, part, i))
+            if cond.column == "obligation_id" and obligations is not None:
+                values = cond.value if cond.op in ("in", "not_in") else (cond.value,)
+                for v in values:
+                    if isinstance(v, str) and v not in obligations:
+                        yield lines.problem(
+                            (*loc, part, i),
+                            f"{m.id}: no obligation {v!r} in the Victims' Code definitions",
+                        )
+            if cond.column == "right" and cond.op in ("equals", "in", "not_in", "not_equals"):
+                values = cond.value if cond.op in ("in", "not_in") else (cond.value,)
+                for v in values:
+                    if isinstance(v, int) and not 1 <= v <= 12:
+                        yield lines.problem(
+                            (*loc, part, i), f"{m.id}: the Code has rights 1 to 12, not {v}"
+                        )
+    if m.count_distinct and m.count_distinct not in source.columns:
+        yield lines.problem(
+            (*loc, "count_distinct"), f"{m.id}: {m.source} has no column {m.count_distinct!r}"
+        )
+    if m.measure:
+        for c in m.measure.columns:
+            col = source.columns.get(c)
+            if col is None:
+                yield lines.problem((*loc, "measure"), f"{m.id}: {m.source} has no column {c!r}")
+            elif m.measure.kind != "column" and col.type not in ("date", "datetime"):
+                yield lines.problem(
+                    (*loc, "measure"), f"{m.id}: {c} is {col.type}, not a date or time"
+                )
+            elif m.measure.kind == "column" and col.type not in _NUMERIC:
+                yield lines.problem((*loc, "measure"), f"{m.id}: {c} is {col.type}, not a number")
+    # what each kind needs
+    need = {
+        "proportion": ("numerator",),
+        "share": ("share_of",),
+        "count": (),
+        "median": ("measure",),
+        "mean": ("measure",),
+    }[m.kind]
+    for field in need:
+        if not getattr(m, field):
+            yield lines.problem(loc, f"{m.id}: a {m.kind} metric needs {field}")
+    forbidden = {
+        "proportion": ("measure", "share_of"),
+        "share": ("numerator", "measure", "count_distinct"),
+        "count": ("numerator", "measure", "share_of"),
+        "median": ("numerator", "share_of", "count_distinct"),
+        "mean": ("numerator", "share_of", "count_distinct"),
+    }[m.kind]
+    for field in forbidden:
+        if getattr(m, field):
+            yield lines.problem((*loc, field), f"{m.id}: a {m.kind} metric has no {field}")
+    units = {
+        "proportion": ("proportion",),
+        "share": ("proportion",),
+        "count": ("count",),
+        "median": ("minutes", "days"),
+        "mean": ("minutes", "days"),
+    }[m.kind]
+    if m.unit not in units:
+        yield lines.problem(
+            (*loc, "unit"), f"{m.id}: a {m.kind} metric is in {' or '.join(units)}, not {m.unit}"
+        )
+    if m.measure and m.measure.kind != "column" and m.unit != m.measure.kind.split("_")[0]:
+        yield lines.problem(
+            (*loc, "unit"),
+            f"{m.id}: the measure is in {m.measure.kind.split('_')[0]}, the unit says {m.unit}",
+        )
+    if m.target is not None:
+        if m.polarity == "neutral":
+            yield lines.problem((*loc, "target"), f"{m.id}: a neutral metric cannot have a target")
+        if not m.target_source:
+            yield lines.problem((*loc, "target"), f"{m.id}: say whose target it is (target_source)")
+        if m.unit == "proportion" and not 0 <= m.target <= 1:
+            yield lines.problem((*loc, "target"), f"{m.id}: a proportion target is between 0 and 1")
+    if m.benchmark_years is not None and m.kind != "count":
+        yield lines.problem(
+            (*loc, "benchmark_years"), f"{m.id}: only a count has a long-term benchmark"
+        )
+    for field in ("breakdowns", "group_by"):
+        for bid in getattr(m, field):
+            b = breakdowns.get(bid)
+            if b is None:
+                yield lines.problem(
+                    (*loc, field), f"{m.id}: no breakdown {bid!r} ({', '.join(sorted(breakdowns))})"
+                )
+            elif not _resolvable(b, source):
+                yield lines.problem(
+                    (*loc, field), f"{m.id}: {m.source} rows cannot be split by {bid}"
+                )
+    if m.share_of:
+        b = breakdowns.get(m.share_of)
+        if b is None or not _resolvable(b, source):
+            yield lines.problem(
+                (*loc, "share_of"), f"{m.id}: cannot share {m.source} rows out by {m.share_of!r}"
+            )
+    overlap = set(m.breakdowns) & set(m.grouping)
+    if overlap:
+        yield lines.problem(
+            (*loc, "breakdowns"),
+            f"{m.id}: {', '.join(sorted(overlap))} is already how every value is split",
+        )
+
+
+def _check_breakdown(b: Breakdown, lines: LineMap, loc: Loc) -> Iterator[Problem]:
+    src = sources().get(b.table)
+    if src is None:
+        yield lines.problem((*loc, "table"), f"breakdown {b.id}: no table {b.table!r}")
+        return
+    col = src.columns.get(b.column)
+    if col is None:
+        yield lines.problem(
+            (*loc, "column"), f"breakdown {b.id}: {b.table} has no column {b.column!r}"
+        )
+        return
+    if b.labels is not None and col.type != "boolean":
+        yield lines.problem(
+            (*loc, "labels"), f"breakdown {b.id}: labels are for a true/false column"
+        )
+    if b.bands is not None:
+        if col.type not in _NUMERIC:
+            yield lines.problem(
+                (*loc, "bands"), f"breakdown {b.id}: bands are for a numeric column"
+            )
+        previous_max: int | None = None
+        for i, band in enumerate(b.bands):
+            if i and (band.min is None or previous_max is None or band.min != previous_max + 1):
+                yield lines.problem(
+                    (*loc, "bands", i),
+                    f"breakdown {b.id}: band {band.label!r} does not start where the previous one ends",
+                )
+            if band.min is not None and band.max is not None and band.min > band.max:
+                yield lines.problem(
+                    (*loc, "bands", i), f"breakdown {b.id}: band {band.label!r} is empty"
+                )
+            previous_max = band.max
+
+
+def _check_draft(draft: _Draft) -> Iterator[Problem]:
+    breakdowns = {b.id: b for b, _, _ in draft.breakdowns}
+    for b, lines, loc in draft.breakdowns:
+        yield from _check_breakdown(b, lines, loc)
+    obligations = _known_obligations()
+    seen: dict[str, Metric] = {}
+    for m, lines, loc in draft.metrics:
+        if m.id in seen:
+            yield lines.problem(loc, f"{m.id}: also defined in {seen[m.id].file}:{seen[m.id].line}")
+        seen[m.id] = m
+        yield from _check_metric(m, lines, loc, breakdowns, obligations)
+    if draft.header is not None and draft.header_lines is not None:
+        names = [name for name, _ in draft.family_files]
+        for name, display in draft.family_files:
+            if name not in draft.header.families:
+                yield Problem(
+                    display, 1, f"{name}.yaml is not listed in the families of {CATALOGUE_FILE}"
+                )
+        for name in draft.header.families:
+            if name not in names:
+                yield draft.header_lines.problem(
+                    ("families",), f"family {name}: no file {name}.yaml"
+                )
+    if draft.header is not None:
+        where = draft.header_lines
+        for mid in REQUIRED_METRICS:
+            if mid not in seen:
+                problem = f"the catalogue must define {mid} (a public metric id)"
+                yield (
+                    where.problem((), problem) if where else Problem(CATALOGUE_FILE, None, problem)
+                )
+
+
+def _load(root: Traversable | Path) -> tuple[Catalogue | None, list[Problem]]:
+    problems: list[Problem] = []
+    draft = _read(root, problems)
+    problems.extend(_check_draft(draft))
+    if problems or draft.header is None:
+        return None, sorted(set(problems), key=Problem.sort_key)
+    return (
+        Catalogue(
+            version=draft.header.version,
+            settings=draft.header.settings,
+            breakdowns=tuple(b for b, _, _ in draft.breakdowns),
+            metrics=tuple(
+                m
+                for _, m in sorted(
+                    enumerate(m for m, _, _ in draft.metrics),
+                    key=lambda im: (_family_rank(draft, im[1].file), im[0]),
+                )
+            ),
+            files_hash=_files_hash(root),
+        ),
+        [],
+    )
+
+
+def _family_rank(draft: _Draft, file: str) -> int:
+    name = file.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".yaml")
+    families = draft.header.families if draft.header else ()
+    return families.index(name) if name in families else len(families)
+
+
+def check_catalogue(root: Traversable | Path | None = None) -> list[Problem]:
+    """Every problem in the metric catalogue (the packaged one unless ``root`` is given)."""
+    return _load(package_root() if root is None else root)[1]
+
+
+def load_catalogue(root: Traversable | Path | None = None) -> Catalogue:
+    """The metric catalogue, validated. Raises :class:`DefinitionError` listing every problem."""
+    if root is None:
+        return _packaged_catalogue()
+    catalogue, problems = _load(root)
+    if catalogue is None:
+        raise DefinitionError(problems)
+    return catalogue
+
+
+@cache
+def _packaged_catalogue() -> Catalogue:
+    catalogue, problems = _load(package_root())
+    if catalogue is None:
+        raise DefinitionError(problems)
+    return catalogue
+
+
+# --------------------------------------------------------------------------------------------
+# docs/metrics.md
+# --------------------------------------------------------------------------------------------
+
+_KIND_WORDS = {
+    "proportion": "proportion (0 to 1) with a Wilson 95% interval; change tested with a two-proportion test",
+    "share": "share of the whole (0 to 1) for each category, with Wilson 95% intervals",
+    "count": "count with an exact Poisson 95% interval; change tested with an exact test of two Poisson rates",
+    "median": "median with a distribution-free 95% interval; change tested with the Bonett–Price interval for a difference of medians",
+    "mean": "mean with a t 95% interval; change tested with Welch's t-test",
+}
+
+DOC_HEADER = """\
+<!-- Generated from src/vcop/definitions/metrics/*.yaml by `vcop docs`. Do not edit. -->
+# The vcop metric catalogue
+
+Every figure vcop reports is one of the metrics below, computed the same way everywhere
+(`vcop metrics`, the dashboard, reports and returns) from the definitions in
+`src/vcop/definitions/metrics/`. Each value says how sure it is.
+
+## How every figure is made
+
+- **Periods.** A value is for one of four periods ending on the as-of date: `month` (the calendar
+  month of the as-of date, up to and including it), `quarter` (the calendar quarter, likewise;
+  April–June is quarter 1 of the financial year), `fytd` (financial year to date, from 1 April)
+  and `rolling_12m` (the 12 months ending on the as-of date). A row belongs to the period its
+  date column falls in. vcop sees only what had happened by the end of the as-of date: a time
+  stamped later counts as not yet happened.
+- **Comparisons.** Each value is compared with the **previous period** (the month or quarter
+  before; for `fytd` and `rolling_12m`, which would otherwise overlap, the same span a year
+  earlier) and with the **same period a year before**. A month or quarter that is not yet
+  complete is compared with the same number of days of the earlier periods. A count is not
+  compared with a window that starts before the data does (its count there would be too low,
+  not a fall).
+- **Significance.** A change is called significant only when a test says so at the 5% level:
+  proportions by the two-proportion z-test (Fisher's exact test when an expected count is under
+  5); counts by the exact conditional test of two Poisson rates (allowing for different lengths);
+  medians when the Bonett–Price 95% interval for the difference of medians excludes zero; means
+  by Welch's t-test. A value whose sample is under {small_sample} is flagged `small_sample`.
+- **Intervals.** Proportions: Wilson score 95% interval. Counts: exact Poisson. Medians:
+  distribution-free order-statistic interval (Bonett). Means: t interval. Durations are counted
+  in whole seconds, so every engine gets the same answer.
+- **Statistical process control** (NHS "Making Data Count"). An XmR chart of the metric's
+  monthly series (the {spc_months} complete months up to the as-of date, from the first month
+  with data): limits at the mean ± {spc_limit} × the mean moving range, leaving out moving ranges
+  of 3.267 × their mean or more (screen_outliers: {screen}). Special cause: a point outside the
+  limits; {trend} points in a row rising or
+  falling; 2 of 3 points beyond two sigma on the same side (two_of_three: {two_of_three}); {run}
+  points in a row on one side of the mean. `spc_variation` is the latest month's type:
+  `common_cause`, `special_cause_improvement`, `special_cause_concern`, or for a neutral metric
+  `special_cause_neutral_high` / `_low`. `spc_assurance`, when the metric has a target:
+  `consistently_pass`, `consistently_fail` or `hit_and_miss`. No signal under {min_points} months.
+- **Small numbers.** Partner and public outputs (`vcop metrics --suppress`) go through one
+  suppression layer: a count from 1 to the threshold minus one (default 10, setting
+  `suppression_threshold`) is hidden with everything computed from it, and further groups are
+  hidden so no hidden count can be worked out from a total. Zero is shown: it describes nobody.
+- **Stamp.** Every value carries `definitions_hash`, a hash of this catalogue and of the Victims'
+  Code definitions that made the ledger.
+
+## Breakdowns
+
+| breakdown | what | from |
+|---|---|---|
+"""
+
+
+def _polarity_words(p: str) -> str:
+    return {
+        "higher_is_better": "higher is better",
+        "lower_is_better": "lower is better",
+        "neutral": "neutral",
+    }[p]
+
+
+def catalogue_doc() -> str:
+    """docs/metrics.md: every metric with its definition, made from the catalogue."""
+    cat = load_catalogue()
+    s = cat.settings
+    lines = [
+        DOC_HEADER.format(
+            small_sample=s.small_sample,
+            spc_months=s.spc.months,
+            spc_limit=s.spc.limit,
+            screen="on" if s.spc.screen_outliers else "off",
+            trend=s.spc.trend_length,
+            two_of_three="on" if s.spc.two_of_three else "off",
+            run=s.spc.run_length,
+            min_points=s.spc.min_points,
+        ).rstrip("\n")
+    ]
+    for b in cat.breakdowns:
+        how = f"`{b.table}.{b.column}`"
+        if b.bands:
+            how += "; bands " + ", ".join(b.label for b in b.bands)
+        lines.append(f"| `{b.id}` | {b.title} | {how} |")
+    lines += [
+        "",
+        "## Metrics",
+        "",
+        "| id | title | kind | unit | polarity |",
+        "|---|---|---|---|---|",
+    ]
+    for m in cat.metrics:
+        lines.append(
+            f"| [`{m.id}`](#{m.id}) | {m.title} | {m.kind} | {m.unit} | {_polarity_words(m.polarity)} |"
+        )
+    family = None
+    for m in cat.metrics:
+        if m.family != family:
+            family = m.family
+            lines += ["", f"## Family: {family}"]
+        lines += ["", f"### {m.id}", "", f"**{m.title}.** {m.description}", ""]
+        lines.append(
+            f"- **Kind:** {_KIND_WORDS[m.kind]}. **Unit:** {m.unit}. **Polarity:** {_polarity_words(m.polarity)}."
+        )
+        lines.append(
+            f"- **Counts rows of:** `{m.source}`, in the period of "
+            + " (else ".join(f"`{d}`" for d in m.date)
+            + ")" * (len(m.date) - 1)
+            + "."
+        )
+        if m.where:
+            label = "Denominator" if m.kind == "proportion" else "Rows counted"
+            lines.append(f"- **{label}:** " + "; ".join(c.describe() for c in m.where) + ".")
+        if m.numerator:
+            lines.append(
+                "- **Numerator:** those with " + "; ".join(c.describe() for c in m.numerator) + "."
+            )
+        if m.count_distinct:
+            lines.append(f"- **Counts:** distinct `{m.count_distinct}`, not rows.")
+        if m.measure:
+            lines.append(f"- **Measure:** {m.measure.describe()}.")
+        if m.share_of:
+            lines.append(f"- **Share of:** each `{m.share_of}` of the whole.")
+        if m.group_by:
+            lines.append("- **Always split by:** " + ", ".join(f"`{g}`" for g in m.group_by) + ".")
+        if m.breakdowns:
+            lines.append("- **Breakdowns:** " + ", ".join(f"`{b}`" for b in m.breakdowns) + ".")
+        if m.target is not None:
+            lines.append(f"- **Target:** {m.target:g} — {m.target_source}")
+        if m.benchmark_years:
+            lines.append(
+                f"- **Long-term benchmark:** the average 12-month total over up to {m.benchmark_years} years before the rolling 12 months."
+            )
+        if m.local_measure:
+            lines.append(
+                "- **Local measure:** defined by vcop / the force, not a national statistic."
+            )
+        if m.notes:
+            lines.append(f"- **Notes:** {m.notes}")
+        lines.append(f"- **Defined in:** `src/vcop/{m.file}`, line {m.line}.")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,245 @@
+"""A small seeded force for the metric tests: canonical tables plus a hand-built ledger.
+
+The ledger here is made by this module, not by the rules engine, so the metric tests stand on
+their own: one row per victim, crime and obligation, with statuses drawn at random.
+:func:`build` writes everything into a DuckDB connection; the tests in this module check the
+builder itself.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, timedelta
+
+import duckdb
+import pandas as pd
+
+from vcop.store.db import ensure_schema
+
+AS_OF = date(2025, 6, 30)
+START = date(2022, 7, 1)
+
+LEDGER_DDL = """
+CREATE TABLE entitlements (
+    victim_id VARCHAR, crime_id VARCHAR, obligation_id VARCHAR, "right" BIGINT, owner VARCHAR,
+    title VARCHAR, trigger_type VARCHAR, trigger_event_id VARCHAR, trigger_at TIMESTAMP,
+    due_date DATE, met_at TIMESTAMP, met_by_id VARCHAR, status VARCHAR, enhanced BOOLEAN,
+    enhanced_reason VARCHAR, reason VARCHAR, code_status VARCHAR, code_edition VARCHAR,
+    as_of DATE, definitions_hash VARCHAR
+)
+"""
+
+CRIME_TYPES = [
+    "Burglary",
+    "Violence and sexual offences",
+    "Shoplifting",
+    "Vehicle crime",
+    "Public order",
+]
+DISTRICTS = {"Northbury": "North", "Hollowfen": "North", "Ashcaster": "South", "Brackmoor": "South"}
+INCIDENT_TYPES = ["Burglary dwelling", "Domestic abuse", "Domestic incident", "Assault", "Theft"]
+DELAYS = ["resource_availability", "travel_distance", "caller_request"]
+OBLIGATIONS = [
+    ("R4.needs-assessment", 4),
+    ("R4.referral-to-support", 4),
+    ("R6.suspect-arrested", 6),
+    ("R6.care-contract-agreed", 6),
+    ("R6.investigation-updates", 6),
+    ("R11.vcs-referral", 11),
+    ("local.supervisory-review", None),
+]
+
+
+def _ts(r: random.Random, start: date, end: date) -> datetime:
+    span = (end - start).days
+    return datetime.combine(start, datetime.min.time()) + timedelta(
+        days=r.randrange(span + 1), minutes=r.randrange(24 * 60)
+    )
+
+
+def frames(seed: int = 7, crimes: int = 2400, as_of: date = AS_OF) -> dict[str, pd.DataFrame]:
+    """The tables, as data frames (deterministic for a seed)."""
+    r = random.Random(seed)
+    districts = list(DISTRICTS)
+    crime_rows, victim_rows, ledger_rows = [], [], []
+    repeat_pool: list[str] = []
+    for i in range(crimes):
+        cid = f"C{i:05d}"
+        reported = _ts(r, START, as_of + timedelta(days=20))  # a few after the as-of date
+        district = r.choice(districts)
+        outcome = (
+            r.choice([1, 1, 2, 3, 6, 8, 9, 10, 14, 15, 16, 18, 18, 18, 20, 21, 22])
+            if r.random() < 0.7
+            else None
+        )
+        outcome_at = reported + timedelta(days=r.randrange(1, 200)) if outcome else None
+        crime_rows.append(
+            {
+                "crime_id": cid,
+                "reported_at": reported,
+                "recorded_at": None
+                if r.random() < 0.03
+                else reported + timedelta(hours=r.randrange(1, 30)),
+                "crime_type": r.choice(CRIME_TYPES),
+                "offence_code": None,
+                "domestic_abuse": r.random() < 0.2,
+                "hate_crime": r.random() < 0.03,
+                "area": DISTRICTS[district],
+                "district": district,
+                "unit": f"U{r.randrange(4)}",
+                "officer_id": f"O{r.randrange(12):02d}",
+                "lsoa_code": None,
+                "outcome_code": outcome,
+                "outcome_at": outcome_at,
+            }
+        )
+        if repeat_pool and r.random() < 0.2:
+            vid = r.choice(repeat_pool)
+        else:
+            vid = f"V{i:05d}"
+            repeat_pool.append(vid)
+        victim_rows.append(
+            {
+                "victim_id": vid,
+                "crime_id": cid,
+                "age_at_report": None if r.random() < 0.05 else r.randrange(10, 90),
+                "vulnerable": False,
+                "intimidated": False,
+                "persistently_targeted": False,
+                "bereaved_relative": False,
+                "updates_opt_out": False,
+                "sex": r.choice(["female", "male", "not_stated"]),
+                "ethnicity": r.choice(["asian", "black", "white", "white", "white", "mixed"]),
+                "disability": None if r.random() < 0.1 else r.random() < 0.2,
+            }
+        )
+        if reported.date() > as_of:
+            continue
+        enhanced = r.random() < 0.3
+        for oid, right in OBLIGATIONS:
+            if oid == "R11.vcs-referral" and r.random() < 0.9:
+                continue
+            due = reported.date() + timedelta(days=r.randrange(1, 40))
+            u = r.random()
+            if due > as_of:
+                status = "pending" if u < 0.9 else "not_applicable"
+            else:
+                # compliance drifts upwards over time (a signal for the SPC tests)
+                p_met = 0.55 + 0.25 * (due - START).days / (as_of - START).days
+                status = (
+                    "met"
+                    if u < p_met
+                    else "late"
+                    if u < p_met + 0.15
+                    else "overdue"
+                    if u < 0.97
+                    else "not_applicable"
+                )
+            ledger_rows.append(
+                {
+                    "victim_id": vid,
+                    "crime_id": cid,
+                    "obligation_id": oid,
+                    "right": right,
+                    "owner": "police",
+                    "title": oid,
+                    "trigger_type": "test",
+                    "trigger_event_id": cid,
+                    "trigger_at": reported,
+                    "due_date": due,
+                    "met_at": None,
+                    "met_by_id": None,
+                    "status": status,
+                    "enhanced": enhanced,
+                    "enhanced_reason": None,
+                    "reason": "test",
+                    "code_status": "confirmed",
+                    "code_edition": "2021",
+                    "as_of": as_of,
+                    "definitions_hash": "testcodehash0001",
+                }
+            )
+    incident_rows = []
+    for i in range(int(crimes * 1.5)):
+        grade = r.choice(["immediate", "prompt", "prompt", "scheduled"])
+        received = _ts(r, START, as_of + timedelta(days=5))
+        base = {"immediate": 15, "prompt": 90, "scheduled": 600}[grade]
+        minutes = r.lognormvariate(0, 0.6) * base
+        arrived = None if r.random() < 0.03 else received + timedelta(minutes=minutes)
+        district = r.choice(districts)
+        incident_rows.append(
+            {
+                "incident_id": f"I{i:05d}",
+                "received_at": received,
+                "grade": grade,
+                "incident_type": r.choice(INCIDENT_TYPES),
+                "arrived_at": arrived,
+                "area": DISTRICTS[district],
+                "district": district,
+                "delay_reason": r.choice(DELAYS) if r.random() < 0.3 else None,
+                "crime_id": None,
+            }
+        )
+    survey_rows = []
+    for i in range(int(crimes * 0.6)):
+        district = r.choice(districts)
+        survey = "victim_satisfaction" if r.random() < 0.75 else "domestic_abuse"
+
+        def answer() -> int | None:
+            return (
+                None if r.random() < 0.08 else r.choices(range(1, 8), [30, 25, 20, 8, 7, 5, 5])[0]
+            )
+
+        survey_rows.append(
+            {
+                "response_id": f"S{i:05d}",
+                "survey": survey,
+                "surveyed_at": _ts(r, START, as_of),
+                "crime_id": f"C{r.randrange(crimes):05d}",
+                "crime_type": r.choice(CRIME_TYPES),
+                "area": DISTRICTS[district],
+                "district": district,
+                "ease_of_contact": answer(),
+                "actions_taken": answer(),
+                "follow_up": answer(),
+                "treatment": answer(),
+                "whole_experience": answer(),
+                "comment": None,
+            }
+        )
+    return {
+        "crimes": pd.DataFrame(crime_rows),
+        "victims": pd.DataFrame(victim_rows),
+        "incidents": pd.DataFrame(incident_rows),
+        "survey_responses": pd.DataFrame(survey_rows),
+        "entitlements": pd.DataFrame(ledger_rows),
+    }
+
+
+def build(
+    con: duckdb.DuckDBPyConnection, seed: int = 7, crimes: int = 2400, as_of: date = AS_OF
+) -> None:
+    """Create the canonical tables and the ledger in ``con`` and fill them."""
+    ensure_schema(con)
+    con.execute(LEDGER_DDL)
+    for name, df in frames(seed, crimes, as_of).items():
+        if df.empty:
+            continue
+        con.register("_frame", df)
+        cols = ", ".join(f'"{c}"' for c in df.columns)
+        con.execute(f'INSERT INTO "{name}" ({cols}) SELECT {cols} FROM _frame')
+        con.unregister("_frame")
+
+
+def test_build_is_deterministic() -> None:
+    a, b = frames(3, 200), frames(3, 200)
+    for name in a:
+        pd.testing.assert_frame_equal(a[name], b[name])
+
+
+def test_build_fills_every_table() -> None:
+    con = duckdb.connect()
+    build(con, crimes=300)
+    for table in ("crimes", "victims", "incidents", "survey_responses", "entitlements"):
+        (n,) = con.execute(f'SELECT count(*) FROM "{table}"').fetchone() or (0,)
+        assert n > 0, table
