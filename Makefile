@@ -22,10 +22,13 @@ uv:
 deps: uv
 	$(UV) sync --frozen
 
-# Debian packages the tests need: Java 17 for the PySpark tests.
+# Debian packages the tests need: Java 17 for the PySpark tests, Chromium for the browser tests.
+TEST_DEBS := $(if $(shell command -v java),,openjdk-17-jre-headless) $(if $(shell command -v chromium),,chromium)
 test-system:
-	@command -v java >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless; }
+	@if [ -n "$(strip $(TEST_DEBS))" ]; then \
+		echo "installing Debian packages: $(strip $(TEST_DEBS))"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(TEST_DEBS); \
+	fi
 
 demo: deps
 	$(UV) run vcop demo --db $(DB)

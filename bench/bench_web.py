@@ -1,0 +1,292 @@
+"""Benchmark: the dashboard under 20 concurrent signed-in users on the 3-year demo force.
+
+Serves a copy of the database with ``vcop serve`` (a separate process, on a free loopback port),
+signs in 20 users (analysts, supervisors and partners), and has each request a fixed mix of pages
+for a fixed time. Prints requests per second and p50/p95/p99 latency, overall and per page, and
+the cold time of each page (its first request, before anything is cached) beside its warm p50.
+
+    uv run python bench/bench_web.py [--db var/vcop.duckdb] [--users 20] [--seconds 30]
+
+Without ``--db`` (or if the file is missing) the 3-year Demoshire force is generated and loaded
+first, which takes several minutes. The database given is never changed: the server runs on a
+copy. Only 127.0.0.1 is contacted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import httpx
+
+PASSWORD = "bench password, not secret"
+AS_OF = date(2025, 6, 30)
+
+#: (page name, weight): the mix each user draws from.
+MIX = [
+    ("overview", 25),
+    ("compliance", 15),
+    ("compliance_by_area", 10),
+    ("compliance_by_unit", 5),
+    ("xmr", 10),
+    ("satisfaction", 5),
+    ("response_times", 5),
+    ("worklist", 12),
+    ("journey", 8),
+    ("journey_csv", 2),
+    ("data_quality", 3),
+]
+
+
+@dataclass
+class User:
+    name: str
+    role: str
+    victims: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Stats:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    why: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, page: str, seconds: float, ok: bool) -> None:
+        with self.lock:
+            if ok:
+                self.latencies[page].append(seconds)
+            else:
+                self.errors[page] += 1
+
+
+def build_demo(work: Path) -> Path:
+    """The 3-year demo force with its ledger, built from scratch."""
+    from vcop.ingest import load_paths
+    from vcop.rules.ledger import evaluate
+    from vcop.spec.profile import load_profile
+    from vcop.store import connect
+    from vcop.synth import generate
+
+    print("building the 3-year demo force (several minutes) …", flush=True)
+    extract = work / "demo"
+    generate(extract, seed=1, years=3, end=AS_OF)
+    db = work / "demo.duckdb"
+    con = connect(db)
+    load_paths(con, [extract], load_profile("standard"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        evaluate(con, AS_OF)
+    con.close()
+    return db
+
+
+def prepare(db: Path, users: int) -> list[User]:
+    """Accounts for the bench users, each with victims it may open."""
+    from vcop.web.auth import Role, add_user
+
+    con = duckdb.connect(str(db))
+    units = [r[0] for r in con.execute(
+        "SELECT unit FROM crimes WHERE unit IS NOT NULL GROUP BY unit ORDER BY count(*) DESC LIMIT 10"
+    ).fetchall()]  # fmt: skip
+    out: list[User] = []
+    now = datetime(2025, 7, 1, 9, 0)
+    for i in range(users):
+        kind = ("analyst", "supervisor", "supervisor", "partner")[i % 4]
+        name = f"bench-{kind}-{i:02d}"
+        unit = units[i % len(units)] if kind == "supervisor" else None
+        add_user(con, name, Role(kind), PASSWORD, now=now, unit=unit)
+        victims: list[str] = []
+        if kind != "partner":
+            where, params = ("WHERE c.unit = ?", [unit]) if unit else ("", [])
+            victims = [r[0] for r in con.execute(
+                f"SELECT DISTINCT v.victim_id FROM victims v JOIN crimes c USING (crime_id) {where} "
+                "ORDER BY 1 LIMIT 50", params,
+            ).fetchall()]  # fmt: skip
+        out.append(User(name, kind, victims))
+    con.close()
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def sign_in(client: httpx.Client, user: User) -> str:
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token, "no CSRF token on the sign-in page"
+    response = client.post(
+        "/login", data={"username": user.name, "password": PASSWORD, "csrf_token": token.group(1)}
+    )
+    assert response.status_code == 303, response.text
+    session = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").text)
+    assert session
+    return session.group(1)
+
+
+def url_for(page: str, user: User, rng: random.Random) -> str | None:
+    if page in ("worklist", "journey", "journey_csv", "data_quality") and user.role == "partner":
+        return None
+    if page == "data_quality" and user.role != "analyst":
+        return None
+    victim = rng.choice(user.victims) if user.victims else None
+    return {
+        "overview": "/",
+        "compliance": "/compliance",
+        "compliance_by_area": "/compliance?by=area",
+        "compliance_by_unit": "/compliance?measure=victim_updates_on_time&by=unit",
+        "xmr": "/metrics/" + rng.choice(["support_referral_on_time", "victim_updates_on_time",
+                                          "satisfaction_whole_experience", "recorded_crime"]),
+        "satisfaction": "/satisfaction",
+        "response_times": "/response-times",
+        "worklist": "/worklist",
+        "journey": f"/victims/{victim}" if victim else None,
+        "journey_csv": f"/victims/{victim}.csv" if victim else None,
+        "data_quality": "/data-quality",
+    }[page]  # fmt: skip
+
+
+def run_user(
+    base: str, user: User, seconds: float, stats: Stats, seed: int, start: threading.Barrier
+) -> None:
+    rng = random.Random(seed)
+    names = [p for p, _ in MIX]
+    weights = [w for _, w in MIX]
+    with httpx.Client(base_url=base, timeout=60) as client:
+        csrf = sign_in(client, user)
+        for victim in user.victims:  # say why once per victim (as a person would, once a session)
+            client.post(
+                f"/victims/{victim}/reason",
+                data={"reason": "quality_assurance", "csrf_token": csrf},
+            )
+        start.wait()
+        stop = time.perf_counter() + seconds
+        while time.perf_counter() < stop:
+            page = rng.choices(names, weights)[0]
+            url = url_for(page, user, rng)
+            if url is None:
+                continue
+            t0 = time.perf_counter()
+            try:
+                status = client.get(url).status_code
+            except httpx.HTTPError as exc:
+                status = type(exc).__name__  # type: ignore[assignment]
+            stats.add(page, time.perf_counter() - t0, status == 200)
+            if status != 200:
+                stats.why[f"{page}: {status}"] += 1
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--db", type=Path, default=Path("var/vcop.duckdb"))
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        source = args.db if args.db.exists() else build_demo(work)
+        db = work / "bench.duckdb"
+        shutil.copyfile(source, db)
+        users = prepare(db, args.users)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        log = (work / "server.log").open("w")  # a pipe nobody reads would fill and stall the server
+        server = subprocess.Popen(
+            [sys.executable, "-m", "vcop", "serve", "--db", str(db), "--port", str(port)],
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("the server did not start")
+                time.sleep(0.2)
+            # Cold: the first request of each page, one at a time (nothing cached but what the
+            # server started computing in the background when it began).
+            cold: dict[str, float] = {}
+            analyst = next(u for u in users if u.role == "analyst")
+            with httpx.Client(base_url=base, timeout=600) as client:
+                csrf = sign_in(client, analyst)
+                client.post(f"/victims/{analyst.victims[0]}/reason",
+                            data={"reason": "quality_assurance", "csrf_token": csrf})  # fmt: skip
+                rng = random.Random(0)
+                for page, _ in MIX:
+                    url = url_for(page, analyst, rng)
+                    if url:
+                        t0 = time.perf_counter()
+                        client.get(url)
+                        cold[page] = time.perf_counter() - t0
+            stats = Stats()
+            start = threading.Barrier(len(users) + 1)
+            threads = [
+                threading.Thread(target=run_user, args=(base, u, args.seconds, stats, i, start))
+                for i, u in enumerate(users)
+            ]
+            for t in threads:
+                t.start()
+            start.wait()
+            t0 = time.perf_counter()
+            for t in threads:
+                t.join()
+            elapsed = time.perf_counter() - t0
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+            log.close()
+    every = [x for v in stats.latencies.values() for x in v]
+    errors = sum(stats.errors.values())
+    print(f"\n{len(users)} users, {args.seconds:.0f} s, database {source}")
+    print(f"requests: {len(every):,} ok, {errors:,} failed; {len(every) / elapsed:,.1f} requests/s")
+    print(
+        f"latency: p50 {pct(every, 0.5):,.0f} ms, p95 {pct(every, 0.95):,.0f} ms, p99 {pct(every, 0.99):,.0f} ms"
+    )
+    print(f"\n{'page':<22}{'requests':>10}{'p50 ms':>10}{'p95 ms':>10}{'cold ms':>12}")
+    for page, _ in MIX:
+        lat = stats.latencies.get(page, [])
+        if not lat:
+            continue
+        first = f"{cold[page] * 1000:,.0f}" if page in cold else ""
+        print(
+            f"{page:<22}{len(lat):>10,}{pct(lat, 0.5):>10,.0f}{pct(lat, 0.95):>10,.0f}{first:>12}"
+        )
+    if errors:
+        print("failed:", dict(stats.why))
+    print(f"\nmean latency {statistics.fmean(every) * 1000:,.0f} ms over {len(every):,} requests")
+
+
+if __name__ == "__main__":
+    main()

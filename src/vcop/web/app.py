@@ -1,0 +1,411 @@
+"""The dashboard: a FastAPI app, server-rendered with Jinja2 in the GOV.UK Design System's style.
+
+:func:`create_app` opens the database and returns the app. Every route passes through one
+dependency, :func:`authorize`: it reads the permission the route was registered with (see
+:func:`vcop.web.pages.page`), refuses a route that has none, sends a person who is not signed in
+to the sign-in page (``401`` for the ``.json``/``.csv`` twins), answers ``403`` to a role without
+the permission, and checks the CSRF token of every form that is posted.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+
+from vcop.web.auth import (
+    LOGIN_CSRF_COOKIE,
+    MAX_AGE,
+    SESSION_COOKIE,
+    Permission,
+    Sessions,
+    csrf_matches,
+)
+from vcop.web.db import WebStore
+from vcop.web.metrics import MetricsView
+from vcop.web.pages import template_globals
+
+HERE = Path(__file__).parent
+log = logging.getLogger("vcop.web")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+
+@dataclass
+class State:
+    """Everything the routes share, on ``app.state.vcop``."""
+
+    store: WebStore
+    sessions: Sessions
+    templates: Jinja2Templates
+    clock: Callable[[], datetime]
+    suppression_threshold: int
+    metrics: MetricsView
+
+
+class NotSignedIn(Exception):
+    def __init__(self, next_path: str) -> None:
+        self.next_path = next_path
+
+
+def route_format(path: str) -> str:
+    return "json" if path.endswith(".json") else "csv" if path.endswith(".csv") else "html"
+
+
+async def authorize(request: Request) -> None:
+    """The one check every route passes: signed in, allowed, and (for a form) the right CSRF token."""
+    route = request.scope.get("route")
+    permission = getattr(getattr(route, "endpoint", None), "vcop_permission", None)
+    if not isinstance(permission, Permission):
+        raise HTTPException(403, "This page has no declared permission, so no one may open it.")
+    state: State = request.app.state.vcop
+    unsafe = request.method not in ("GET", "HEAD", "OPTIONS")
+    if permission is Permission.public:
+        if unsafe:
+            form = await request.form()
+            token = form.get("csrf_token")
+            if not csrf_matches(request.cookies.get(LOGIN_CSRF_COOKIE, ""), _str(token)):
+                raise HTTPException(
+                    400, "The form has expired. Go back, reload the page and try again."
+                )
+        return
+    session = await run_in_threadpool(
+        state.sessions.get, request.cookies.get(SESSION_COOKIE), state.clock()
+    )
+    if session is None:
+        raise NotSignedIn(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    request.state.session = session
+    if not session.user.may(permission):
+        raise HTTPException(403, "Your role does not give access to this page.")
+    if unsafe:
+        form = await request.form()
+        token = form.get("csrf_token") or request.headers.get("x-csrf-token")
+        if not csrf_matches(session.csrf, _str(token)):
+            raise HTTPException(
+                400, "The form has expired. Go back, reload the page and try again."
+            )
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def public(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn.vcop_permission = Permission.public  # type: ignore[attr-defined]
+    return fn
+
+
+def signed_in(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn.vcop_permission = Permission.signed_in  # type: ignore[attr-defined]
+    return fn
+
+
+def create_app(
+    db: Path,
+    *,
+    clock: Callable[[], datetime] = datetime.now,
+    suppression_threshold: int = 10,
+    warm: bool = False,
+) -> FastAPI:
+    """The dashboard over the vcop database ``db`` (opened read-write: the server writes its own
+    tables — users, sessions, the access log — and holds the file while it runs).
+
+    ``clock`` tells the time for sessions and the access log only; no figure depends on it.
+    ``warm`` starts computing the overview's figures in the background at once.
+    """
+    store = WebStore(db)
+    templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.globals["static"] = _static_url
+    from vcop.web import filters
+
+    filters.install(templates.env)
+    app = FastAPI(
+        title="vcop",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(authorize)],
+    )
+    app.state.vcop = State(
+        store, Sessions(store), templates, clock, suppression_threshold, MetricsView(store)
+    )
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    _add_auth_routes(app)
+    from vcop.web.routes import ROUTERS
+
+    for router in ROUTERS:
+        app.include_router(router)
+    _add_error_handlers(app)
+    app.add_middleware(SecurityHeaders)
+    if warm:
+        app.state.vcop.metrics.start_warming()
+    undeclared = [r.path for r in api_routes(app) if not hasattr(r.endpoint, "vcop_permission")]
+    if undeclared:  # authorize() would refuse them anyway; say so when the app is built
+        raise RuntimeError(f"routes without a declared permission: {', '.join(undeclared)}")
+    return app
+
+
+def api_routes(app: FastAPI) -> list[APIRoute]:
+    """Every API route of the app, including those of included routers."""
+    out: list[APIRoute] = []
+
+    def walk(routes: list[Any]) -> None:
+        for route in routes:
+            if isinstance(route, APIRoute):
+                out.append(route)
+            elif hasattr(route, "original_router"):
+                walk(list(route.original_router.routes))
+
+    walk(list(app.routes))
+    return out
+
+
+def _static_url(path: str) -> str:
+    return f"/static/{path}"
+
+
+# -- sign in and out -------------------------------------------------------------------------
+
+
+def _safe_next(value: str | None) -> str:
+    """Only a path on this site (never ``//elsewhere`` or ``https://…``) is followed after sign-in."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/"
+
+
+def _login_page(
+    request: Request,
+    *,
+    next_path: str,
+    errors: dict[str, str] | None = None,
+    username: str = "",
+    status_code: int = 200,
+    message: str | None = None,
+) -> Response:
+    state: State = request.app.state.vcop
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+    response = state.templates.TemplateResponse(
+        request,
+        "login.html",
+        {
+            **template_globals(request),
+            "login_csrf": token,
+            "next_path": next_path,
+            "errors": errors or {},
+            "username": username,
+            "message": message,
+        },
+        status_code=status_code,
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/login",
+    )
+    return response
+
+
+def _add_auth_routes(app: FastAPI) -> None:
+    @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
+    @public
+    def login_form(request: Request, next: str | None = None, signed_out: bool = False) -> Response:
+        return _login_page(
+            request,
+            next_path=_safe_next(next),
+            message="You have signed out." if signed_out else None,
+        )
+
+    @app.post("/login", response_class=HTMLResponse, include_in_schema=False)
+    @public
+    def login(
+        request: Request,
+        username: str = Form(""),
+        password: str = Form(""),
+        next: str = Form("/"),
+    ) -> Response:
+        state: State = request.app.state.vcop
+        errors: dict[str, str] = {}
+        if not username.strip():
+            errors["username"] = "Enter your user name"
+        if not password:
+            errors["password"] = "Enter your password"
+        if errors:
+            return _login_page(
+                request,
+                next_path=_safe_next(next),
+                errors=errors,
+                username=username,
+                status_code=400,
+            )
+        user = state.sessions.authenticate(username.strip(), password)
+        if user is None:
+            errors["username"] = (
+                "The user name or password is not right, or the account is disabled"
+            )
+            return _login_page(
+                request,
+                next_path=_safe_next(next),
+                errors=errors,
+                username=username,
+                status_code=401,
+            )
+        token, _ = state.sessions.start(user, state.clock())
+        response = RedirectResponse(_safe_next(next), status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE,
+            token,
+            max_age=int(MAX_AGE.total_seconds()),
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
+        response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+        log.info("signed in: %s (%s)", user.username, user.role.value)
+        return response
+
+    @app.post("/logout", include_in_schema=False)
+    @signed_in
+    def logout(request: Request) -> Response:
+        state: State = request.app.state.vcop
+        state.sessions.end(request.cookies.get(SESSION_COOKIE))
+        response = RedirectResponse("/login?signed_out=true", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    @app.get("/healthz", include_in_schema=False)
+    @public
+    def healthz() -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+
+# -- errors ------------------------------------------------------------------------------------
+
+_TITLES = {
+    400: "There is a problem with the request",
+    401: "Sign in to continue",
+    403: "You do not have access to this page",
+    404: "Page not found",
+    405: "Method not allowed",
+    428: "Say why you are opening this record",
+}
+
+
+def _error_response(request: Request, status: int, detail: str) -> Response:
+    fmt = route_format(request.url.path)
+    title = _TITLES.get(status, "Sorry, there is a problem with the service")
+    if fmt == "json":
+        return JSONResponse({"error": title, "detail": detail}, status_code=status)
+    if fmt == "csv":
+        return PlainTextResponse(f"{title}: {detail}\n", status_code=status)
+    state: State = request.app.state.vcop
+    return state.templates.TemplateResponse(
+        request,
+        "error.html",
+        {**template_globals(request), "title": title, "detail": detail, "status": status},
+        status_code=status,
+    )
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        detail = exc.detail if isinstance(exc.detail, str) else ""
+        if (exc.status_code == 404 and not detail.strip()) or detail == "Not Found":
+            detail = "If you typed the web address, check it is correct."
+        return _error_response(request, exc.status_code, detail)
+
+    async def not_signed_in(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, NotSignedIn)
+        if route_format(request.url.path) != "html":
+            return _error_response(request, 401, "Sign in first; the session may have expired.")
+        return RedirectResponse(f"/login?next={quote(exc.next_path, safe='')}", status_code=303)
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(NotSignedIn, not_signed_in)
+
+
+# -- headers and the request log ----------------------------------------------------------------
+
+
+class SecurityHeaders:
+    """Security headers on every response; long caching for static files, none for pages.
+
+    Logs one line per request with the route's template (``/victims/{victim_id}``), never the
+    path itself, so no victim id reaches the server's console.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        static = str(scope.get("path", "")).startswith("/static/")
+        status = 500
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                headers = list(message.get("headers", []))
+                headers += [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"same-origin"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"content-security-policy", CSP.encode()),
+                    (b"cache-control", b"public, max-age=86400" if static else b"no-store"),
+                ]
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            if not static:
+                route = scope.get("route")
+                template = getattr(route, "path", None) or "(no route)"
+                log.info(
+                    "%s %s %d %.1fms",
+                    scope.get("method"),
+                    template,
+                    status,
+                    (time.perf_counter() - started) * 1000,
+                )

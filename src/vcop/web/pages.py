@@ -1,0 +1,329 @@
+"""Pages and their twins: one query, served as HTML, ``.json`` and ``.csv`` under one permission.
+
+A page is a function from a :class:`Ctx` (the request, the signed-in user, the store) to a
+:class:`Page` — a title and one or more :class:`Table` s. :func:`page` registers it three times
+(``/path``, ``/path.json``, ``/path.csv``) with the same permission; the app's single
+authorisation dependency reads that permission from the route and refuses every route that has
+none. The CSV twin writes the page's first table, or the one named by ``?table=``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from vcop.web import audit
+from vcop.web.auth import Permission, Session, User
+from vcop.web.db import WebStore
+
+Format = Literal["html", "json", "csv"]
+ColumnKind = Literal[
+    "text",
+    "number",
+    "percent",
+    "date",
+    "datetime",
+    "status",
+    "bool",
+    "spc",
+    "assurance",
+    "sparkline",
+]
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    kind: ColumnKind = "text"
+    #: A link for each cell: a path with ``{column}`` placeholders filled from the row.
+    link: str | None = None
+    #: Shown on the HTML page (False: only in the CSV and JSON twins, e.g. machine codes).
+    html: bool = True
+    #: In the CSV and JSON twins (False: only on the page, e.g. a sparkline).
+    data: bool = True
+
+
+@dataclass
+class Table:
+    name: str
+    title: str
+    columns: list[Column]
+    rows: list[dict[str, Any]]
+    caption: str | None = None
+    empty: str = "Nothing to show."
+    #: A Vega-Lite spec drawn from these rows; the table is the chart's text alternative.
+    chart: dict[str, Any] | None = None
+    #: Rows not shown in the HTML page (the CSV and JSON twins have them all).
+    more: int = 0
+
+    def link(self, column: Column, row: dict[str, Any]) -> str | None:
+        if column.link is None or row.get(column.key) in (None, ""):
+            return None
+        whole = (
+            column.link[1:-1] if column.link.startswith("{") and column.link.endswith("}") else None
+        )
+        if whole is not None and "{" not in whole:  # the row holds the whole (site-relative) link
+            value = row.get(whole)
+            return str(value) if isinstance(value, str) and value.startswith("/") else None
+        return column.link.format(**{k: quote(str(v), safe="") for k, v in row.items()})
+
+
+@dataclass
+class Page:
+    title: str
+    tables: list[Table] = field(default_factory=list)
+    template: str = "page.html"
+    #: Facts about how the figures were made (as-of date, definitions hash, filters) for JSON.
+    meta: dict[str, Any] = field(default_factory=dict)
+    #: Extra values for the template.
+    context: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    status_code: int = 200
+
+    @property
+    def has_charts(self) -> bool:
+        """Whether the page draws any chart (and so needs the charting scripts)."""
+        for t in self.tables:
+            if t.chart is not None:
+                return True
+            if any(c.kind == "sparkline" for c in t.columns) and any(
+                r.get(c.key) for r in t.rows for c in t.columns if c.kind == "sparkline"
+            ):
+                return True
+        return False
+
+    def table(self, name: str | None) -> Table:
+        if not self.tables:
+            raise HTTPException(404, "this page has no table")
+        if name is None:
+            return self.tables[0]
+        for t in self.tables:
+            if t.name == name:
+                return t
+        names = ", ".join(t.name for t in self.tables)
+        raise HTTPException(404, f"no table {name!r} on this page (tables: {names})")
+
+
+@dataclass
+class Ctx:
+    """What a page function gets: the request, who is asking, and the store."""
+
+    request: Request
+    store: WebStore
+    session: Session
+    fmt: Format
+    now: datetime
+    suppression_threshold: int
+
+    @property
+    def user(self) -> User:
+        return self.session.user
+
+    def param(self, name: str) -> str | None:
+        value = self.request.query_params.get(name)
+        return value.strip() if value and value.strip() else None
+
+    def date_param(self, name: str) -> date | None:
+        value = self.param(name)
+        if value is None:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise HTTPException(
+                400, f"{name} must be a date like 2025-06-30, not {value!r}"
+            ) from None
+
+    def log(
+        self,
+        action: str,
+        *,
+        victim_id: str | None = None,
+        crime_id: str | None = None,
+        reason: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        """Append this record-level view or export to the access log."""
+        audit.record(
+            self.store,
+            audit.Access(
+                at=self.now,
+                username=self.user.username,
+                role=self.user.role.value,
+                action=action if self.fmt == "html" else f"{action}_{self.fmt}",
+                victim_id=victim_id,
+                crime_id=crime_id,
+                reason=reason,
+                detail=detail,
+                session=self.session.short,
+            ),
+        )
+
+
+PageFunction = Callable[[Ctx], "Page | Response"]
+
+#: Every page registered, for navigation and for tests that visit them all.
+REGISTRY: list[tuple[str, Permission, str]] = []
+
+
+def page(
+    router: APIRouter, path: str, permission: Permission, *, name: str, twins: bool = True
+) -> Callable[[PageFunction], PageFunction]:
+    """Register a page function at ``path`` (and its ``.json``/``.csv`` twins) under ``permission``."""
+
+    def register(fn: PageFunction) -> PageFunction:
+        formats: Sequence[Format] = ("json", "csv", "html") if twins else ("html",)
+        for fmt in formats:  # twins first: /victims/{id}.json must not match /victims/{id}
+            endpoint = _endpoint(fn, fmt)
+            endpoint.vcop_permission = permission  # type: ignore[attr-defined]
+            router.add_api_route(
+                twin_path(path, fmt),
+                endpoint,
+                methods=["GET"],
+                name=name if fmt == "html" else f"{name}.{fmt}",
+                response_class=HTMLResponse if fmt == "html" else Response,
+                include_in_schema=False,
+            )
+        REGISTRY.append((path, permission, name))
+        return fn
+
+    return register
+
+
+def twin_path(path: str, fmt: Format) -> str:
+    """``/worklist`` -> ``/worklist.csv``; the overview ``/`` -> ``/index.csv``."""
+    if fmt == "html":
+        return path
+    return ("/index" if path == "/" else path) + f".{fmt}"
+
+
+def _endpoint(fn: PageFunction, fmt: Format) -> Callable[[Request], Response]:
+    def endpoint(request: Request) -> Response:
+        ctx = make_ctx(request, fmt)
+        result = fn(ctx)
+        if isinstance(result, Response):
+            return result
+        return render(ctx, result)
+
+    endpoint.__name__ = f"{fn.__name__}_{fmt}"
+    endpoint.__doc__ = fn.__doc__
+    return endpoint
+
+
+def make_ctx(request: Request, fmt: Format) -> Ctx:
+    state = request.app.state.vcop
+    session: Session = request.state.session
+    return Ctx(
+        request=request,
+        store=state.store,
+        session=session,
+        fmt=fmt,
+        now=state.clock(),
+        suppression_threshold=state.suppression_threshold,
+    )
+
+
+def render(ctx: Ctx, result: Page) -> Response:
+    if ctx.fmt == "json":
+        return JSONResponse(
+            json.loads(json.dumps(page_json(result), default=_json_default)),
+            status_code=result.status_code,
+        )
+    if ctx.fmt == "csv":
+        table = result.table(ctx.param("table"))
+        slug = ctx.request.url.path.strip("/").replace("/", "-").removesuffix(".csv") or "overview"
+        name = f"{slug}-{table.name}.csv" if len(result.tables) > 1 else f"{slug}.csv"
+        return Response(
+            table_csv(table),
+            status_code=result.status_code,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    templates = ctx.request.app.state.vcop.templates
+    return templates.TemplateResponse(  # type: ignore[no-any-return]
+        ctx.request,
+        result.template,
+        {"page": result, **template_globals(ctx.request), **result.context},
+        status_code=result.status_code,
+    )
+
+
+def page_json(result: Page) -> dict[str, Any]:
+    return {
+        "title": result.title,
+        "meta": result.meta,
+        "notes": result.notes,
+        "tables": {
+            t.name: {
+                "title": t.title,
+                "columns": [c.key for c in t.columns if c.data],
+                "rows": [{c.key: r.get(c.key) for c in t.columns if c.data} for r in t.rows],
+            }
+            for t in result.tables
+        },
+    }
+
+
+def table_csv(table: Table) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    columns = [c for c in table.columns if c.data]
+    writer.writerow([c.key for c in columns])
+    for row in table.rows:
+        writer.writerow(["" if row.get(c.key) is None else _csv_value(row[c.key]) for c in columns])
+    return out.getvalue()
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if (
+        isinstance(value, str)
+        and value[:1] in ("=", "+", "-", "@", "\t", "\r")
+        and not _numeric(value)
+    ):
+        return "'" + value  # no formula injection when the CSV is opened in a spreadsheet
+    return value
+
+
+def _numeric(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def template_globals(request: Request) -> dict[str, Any]:
+    """What every template gets: the user, their CSRF token, navigation and twin links."""
+    from vcop.web.nav import navigation
+
+    session: Session | None = getattr(request.state, "session", None)
+    path = request.url.path
+    query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "table"])
+    return {
+        "session": session,
+        "user": session.user if session else None,
+        "csrf_token": session.csrf if session else None,
+        "nav": navigation(session.user if session else None, path),
+        "twin": {
+            fmt: twin_path(path, fmt) + (f"?{query}" if query else "") for fmt in ("json", "csv")
+        },
+        "path": path,
+    }

@@ -1,0 +1,55 @@
+"""What several pages share: the ledger's state, obligation kinds, record scope and suppression."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+
+from vcop.web.auth import Permission, User
+from vcop.web.ledger import LEDGER, ledger_as_of, no_ledger_note
+
+#: Shown in place of a suppressed figure.
+SUPPRESSED = "[c]"
+
+__all__ = ["LEDGER", "SUPPRESSED", "ledger_as_of", "no_ledger_note"]
+
+
+def scope_of(user: User) -> tuple[str, list[object]]:
+    """The SQL condition (on ``crimes`` as ``c``) for the crimes ``user`` may see records of."""
+    try:
+        return user.crime_scope("c")
+    except PermissionError:
+        raise HTTPException(403, "Your role does not give access to records.") from None
+
+
+def suppress(value: Any, n: int | None, user: User, threshold: int) -> Any:
+    """``value`` unless ``user`` sees suppressed figures and ``n`` is below the threshold.
+
+    A count of zero is not disclosive and is shown; 1 to ``threshold - 1`` becomes ``[c]``.
+    """
+    if not user.suppressed or n is None:
+        return value
+    if 0 < n < threshold:
+        return SUPPRESSED
+    return value
+
+
+def action(
+    router: APIRouter, path: str, permission: Permission, *, name: str
+) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """Register a form's POST handler under ``permission`` (the CSRF check is in ``authorize``)."""
+
+    def register(fn: Callable[..., Response]) -> Callable[..., Response]:
+        fn.vcop_permission = permission  # type: ignore[attr-defined]
+        router.add_api_route(path, fn, methods=["POST"], name=name, include_in_schema=False)
+        return fn
+
+    return register
+
+
+def plain(request: Request) -> dict[str, Any]:
+    """The query string as a plain dict (for filling in filter forms)."""
+    return dict(request.query_params.items())

@@ -1,0 +1,199 @@
+"""A victim's journey: every event, contact and obligation for one victim, in time order.
+
+Opening it is a record-level view: the person is asked why before it is shown (the reason is
+kept for the rest of their session for that victim), and every view and export is written to the
+access log with that reason. Supervisors and officers see only the victim's crimes in their scope;
+a victim with none in scope is refused with 403, whether or not the victim exists, so the answer
+says nothing about people outside the scope.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from vcop.web import journeys
+from vcop.web.audit import REASONS, reason_text
+from vcop.web.auth import Permission, Session
+from vcop.web.pages import Column, Ctx, Page, Table, make_ctx, page, render
+from vcop.web.routes.common import action, ledger_as_of, scope_of
+
+router = APIRouter()
+
+MAX_DETAIL = 200
+
+
+@page(router, "/victims", Permission.record, name="find_victim", twins=False)
+def find_victim(ctx: Ctx) -> Page | Response:
+    """A form to open a victim's journey by their pseudonymous id."""
+    victim_id = ctx.param("victim_id")
+    if victim_id:
+        return RedirectResponse(f"/victims/{quote(victim_id, safe='')}", status_code=303)
+    return Page(title="Find a victim", template="find_victim.html")
+
+
+def _crimes_in_scope(ctx: Ctx, victim_id: str) -> list[dict[str, Any]]:
+    journeys.ensure(ctx.store)
+    scope, params = scope_of(ctx.user)
+    return ctx.store.query(
+        "SELECT c.* EXCLUDE (victim_id) FROM webcache.victim_crimes c "
+        f"WHERE c.victim_id = ? AND ({scope}) ORDER BY c.reported_at, c.crime_id",
+        [victim_id, *params],
+    ).dicts()
+
+
+def _check_scope(ctx: Ctx, victim_id: str) -> list[dict[str, Any]]:
+    crimes = _crimes_in_scope(ctx, victim_id)
+    if crimes:
+        return crimes
+    if ctx.user.role.value == "analyst":
+        raise HTTPException(404, f"There is no victim {victim_id!r} in the database.")
+    raise HTTPException(403, "This victim has no crime in your cases or your unit.")
+
+
+@page(router, "/victims/{victim_id}", Permission.record, name="journey")
+def journey(ctx: Ctx) -> Page | Response:
+    """The victim's journey: timeline, obligations with due dates, status and reasons."""
+    victim_id = ctx.request.path_params["victim_id"]
+    crimes = _check_scope(ctx, victim_id)
+    reason = ctx.session.reasons.get(victim_id)
+    if reason is None:
+        if ctx.fmt != "html":
+            raise HTTPException(
+                428,
+                f"Say why you are opening this record first: open /victims/{victim_id} in the "
+                "dashboard (or POST a reason to /victims/{victim_id}/reason) in this session.",
+            )
+        return reason_form(ctx, victim_id)
+    crime_ids = [c["crime_id"] for c in crimes]
+    timeline = _timeline(ctx, victim_id, crime_ids)
+    obligations = _obligations(ctx, victim_id, crime_ids)
+    ctx.log(
+        "journey",
+        victim_id=victim_id,
+        crime_id=",".join(crime_ids),
+        reason=reason,
+        detail=f"{len(crime_ids)} crime(s) in scope",
+    )
+    as_of = ledger_as_of(ctx.store)
+    counts: dict[str, int] = {}
+    for o in obligations:
+        counts[str(o["status"])] = counts.get(str(o["status"]), 0) + 1
+    return Page(
+        title=f"Victim {victim_id}",
+        template="journey.html",
+        tables=[
+            Table(
+                "timeline",
+                "Timeline",
+                [
+                    Column("happened_at", "When", "datetime"),
+                    Column("crime_id", "Crime"),
+                    Column("kind", "What"),
+                    Column("what", "Detail"),
+                    Column("detail", "More"),
+                    Column("outcome", "Result", "status"),
+                ],
+                timeline,
+                caption="Crimes, case events, contacts (including ones that did not reach the "
+                "victim), referrals, assessments, care contracts and reviews, oldest first.",
+                empty="Nothing has been recorded yet.",
+            ),
+            Table(
+                "obligations",
+                "What the Code owes this victim",
+                [
+                    Column("right", "Right", "number"),
+                    Column("title", "Obligation"),
+                    Column("crime_id", "Crime"),
+                    Column("trigger_at", "Triggered", "datetime"),
+                    Column("due_date", "Due", "date"),
+                    Column("met_at", "Met", "datetime"),
+                    Column("status", "Status", "status"),
+                    Column("reason", "Why"),
+                    Column("obligation_id", "Obligation id", html=False),
+                    Column("enhanced", "Enhanced rights", "bool", html=False),
+                ],
+                obligations,
+                caption=f"From the entitlement ledger as of {as_of:%-d %B %Y}." if as_of else None,
+                empty="The entitlement ledger has not been built yet." if as_of is None
+                else "The Code owes this victim nothing yet.",
+            ),
+        ],
+        meta={"victim_id": victim_id, "crimes": crime_ids, "ledger_as_of": as_of,
+              "reason": reason, "status_counts": counts},
+        context={"crimes": crimes, "victim_id": victim_id, "as_of": as_of, "counts": counts,
+                 "reason": reason},
+    )  # fmt: skip
+
+
+def reason_form(
+    ctx: Ctx, victim_id: str, *, errors: dict[str, str] | None = None, chosen: str = "",
+    detail: str = "", status_code: int = 200,
+) -> Page:  # fmt: skip
+    return Page(
+        title="Why are you opening this record?",
+        template="reason.html",
+        context={
+            "victim_id": victim_id,
+            "reasons": REASONS,
+            "errors": errors or {},
+            "chosen": chosen,
+            "detail": detail,
+        },
+        status_code=status_code,
+    )
+
+
+@action(router, "/victims/{victim_id}/reason", Permission.record, name="journey_reason")
+def give_reason(
+    request: Request,
+    victim_id: str,
+    reason: str = Form(""),
+    detail: str = Form(""),
+) -> Response:
+    """Record why the person is opening this victim's records, then show them."""
+    ctx = make_ctx(request, "html")
+    _check_scope(ctx, victim_id)
+    errors: dict[str, str] = {}
+    detail = detail.strip()
+    if reason not in REASONS:
+        errors["reason"] = "Select why you are opening this record"
+    elif reason == "other" and not detail:
+        errors["detail"] = "Say why you are opening this record"
+    if len(detail) > MAX_DETAIL:
+        errors["detail"] = f"The reason must be {MAX_DETAIL} characters or fewer"
+    if errors:
+        form = reason_form(
+            ctx, victim_id, errors=errors, chosen=reason, detail=detail, status_code=400
+        )
+        return render(ctx, form)
+    session: Session = request.state.session
+    session.reasons[victim_id] = reason_text(reason, detail)
+    return RedirectResponse(f"/victims/{quote(victim_id, safe='')}", status_code=303)
+
+
+def _timeline(ctx: Ctx, victim_id: str, crime_ids: list[str]) -> list[dict[str, Any]]:
+    marks = ", ".join("?" for _ in crime_ids)
+    return ctx.store.query(
+        "SELECT happened_at, crime_id, kind, what, detail, outcome FROM webcache.timeline "
+        f"WHERE victim_id = ? AND crime_id IN ({marks}) "
+        "ORDER BY happened_at NULLS LAST, ord, crime_id",
+        [victim_id, *crime_ids],
+    ).dicts()
+
+
+def _obligations(ctx: Ctx, victim_id: str, crime_ids: list[str]) -> list[dict[str, Any]]:
+    if not journeys.ensure(ctx.store):
+        return []
+    marks = ", ".join("?" for _ in crime_ids)
+    return ctx.store.query(
+        'SELECT "right", title, crime_id, trigger_at, due_date, met_at, status, reason, '
+        "obligation_id, enhanced, enhanced_reason FROM webcache.obligations "
+        f"WHERE victim_id = ? AND crime_id IN ({marks}) "
+        'ORDER BY trigger_at, "right" NULLS LAST, obligation_id',
+        [victim_id, *crime_ids],
+    ).dicts()

@@ -1,0 +1,286 @@
+"""Signing in and out, sessions, CSRF, accounts, and the headers every response carries."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from tests.web.helpers import Clock, csrf_of, form_token, sign_in
+from tests.webdata import PASSWORD, WebData
+from vcop.cli import app as cli
+from vcop.store import connect
+from vcop.web.app import CSP
+
+
+def test_login_form_has_csrf_and_error_summary(app: FastAPI) -> None:
+    client = TestClient(app, follow_redirects=False)
+    page = client.get("/login")
+    assert page.status_code == 200
+    assert 'name="csrf_token"' in page.text
+    assert 'for="username"' in page.text and 'for="password"' in page.text
+    bad = client.post(
+        "/login",
+        data={
+            "username": "analyst1",
+            "password": "wrong password!",
+            "csrf_token": form_token(page.text),
+        },
+    )
+    assert bad.status_code == 401
+    assert "govuk-error-summary" in bad.text and "There is a problem" in bad.text
+    assert "vcop_session" not in bad.cookies
+    empty = client.post(
+        "/login", data={"username": "", "password": "", "csrf_token": form_token(page.text)}
+    )
+    assert empty.status_code == 400
+    assert "Enter your user name" in empty.text and "Enter your password" in empty.text
+
+
+def test_login_without_csrf_token_is_refused(app: FastAPI) -> None:
+    client = TestClient(app, follow_redirects=False)
+    client.get("/login")
+    response = client.post("/login", data={"username": "analyst1", "password": PASSWORD})
+    assert response.status_code == 400
+    response = client.post(
+        "/login", data={"username": "analyst1", "password": PASSWORD, "csrf_token": "forged"}
+    )
+    assert response.status_code == 400
+
+
+def test_session_cookie_is_httponly_samesite_and_expires(app: FastAPI) -> None:
+    client = TestClient(app, follow_redirects=False)
+    page = client.get("/login")
+    response = client.post(
+        "/login",
+        data={
+            "username": "analyst1",
+            "password": PASSWORD,
+            "csrf_token": form_token(page.text),
+            "next": "/worklist",
+        },
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/worklist"
+    cookie = next(
+        v
+        for k, v in response.headers.multi_items()
+        if k == "set-cookie" and v.startswith("vcop_session=")
+    )
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie or "SameSite=Lax" in cookie
+    assert "Max-Age=28800" in cookie
+    assert "Path=/" in cookie
+
+
+def test_the_database_holds_only_hashes(app: FastAPI) -> None:
+    client = sign_in(app, "analyst1")
+    token = client.cookies.get("vcop_session")
+    store = app.state.vcop.store
+    hashes = [r[0] for r in store.query("SELECT password_hash FROM users").rows]
+    assert all(h.startswith("$argon2id$") for h in hashes)
+    assert PASSWORD not in str(hashes)
+    sessions = [r[0] for r in store.query("SELECT session_hash FROM sessions").rows]
+    assert token not in sessions and len(sessions) == 1
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example"])
+def test_next_never_leaves_the_site(app: FastAPI, target: str) -> None:
+    client = TestClient(app, follow_redirects=False)
+    page = client.get("/login")
+    response = client.post(
+        "/login",
+        data={
+            "username": "analyst1",
+            "password": PASSWORD,
+            "csrf_token": form_token(page.text),
+            "next": target,
+        },
+    )
+    assert response.headers["location"] == "/"
+
+
+def test_pages_send_people_who_are_not_signed_in_to_sign_in(app: FastAPI) -> None:
+    client = TestClient(app, follow_redirects=False)
+    response = client.get("/worklist?category=referral")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=%2Fworklist%3Fcategory%3Dreferral"
+    for twin in ("/worklist.json", "/worklist.csv", "/index.json", "/victims/X.csv"):
+        assert client.get(twin).status_code == 401
+
+
+def test_sign_out_ends_the_session(app: FastAPI) -> None:
+    client = sign_in(app, "analyst1")
+    token = client.cookies.get("vcop_session")
+    assert client.post("/logout", data={}).status_code == 400  # no CSRF token
+    response = client.post("/logout", data={"csrf_token": csrf_of(client)})
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    replay = TestClient(app, follow_redirects=False, cookies={"vcop_session": token})
+    assert replay.get("/").status_code == 303
+
+
+def test_sessions_expire_when_idle_and_after_eight_hours(app: FastAPI, clock: Clock) -> None:
+    client = sign_in(app, "analyst1")
+    clock.advance(minutes=29)
+    assert client.get("/").status_code == 200
+    clock.advance(minutes=31)
+    assert client.get("/").status_code == 303  # idle for 31 minutes
+    client = sign_in(app, "analyst1")
+    for _ in range(16):
+        clock.advance(minutes=29)
+        assert client.get("/").status_code == 200
+    clock.advance(minutes=29)  # 8h12m after sign-in, though never idle for long
+    assert client.get("/").status_code == 303
+
+
+def test_sessions_survive_a_server_restart(data: WebData, clock: Clock) -> None:
+    from vcop.web import create_app
+
+    first = create_app(data.db, clock=clock)
+    client = sign_in(first, "analyst1")
+    token = client.cookies.get("vcop_session")
+    first.state.vcop.store.close()
+    second = create_app(data.db, clock=clock)
+    again = TestClient(second, follow_redirects=False, cookies={"vcop_session": token})
+    assert again.get("/").status_code == 200
+    second.state.vcop.store.close()
+
+
+def test_responses_carry_security_headers(app: FastAPI) -> None:
+    client = sign_in(app, "analyst1")
+    page = client.get("/")
+    assert page.headers["content-security-policy"] == CSP
+    assert "unsafe-eval" not in CSP and "script-src 'self';" in CSP
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["cache-control"] == "no-store"
+    static = client.get("/static/vcop.css")
+    assert static.status_code == 200 and "max-age" in static.headers["cache-control"]
+
+
+def test_the_server_log_never_names_a_victim(
+    app: FastAPI, webdata: WebData, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = sign_in(app, "analyst1")
+    victim = webdata.in_unit_victim
+    with caplog.at_level(logging.INFO, logger="vcop.web"):
+        client.post(
+            f"/victims/{victim}/reason",
+            data={"reason": "investigation", "csrf_token": csrf_of(client)},
+        )
+        assert client.get(f"/victims/{victim}").status_code == 200
+        client.get(f"/victims/{victim}.csv")
+    assert "/victims/{victim_id}" in caplog.text
+    assert victim not in caplog.text
+
+
+# -- accounts (vcop users) ----------------------------------------------------------------------
+
+
+def test_users_add_list_disable(tmp_path: Path, clock: Clock) -> None:
+    db = tmp_path / "v.duckdb"
+    connect(db).close()
+    runner = CliRunner()
+    result = runner.invoke(
+        cli, ["users", "add", "ana", "--role", "analyst", "--db", str(db)], input=PASSWORD + "\n"
+    )
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(
+        cli, ["users", "add", "sup", "--role", "supervisor", "--unit", "CID North", "--db", str(db)],
+        input=PASSWORD + "\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    listed = runner.invoke(cli, ["users", "list", "--db", str(db), "--format", "csv"])
+    assert listed.output.splitlines()[0].startswith(
+        "username,role,area,district,unit,officer_id,disabled"
+    )
+    assert "sup,supervisor,,,CID North" in listed.output
+    assert PASSWORD not in listed.output and "argon2" not in listed.output
+
+    from vcop.web import create_app
+
+    app = create_app(db, clock=clock)
+    client = sign_in(app, "ana")
+    app.state.vcop.store.close()
+
+    new = "another long passphrase"
+    changed = runner.invoke(cli, ["users", "password", "ana", "--db", str(db)], input=new + "\n")
+    assert changed.exit_code == 0, changed.output
+    app = create_app(db, clock=clock)
+    sign_in(app, "ana", new)
+    app.state.vcop.store.close()
+
+    assert runner.invoke(cli, ["users", "disable", "ana", "--db", str(db)]).exit_code == 0
+    app = create_app(db, clock=clock)
+    replay = TestClient(
+        app, follow_redirects=False, cookies={"vcop_session": client.cookies["vcop_session"]}
+    )
+    assert replay.get("/").status_code == 303  # the disabled account's session ended
+    page = replay.get("/login")
+    refused = replay.post(
+        "/login",
+        data={"username": "ana", "password": PASSWORD, "csrf_token": form_token(page.text)},
+    )
+    assert refused.status_code == 401
+    app.state.vcop.store.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["x", "--role", "supervisor"], "needs --unit"),
+        (["x", "--role", "officer"], "needs --officer-id"),
+        (["x", "--role", "partner", "--unit", "CID"], "for supervisors only"),
+        (["bad name", "--role", "analyst"], "user name may use only"),
+    ],
+)
+def test_users_add_refuses_bad_accounts(tmp_path: Path, args: list[str], message: str) -> None:
+    db = tmp_path / "v.duckdb"
+    result = CliRunner().invoke(
+        cli, ["users", "add", *args, "--db", str(db)], input=PASSWORD + "\n"
+    )
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_users_add_refuses_a_short_password_and_a_duplicate(tmp_path: Path) -> None:
+    db = tmp_path / "v.duckdb"
+    runner = CliRunner()
+    short = runner.invoke(
+        cli, ["users", "add", "a", "--role", "admin", "--db", str(db)], input="short\n"
+    )
+    assert short.exit_code == 2 and "at least 12 characters" in short.output
+    assert (
+        runner.invoke(
+            cli, ["users", "add", "a", "--role", "admin", "--db", str(db)], input=PASSWORD + "\n"
+        ).exit_code
+        == 0
+    )
+    again = runner.invoke(
+        cli, ["users", "add", "a", "--role", "admin", "--db", str(db)], input=PASSWORD + "\n"
+    )
+    assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_the_demo_account_is_made_once_with_a_password_shown_once(
+    tmp_path: Path, clock: Clock
+) -> None:
+    from vcop.web import create_app
+    from vcop.web.auth import DEMO_ACCOUNT, ensure_demo_account
+
+    db = tmp_path / "v.duckdb"
+    con = connect(db)
+    password = ensure_demo_account(con, now=clock())
+    assert password and len(password) >= 12
+    assert ensure_demo_account(con, now=clock()) is None  # never reset behind the user's back
+    stored = con.execute("SELECT role, password_hash FROM users").fetchall()
+    assert stored[0][0] == "analyst" and password not in stored[0][1]
+    con.close()
+    app = create_app(db, clock=clock)
+    client = sign_in(app, DEMO_ACCOUNT, password)
+    assert client.get("/").status_code == 200
+    app.state.vcop.store.close()
