@@ -54,3 +54,7 @@ check: lint typecheck test
 
 bench: deps
 	$(UV) run python bench/bench_ingest.py
+	$(UV) run python bench/bench_ledger.py
+	$(UV) run python bench/bench_metrics.py
+	$(UV) run vcop demo --db $(DB) --no-serve
+	$(UV) run python bench/bench_web.py --db $(DB)

@@ -16,7 +16,9 @@ from vcop.store import connect
 CAMBS = SHARED / "data" / "cambs-2024"
 CUMBRIA = SHARED / "data" / "cumbria-2016-03"
 
-pytestmark = pytest.mark.skipif(not CAMBS.exists(), reason="../shared/data is not beside the project")
+pytestmark = pytest.mark.skipif(
+    not CAMBS.exists(), reason="../shared/data is not beside the project"
+)
 
 
 def published_counts() -> dict[tuple[str, str], int]:
@@ -43,7 +45,9 @@ def cambs(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection
     return con
 
 
-def test_recorded_crime_by_month_and_type_equals_published_counts(cambs: duckdb.DuckDBPyConnection) -> None:
+def test_recorded_crime_by_month_and_type_equals_published_counts(
+    cambs: duckdb.DuckDBPyConnection,
+) -> None:
     got = dict.fromkeys(published_counts(), 0)
     for crime_type, month, n in cambs.execute(
         "SELECT crime_type, strftime(reported_at, '%Y-%m'), count(*) FROM crimes GROUP BY ALL "
@@ -52,17 +56,29 @@ def test_recorded_crime_by_month_and_type_equals_published_counts(cambs: duckdb.
         got[(crime_type, month)] = n
     assert got == published_counts()
     # anti-social behaviour is never a crime
-    assert cambs.execute("SELECT count(*) FROM crimes WHERE crime_type = 'Anti-social behaviour'").fetchall() == [(0,)]
-    assert cambs.execute("SELECT count(*), count(DISTINCT crime_id) FROM crimes").fetchall() == [(69622, 69622)]
+    assert cambs.execute(
+        "SELECT count(*) FROM crimes WHERE crime_type = 'Anti-social behaviour'"
+    ).fetchall() == [(0,)]
+    assert cambs.execute("SELECT count(*), count(DISTINCT crime_id) FROM crimes").fetchall() == [
+        (69622, 69622)
+    ]
 
 
-def test_outcomes_become_deduplicated_events_and_early_crimes_wait(cambs: duckdb.DuckDBPyConnection) -> None:
+def test_outcomes_become_deduplicated_events_and_early_crimes_wait(
+    cambs: duckdb.DuckDBPyConnection,
+) -> None:
     # 68,619 outcome rows, 1,976 exact duplicates; outcomes of crimes from before 2024 wait aside
-    events = cambs.execute("SELECT count(*) FROM case_events WHERE event_type = 'outcome_recorded'").fetchall()[0][0]
-    pending = cambs.execute("SELECT count(*), count(DISTINCT crime_id) FROM police_uk_pending_outcomes").fetchall()[0]
+    events = cambs.execute(
+        "SELECT count(*) FROM case_events WHERE event_type = 'outcome_recorded'"
+    ).fetchall()[0][0]
+    pending = cambs.execute(
+        "SELECT count(*), count(DISTINCT crime_id) FROM police_uk_pending_outcomes"
+    ).fetchall()[0]
     assert events + pending[0] == 68619 - 1976
     assert pending[1] == 65823 - 61818  # outcome Crime IDs not among the 2024 street crimes
-    assert cambs.execute("SELECT count(DISTINCT crime_id) FROM case_events").fetchall() == [(61818,)]
+    assert cambs.execute("SELECT count(DISTINCT crime_id) FROM case_events").fetchall() == [
+        (61818,)
+    ]
     # a crime's outcome is its latest outcome event
     assert cambs.execute(
         """
@@ -102,12 +118,16 @@ def test_every_outcome_category_seen_is_mapped() -> None:
                 for column in ("Last outcome category", "Outcome type"):
                     if row.get(column):
                         seen.add(row[column])
-    assert len(seen) == 19  # 12 in Cambridgeshire's street files, 'Suspect charged', 6 old ones from Cumbria
+    assert (
+        len(seen) == 19
+    )  # 12 in Cambridgeshire's street files, 'Suspect charged', 6 old ones from Cumbria
     unmapped = sorted(c for c in seen if outcomes.category(c) is None)
     assert unmapped == []
-    # every mapped category names real Home Office outcome types
+    # every mapped category names real Home Office outcome types, and gives a crime one of them
     for category in outcomes.categories.values():
         assert all(t in outcomes.types for t in category.types)
+        assert category.outcome_code in (*category.types, None)
+        assert (category.outcome_code is None) == (not category.types)
 
 
 def test_old_vocabulary_cumbria_2016(tmp_path: Path) -> None:
@@ -116,11 +136,16 @@ def test_old_vocabulary_cumbria_2016(tmp_path: Path) -> None:
     assert not result.unmapped_categories
     assert con.execute("SELECT count(*) FROM crimes").fetchall() == [(2227,)]
     assert con.execute("SELECT count(*) FROM incidents").fetchall() == [(1099,)]
-    got = dict(con.execute("SELECT outcome_category, outcome_code FROM crimes GROUP BY ALL").fetchall())
+    got = dict(
+        con.execute("SELECT outcome_category, outcome_code FROM crimes GROUP BY ALL").fetchall()
+    )
     assert got["Offender sent to prison"] == 1
     assert got["Offender given penalty notice"] == 6
     assert got["Under investigation"] is None
-    assert dict(con.execute("SELECT district, count(*) FROM crimes GROUP BY 1").fetchall())["Carlisle"] > 0
+    assert (
+        dict(con.execute("SELECT district, count(*) FROM crimes GROUP BY 1").fetchall())["Carlisle"]
+        > 0
+    )
 
 
 def test_reimport_is_idempotent_and_order_does_not_matter(tmp_path: Path) -> None:
@@ -136,15 +161,24 @@ def test_reimport_is_idempotent_and_order_does_not_matter(tmp_path: Path) -> Non
     other = connect(tmp_path / "b.duckdb")
     import_police_uk(other, [*street, *outcomes])
     for table in ("crimes", "incidents", "case_events", "police_uk_pending_outcomes"):
-        cols = "* EXCLUDE (batch_id)" if table != "police_uk_pending_outcomes" else '* EXCLUDE ("row", file)'
+        cols = (
+            "* EXCLUDE (batch_id)"
+            if table != "police_uk_pending_outcomes"
+            else '* EXCLUDE ("row", file)'
+        )
         query = f"SELECT {cols} FROM {table} ORDER BY ALL"
         assert con.execute(query).fetchall() == other.execute(query).fetchall(), table
     # importing again changes nothing, even when forced
-    before = {t: other.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in ("crimes", "case_events")}
+    before = {
+        t: other.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+        for t in ("crimes", "case_events")
+    }
     again = import_police_uk(other, [*street, *outcomes])
     assert all(f.skipped for f in again.load.files)
     forced = import_police_uk(other, [*street, *outcomes], force=True)
     assert all(f.rows_inserted == 0 and f.rows_updated == 0 for f in forced.load.files)
-    after = {t: other.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in ("crimes", "case_events")}
+    after = {
+        t: other.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+        for t in ("crimes", "case_events")
+    }
     assert after == before
-

@@ -617,3 +617,14 @@ def test_csv_cells_cannot_become_spreadsheet_formulas() -> None:
         Table("t", "t", [Column("a", "a"), Column("n", "n")], [{"a": "=HYPERLINK(1)", "n": "-5"}])
     )
     assert text.splitlines()[1] == "'=HYPERLINK(1),-5"
+
+
+def test_outcomes_page_shows_harm_by_district(clients: dict[str, TestClient]) -> None:
+    """Harm by district on the crime and outcomes page; partners get it suppressed, never a map."""
+    analyst = clients["analyst1"].get("/outcomes.json").json()["tables"]
+    rows = analyst["harm_by_district"]["rows"]
+    assert rows and all(r["cchi"] > 0 and r["crimes"] > 0 for r in rows)
+    assert [r["cchi"] for r in rows] == sorted((r["cchi"] for r in rows), reverse=True)
+    partner = clients["partner1"].get("/outcomes.json").json()["tables"]
+    assert "harm_map" not in partner
+    assert all(r["crimes"] >= 10 for r in partner["harm_by_district"]["rows"])

@@ -1,8 +1,10 @@
 """`vcop demo`: vcop's main job on its embedded default — the Demoshire demo force.
 
 Generates the seeded demo force as a standard extract, loads it into a DuckDB file with the same
-validation as any real extract, and reports what was loaded. Re-running it is cheap: an extract
-already generated with the same settings is reused and a file already loaded is skipped.
+validation as any real extract, evaluates the Victims' Code into the entitlement ledger as of the
+extract's last day, makes a demo account, and serves the dashboard on 127.0.0.1. Re-running it is
+cheap: an extract already generated with the same settings is reused, a file already loaded is
+skipped and a ledger already current is kept.
 """
 
 from __future__ import annotations
@@ -34,14 +36,26 @@ def demo(
     end: Annotated[
         dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="Last day of the extract.")
     ] = DEMO_END,
+    serve: Annotated[
+        bool,
+        typer.Option("--serve/--no-serve", help="Serve the dashboard when the data are ready."),
+    ] = True,
+    host: Annotated[
+        str, typer.Option(help="Dashboard address (loopback by default).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Dashboard port.")] = 8000,
 ) -> None:
-    """Build the Demoshire demo force: generate it, load it, and show what was loaded."""
+    """Build the Demoshire demo force and run vcop on it: generate, load, evaluate, serve."""
+    from vcop.rules.ledger import evaluate, last_run
     from vcop.synth import generate
+    from vcop.web.auth import DEMO_ACCOUNT, ensure_demo_account
 
     settings = {"seed": seed, "years": years, "end": end.date().isoformat(), "scale": 1.0}
     manifest = out / "demo.json"
     if not (manifest.exists() and json.loads(manifest.read_text()) == settings):
-        console.print(f"Generating the Demoshire demo force ({years} year(s) to {end.date()}) in {out} …")
+        console.print(
+            f"Generating the Demoshire demo force ({years} year(s) to {end.date()}) in {out} …"
+        )
         generate(out, seed=seed, years=years, end=end.date())
         manifest.write_text(json.dumps(settings))
     else:
@@ -53,7 +67,35 @@ def demo(
         fail(str(exc))
     print_load_summary(result, db)
     print_store_summary(con)
+    previous = last_run(con)
+    changed = any(f.rows_inserted or f.rows_updated for f in result.files)
+    if changed or previous is None or previous.as_of != end.date():
+        console.print(f"Evaluating the Victims' Code as of {end.date()} …")
+        run = evaluate(con, end.date())
+        console.print(f"{run.rows:,} entitlements in the ledger ({run.by_status}).")
+    else:
+        console.print(
+            f"The entitlement ledger as of {previous.as_of} is current ({previous.rows:,} rows)."
+        )
+    password = ensure_demo_account(con, now=dt.datetime.now())
     con.close()
+    if password:
+        console.print(
+            f"\nA demo account was made: sign in as [bold]{DEMO_ACCOUNT}[/] with the password "
+            f"[bold]{password}[/] (shown only this once; change it with "
+            f"`vcop users password {DEMO_ACCOUNT} --db {db}`).",
+            highlight=False,
+        )
+    else:
+        console.print(
+            f"\nSign in as [bold]{DEMO_ACCOUNT}[/] with the password shown when it was made "
+            f"(reset it with `vcop users password {DEMO_ACCOUNT} --db {db}`).",
+            highlight=False,
+        )
+    if serve:
+        from vcop.cli.web import serve as serve_dashboard
+
+        serve_dashboard(db=db, host=host, port=port)
 
 
 def print_store_summary(con: object) -> None:

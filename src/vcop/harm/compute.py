@@ -135,7 +135,7 @@ def victims_by_harm(
     """Victims with the highest harm from crimes reported in the 12 months ending ``as_of``, with
     how many crimes they suffered (repeat victimisation) — a record-level list."""
     register_crime_harm(con)
-    start = _twelve_months_before(as_of)
+    start = twelve_months_before(as_of)
     where = "AND h.area = ?" if area else ""
     params: list[object] = [start, as_of] + ([area] if area else []) + [top]
     cur = con.execute(
@@ -159,7 +159,7 @@ def victims_by_harm(
     return names, cur.fetchall()
 
 
-def _twelve_months_before(as_of: dt.date) -> dt.date:
+def twelve_months_before(as_of: dt.date) -> dt.date:
     """The same day twelve months earlier (28 Feb for 29 Feb): the rolling year is (start, as_of]."""
     try:
         return as_of.replace(year=as_of.year - 1)

@@ -34,11 +34,13 @@ class Category(BaseModel):
     name: str
     types: tuple[int, ...]
     charged: bool = False
+    #: The representative type of a category that stands for several (see police_uk.yaml).
+    code: int | None = None
 
     @property
     def outcome_code(self) -> int | None:
-        """The Home Office outcome type, when the category stands for exactly one."""
-        return self.types[0] if len(self.types) == 1 else None
+        """The Home Office outcome type for a crime with this category (None: not yet assigned)."""
+        return self.types[0] if len(self.types) == 1 else self.code
 
 
 class Outcomes(BaseModel):
@@ -76,6 +78,11 @@ def load_outcomes() -> Outcomes:
         unknown = [t for t in category.types if t not in types]
         if unknown:
             raise ValueError(f"police_uk.yaml: {category.name}: unknown outcome types {unknown}")
+        if len(category.types) > 1 and category.code not in category.types:
+            raise ValueError(
+                f"police_uk.yaml: {category.name}: stands for types {list(category.types)}, "
+                "so it needs a representative `code` among them"
+            )
     return Outcomes(
         groups=ho["groups"],
         types=types,

@@ -207,3 +207,37 @@ def xmr_chart(
         height=320,
         layer=layers,
     )
+
+
+def point_map(
+    rows: list[dict[str, Any]], *, size: str, description: str, size_title: str
+) -> dict[str, Any]:
+    """Points at their longitude/latitude on a plain background (no map tiles are reachable),
+    sized by ``size``; the table of points is the text alternative."""
+    values = [
+        {
+            "longitude": r["longitude"],
+            "latitude": r["latitude"],
+            size: r.get(size),
+            "place": r.get("place"),
+        }
+        for r in rows
+        if isinstance(r.get("longitude"), int | float)
+        and isinstance(r.get("latitude"), int | float)
+    ]
+    return _base(
+        description,
+        values,
+        height=420,
+        projection={"type": "mercator"},
+        mark={"type": "circle", "color": BLUE, "opacity": 0.55},
+        encoding={
+            "longitude": {"field": "longitude", "type": "quantitative"},
+            "latitude": {"field": "latitude", "type": "quantitative"},
+            "size": {"field": size, "type": "quantitative", "title": size_title},
+            "tooltip": [
+                {"field": "place", "type": "nominal", "title": "Place"},
+                {"field": size, "type": "quantitative", "title": size_title, "format": ",.0f"},
+            ],
+        },
+    )

@@ -8,7 +8,7 @@ change on the previous period (and whether it is significant) and its SPC readin
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,7 +18,16 @@ from vcop.metrics.values import MetricValue
 from vcop.spec.code import load_code
 from vcop.spec.metrics import Metric
 from vcop.web.auth import Permission, Role
-from vcop.web.charts import BLUE, GREY, ORANGE, bar_chart, line_chart, sparkline, xmr_chart
+from vcop.web.charts import (
+    BLUE,
+    GREY,
+    ORANGE,
+    bar_chart,
+    line_chart,
+    point_map,
+    sparkline,
+    xmr_chart,
+)
 from vcop.web.metrics import FAMILY_TITLES, PERIODS, MetricsView, Series, visible_series
 from vcop.web.pages import Column, Ctx, Page, Table, page
 from vcop.web.routes.common import SUPPRESSED, no_ledger_note
@@ -294,8 +303,121 @@ def response_times(ctx: Ctx) -> Page:
 
 @page(router, "/outcomes", Permission.aggregate, name="outcomes")
 def outcomes(ctx: Ctx) -> Page:
-    """Recorded crime, outcomes, investigation length and repeat victimisation."""
-    return family_tables(ctx, ["crime_outcomes"], sparklines=False, title="Crime and outcomes")
+    """Recorded crime, outcomes, investigation length and repeat victimisation, and harm."""
+    result = family_tables(ctx, ["crime_outcomes"], sparklines=False, title="Crime and outcomes")
+    as_of = result.context.get("as_of") or _latest_crime_day(ctx)
+    if as_of is not None:
+        result.tables.extend(harm_tables(ctx, as_of))
+    return result
+
+
+def _latest_crime_day(ctx: Ctx) -> date | None:
+    """The last day with a crime (a public-data import has no ledger to date the figures by)."""
+    if not ctx.store.has_table("crimes"):
+        return None
+    latest = ctx.store.scalar("SELECT max(reported_at)::DATE FROM crimes")
+    return latest if isinstance(latest, date) else None
+
+
+def harm_tables(ctx: Ctx, as_of: date) -> list[Table]:
+    """Harm by district and a map of where harm falls, for the 12 months ending ``as_of``.
+
+    Partners see districts with at least the suppression threshold of crimes and no map."""
+    from vcop.harm import concentration, harm_by_area
+    from vcop.harm.compute import twelve_months_before
+
+    start = twelve_months_before(as_of) + timedelta(days=1)
+
+    def compute() -> tuple[list[tuple[Any, ...]], dict[str, float | int], list[tuple[Any, ...]]]:
+        con = ctx.store.cursor()
+        by_district = harm_by_area(con, level="district", start=start, end=as_of)
+        conc = concentration(con, start=start, end=as_of)
+        points = con.execute(
+            """
+            SELECT round(longitude, 2) AS longitude, round(latitude, 2) AS latitude,
+                   coalesce(any_value(district), 'Unknown') AS place, count(*) AS crimes,
+                   round(sum(cchi), 1) AS cchi
+            FROM crime_harm
+            WHERE reported_at::DATE BETWEEN ? AND ? AND longitude IS NOT NULL
+              AND coalesce(district, '') <> 'Outside force area'
+            GROUP BY 1, 2 ORDER BY cchi DESC
+            """,
+            [start, as_of],
+        ).fetchall()
+        return by_district, conc, points
+
+    by_district, conc, points = ctx.store.cached(("harm", start, as_of), compute)
+    totals: dict[str, dict[str, Any]] = {}
+    for place, _month, crimes, css, cchi in by_district:
+        key = place or "Not known"
+        row = totals.setdefault(key, {"district": key, "crimes": 0, "cchi": 0.0, "css": 0.0})
+        row["crimes"] += crimes
+        row["cchi"] += cchi or 0.0
+        row["css"] += css or 0.0
+    rows = sorted(totals.values(), key=lambda r: -r["cchi"])
+    for r in rows:
+        r["cchi"] = round(r["cchi"], 1)
+        r["css"] = round(r["css"], 1)
+    if ctx.user.suppressed:
+        rows = [r for r in rows if r["crimes"] >= ctx.suppression_threshold]
+    period = f"{start:%-d %b %Y} to {as_of:%-d %b %Y}"
+    caption = (
+        f"Harm of crimes reported {period}: Cambridge Crime Harm Index days (CCHI) and ONS Crime "
+        "Severity Score (CSS). Crime-type weights are indicative (see the data dictionary of "
+        "definitions/harm/weights.yaml). "
+    )
+    if conc["lsoas"]:
+        caption += (
+            f"{float(conc['share']):.1%} of CCHI harm fell in the most harmed 5% of the force area's "
+            f"LSOAs ({conc['top_lsoas']} of {conc['lsoas']})."
+        )
+    tables = [
+        Table(
+            "harm_by_district",
+            "Harm by district",
+            [
+                Column("district", "District"),
+                Column("crimes", "Crimes", "number"),
+                Column("cchi", "Harm (CCHI days)", "number"),
+                Column("css", "Harm (CSS)", "number"),
+            ],
+            rows,
+            caption=caption,
+            chart=bar_chart(
+                rows, x="cchi", y="district", x_title="Harm (CCHI days)", y_title="District",
+                description=f"Crime harm in CCHI days by district, {period}",
+            ),
+        )
+    ]  # fmt: skip
+    if points and not ctx.user.suppressed:
+        shown = [
+            {"longitude": lon, "latitude": lat, "place": place, "crimes": n, "cchi": h}
+            for lon, lat, place, n, h in points
+        ]
+        tables.append(
+            Table(
+                "harm_map",
+                "Where harm falls",
+                [
+                    Column("place", "District"),
+                    Column("longitude", "Longitude", "number"),
+                    Column("latitude", "Latitude", "number"),
+                    Column("crimes", "Crimes", "number"),
+                    Column("cchi", "Harm (CCHI days)", "number"),
+                ],
+                shown[:50],
+                caption=(
+                    "Crimes' anonymised locations (data.police.uk snap points) grouped to about 1 km, "
+                    "sized by harm; the 50 most harmed places are listed, the CSV has them all."
+                ),
+                chart=point_map(
+                    shown, size="cchi", size_title="Harm (CCHI days)",
+                    description=f"Map of crime harm by location, {period}",
+                ),
+                more=max(0, len(shown) - 50),
+            )
+        )  # fmt: skip
+    return tables
 
 
 # -- compliance, with drill-down ---------------------------------------------------------------
