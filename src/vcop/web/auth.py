@@ -185,7 +185,7 @@ def add_user(
         raise AuthError("--area, --district and --unit are for supervisors only")
     if role is not Role.officer and officer_id:
         raise AuthError("--officer-id is for officers only")
-    exists = con.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone()
+    exists = con.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchall()
     if exists:
         raise AuthError(f"user {username!r} already exists")
     con.execute(
@@ -207,7 +207,7 @@ def ensure_demo_account(con: duckdb.DuckDBPyConnection, *, now: datetime) -> str
     when the account already exists (its password is unchanged; `vcop users` manages it).
     """
     ensure_web_tables(con)
-    if con.execute("SELECT 1 FROM users WHERE username = ?", [DEMO_ACCOUNT]).fetchone():
+    if con.execute("SELECT 1 FROM users WHERE username = ?", [DEMO_ACCOUNT]).fetchall():
         return None
     password = secrets.token_urlsafe(15)
     add_user(con, DEMO_ACCOUNT, Role.analyst, password, now=now)
@@ -225,7 +225,7 @@ def list_users(con: duckdb.DuckDBPyConnection) -> list[tuple[object, ...]]:
 def disable_user(con: duckdb.DuckDBPyConnection, username: str, *, now: datetime) -> None:
     """Disable an account and end its sessions. Accounts are never deleted (the log names them)."""
     ensure_web_tables(con)
-    if not con.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
+    if not con.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchall():
         raise AuthError(f"no user {username!r}")
     con.execute(
         "UPDATE users SET disabled = true, disabled_at = ? WHERE username = ? AND NOT disabled",
@@ -240,7 +240,7 @@ def set_password(
     """Give an account a new password and end its sessions."""
     ensure_web_tables(con)
     check_new_password(password)
-    if not con.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
+    if not con.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchall():
         raise AuthError(f"no user {username!r}")
     con.execute(
         "UPDATE users SET password_hash = ? WHERE username = ?", [hash_password(password), username]

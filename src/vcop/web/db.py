@@ -110,8 +110,9 @@ class WebStore:
         return Rows(columns, cur.fetchall())
 
     def scalar(self, sql: str, params: Sequence[object] = ()) -> Any:
-        row = self.cursor().execute(sql, list(params)).fetchone()
-        return None if row is None else row[0]
+        # fetchall, not fetchone: DuckDB 2 refuses new work on a cursor with an unfinished result
+        rows = self.cursor().execute(sql, list(params)).fetchall()
+        return rows[0][0] if rows else None
 
     def has_table(self, name: str) -> bool:
         if self._tables is None or name not in self._tables:
