@@ -1,0 +1,350 @@
+"""The entitlement ledger: every obligation the Code owes every victim, with its status as of a date.
+
+One row per victim, crime, obligation and trigger. The ledger is a pure function of the canonical
+tables, the Code definitions, the as-of date and the local standards — "now" is always passed
+in — built as Ibis expressions, so the same code runs on the DuckDB store and on PySpark.
+:func:`evaluate` writes it to the ``entitlements`` table of a vcop database, replacing the
+previous ledger in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import duckdb
+import ibis
+import ibis.expr.types as ir
+
+from vcop.rules.eligibility import victim_crimes
+from vcop.rules.obligations import KINDS, STATUSES, Context, reason, status
+from vcop.rules.sources import Sources
+from vcop.spec.code import Code, LocalStandards, Obligation, load_code
+from vcop.store.calendar import ensure_calendar
+
+LEDGER_TABLE = "entitlements"
+
+#: The ledger's columns and types, in order (the public interface: add, never rename).
+LEDGER_SCHEMA: dict[str, str] = {
+    "victim_id": "string",
+    "crime_id": "string",
+    "obligation_id": "string",
+    "right": "int64",
+    "owner": "string",
+    "title": "string",
+    "trigger_type": "string",
+    "trigger_event_id": "string",
+    "trigger_at": "timestamp",
+    "due_date": "date",
+    "met_at": "timestamp",
+    "met_by_id": "string",
+    "status": "string",
+    "enhanced": "boolean",
+    "enhanced_reason": "string",
+    "reason": "string",
+    "code_status": "string",
+    "code_edition": "string",
+    "as_of": "date",
+    "definitions_hash": "string",
+}
+LEDGER_COLUMNS = tuple(LEDGER_SCHEMA)
+
+#: What each ledger column holds (docs/rules.md).
+LEDGER_DESCRIPTIONS: dict[str, str] = {
+    "victim_id": "The victim (pseudonymous id).",
+    "crime_id": "The crime.",
+    "obligation_id": "The obligation, e.g. `R6.suspect-arrested` (see the tables below).",
+    "right": "The Code right it belongs to (1-12); blank for a local standard.",
+    "owner": "Who owes it: police, cps, wcu (Witness Care Unit), ...",
+    "title": "The obligation's title.",
+    "trigger_type": "What started the clock: crime_reported, crime_recorded, a case event type, "
+    "care_contract_interval or supervisory_review.",
+    "trigger_event_id": "The trigger: the case event id; the crime id for a report or "
+    "recording; the review id; `<contract_id>#<n>` for the nth interval of a care contract.",
+    "trigger_at": "When the trigger happened (day 0 of the deadline).",
+    "due_date": "The last day on which meeting it is on time; blank if there is no due date.",
+    "met_at": "When it was met (the first qualifying contact, referral, assessment, "
+    "contract or review completion); blank if not met.",
+    "met_by_id": "The contact, referral, assessment, contract or review that met it.",
+    "status": "met, late, pending, overdue or not_applicable.",
+    "enhanced": "Whether the victim has enhanced rights for this crime.",
+    "enhanced_reason": "The first enhanced-rights criterion that holds (see below).",
+    "reason": "Why the row has its status, in plain English.",
+    "code_status": "How sure the Code reference is: confirmed, partial, unconfirmed, or "
+    "local (a local standard, not a Code duty).",
+    "code_edition": "The Code edition whose obligation this is.",
+    "as_of": "The date the ledger is as of.",
+    "definitions_hash": "A hash of the definition files and local standards that made the row.",
+}
+
+#: The ledger's key: at most one row for each.
+LEDGER_KEY = ("victim_id", "crime_id", "obligation_id", "trigger_event_id")
+
+_DUCKDB_TYPES = {
+    "string": "VARCHAR",
+    "int64": "BIGINT",
+    "timestamp": "TIMESTAMP",
+    "date": "DATE",
+    "boolean": "BOOLEAN",
+}
+
+__all__ = [
+    "LEDGER_COLUMNS",
+    "LEDGER_KEY",
+    "LEDGER_SCHEMA",
+    "LEDGER_TABLE",
+    "STATUSES",
+    "LedgerRun",
+    "Materialize",
+    "build_ledger",
+    "evaluate",
+    "last_run",
+    "ledger_parts",
+]
+
+
+Materialize = Callable[[ir.Table, str], ir.Table]
+
+
+@dataclass(frozen=True)
+class LedgerPart:
+    """The ledger rows of the obligations of one kind in one edition, as one expression."""
+
+    edition: str
+    kind: str
+    obligations: tuple[Obligation, ...]
+    rows: ir.Table
+
+    @property
+    def label(self) -> str:
+        ids = ", ".join(o.id for o in self.obligations)
+        return (
+            ids
+            if len(self.obligations) <= 2
+            else f"{self.kind} ({len(self.obligations)} obligations)"
+        )
+
+
+def ledger_parts(
+    src: Sources,
+    code: Code,
+    as_of: date,
+    standards: LocalStandards,
+    materialize: Materialize | None = None,
+) -> Iterator[LedgerPart]:
+    """The ledger as one expression per edition and kind of obligation.
+
+    ``materialize(expr, name)``, if given, stores the victims-and-crimes base that every
+    obligation starts from and returns a table reading it (it keeps the expressions small).
+    """
+    stamp = code.definitions_hash(standards)
+    for edition in code.editions:
+        base = victim_crimes(src, edition, as_of)
+        if materialize is not None:
+            base = materialize(base, f"_vcop_base_{edition.edition}")
+        ctx = Context(src=src, as_of=as_of, standards=standards, edition=edition)
+        by_kind: dict[str, list[Obligation]] = {}
+        for obligation in edition.obligations:
+            if obligation.evaluate is not None:
+                by_kind.setdefault(obligation.evaluate.kind, []).append(obligation)
+        for kind, obligations in by_kind.items():
+            rows = KINDS[kind](base, ctx, obligations)
+            st = status(rows, as_of)
+
+            def lookup(
+                field: str,
+                dtype: str,
+                obligations: list[Obligation] = obligations,
+                rows: ir.Table = rows,
+            ) -> ir.Value:
+                """The obligations' ``field`` for each row, by its obligation id."""
+                mapping = {o.id: getattr(o, field) for o in obligations}
+                return rows.obligation_id.substitute(mapping, else_=ibis.null(dtype))
+
+            values: dict[str, ir.Value] = {
+                "status": st,
+                "reason": reason(rows, kind, st),
+                "right": lookup("right", "int64"),
+                "owner": lookup("owner", "string"),
+                "title": lookup("title", "string"),
+                "code_status": lookup("status", "string"),
+                "code_edition": ibis.literal(edition.edition),
+                "as_of": ibis.literal(as_of, type="date"),
+                "definitions_hash": ibis.literal(stamp),
+            }
+            yield LedgerPart(
+                edition=edition.edition,
+                kind=kind,
+                obligations=tuple(obligations),
+                rows=rows.select(
+                    **{
+                        name: (values[name] if name in values else rows[name]).cast(dtype)
+                        for name, dtype in LEDGER_SCHEMA.items()
+                    }
+                ),
+            )
+
+
+def build_ledger(
+    src: Sources,
+    as_of: date,
+    *,
+    code: Code | None = None,
+    standards: LocalStandards | None = None,
+    materialize: Materialize | None = None,
+) -> ir.Table:
+    """The whole ledger as one expression (all obligations, unioned)."""
+    code = code or load_code()
+    standards = standards or LocalStandards()
+    parts = [p.rows for p in ledger_parts(src, code, as_of, standards, materialize)]
+    return ibis.union(*parts, distinct=False)
+
+
+@dataclass(frozen=True)
+class LedgerRun:
+    """One evaluation of the ledger, as recorded in ``ledger_runs``."""
+
+    as_of: date
+    definitions_hash: str
+    standards: LocalStandards
+    rows: int
+    by_status: dict[str, int]
+
+
+Progress = Callable[[str, int, int], None]
+
+RUNS_TABLE = "ledger_runs"
+
+_RUNS_DDL = f"""
+CREATE SEQUENCE IF NOT EXISTS ledger_run_seq START 1;
+CREATE TABLE IF NOT EXISTS {RUNS_TABLE} (
+    run_id BIGINT NOT NULL DEFAULT nextval('ledger_run_seq'),
+    evaluated_at TIMESTAMP NOT NULL,
+    as_of DATE NOT NULL,
+    definitions_hash VARCHAR NOT NULL,
+    code_editions VARCHAR NOT NULL,
+    standards VARCHAR NOT NULL,
+    rows BIGINT NOT NULL,
+    met BIGINT NOT NULL,
+    late BIGINT NOT NULL,
+    pending BIGINT NOT NULL,
+    overdue BIGINT NOT NULL,
+    not_applicable BIGINT NOT NULL
+)
+"""
+
+
+def _ddl(name: str) -> str:
+    cols = ", ".join(f'"{c}" {_DUCKDB_TYPES[t]}' for c, t in LEDGER_SCHEMA.items())
+    return f'CREATE TABLE "{name}" ({cols})'
+
+
+def evaluate(
+    con: duckdb.DuckDBPyConnection,
+    as_of: date,
+    *,
+    code: Code | None = None,
+    standards: LocalStandards | None = None,
+    progress: Progress | None = None,
+    evaluated_at: datetime | None = None,
+) -> LedgerRun:
+    """Build the ledger as of ``as_of`` and replace the ``entitlements`` table with it.
+
+    Either the whole new ledger is written, or (on any error) the old one stays as it was. The
+    run is recorded in ``ledger_runs`` (with ``evaluated_at``, by default the clock's time: it
+    is a record of when, and changes nothing in the ledger). ``progress(description, done,
+    total)`` hears of each step.
+    """
+    code = code or load_code()
+    standards = standards or LocalStandards()
+    parts_of_code = sum(
+        len({o.evaluate.kind for o in e.obligations if o.evaluate is not None})
+        for e in code.editions
+    )
+    total = parts_of_code + 2
+    if progress:
+        progress("preparing the calendar and victims", 0, total)
+    ensure_calendar(con)
+    con.execute(_RUNS_DDL)
+    backend = ibis.duckdb.from_connection(con)
+    src = Sources.from_backend(backend)
+
+    def materialize(expr: ir.Table, name: str) -> ir.Table:
+        con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {backend.compile(expr)}')
+        return backend.table(name)
+
+    staging = "_entitlements_new"
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f'DROP TABLE IF EXISTS "{staging}"')
+        con.execute(_ddl(staging))
+        done = 1
+        for part in ledger_parts(src, code, as_of, standards, materialize):
+            if progress:
+                progress(part.label, done, total)
+            backend.insert(staging, part.rows)
+            done += 1
+        if progress:
+            progress("writing the ledger", done, total)
+        con.execute(f'DROP TABLE IF EXISTS "{LEDGER_TABLE}"')
+        con.execute(f'ALTER TABLE "{staging}" RENAME TO "{LEDGER_TABLE}"')
+        counts = con.execute(
+            f'SELECT status, count(*) FROM "{LEDGER_TABLE}" GROUP BY status'
+        ).fetchall()
+        by_status = {s: 0 for s in STATUSES}
+        by_status.update({str(s): int(n) for s, n in counts})
+        run = LedgerRun(
+            as_of=as_of,
+            definitions_hash=code.definitions_hash(standards),
+            standards=standards,
+            rows=sum(by_status.values()),
+            by_status=by_status,
+        )
+        con.execute(
+            f"INSERT INTO {RUNS_TABLE} (evaluated_at, as_of, definitions_hash, code_editions, "
+            "standards, rows, met, late, pending, overdue, not_applicable) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                evaluated_at or datetime.now(),
+                as_of,
+                run.definitions_hash,
+                ",".join(e.edition for e in code.editions),
+                standards.model_dump_json(),
+                run.rows,
+                *(by_status[s] for s in ("met", "late", "pending", "overdue", "not_applicable")),
+            ],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    if progress:
+        progress("done", total, total)
+    return run
+
+
+def last_run(con: duckdb.DuckDBPyConnection) -> LedgerRun | None:
+    """The evaluation that wrote the ``entitlements`` table now in the database, if any."""
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name IN (?, ?) AND schema_name = 'main'",
+        [RUNS_TABLE, LEDGER_TABLE],
+    ).fetchall()
+    if exists[0][0] < 2:
+        return None
+    found = con.execute(
+        f"SELECT as_of, definitions_hash, standards, rows, met, late, pending, overdue, "
+        f"not_applicable FROM {RUNS_TABLE} ORDER BY run_id DESC LIMIT 1"
+    ).fetchall()
+    if not found:
+        return None
+    as_of, stamp, standards, rows, *counts = found[0]
+    return LedgerRun(
+        as_of=as_of,
+        definitions_hash=stamp,
+        standards=LocalStandards.model_validate_json(standards),
+        rows=rows,
+        by_status=dict(
+            zip(("met", "late", "pending", "overdue", "not_applicable"), counts, strict=True)
+        ),
+    )

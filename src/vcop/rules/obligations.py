@@ -1,0 +1,664 @@
+"""How each kind of obligation is evaluated, as Ibis expressions (no per-row Python).
+
+A kind evaluates all the obligations of that kind in an edition at once, and returns one row per
+obligation, victim, crime and trigger with the same columns (:data:`ROW_COLUMNS`): when the
+trigger happened, the due date, when and by what the obligation was met, and why it does not
+apply (if it does not). :func:`status` then decides the status the same way for every kind, and
+:func:`reason` writes the plain-English reason.
+
+The obligations' parameters (event types, deadlines, whether an opt-out applies, the dates they
+are in force) enter the expressions as a small in-memory table joined to the triggers, so ten
+Right 6 obligations are one query, not ten.
+
+Dates follow the working-day convention in :mod:`vcop.store.calendar`: the trigger's date is day
+0, a deadline of N working days is the end of the Nth working day after it (a join on
+``working_day_seq``), and something done on the due date is on time. Data stamped after the
+as-of date is invisible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from vcop.rules.eligibility import cutoff, visible
+from vcop.rules.sources import Sources
+from vcop.spec.code import Edition, Evaluation, LocalStandards, Obligation
+from vcop.store.calendar import CALENDAR_START
+
+#: The columns every kind produces.
+ROW_COLUMNS = (
+    "obligation_id",
+    "victim_id",
+    "crime_id",
+    "trigger_type",
+    "trigger_event_id",
+    "trigger_at",
+    "due_date",
+    "met_at",
+    "met_by_id",
+    "na_reason",
+    "enhanced",
+    "enhanced_reason",
+    "detail",
+)
+
+STATUSES = ("met", "late", "pending", "overdue", "not_applicable")
+
+OPTED_OUT = "the victim asked not to receive updates"
+
+_NULL_TS = ibis.null("timestamp")
+_NULL_STR = ibis.null("string")
+_NULL_DATE = ibis.null("date")
+
+#: How each referral service reads in a sentence.
+SERVICE_WORDS = {
+    "victim_hub": "the victim and witness hub",
+    "idva": "an IDVA",
+    "isva": "an ISVA",
+    "sarc": "a SARC",
+    "restorative_justice": "restorative justice",
+    "victim_contact_scheme": "the Victim Contact Scheme",
+    "other": "a support service",
+}
+
+#: How each contact purpose checked for presence reads in a sentence.
+PURPOSE_WORDS = {
+    "information_pack": "the information pack",
+    "compensation_info": "information about compensation",
+    "vps_offer": "the offer of a Victim Personal Statement",
+    "written_acknowledgement": "written confirmation of the crime",
+}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every kind needs besides the base rows: the inputs, the date, the edition."""
+
+    src: Sources
+    as_of: date
+    standards: LocalStandards
+    edition: Edition
+
+    @property
+    def cutoff(self) -> ir.TimestampScalar:
+        return cutoff(self.as_of)
+
+
+def _how(obligation: Obligation) -> Evaluation:
+    if obligation.evaluate is None:
+        raise ValueError(f"{obligation.id} is not evaluated")
+    return obligation.evaluate
+
+
+# ---------------------------------------------------------------------------------------------
+# Parameters, calendar and other helpers
+# ---------------------------------------------------------------------------------------------
+
+_PARAM_SCHEMA = {
+    "obligation_id": "string",
+    "_enh": "int64",
+    "_std": "int64",
+    "_opt_out": "boolean",
+    "_from": "date",
+    "_to": "date",
+}
+
+
+def _params(
+    obligations: Sequence[Obligation],
+    ctx: Context,
+    fan_out: Callable[[Obligation], Sequence[dict[str, Any]]] | None = None,
+    extra: dict[str, str] | None = None,
+) -> ir.Table:
+    """The obligations' parameters as a small table, one row per obligation (or per
+    ``fan_out(obligation)`` row, e.g. one per triggering event type)."""
+    rows = []
+    for o in obligations:
+        days = o.deadline_days(ctx.standards)
+        common = {
+            "obligation_id": o.id,
+            "_enh": days[0] if days else None,
+            "_std": days[1] if days else None,
+            "_opt_out": _how(o).opt_out_applies,
+            "_from": o.effective_from,
+            "_to": o.effective_to,
+        }
+        for more in fan_out(o) if fan_out else [{}]:
+            rows.append({**common, **more})
+    schema = {**_PARAM_SCHEMA, **(extra or {})}
+    return ibis.memtable({k: [r.get(k) for r in rows] for k in schema}, schema=schema)
+
+
+def in_force(t: ir.Table) -> ir.Table:
+    """Only the triggers dated while their obligation was in force (``_from``/``_to``)."""
+    day = t.trigger_at.date()
+    return t.filter((day >= t._from) & (t._to.isnull() | (day <= t._to)))
+
+
+def due_in_working_days(t: ir.Table, ctx: Context) -> ir.Table:
+    """Add ``due_date``: ``_enh`` or ``_std`` working days after ``trigger_at``'s date.
+
+    Two joins on the calendar: the trigger's date gives its ``working_day_seq``; the working day
+    whose number is that plus N is the due date.
+    """
+    cal = ctx.src.calendar
+    on = cal.select(_trigger_date=cal.date, _trigger_seq=cal.working_day_seq)
+    t = t.left_join(on, t.trigger_at.date() == on._trigger_date)
+    workdays = cal.filter(cal.is_working_day).select(
+        _due_seq=cal.working_day_seq, due_date=cal.date
+    )
+    n = ibis.ifelse(t.enhanced, t._enh, t._std)
+    return t.left_join(workdays, t._trigger_seq + n == workdays._due_seq)
+
+
+def _day_number(day: ir.DateValue) -> ir.IntegerValue:
+    """Days since the calendar's first date (calendar-day arithmetic needs no join)."""
+    return day.delta(ibis.literal(CALENDAR_START), unit="day")
+
+
+def _date_of(t: ir.Table, ctx: Context, day: ir.IntegerValue, name: str) -> ir.Table:
+    """Add column ``name``: the date whose day number is ``day`` (a join on the calendar)."""
+    cal = ctx.src.calendar
+    dates = cal.select(**{f"{name}_n": cal.day_number, name: cal.date})
+    return t.left_join(dates, day == dates[f"{name}_n"])
+
+
+def _first(t: ir.Table, keys: list[str], at: str, tiebreak: str, **out: str) -> ir.Table:
+    """The first row per ``keys`` by time ``at`` (ties broken by ``tiebreak``): deterministic.
+
+    Returns ``keys`` and the columns of ``out`` (new name -> column).
+    """
+    rank = ibis.row_number().over(group_by=[t[k] for k in keys], order_by=[t[at], t[tiebreak]])
+    ranked = t.select(*keys, _rank=rank, **{new: t[old] for new, old in out.items()})
+    return ranked.filter(ranked._rank == 0).drop("_rank")
+
+
+def _opt_out(t: ir.Table) -> ir.StringValue:
+    return ibis.ifelse(t._opt_out & t.opted_out, ibis.literal(OPTED_OUT), _NULL_STR)
+
+
+def _report_triggers(base: ir.Table, params: ir.Table, *, recorded: bool = False) -> ir.Table:
+    """One trigger per victim and obligation: the crime's report (or its recording)."""
+    at = base.recorded_at.fill_null(base.reported_at) if recorded else base.reported_at
+    t = base.mutate(
+        trigger_type=ibis.literal("crime_recorded" if recorded else "crime_reported"),
+        trigger_event_id=base.crime_id,
+        trigger_at=at,
+    ).cross_join(params)
+    return in_force(t)
+
+
+def _event_triggers(base: ir.Table, ctx: Context, params: ir.Table) -> ir.Table:
+    """One trigger per victim of the crime, per case event, per obligation it triggers
+    (``params`` has an ``event_type`` column)."""
+    ev = ctx.src.case_events
+    ev = ev.filter(ev.event_at < ctx.cutoff).select(
+        "crime_id",
+        trigger_type=ev.event_type,
+        trigger_event_id=ev.event_id,
+        trigger_at=ev.event_at,
+    )
+    ev = ev.join(params, ev.trigger_type == params.event_type).drop("event_type")
+    return in_force(base.join(ev, "crime_id"))
+
+
+def _rows(t: ir.Table, **columns: ir.Value) -> ir.Table:
+    """Select the standard row columns: those given, else ``t``'s, else null."""
+    defaults: dict[str, ir.Value] = {
+        "met_at": _NULL_TS,
+        "met_by_id": _NULL_STR,
+        "na_reason": _NULL_STR,
+        "detail": _NULL_STR,
+        "due_date": _NULL_DATE,
+    }
+    out: dict[str, ir.Value] = {}
+    for name in ROW_COLUMNS:
+        if name in columns:
+            out[name] = columns[name]
+        elif name in t.columns:
+            out[name] = t[name]
+        else:
+            out[name] = defaults[name]
+    return t.select(**out)
+
+
+def _visible_contacts(ctx: Context) -> ir.Table:
+    c = ctx.src.contacts
+    c = c.filter(c.contact_at < ctx.cutoff)
+    return c.select(
+        "victim_id",
+        "crime_id",
+        "contact_id",
+        "contact_at",
+        "purpose",
+        "about_event_id",
+        successful=c.successful.fill_null(True),
+    )
+
+
+def _successful_contacts(ctx: Context) -> ir.Table:
+    c = _visible_contacts(ctx)
+    return c.filter(c.successful)
+
+
+def _each(obligations: Sequence[Obligation], one: Callable[[Obligation], ir.Table]) -> ir.Table:
+    """Evaluate obligations one at a time and stack the rows."""
+    parts = [one(o) for o in obligations]
+    return parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# The kinds
+# ---------------------------------------------------------------------------------------------
+
+Kind = Callable[[ir.Table, Context, Sequence[Obligation]], ir.Table]
+
+_VC = ["victim_id", "crime_id"]
+_TRIGGER = ["victim_id", "crime_id", "trigger_event_id"]
+
+
+def event_update(base: ir.Table, ctx: Context, obligations: Sequence[Obligation]) -> ir.Table:
+    """Tell the victim about a case event, by a successful contact about that event.
+
+    A contact is about the event if its ``about_event_id`` is the event, or — when it names no
+    event — its ``purpose`` is the event's type and it was made at or after the event.
+    ``detail`` counts the unsuccessful attempts about the event.
+    """
+    params = _params(
+        obligations,
+        ctx,
+        lambda o: [{"event_type": e} for e in _how(o).events],
+        {"event_type": "string"},
+    )
+    t = _event_triggers(base, ctx, params)
+    c = _visible_contacts(ctx)
+    trig = t.select(*_TRIGGER, "trigger_type", "trigger_at").distinct()
+    by_id = trig.join(
+        c,
+        [
+            trig.victim_id == c.victim_id,
+            trig.crime_id == c.crime_id,
+            trig.trigger_event_id == c.about_event_id,
+        ],
+    ).select(*_TRIGGER, "contact_id", "contact_at", "successful")
+    by_purpose = trig.join(
+        c,
+        [
+            trig.victim_id == c.victim_id,
+            trig.crime_id == c.crime_id,
+            trig.trigger_type == c.purpose,
+            c.about_event_id.isnull(),
+            c.contact_at >= trig.trigger_at,
+        ],
+    ).select(*_TRIGGER, "contact_id", "contact_at", "successful")
+    matched = by_id.union(by_purpose, distinct=False)
+    # Met by the first successful contact (ties broken by contact id).
+    first = _first(
+        matched.filter(matched.successful),
+        _TRIGGER,
+        "contact_at",
+        "contact_id",
+        met_at="contact_at",
+        met_by_id="contact_id",
+    )
+    failed = (
+        matched.filter(~matched.successful).group_by(_TRIGGER).aggregate(_failed=ibis._.count())
+    )
+    t = t.left_join(first, _TRIGGER).left_join(failed, _TRIGGER)
+    t = due_in_working_days(t, ctx)
+    return _rows(t, na_reason=_opt_out(t), detail=t._failed.fill_null(0).cast("string"))
+
+
+def referral(base: ir.Table, ctx: Context, obligations: Sequence[Obligation]) -> ir.Table:
+    """Refer the victim to one of the listed services; a declined referral excuses it.
+
+    A referral counts if made on or after the trigger's date. If the victim declined a referral
+    to one of the services and none was made by the due date, the obligation does not apply.
+    A case-event trigger can be limited to crimes whose offence is in a list
+    (``qualifying_offences``) and, where ``case_events`` has a ``sentence_months`` column, to
+    sentences of at least ``min_sentence_months``. ``detail`` is the service that met it.
+    """
+
+    def one(obligation: Obligation) -> ir.Table:
+        how = _how(obligation)
+        if how.trigger == "case_event":
+            params = _params(
+                [obligation],
+                ctx,
+                lambda o: [{"event_type": e} for e in how.events],
+                {"event_type": "string"},
+            )
+            t = _event_triggers(base, ctx, params)
+            if how.qualifying_offences is not None:
+                codes = ctx.edition.offence_lists.lists[how.qualifying_offences].codes
+                t = t.filter(t._offence.isin([c.upper() for c in codes]).fill_null(False))
+            ev = ctx.src.case_events
+            if how.min_sentence_months is not None and "sentence_months" in ev.columns:
+                long_enough = ev.filter(ev.sentence_months >= how.min_sentence_months)
+                t = t.filter(t.trigger_event_id.isin(long_enough.event_id))
+        else:
+            t = _report_triggers(base, _params([obligation], ctx))
+        r = ctx.src.referrals
+        r = r.filter(r.service.isin(list(how.services)))
+        made = r.filter(r.referred_at.notnull() & (r.referred_at < ctx.cutoff))
+        trig = t.select(*_TRIGGER, "trigger_at")
+        made = trig.join(
+            made,
+            [
+                trig.victim_id == made.victim_id,
+                trig.crime_id == made.crime_id,
+                made.referred_at.date() >= trig.trigger_at.date(),
+            ],
+        ).select(*_TRIGGER, "referral_id", "referred_at", "service")
+        first = _first(
+            made,
+            _TRIGGER,
+            "referred_at",
+            "referral_id",
+            met_at="referred_at",
+            met_by_id="referral_id",
+            _service="service",
+        )
+        declined = (
+            r.filter(
+                (r.consent == "declined") & (r.referred_at.isnull() | (r.referred_at < ctx.cutoff))
+            )
+            .group_by(_VC)
+            .aggregate(_declined=ibis._.count())
+        )
+        t = t.left_join(first, _TRIGGER).left_join(declined, _VC)
+        t = due_in_working_days(t, ctx)
+        on_time = t.met_at.notnull() & (t.met_at.date() <= t.due_date)
+        na = ibis.ifelse(
+            t._declined.notnull() & ~on_time,
+            ibis.literal("the victim declined the referral"),
+            _NULL_STR,
+        )
+        return _rows(t, na_reason=na, detail=t._service)
+
+    return _each(obligations, one)
+
+
+def needs_assessment(base: ir.Table, ctx: Context, obligations: Sequence[Obligation]) -> ir.Table:
+    """A completed needs assessment, timed against the local standard."""
+    na = ctx.src.needs_assessments
+    done = na.filter(na.completed_at.notnull() & (na.completed_at < ctx.cutoff))
+    first = _first(
+        done, _VC, "completed_at", "assessment_id", met_at="completed_at", met_by_id="assessment_id"
+    )
+
+    def one(obligation: Obligation) -> ir.Table:
+        recorded = _how(obligation).trigger == "crime_recorded"
+        t = _report_triggers(base, _params([obligation], ctx), recorded=recorded)
+        return _rows(due_in_working_days(t.left_join(first, _VC), ctx))
+
+    return _each(obligations, one)
+
+
+def contact_presence(base: ir.Table, ctx: Context, obligations: Sequence[Obligation]) -> ir.Table:
+    """A successful contact with one of the purposes, owed before the crime is finalised.
+
+    ``detail`` says in words what the contact gives the victim.
+    """
+    params = _params(
+        obligations,
+        ctx,
+        lambda o: [{"_what": " or ".join(PURPOSE_WORDS.get(p, p) for p in _how(o).purposes)}],
+        {"_what": "string"},
+    )
+    purposes = ibis.memtable(
+        {
+            "obligation_id": [o.id for o in obligations for _ in _how(o).purposes],
+            "purpose": [p for o in obligations for p in _how(o).purposes],
+        },
+        schema={"obligation_id": "string", "purpose": "string"},
+    )
+    t = _report_triggers(base, params)
+    c = _successful_contacts(ctx)
+    given = c.join(purposes, "purpose")
+    first = _first(
+        given,
+        [*_VC, "obligation_id"],
+        "contact_at",
+        "contact_id",
+        met_at="contact_at",
+        met_by_id="contact_id",
+    )
+    t = t.left_join(first, [*_VC, "obligation_id"])
+    return _rows(t, due_date=t.finalised_at.date(), detail=t._what)
+
+
+def care_contract_agreed(
+    base: ir.Table, ctx: Context, obligations: Sequence[Obligation]
+) -> ir.Table:
+    """A victim care contract agreed within the local standard of the report.
+
+    Not applicable if the victim opted out of updates, or if the crime was finalised by the due
+    date without one.
+    """
+    cc = ctx.src.care_contracts
+    agreed = cc.filter(cc.agreed_at < ctx.cutoff)
+    first = _first(
+        agreed, _VC, "agreed_at", "contract_id", met_at="agreed_at", met_by_id="contract_id"
+    )
+    t = _report_triggers(base, _params(obligations, ctx))
+    t = due_in_working_days(t.left_join(first, _VC), ctx)
+    finalised_first = (
+        t.met_at.isnull() & t.finalised_at.notnull() & (t.finalised_at.date() <= t.due_date)
+    )
+    na = _opt_out(t).fill_null(
+        ibis.ifelse(
+            finalised_first,
+            ibis.literal("the crime was finalised before a care contract was due"),
+            _NULL_STR,
+        )
+    )
+    return _rows(t, na_reason=na)
+
+
+def care_contract_updates(
+    base: ir.Table, ctx: Context, obligations: Sequence[Obligation]
+) -> ir.Table:
+    """An update at least every ``update_interval_days`` while the crime is open.
+
+    The days from the contract's agreement are cut into intervals of the agreed length d:
+    interval k (from 0) takes the contacts on days A + k*d + 1 to A + (k+1)*d, where A is the day
+    the contract was agreed (interval 0 also takes the rest of day A after the agreement), and
+    is due at the end of day A + (k+1)*d. An interval is owed if it began before the crime was
+    finalised, before a newer contract was agreed, and (after the first) before the as-of date.
+    It is met by its first successful contact; a missed interval is ``late`` once a later
+    successful contact came, ``overdue`` until then. ``detail`` is d.
+    """
+    cc = ctx.src.care_contracts
+    cc = cc.filter(cc.agreed_at < ctx.cutoff)
+    order = ibis.window(
+        group_by=[cc.victim_id, cc.crime_id], order_by=[cc.agreed_at, cc.contract_id]
+    )
+    cc = cc.select(
+        "victim_id",
+        "crime_id",
+        "contract_id",
+        "agreed_at",
+        _next=cc.agreed_at.lead().over(order),
+        _d=cc.update_interval_days,
+        _a=_day_number(cc.agreed_at.date()),
+    )
+    # Each interval's first successful contact, carried back to the intervals before it that
+    # had none (their next update).
+    c = _successful_contacts(ctx)
+    pairs = cc.join(
+        c, [cc.victim_id == c.victim_id, cc.crime_id == c.crime_id, c.contact_at > cc.agreed_at]
+    )
+    j = _day_number(pairs.contact_at.date()) - pairs._a
+    pairs = pairs.select(
+        "contract_id",
+        "contact_id",
+        "contact_at",
+        kc=ibis.greatest(0, (j + pairs._d - 1) // pairs._d - 1),
+    )
+    firsts = _first(
+        pairs,
+        ["contract_id", "kc"],
+        "contact_at",
+        "contact_id",
+        met_at="contact_at",
+        met_by_id="contact_id",
+    )
+    previous = firsts.kc.lag().over(group_by=firsts.contract_id, order_by=firsts.kc)
+    spread = firsts.mutate(k=ibis.range(previous.fill_null(-1) + 1, firsts.kc + 1)).unnest("k")
+    spread = spread.select("contract_id", "k", "met_at", "met_by_id")
+
+    t = base.join(cc, _VC).mutate(trigger_at=ibis._.agreed_at).cross_join(_params(obligations, ctx))
+    t = in_force(t)
+    far = ibis.literal(10**9)
+    stop = ibis.least(
+        _day_number(t.finalised_at.date()).fill_null(far),
+        _day_number(t._next.date()).fill_null(far),
+    )
+    span = ibis.least(stop, ibis.literal((ctx.as_of - CALENDAR_START).days)) - t._a
+    count = ibis.ifelse(t._a < stop, 1 + ibis.greatest(0, (span - 1) // t._d), 0)
+    t = t.mutate(k=ibis.range(0, count.cast("int64"))).unnest("k")
+    t = _date_of(t, ctx, t._a + t.k * t._d + 1, "_start_date")
+    t = _date_of(t, ctx, t._a + (t.k + 1) * t._d, "due_date")
+    t = t.left_join(spread, ["contract_id", "k"])
+    start = ibis.ifelse(t.k == 0, t.agreed_at, t._start_date.cast("timestamp"))
+    return _rows(
+        t,
+        trigger_type=ibis.literal("care_contract_interval"),
+        trigger_event_id=t.contract_id.concat("#", (t.k + 1).cast("string")),
+        trigger_at=start,
+        na_reason=_opt_out(t),
+        detail=t._d.cast("string"),
+    )
+
+
+def supervisory_review(base: ir.Table, ctx: Context, obligations: Sequence[Obligation]) -> ir.Table:
+    """A supervisory review completed by the end of its due date (owed to each victim)."""
+    sr = ctx.src.supervisory_reviews
+    sr = sr.select(
+        "crime_id",
+        trigger_event_id=sr.review_id,
+        trigger_at=sr.due_at,
+        met_at=visible(sr.completed_at, ctx.as_of),
+    )
+    t = in_force(base.join(sr, "crime_id").cross_join(_params(obligations, ctx)))
+    return _rows(
+        t,
+        trigger_type=ibis.literal("supervisory_review"),
+        due_date=t.trigger_at.date(),
+        met_by_id=ibis.ifelse(t.met_at.notnull(), t.trigger_event_id, _NULL_STR),
+    )
+
+
+KINDS: dict[str, Kind] = {
+    "event_update": event_update,
+    "referral": referral,
+    "needs_assessment": needs_assessment,
+    "contact_presence": contact_presence,
+    "care_contract_agreed": care_contract_agreed,
+    "care_contract_updates": care_contract_updates,
+    "supervisory_review": supervisory_review,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Status and reason, the same for every kind
+# ---------------------------------------------------------------------------------------------
+
+
+def status(t: ir.Table, as_of: date) -> ir.StringValue:
+    """met, late (met after the due date), pending, overdue (not met, past due), not_applicable."""
+    met_date = t.met_at.date()
+    return ibis.cases(
+        (t.na_reason.notnull(), "not_applicable"),
+        (t.met_at.notnull() & (t.due_date.isnull() | (met_date <= t.due_date)), "met"),
+        (t.met_at.notnull(), "late"),
+        (t.due_date.notnull() & (t.due_date < ibis.literal(as_of)), "overdue"),
+        else_="pending",
+    )
+
+
+def _attempts(n: ir.StringValue) -> ir.StringValue:
+    return ibis.cases(
+        (n == "0", ""),
+        (n == "1", "; 1 unsuccessful attempt"),
+        else_=ibis.literal("; ").concat(n, " unsuccessful attempts"),
+    )
+
+
+def reason(t: ir.Table, kind: str, s: ir.StringValue) -> ir.StringValue:
+    """A plain-English reason for the status ``s`` of a row of ``kind``."""
+    if kind == "event_update":
+        tried = _attempts(t.detail)
+        texts = {
+            "met": ibis.literal("the victim was told by the due date"),
+            "late": ibis.literal("the victim was told after the due date"),
+            "overdue": ibis.literal(
+                "the victim has not been told and the due date has passed"
+            ).concat(tried),
+            "pending": ibis.literal("not yet due; the victim has not been told yet").concat(tried),
+        }
+    elif kind == "referral":
+        service = t.detail.substitute(SERVICE_WORDS, else_="a support service")
+        texts = {
+            "met": ibis.literal("referred to ").concat(service, " by the due date"),
+            "late": ibis.literal("referred to ").concat(service, " after the due date"),
+            "overdue": ibis.literal("no referral was made and the due date has passed"),
+            "pending": ibis.literal("not yet due; no referral yet"),
+        }
+    elif kind == "needs_assessment":
+        texts = {
+            "met": ibis.literal("needs assessment completed within the local standard"),
+            "late": ibis.literal("needs assessment completed after the local standard"),
+            "overdue": ibis.literal(
+                "no completed needs assessment and the local standard has passed"
+            ),
+            "pending": ibis.literal("not yet due; no completed needs assessment yet"),
+        }
+    elif kind == "contact_presence":
+        what = t.detail
+        texts = {
+            "met": what.concat(" given"),
+            "late": what.concat(" given only after the crime was finalised"),
+            "overdue": ibis.literal("no record of ").concat(
+                what, "; the crime was finalised without it"
+            ),
+            "pending": ibis.literal("no record of ").concat(
+                what, " yet; the crime is not finalised"
+            ),
+        }
+    elif kind == "care_contract_agreed":
+        texts = {
+            "met": ibis.literal("care contract agreed within the local standard"),
+            "late": ibis.literal("care contract agreed after the local standard"),
+            "overdue": ibis.literal("no care contract agreed and the local standard has passed"),
+            "pending": ibis.literal("not yet due; no care contract yet"),
+        }
+    elif kind == "care_contract_updates":
+        days = ibis.literal("the agreed ").concat(t.detail, " days")
+        texts = {
+            "met": ibis.literal("updated within ").concat(days),
+            "late": ibis.literal("no successful update within ").concat(
+                days, "; the next came later"
+            ),
+            "overdue": ibis.literal("no successful update within ").concat(days),
+            "pending": ibis.literal("not yet due; no update yet in this interval"),
+        }
+    else:  # supervisory_review
+        texts = {
+            "met": ibis.literal("review completed by its due date"),
+            "late": ibis.literal("review completed after its due date"),
+            "overdue": ibis.literal("review not completed and its due date has passed"),
+            "pending": ibis.literal("not yet due; review not completed yet"),
+        }
+    return ibis.cases(
+        (s == "not_applicable", t.na_reason),
+        *((s == name, text) for name, text in texts.items()),
+        else_=_NULL_STR,
+    )

@@ -1,0 +1,150 @@
+"""`vcop check`: validate every definition vcop ships, and say where each problem is.
+
+A check is a small function that returns a list of :class:`Problem` (file, line, message); checks
+never stop at the first problem. Each family of definitions registers its checks here with
+:func:`register` — the Victims' Code editions (``vcop.spec.code``) first; metric catalogues and
+mapping profiles can add theirs beside it. :func:`check_definitions` runs them all.
+
+This module also holds the YAML loader that remembers line numbers, so every loader can point at
+the line a problem comes from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+#: A path to a value inside a YAML document: keys and list indexes, e.g. ("deadline", "standard").
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a definition file, printed as ``file:line: message``."""
+
+    file: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.message}"
+
+    def sort_key(self) -> tuple[str, int, str]:
+        return (self.file, self.line or 0, self.message)
+
+
+@dataclass(frozen=True)
+class LineMap:
+    """Line numbers (1-based) of the values in one YAML document, by their path."""
+
+    file: str
+    lines: Mapping[Loc, int]
+
+    def line(self, loc: Sequence[str | int]) -> int | None:
+        """The line of ``loc``, or of its nearest enclosing value that has one."""
+        path = tuple(loc)
+        while True:
+            if path in self.lines:
+                return self.lines[path]
+            if not path:
+                return None
+            path = path[:-1]
+
+    def problem(self, loc: Sequence[str | int], message: str) -> Problem:
+        return Problem(self.file, self.line(loc), message)
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A safe loader whose documents are plain data; line numbers are collected separately."""
+
+
+def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
+    lines.setdefault(loc, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            lines[(*loc, key)] = key_node.start_mark.line + 1
+            _walk(value_node, (*loc, key), lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _walk(item, (*loc, index), lines)
+
+
+def load_yaml(text: str, file: str) -> tuple[Any, LineMap]:
+    """Parse one YAML document; return its data and where each value is.
+
+    Raises :class:`DefinitionError` (with file and line) if the text is not valid YAML.
+    """
+    try:
+        node = yaml.compose(text, Loader=_LineLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark is not None else None
+        raise DefinitionError([Problem(file, line, f"not valid YAML: {exc.problem}")]) from exc
+    lines: dict[Loc, int] = {}
+    if node is None:
+        return None, LineMap(file, lines)
+    _walk(node, (), lines)
+    data = yaml.load(text, Loader=_LineLoader)
+    return data, LineMap(file, lines)
+
+
+class DefinitionError(ValueError):
+    """Definitions that cannot be used; carries every problem found."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = sorted(problems, key=Problem.sort_key)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+CheckFunction = Callable[[], list[Problem]]
+
+#: Every registered family of checks, by name, in the order they run.
+CHECKS: dict[str, CheckFunction] = {}
+
+
+def register(name: str) -> Callable[[CheckFunction], CheckFunction]:
+    """Add a family of checks to ``vcop check``."""
+
+    def decorate(function: CheckFunction) -> CheckFunction:
+        CHECKS[name] = function
+        return function
+
+    return decorate
+
+
+# The families are imported when they run: their loaders import this module.
+
+
+@register("code")
+def _victims_code() -> list[Problem]:
+    from vcop.spec.code import check_code
+
+    return check_code()
+
+
+@register("metrics")
+def _metric_catalogue() -> list[Problem]:
+    from vcop.spec.metrics import check_catalogue
+
+    return check_catalogue()
+
+
+@register("metrics")
+def _metric_catalogue() -> list[Problem]:
+    from vcop.spec.metrics import check_catalogue  # the loader imports this module
+
+    return check_catalogue()
+
+
+def check_definitions(names: Sequence[str] | None = None) -> list[Problem]:
+    """Run the registered checks (all, or those named) and return every problem found."""
+    problems: list[Problem] = []
+    for name, function in CHECKS.items():
+        if names is None or name in names:
+            problems.extend(function())
+    return sorted(set(problems), key=Problem.sort_key)

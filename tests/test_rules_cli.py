@@ -1,0 +1,245 @@
+"""`vcop evaluate`, `vcop entitlements` and `vcop explain` as a person uses them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import Result
+from typer.testing import CliRunner
+
+import vcop.rules.ledger as ledger_module
+from tests.cases.runner import load_tables
+from tests.cases.synthetic import synthetic_tables
+from vcop.cli import rules as _rules  # noqa: F401  (registers the commands)
+from vcop.cli.app import app
+from vcop.store import connect
+
+pytestmark = pytest.mark.filterwarnings(
+    r"ignore:fetch_arrow_table\(\) is deprecated:DeprecationWarning"
+)
+
+REQUIRED = (
+    "victim_id", "crime_id", "obligation_id", "right", "owner", "trigger_event_id", "trigger_at",
+    "due_date", "met_at", "status", "enhanced", "enhanced_reason", "reason",
+)  # fmt: skip
+
+STORY = {
+    "crimes": [
+        {"crime_id": "C1", "reported_at": "2025-02-02 22:10:00", "crime_type": "Violence and sexual offences",
+         "offence_code": "8N", "domestic_abuse": True},
+    ],
+    "victims": [{"victim_id": "V1", "crime_id": "C1", "age_at_report": 34}],
+    "case_events": [
+        {"event_id": "E1", "crime_id": "C1", "event_type": "suspect_arrested", "event_at": "2025-02-03 14:05:00"},
+    ],
+    "contacts": [
+        {"contact_id": "K1", "victim_id": "V1", "crime_id": "C1", "contact_at": "2025-02-04 09:00:00",
+         "purpose": "suspect_arrested", "successful": False, "channel": "phone"},
+        {"contact_id": "K2", "victim_id": "V1", "crime_id": "C1", "contact_at": "2025-02-05 10:20:00",
+         "purpose": "suspect_arrested", "about_event_id": "E1", "successful": True, "channel": "phone"},
+    ],
+    "referrals": [
+        {"referral_id": "F1", "victim_id": "V1", "crime_id": "C1", "service": "idva",
+         "referred_at": "2025-02-04 11:00:00", "consent": "given"},
+    ],
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A small force's database, and a copy of it with the ledger evaluated as of 30 June 2025."""
+    folder = tmp_path_factory.mktemp("force")
+    raw = folder / "raw.duckdb"
+    con = connect(raw)
+    tables = synthetic_tables(seed=3, crimes=40)
+    for name, rows in STORY.items():
+        tables[name].extend(rows)
+    load_tables(tables, con)
+    con.close()
+    evaluated = folder / "evaluated.duckdb"
+    shutil.copy(raw, evaluated)
+    con = connect(evaluated)
+    ledger_module.evaluate(con, date(2025, 6, 30))
+    con.close()
+    return raw, evaluated
+
+
+@pytest.fixture
+def db(templates: tuple[Path, Path], tmp_path: Path) -> Path:
+    """A fresh copy of the force's database, no ledger yet."""
+    return Path(shutil.copy(templates[0], tmp_path / "force.duckdb"))
+
+
+@pytest.fixture
+def ready(templates: tuple[Path, Path], tmp_path: Path) -> Path:
+    """A fresh copy of the force's database with the ledger as of 30 June 2025."""
+    return Path(shutil.copy(templates[1], tmp_path / "force.duckdb"))
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(app, list(args))
+
+
+def test_evaluate_writes_the_ledger(db: Path) -> None:
+    result = run(
+        "evaluate", "--db", str(db), "--as-of", "2025-06-30", "--needs-assessment-days", "2"
+    )
+    assert result.exit_code == 0, result.output
+    assert "Entitlement ledger as of 2025-06-30" in result.output
+    assert "R6.suspect-arrested" in result.output
+    assert "entitlements written to 'entitlements'" in result.output
+    con = duckdb.connect(str(db), read_only=True)
+    columns = [c[0] for c in con.execute("DESCRIBE entitlements").fetchall()]
+    assert set(REQUIRED) <= set(columns)
+    assert {"as_of", "definitions_hash", "code_edition"} <= set(columns)
+    rows, as_ofs, hashes = con.execute(
+        "SELECT count(*), count(DISTINCT as_of), count(DISTINCT definitions_hash) FROM entitlements"
+    ).fetchall()[0]
+    assert rows > 100 and as_ofs == 1 and hashes == 1
+    assert con.execute("SELECT count(*) FROM ledger_runs").fetchall() == [(1,)]
+    standards = json.loads(con.execute("SELECT standards FROM ledger_runs").fetchall()[0][0])
+    assert standards["needs_assessment_working_days"] == 2
+    con.close()
+    # The stored ledger is read back (not recomputed) because its definitions and standards match.
+    listed = run("entitlements", "--db", str(db), "--as-of", "2025-06-30", "--format", "csv")
+    assert "computing" not in listed.stderr
+    assert len(listed.stdout.splitlines()) == rows + 1
+
+
+def test_a_failed_evaluation_leaves_the_old_ledger(
+    ready: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    con = connect(ready)
+    first = ledger_module.last_run(con)
+    assert first is not None
+    real = ledger_module.ledger_parts
+
+    def broken(*args: object, **kwargs: object) -> Iterator[object]:
+        parts = real(*args, **kwargs)  # type: ignore[arg-type]
+        yield next(parts)
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(ledger_module, "ledger_parts", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        ledger_module.evaluate(con, date(2025, 3, 31))
+    assert con.execute("SELECT count(*), min(as_of) FROM entitlements").fetchall() == [
+        (first.rows, date(2025, 6, 30))
+    ]
+    assert con.execute("SELECT count(*) FROM ledger_runs").fetchall() == [(1,)]
+    con.close()
+
+
+def test_entitlements_as_csv_and_json(ready: Path) -> None:
+    db = ready
+    result = run(
+        "entitlements",
+        "--db",
+        str(db),
+        "--as-of",
+        "2025-06-30",
+        "--status",
+        "overdue",
+        "--format",
+        "csv",
+    )
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert rows and set(REQUIRED) <= set(rows[0])
+    assert {r["status"] for r in rows} == {"overdue"}
+    result = run(
+        "entitlements", "--db", str(db), "--as-of", "2025-06-30", "--obligation",
+        "R4.referral-to-support", "--format", "json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    records = json.loads(result.stdout)
+    assert records and {r["obligation_id"] for r in records} == {"R4.referral-to-support"}
+    assert all(r["right"] == 4 for r in records)
+
+
+def test_entitlements_for_another_date_are_computed_the_same_way(ready: Path) -> None:
+    args = ["entitlements", "--db", str(ready), "--as-of", "2025-03-31", "--format", "csv"]
+    computed = run(*args)
+    assert computed.exit_code == 0, computed.output
+    assert (
+        "the stored ledger is as of 2025-06-30: computing the ledger as of 2025-03-31"
+        in computed.stderr
+    )
+    assert run("evaluate", "--db", str(ready), "--as-of", "2025-03-31").exit_code == 0
+    stored = run(*args)
+    assert "computing" not in stored.stderr
+    assert computed.stdout == stored.stdout
+
+
+def test_record_level_reads_need_a_reason_and_are_logged(ready: Path) -> None:
+    db = ready
+    refused = CliRunner().invoke(
+        app, ["entitlements", "--db", str(db), "--as-of", "2025-06-30", "--victim", "V1"]
+    )
+    assert refused.exit_code == 2
+    assert "--reason is required" in refused.stderr
+    allowed = CliRunner().invoke(
+        app,
+        ["entitlements", "--db", str(db), "--as-of", "2025-06-30", "--victim", "V1", "--format", "csv",
+         "--user", "sup42", "--reason", "weekly review of overdue updates"],
+    )  # fmt: skip
+    assert allowed.exit_code == 0, allowed.output
+    rows = list(csv.DictReader(io.StringIO(allowed.stdout)))
+    assert rows and {r["victim_id"] for r in rows} == {"V1"}
+    con = duckdb.connect(str(db), read_only=True)
+    logged = con.execute(
+        "SELECT username, channel, action, victim_id, crime_id, reason FROM access_log"
+    ).fetchall()
+    assert logged == [
+        ("sup42", "cli", "entitlements", "V1", None, "weekly review of overdue updates")
+    ]
+
+
+def test_explain_tells_the_story(ready: Path) -> None:
+    db = ready
+    args = ["explain", "--db", str(db), "--victim", "V1", "--crime", "C1", "--as-of", "2025-06-30"]
+    refused = run(*args)
+    assert refused.exit_code == 2 and "--reason is required" in refused.stderr
+    result = run(*[*args, "--user", "sup42", "--reason", "dip sample"])
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert "Victim V1 — crime C1 — as of Mon 30 Jun 2025" in text
+    assert "Enhanced rights: yes — domestic abuse" in text
+    assert "Mon 3 Feb 2025 at 14:05  Suspect arrested (E1)" in text
+    assert (
+        "within 1 working day (enhanced: domestic abuse); due by the end of Tue 4 Feb 2025" in text
+    )
+    assert (
+        "told by phone on Wed 5 Feb 2025 at 10:20 — LATE: the victim was told after the due date"
+        in text
+    )
+    assert "Phone call about suspect arrested — not successful (victim not reached)" in text
+    assert "referred to an IDVA on Tue 4 Feb 2025 at 11:00 — met" in text
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT action, victim_id, crime_id FROM access_log").fetchall() == [
+        ("explain", "V1", "C1")
+    ]
+
+
+def test_explain_an_unknown_victim(ready: Path) -> None:
+    db = ready
+    result = CliRunner().invoke(
+        app,
+        ["explain", "--db", str(db), "--victim", "V1", "--crime", "C999", "--as-of", "2025-06-30",
+         "--reason", "checking"],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "no victim 'V1' of crime 'C999' reported by 2025-06-30" in result.stderr
+
+
+def test_a_bad_date_is_refused(db: Path) -> None:
+    result = run(*["evaluate", "--db", str(db), "--as-of", "30/06/2025"])
+    assert result.exit_code == 2
+    assert "--as-of must be a date like 2025-06-30" in result.stderr
