@@ -129,16 +129,26 @@ def _victims_code() -> list[Problem]:
 
 @register("metrics")
 def _metric_catalogue() -> list[Problem]:
-    from vcop.spec.metrics import check_catalogue
-
-    return check_catalogue()
-
-
-@register("metrics")
-def _metric_catalogue() -> list[Problem]:
     from vcop.spec.metrics import check_catalogue  # the loader imports this module
 
     return check_catalogue()
+
+
+@register("profiles")
+def _mapping_profiles() -> list[Problem]:
+    """Every packaged mapping profile parses and names only canonical tables and columns."""
+    from vcop.spec.profile import ProfileError, load_profile, packaged_profiles, profile_problems
+
+    problems = []
+    for name in sorted(packaged_profiles()):
+        file = f"definitions/profiles/{name}.yaml"
+        try:
+            profile = load_profile(name)
+        except ProfileError as exc:
+            problems.append(Problem(file, None, str(exc).removeprefix(f"{file}: ")))
+            continue
+        problems.extend(Problem(file, None, p) for p in profile_problems(profile))
+    return problems
 
 
 def check_definitions(names: Sequence[str] | None = None) -> list[Problem]:
