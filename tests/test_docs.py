@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_generated_doc_is_current(relative: str) -> None:
     path = ROOT / relative
     assert path.exists(), f"{relative} missing: run `uv run vcop docs`"
-    assert path.read_text("utf-8") == GENERATED[relative](), f"{relative} is stale: run `uv run vcop docs`"
+    assert path.read_text("utf-8") == GENERATED[relative](), (
+        f"{relative} is stale: run `uv run vcop docs`"
+    )
 
 
 def test_data_dictionary_lists_every_column() -> None:

@@ -14,7 +14,9 @@ from vcop.spec.docs import GENERATED
 @app.command()
 def docs(
     root: Annotated[Path, typer.Option(help="Project root to write docs/ under.")] = Path("."),
-    check: Annotated[bool, typer.Option("--check", help="Only report stale files; exit 1 if any.")] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Only report stale files; exit 1 if any.")
+    ] = False,
 ) -> None:
     """Write the generated documents (data dictionary, …) from the definitions."""
     stale = []

@@ -134,7 +134,9 @@ def _log_access(
 def check(
     code_dir: Annotated[
         Path | None,
-        typer.Option("--code-dir", help="Check Code editions in this folder instead of vcop's own."),
+        typer.Option(
+            "--code-dir", help="Check Code editions in this folder instead of vcop's own."
+        ),
     ] = None,
 ) -> None:
     """Validate vcop's definitions and print every problem with its file and line."""

@@ -33,7 +33,7 @@ details). Every loaded row also records `batch_id` (the load that last wrote it,
 
 
 def _type(column: Column) -> str:
-    text = column.type
+    text: str = column.type
     if column.min is not None or column.max is not None:
         lo = "" if column.min is None else f"{column.min:g}"
         hi = "" if column.max is None else f"{column.max:g}"
@@ -61,7 +61,9 @@ def data_dictionary() -> str:
         lines.append("| column | type | required | allowed values | description |")
         lines.append("|---|---|---|---|---|")
         for c in t.columns:
-            default = f" Default when blank: `{str(c.default).lower()}`." if c.default is not None else ""
+            default = (
+                f" Default when blank: `{str(c.default).lower()}`." if c.default is not None else ""
+            )
             lines.append(
                 f"| `{c.name}` | {_type(c)} | {'**yes**' if c.required else ''} | "
                 f"{_allowed(c)} | {c.description}{default} |"

@@ -69,7 +69,9 @@ def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     """Open (creating if needed) a vcop database and ensure its schema."""
     path = Path(path)
     if read_only and not path.exists():
-        raise StoreError(f"{path}: no such vcop database (load one with `vcop ingest` or `vcop demo`)")
+        raise StoreError(
+            f"{path}: no such vcop database (load one with `vcop ingest` or `vcop demo`)"
+        )
     try:
         if read_only:
             return duckdb.connect(str(path), read_only=True)
