@@ -1,7 +1,6 @@
 """Working days exist twice — the plain-Python oracle and the SQL calendar table — and agree.
 
-The convention (vcop.store.calendar): the trigger's date is day 0; "within N working days" is
-due at the end of the Nth working day after it.
+The convention is written down in vcop.store.calendar; these tests hold both versions to it.
 """
 
 from __future__ import annotations

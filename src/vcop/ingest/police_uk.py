@@ -2,7 +2,8 @@
 
 What becomes what:
 
-* a street row with a Crime ID → a ``crimes`` row: reported_at is the first day of its month;
+* a street row with a Crime ID → a ``crimes`` row: reported_at and recorded_at are the first
+  day of its month (data.police.uk publishes only the month);
   crime type, force, LSOA, anonymised location and the published last outcome category are kept;
   local_authority comes from the LSOA name ('Cambridge 007A' → 'Cambridge');
 * a street row with no Crime ID (anti-social behaviour) → an ``incidents`` row of type
@@ -234,7 +235,7 @@ def _street(
 ) -> tuple[RawTable, RawTable]:
     cols = _columns(raw)
     crimes: dict[str, list[object]] = {k: [] for k in (
-        "_row", "crime_id", "reported_at", "crime_type", "force", "lsoa_code", "lsoa_name",
+        "_row", "crime_id", "reported_at", "recorded_at", "crime_type", "force", "lsoa_code", "lsoa_name",
         "local_authority", "district", "location", "longitude", "latitude", "outcome_category",
         "outcome_code", "outcome_at",
     )}  # fmt: skip
@@ -282,6 +283,7 @@ def _street(
         crimes["_row"].append(cols["_row"][i])
         crimes["crime_id"].append(crime_id)
         crimes["reported_at"].append(month)
+        crimes["recorded_at"].append(month)
         crimes["crime_type"].append(get["Crime type"][i])
         crimes["lsoa_name"].append(lsoa_name if located else "")
         crimes["local_authority"].append(la if located else "")

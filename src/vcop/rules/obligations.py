@@ -10,10 +10,8 @@ The obligations' parameters (event types, deadlines, whether an opt-out applies,
 are in force) enter the expressions as a small in-memory table joined to the triggers, so ten
 Right 6 obligations are one query, not ten.
 
-Dates follow the working-day convention in :mod:`vcop.store.calendar`: the trigger's date is day
-0, a deadline of N working days is the end of the Nth working day after it (a join on
-``working_day_seq``), and something done on the due date is on time. Data stamped after the
-as-of date is invisible.
+Deadlines follow the working-day convention written down in :mod:`vcop.store.calendar` (a join
+on ``working_day_seq``). Data stamped after the as-of date is invisible.
 """
 
 from __future__ import annotations
