@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
+import duckdb
 import typer
 from rich.progress import (
     BarColumn,
@@ -22,6 +24,7 @@ from rich.table import Table as RichTable
 from vcop.cli.app import app, console, err_console, fail, open_store
 from vcop.config import DEFAULT_DB
 from vcop.ingest import ExtractError, LoadResult, load_paths
+from vcop.ingest.load import Progress as LoadProgress
 from vcop.spec.profile import ProfileError, load_profile
 
 DbOption = Annotated[Path, typer.Option("--db", help="The vcop DuckDB database file.")]
@@ -59,6 +62,23 @@ def ingest(
         chosen = load_profile(profile)
     except ProfileError as exc:
         fail(str(exc))
+    result = run_load(
+        db, lambda con, progress: load_paths(con, paths, chosen, force=force, progress=progress)
+    )
+    print_load_summary(result, db)
+    if result.rows_rejected:
+        err_console.print(
+            f"[yellow]{result.rows_rejected:,} row(s) rejected[/] — list them with "
+            f"`vcop rejects --db {db} --batch N`",
+            highlight=False,
+        )
+
+
+T = TypeVar("T")
+
+
+def run_load(db: Path, work: Callable[[duckdb.DuckDBPyConnection, LoadProgress], T]) -> T:
+    """Run a load with a progress bar; a bad extract or Ctrl-C ends it with nothing written."""
     con = open_store(db)
     try:
         with _progress() as bar:
@@ -67,20 +87,13 @@ def ingest(
             def report(description: str, done: int, total: int) -> None:
                 bar.update(task, description=description, total=total, completed=done)
 
-            result = load_paths(con, paths, chosen, force=force, progress=report)
+            return work(con, report)
     except ExtractError as exc:
         fail(f"{exc}\nNothing was loaded.")
     except KeyboardInterrupt:
         fail("interrupted; nothing was loaded (the database is as it was before).", code=130)
     finally:
         con.close()
-    print_load_summary(result, db)
-    if result.rows_rejected:
-        err_console.print(
-            f"[yellow]{result.rows_rejected:,} row(s) rejected[/] — list them with "
-            f"`vcop rejects --db {db} --batch N`",
-            highlight=False,
-        )
 
 
 def _progress() -> Progress:
@@ -234,21 +247,9 @@ def import_police_uk_command(
     """
     from vcop.ingest.police_uk import import_police_uk
 
-    con = open_store(db)
-    try:
-        with _progress() as bar:
-            task = bar.add_task("starting", total=None)
-
-            def report(description: str, done: int, total: int) -> None:
-                bar.update(task, description=description, total=total, completed=done)
-
-            result = import_police_uk(con, paths, force=force, progress=report)
-    except ExtractError as exc:
-        fail(f"{exc}\nNothing was imported.")
-    except KeyboardInterrupt:
-        fail("interrupted; nothing was imported (the database is as it was before).", code=130)
-    finally:
-        con.close()
+    result = run_load(
+        db, lambda con, progress: import_police_uk(con, paths, force=force, progress=progress)
+    )
     print_load_summary(result.load, db)
     if result.linked_outcomes:
         console.print(

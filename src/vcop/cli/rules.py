@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table as RichTable
 
 from vcop.cli.app import app, console, err_console, fail, open_store
+from vcop.cli.data import DbOption, OutputFormat
 from vcop.config import DEFAULT_DB
 from vcop.rules.explain import NotFound, journey, render
 from vcop.rules.ledger import (
@@ -35,7 +36,6 @@ from vcop.spec.check import CHECKS, DefinitionError, check_definitions
 from vcop.spec.code import LocalStandards, check_code, load_code
 from vcop.store.calendar import ensure_calendar
 
-DbOption = Annotated[Path, typer.Option("--db", help="The vcop DuckDB database file.")]
 AsOfOption = Annotated[
     str,
     typer.Option(
@@ -61,12 +61,6 @@ TABLE_COLUMNS = (
     "status",
     "reason",
 )
-
-
-class Format(StrEnum):
-    table = "table"
-    csv = "csv"
-    json = "json"
 
 
 class Status(StrEnum):
@@ -311,7 +305,9 @@ def entitlements(
     obligation: Annotated[
         str | None, typer.Option(help="Only this obligation, e.g. R6.suspect-arrested.")
     ] = None,
-    output: Annotated[Format, typer.Option("--format", help="table, csv or json.")] = Format.table,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", help="table, csv or json.")
+    ] = OutputFormat.table,
     limit: Annotated[int, typer.Option(min=1, help="Most rows shown by --format table.")] = 200,
     user: UserOption = None,
     reason: ReasonOption = None,
@@ -343,14 +339,14 @@ def entitlements(
 
 
 def _print_rows(
-    columns: list[str], rows: Iterator[tuple[Any, ...]], output: Format, limit: int, day: date
+    columns: list[str], rows: Iterator[tuple[Any, ...]], output: OutputFormat, limit: int, day: date
 ) -> None:
-    if output is Format.csv:
+    if output is OutputFormat.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(columns)
         for row in rows:
             writer.writerow(_text(v) for v in row)
-    elif output is Format.json:
+    elif output is OutputFormat.json:
         sys.stdout.write("[")
         for i, row in enumerate(rows):
             record = {

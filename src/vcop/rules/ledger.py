@@ -126,6 +126,14 @@ class LedgerPart:
         )
 
 
+def _by_obligation(
+    rows: ir.Table, obligations: list[Obligation], field: str, dtype: str
+) -> ir.Value:
+    """Each row's obligation's ``field`` (looked up by its obligation id)."""
+    mapping = {o.id: getattr(o, field) for o in obligations}
+    return rows.obligation_id.substitute(mapping, else_=ibis.null(dtype))
+
+
 def ledger_parts(
     src: Sources,
     code: Code,
@@ -152,23 +160,13 @@ def ledger_parts(
             rows = KINDS[kind](base, ctx, obligations)
             st = status(rows, as_of)
 
-            def lookup(
-                field: str,
-                dtype: str,
-                obligations: list[Obligation] = obligations,
-                rows: ir.Table = rows,
-            ) -> ir.Value:
-                """The obligations' ``field`` for each row, by its obligation id."""
-                mapping = {o.id: getattr(o, field) for o in obligations}
-                return rows.obligation_id.substitute(mapping, else_=ibis.null(dtype))
-
             values: dict[str, ir.Value] = {
                 "status": st,
                 "reason": reason(rows, kind, st),
-                "right": lookup("right", "int64"),
-                "owner": lookup("owner", "string"),
-                "title": lookup("title", "string"),
-                "code_status": lookup("status", "string"),
+                "right": _by_obligation(rows, obligations, "right", "int64"),
+                "owner": _by_obligation(rows, obligations, "owner", "string"),
+                "title": _by_obligation(rows, obligations, "title", "string"),
+                "code_status": _by_obligation(rows, obligations, "status", "string"),
                 "code_edition": ibis.literal(edition.edition),
                 "as_of": ibis.literal(as_of, type="date"),
                 "definitions_hash": ibis.literal(stamp),
