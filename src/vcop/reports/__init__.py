@@ -1,0 +1,1 @@
+"""Documents vcop writes from the metrics and the ledger. Reports compute nothing new."""
