@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from vcop.cli.access import log_access, require_account, require_reason
 from vcop.cli.app import app, console, fail, open_store
 from vcop.cli.data import DbOption, OutputFormat, _emit
 from vcop.config import DEFAULT_DB
@@ -81,33 +82,18 @@ def harm_victims(
     """
     if index not in ("cchi", "css"):
         fail("--index must be cchi or css")
-    if not reason.strip():
-        fail("--reason is required: say why you need this list (it is logged)")
-    from vcop.web.db import ensure_web_tables
-
+    why = require_reason(reason, "need this list")
     con = open_store(db)
-    ensure_web_tables(con)
-    found = con.execute(
-        "SELECT role, area, disabled FROM users WHERE username = ?", [user]
-    ).fetchall()
-    if not found or found[0][2]:
-        fail(f"no active vcop account {user!r} in {db} (an admin adds one with `vcop users add`)")
-    role, user_area, _ = found[0]
-    if role not in HARM_LIST_ROLES:
-        fail(f"{user} is a {role}: only analysts and supervisors may list victims by harm", code=3)
+    role, user_area = require_account(con, db, user, HARM_LIST_ROLES, "list victims by harm")
     if role == "supervisor" and user_area:
         if area and area != user_area:
             fail(f"{user} supervises {user_area}: their list is limited to that area", code=3)
         area = user_area
     names, rows = victims_by_harm(con, as_of=_day(as_of), area=area, top=top, index=index)  # type: ignore[arg-type]
-    con.execute(
-        "INSERT INTO access_log (accessed_at, username, role, channel, action, victim_id, crime_id, "
-        "reason, detail, session) VALUES (?, ?, ?, 'cli', 'harm_victims', NULL, NULL, ?, ?, NULL)",
-        [
-            dt.datetime.now(), user, role, " ".join(reason.split()),
-            f"as_of={as_of.date()} area={area or 'all'} top={top} index={index}; "
-            f"{len(rows)} victim(s): " + ", ".join(str(r[0]) for r in rows),
-        ],
+    log_access(
+        con, user=user, role=role, action="harm_victims", reason=why,
+        detail=f"as_of={as_of.date()} area={area or 'all'} top={top} index={index}; "
+        f"{len(rows)} victim(s): " + ", ".join(str(r[0]) for r in rows),
     )  # fmt: skip
     con.close()
     _emit(

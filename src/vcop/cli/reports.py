@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from vcop.cli.access import log_access, require_account, require_reason
 from vcop.cli.app import app, console, fail, open_store
 from vcop.cli.data import DbOption
 from vcop.config import DEFAULT_DB
@@ -43,22 +43,14 @@ def sample_command(
     Record-level: only analysts may draw it, and every draw is written to the access log.
     """
     from vcop.reports.sample import SampleError, case_ledger, draw, finalised_cases, quarter_bounds
-    from vcop.web.db import ensure_web_tables
 
-    if not reason.strip():
-        fail("--reason is required: say why the sample is drawn (it is logged)")
+    why = require_reason(reason, "draw the sample")
     try:
         start, end = quarter_bounds(quarter)
     except SampleError as exc:
         fail(str(exc))
     con = open_store(db)
-    ensure_web_tables(con)
-    found = con.execute("SELECT role, disabled FROM users WHERE username = ?", [user]).fetchall()
-    if not found or found[0][1]:
-        fail(f"no active vcop account {user!r} in {db} (an admin adds one with `vcop users add`)")
-    role = found[0][0]
-    if role not in SAMPLE_ROLES:
-        fail(f"{user} is a {role}: only analysts may draw a dip sample of case records", code=3)
+    role, _ = require_account(con, db, user, SAMPLE_ROLES, "draw a dip sample of case records")
     has_ledger = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'entitlements'"
     ).fetchall()[0][0]
@@ -83,14 +75,10 @@ def sample_command(
         writer = csv.writer(f)
         writer.writerow(names)
         writer.writerows(["" if v is None else v for v in r] for r in ledger)
-    con.execute(
-        "INSERT INTO access_log (accessed_at, username, role, channel, action, victim_id, crime_id, "
-        "reason, detail, session) VALUES (?, ?, ?, 'cli', 'dip_sample', NULL, NULL, ?, ?, NULL)",
-        [
-            dt.datetime.now(), user, role, " ".join(reason.split()),
-            f"quarter={quarter} n={n} seed={seed} enhanced_weight={enhanced_weight}; "
-            f"{len(chosen)} case(s): " + ", ".join(c.crime_id for c in chosen),
-        ],
+    log_access(
+        con, user=user, role=role, action="dip_sample", reason=why,
+        detail=f"quarter={quarter} n={n} seed={seed} enhanced_weight={enhanced_weight}; "
+        f"{len(chosen)} case(s): " + ", ".join(c.crime_id for c in chosen),
     )  # fmt: skip
     con.close()
     enhanced = sum(c.enhanced for c in chosen)

@@ -72,4 +72,14 @@ def data_dictionary() -> str:
 
 
 #: Every generated document: path under the project root -> generator.
-GENERATED = {"docs/data-dictionary.md": data_dictionary, "docs/metrics.md": catalogue_doc}
+def _rules_doc() -> str:
+    from vcop.rules.docs import rules_doc  # the rules stage sits above spec; import when asked
+
+    return rules_doc()
+
+
+GENERATED = {
+    "docs/data-dictionary.md": data_dictionary,
+    "docs/metrics.md": catalogue_doc,
+    "docs/rules.md": _rules_doc,
+}
