@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,3 +14,31 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 def tiny() -> Path:
     """A hand-made standard extract with deliberately bad rows of every kind."""
     return FIXTURES / "tiny"
+
+
+@pytest.fixture(scope="session")
+def spark_session() -> Iterator[Any]:
+    """One local PySpark session for every Spark test (starting the JVM costs ~25 s)."""
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[1]")
+        .appName("vcop-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.default.parallelism", "1")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.adaptive.enabled", "false")
+        # Tiny data: interpreting beats compiling Java for every stage.
+        .config("spark.sql.codegen.wholeStage", "false")
+        .config("spark.sql.codegen.factoryMode", "NO_CODEGEN")
+        # Tiny tables: shuffling them in one partition is quicker than a job per broadcast.
+        .config("spark.sql.autoBroadcastJoinThreshold", "-1")
+        # Results come back as rows (PySpark 4.0's Arrow path to pandas breaks under pandas 3).
+        .config("spark.sql.execution.arrow.pyspark.enabled", "false")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

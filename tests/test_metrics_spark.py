@@ -74,32 +74,14 @@ def duck() -> duckdb.DuckDBPyConnection:
 
 
 @pytest.fixture(scope="module")
-def spark(duck: duckdb.DuckDBPyConnection) -> Iterator[ibis.BaseBackend]:
-    from pyspark.sql import SparkSession
-
-    session = (
-        SparkSession.builder.master("local[1]")
-        .appName("vcop-metrics-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "1")
-        .config("spark.default.parallelism", "1")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.adaptive.enabled", "false")
-        # Tiny data: interpreting beats compiling Java for every stage.
-        .config("spark.sql.codegen.wholeStage", "false")
-        .config("spark.sql.codegen.factoryMode", "NO_CODEGEN")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "false")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
+def spark(duck: duckdb.DuckDBPyConnection, spark_session: Any) -> Iterator[ibis.BaseBackend]:
+    session = spark_session
     for name in TABLES:
         columns = duck.execute(f'DESCRIBE "{name}"').fetchall()
         schema = ", ".join(f"`{c[0]}` {SPARK_TYPES[c[1]]}" for c in columns)
         rows = duck.execute(f'SELECT * FROM "{name}"').fetchall()
         session.createDataFrame(rows, schema=schema).createOrReplaceTempView(name)
     yield ibis.pyspark.connect(session)
-    session.stop()
 
 
 def _same(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> None:

@@ -8,7 +8,6 @@ ones ``vcop evaluate`` runs on DuckDB — are executed by Spark through Ibis.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -48,28 +47,8 @@ SPARK_TYPES = {
 
 
 @pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    from pyspark.sql import SparkSession
-
-    session = (
-        SparkSession.builder.master("local[1]")
-        .appName("vcop-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "1")
-        .config("spark.default.parallelism", "1")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.adaptive.enabled", "false")
-        # Tiny data: interpreting beats compiling Java for every stage.
-        .config("spark.sql.codegen.wholeStage", "false")
-        .config("spark.sql.codegen.factoryMode", "NO_CODEGEN")
-        # Tiny tables: shuffling them in one partition is quicker than a job per broadcast.
-        .config("spark.sql.autoBroadcastJoinThreshold", "-1")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
+def spark(spark_session: Any) -> Any:
+    return spark_session
 
 
 #: The calendar years the test data need (all their dates and due dates fall inside).
