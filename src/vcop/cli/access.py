@@ -41,11 +41,22 @@ def require_reason(reason: str, what: str) -> str:
 
 
 def log_access(
-    con: duckdb.DuckDBPyConnection, *, user: str, role: str, action: str, reason: str, detail: str
+    con: duckdb.DuckDBPyConnection,
+    *,
+    user: str,
+    role: str,
+    action: str,
+    reason: str,
+    detail: str,
+    victim_id: str | None = None,
+    crime_id: str | None = None,
 ) -> None:
     """Append one row to the access log for a command's record-level output."""
+    from vcop.web.db import ensure_web_tables  # the access log the dashboard writes too
+
+    ensure_web_tables(con)
     con.execute(
         "INSERT INTO access_log (accessed_at, username, role, channel, action, victim_id, crime_id, "
-        "reason, detail, session) VALUES (?, ?, ?, 'cli', ?, NULL, NULL, ?, ?, NULL)",
-        [dt.datetime.now(), user, role, action, reason, detail],
+        "reason, detail, session) VALUES (?, ?, ?, 'cli', ?, ?, ?, ?, ?, NULL)",
+        [dt.datetime.now(), user, role, action, victim_id, crime_id, reason, detail],
     )

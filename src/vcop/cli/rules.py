@@ -19,6 +19,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
+from vcop.cli.access import log_access
 from vcop.cli.app import app, console, err_console, fail, open_store
 from vcop.cli.data import DbOption, OutputFormat
 from vcop.config import DEFAULT_DB
@@ -113,15 +114,10 @@ def _log_access(
     detail: str,
 ) -> None:
     """Append a record-level read to the access log (who, when, which records, why)."""
-    from vcop.web.db import ensure_web_tables  # the access log the dashboard writes too
-
-    who = user or getpass.getuser()
-    ensure_web_tables(con)
-    con.execute(
-        "INSERT INTO access_log (accessed_at, username, role, channel, action, victim_id, "
-        "crime_id, reason, detail, session) VALUES (?, ?, 'cli', 'cli', ?, ?, ?, ?, ?, NULL)",
-        [datetime.now(), who, action, victim_id, crime_id, reason, detail],
-    )
+    log_access(
+        con, user=user or getpass.getuser(), role="cli", action=action, reason=reason,
+        detail=detail, victim_id=victim_id, crime_id=crime_id,
+    )  # fmt: skip
 
 
 @app.command()
