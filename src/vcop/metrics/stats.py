@@ -21,6 +21,7 @@ example no cases at all), never zero.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -217,8 +218,13 @@ class MeanSummary:
         if n <= 0:
             raise ValueError("n must be positive")
         mean = total / n
-        var = (total_sq - n * mean * mean) / (n - 1) if n > 1 else 0.0
-        return cls(n, mean, math.sqrt(max(0.0, var)))
+        spread = total_sq - n * mean * mean
+        # total_sq carries a rounding error of about n·ε·total_sq: a spread inside it (e.g. n equal
+        # values) is no spread at all, not a small positive variance made of rounding noise.
+        if spread <= 4 * n * sys.float_info.epsilon * abs(total_sq):
+            spread = 0.0
+        var = spread / (n - 1) if n > 1 else 0.0
+        return cls(n, mean, math.sqrt(var))
 
     def interval(self, confidence: float = CONFIDENCE) -> tuple[float, float] | None:
         if self.n < 2:
