@@ -160,9 +160,15 @@ def test_a_copy_of_the_catalogue_loads(copy: Path) -> None:
         ),
         (
             "crime_outcomes.yaml",
-            "    breakdowns: [area, district, crime_type, age_band, sex, ethnicity, disability]",
+            "    breakdowns: [area, district, crime_type, domestic_abuse, sexual_offence, age_band, sex, ethnicity, disability]",
             "    breakdowns: [area, enhanced]",
             "victim_crimes rows cannot be split by enhanced",
+        ),
+        (
+            "catalogue.yaml",
+            "    offence_list: sexual_offences\n",
+            "    offence_list: sexual_ofences\n",
+            "no offence list 'sexual_ofences' in the Code definitions",
         ),
     ],
 )

@@ -139,6 +139,13 @@ def measure(t: ir.Table, m: Measure) -> ir.FloatingValue:
 def label(value: ir.Value, b: Breakdown) -> ir.StringValue:
     """The group label of a breakdown value."""
     missing = ibis.literal(b.missing_label)
+    if b.members is not None and b.labels is not None:
+        on_list = value.upper().isin(list(b.members))
+        return ibis.cases(
+            (value.isnull(), missing),
+            (on_list, ibis.literal(b.labels[True])),
+            else_=ibis.literal(b.labels[False]),
+        )
     if b.labels is not None:
         cases = [(value == k, ibis.literal(v)) for k, v in b.labels.items()]
         return ibis.cases(*cases, else_=missing)

@@ -228,6 +228,11 @@ class Breakdown(BaseModel):
     column: str
     labels: dict[bool, str] | None = None
     bands: tuple[Band, ...] | None = None
+    #: A Home Office offence-code list of the Victims' Code definitions (offence_codes.yaml):
+    #: the value is labels[true] when the code is on the list, labels[false] when not.
+    offence_list: str | None = None
+    #: The codes of ``offence_list``, filled in from the Code definitions when the catalogue loads.
+    members: tuple[str, ...] | None = None
     missing_label: str = "not recorded"
 
 
@@ -475,6 +480,23 @@ def _resolvable(b: Breakdown, source: Source) -> bool:
     return False
 
 
+def _offence_lists() -> dict[str, tuple[str, ...]] | None:
+    """The newest Code edition's offence-code lists (None: the Code does not load)."""
+    try:
+        from vcop.spec.code import load_code
+
+        edition = load_code().editions[-1]
+        return {k: tuple(c.upper() for c in v.codes) for k, v in edition.offence_lists.lists.items()}
+    except Exception:  # the Code's own check reports why it does not load
+        return None
+
+
+def _resolved(b: Breakdown) -> Breakdown:
+    if b.offence_list is None:
+        return b
+    return b.model_copy(update={"members": (_offence_lists() or {})[b.offence_list]})
+
+
 def _known_obligations() -> set[str] | None:
     try:
         from vcop.spec.code import load_code
@@ -654,7 +676,24 @@ def _check_breakdown(b: Breakdown, lines: LineMap, loc: Loc) -> Iterator[Problem
             (*loc, "column"), f"breakdown {b.id}: {b.table} has no column {b.column!r}"
         )
         return
-    if b.labels is not None and col.type != "boolean":
+    if b.offence_list is not None:
+        lists = _offence_lists()
+        if b.column != "offence_code":
+            yield lines.problem(
+                (*loc, "offence_list"), f"breakdown {b.id}: offence_list is for offence_code"
+            )
+        if b.labels is None or set(b.labels) != {True, False}:
+            yield lines.problem(
+                (*loc, "labels"),
+                f"breakdown {b.id}: an offence_list needs labels for true (on it) and false",
+            )
+        if lists is not None and b.offence_list not in lists:
+            yield lines.problem(
+                (*loc, "offence_list"),
+                f"breakdown {b.id}: no offence list {b.offence_list!r} in the Code definitions "
+                f"({', '.join(sorted(lists))})",
+            )
+    elif b.labels is not None and col.type != "boolean":
         yield lines.problem(
             (*loc, "labels"), f"breakdown {b.id}: labels are for a true/false column"
         )
@@ -720,7 +759,7 @@ def _load(root: Traversable | Path) -> tuple[Catalogue | None, list[Problem]]:
         Catalogue(
             version=draft.header.version,
             settings=draft.header.settings,
-            breakdowns=tuple(b for b, _, _ in draft.breakdowns),
+            breakdowns=tuple(_resolved(b) for b, _, _ in draft.breakdowns),
             metrics=tuple(
                 m
                 for _, m in sorted(

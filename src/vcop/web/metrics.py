@@ -5,33 +5,27 @@ Every figure on a metric page comes from :func:`vcop.metrics.engine.compute` —
 :func:`vcop.metrics.suppress.publish`. Nothing is recomputed per request: the server holds the
 database, so values are computed once per (as-of date, period, breakdown) and kept.
 
-The monthly series behind a metric's SPC reading (for its XmR chart and sparkline) is counted
-here from the engine's own rows (:func:`vcop.metrics.relations.metric_rows`, the metric's
-definition applied) over the engine's own SPC months (:func:`vcop.metrics.periods.windows`), and
-read with the engine's :func:`vcop.metrics.spc.analyse`. A test checks that the reading agrees
-with the engine's ``spc_variation`` and ``spc_points`` for every metric.
+The monthly series behind a metric's SPC reading (for its XmR chart and sparkline) comes from
+:func:`vcop.metrics.series.monthly_series`, which the reports use too.
 """
 
 from __future__ import annotations
 
 import threading
 import warnings
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
 import ibis
 
-from vcop.metrics import spc
-from vcop.metrics.engine import Result, compute, spc_rules
-from vcop.metrics.periods import PeriodKind, windows
-from vcop.metrics.relations import metric_rows
+from vcop.metrics.engine import Result, compute
+from vcop.metrics.periods import PeriodKind
+from vcop.metrics.series import Series, monthly_series
 from vcop.metrics.suppress import is_small, publish
 from vcop.metrics.values import MetricValue
-from vcop.spec.metrics import Catalogue, Metric, load_catalogue
+from vcop.spec.metrics import Catalogue, load_catalogue
 from vcop.web.auth import User
 from vcop.web.db import WebStore
 from vcop.web.ledger import ledger_as_of
@@ -66,32 +60,6 @@ def engine_quietly() -> Iterator[None]:
         warnings.filterwarnings("ignore", message=".*fetch_arrow_table.*")
         warnings.filterwarnings("ignore", message=".*future.infer_string.*")
         yield
-
-
-@dataclass(frozen=True)
-class Point:
-    """One month of a metric's SPC series."""
-
-    month: date
-    value: float
-    numerator: int | None
-    denominator: int | None
-
-    @property
-    def counts(self) -> tuple[int, ...]:
-        """Every count the point publishes or lets a reader work out (for suppression)."""
-        num, den = self.numerator or 0, self.denominator or 0
-        if self.denominator is None:
-            return (num,)
-        if self.numerator is None:
-            return (den,)
-        return (num, den, den - num)
-
-
-@dataclass(frozen=True)
-class Series:
-    points: tuple[Point, ...]
-    reading: spc.SpcResult | None
 
 
 class MetricsView:
@@ -198,80 +166,7 @@ class MetricsView:
         return self._cached(("series", metric_id, as_of), lambda: self._series(metric_id, as_of))
 
     def _series(self, metric_id: str, as_of: date) -> dict[tuple[str, ...], Series]:
-        catalogue = self.catalogue
-        metric = catalogue.metric(metric_id)
-        breakdowns = tuple(catalogue.breakdown(b) for b in metric.grouping)
-        months = windows(PeriodKind.rolling_12m, as_of, catalogue.settings.spc.months).spc_months
-        backend = self.backend()
-        rows = metric_rows(backend, metric, breakdowns, as_of)
-        rows = rows.filter((rows._d >= months[0].start) & (rows._d <= months[-1].end))
-        gcols = [f"_g{i}" for i in range(len(breakdowns))]
-        rows = rows.mutate(_m=rows._d.truncate("M").cast("date"))
-        aggs = _aggregations(metric, rows)
-        df = backend.execute(rows.group_by(["_m", *gcols]).aggregate(**aggs))
-        cells: dict[tuple[date, tuple[str, ...]], dict[str, Any]] = {}
-        for rec in df.to_dict("records"):
-            month = rec["_m"].date() if hasattr(rec["_m"], "date") else rec["_m"]
-            cells[(month, tuple(str(rec[c]) for c in gcols))] = rec
-        return _series_from(metric, catalogue, [w.start for w in months], cells)
-
-
-def _aggregations(metric: Metric, rows: ibis.Table) -> dict[str, Any]:
-    distinct = metric.count_distinct is not None
-    if metric.kind == "proportion":
-        return {
-            "den": rows._k.nunique() if distinct else rows.count(),
-            "num": rows._k.nunique(where=rows._num) if distinct else rows.count(where=rows._num),
-        }
-    if metric.kind in ("share", "count"):
-        return {"n": rows._k.nunique() if distinct else rows.count()}
-    if metric.kind == "median":
-        return {"n": rows.count(), "v": rows._v.median()}
-    return {"n": rows.count(), "v": rows._v.mean()}
-
-
-def _series_from(
-    metric: Metric,
-    catalogue: Catalogue,
-    months: list[date],
-    cells: dict[tuple[date, tuple[str, ...]], dict[str, Any]],
-) -> dict[tuple[str, ...], Series]:
-    """Values per month and group as the engine's points make them, and their SPC reading."""
-    kind = metric.kind
-    groups = sorted({g for (_, g) in cells})
-    totals: dict[tuple[date, tuple[str, ...]], int] = defaultdict(int)
-    if kind == "share":
-        for (m, g), rec in cells.items():
-            totals[(m, g[:-1])] += int(rec["n"])
-    # the series starts at the first month with any data (later empty months of a count are 0)
-    with_data = [i for i, m in enumerate(months) if any(k[0] == m for k in cells)]
-    start = with_data[0] if with_data else len(months)
-    rules = spc_rules(catalogue)
-    polarity = spc.Polarity(metric.polarity)
-    out: dict[tuple[str, ...], Series] = {}
-    for g in groups or [()]:
-        points: list[Point] = []
-        for m in months[start:]:
-            cell = cells.get((m, g))
-            point = _point(kind, cell, totals.get((m, g[:-1])), m)
-            if point is not None:
-                points.append(point)
-        reading = spc.analyse([p.value for p in points], polarity, metric.target, rules)
-        out[g] = Series(tuple(points), reading)
-    return out
-
-
-def _point(kind: str, rec: dict[str, Any] | None, total: int | None, month: date) -> Point | None:
-    if kind in ("proportion", "share"):
-        num = int(rec["num"] if kind == "proportion" else rec["n"]) if rec else 0
-        den = int(rec["den"]) if kind == "proportion" and rec else int(total or 0)
-        return Point(month, num / den, num, den) if den else None
-    if kind == "count":
-        c = int(rec["n"]) if rec else 0
-        return Point(month, float(c), c, None)
-    if not rec or not int(rec["n"]) or rec["v"] is None:
-        return None
-    return Point(month, float(rec["v"]), None, int(rec["n"]))
+        return monthly_series(self.backend(), self.catalogue, metric_id, as_of)
 
 
 def visible_series(series: Series, user: User, threshold: int) -> Series | None:

@@ -1,0 +1,91 @@
+"""The database a report reads: the vcop file, with a ledger evaluated as of the report's date.
+
+Reports never change the database. When the stored ledger was evaluated as of the date a report
+needs, the file is opened read-only and used as it is. Otherwise the file is attached read-only
+to an in-memory DuckDB, its canonical tables are seen through views, and the ledger is evaluated
+there, as of the report's date, with the local standards of the stored ledger's last run (or the
+defaults): the figures are the ones ``vcop evaluate --as-of DATE`` followed by ``vcop metrics``
+would give, and the stored ledger (which the dashboard and worklists use) stays as it was.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from vcop.rules.ledger import last_run
+from vcop.spec.code import LocalStandards
+from vcop.spec.schema import load_schema
+from vcop.store import StoreError, connect
+
+#: progress(description, done, total), as :func:`vcop.rules.ledger.evaluate` reports it.
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class ReportSource:
+    """An open connection for a report, and how its ledger came to be."""
+
+    con: duckdb.DuckDBPyConnection
+    as_of: date
+    #: True: the ledger was evaluated for this report (the stored one is for another date).
+    evaluated_here: bool
+    #: The as-of date of the ledger stored in the file (None: there is none).
+    stored_as_of: date | None
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> ReportSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def has_crimes(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("SELECT count(*) FROM crimes").fetchall()[0][0])
+
+
+def open_source(db: Path, as_of: date, *, progress: Progress | None = None) -> ReportSource:
+    """``db`` ready for a report as of ``as_of`` (see the module docstring). Raises StoreError."""
+    con = connect(db, read_only=True)
+    run = last_run(con)
+    if run is not None and run.as_of == as_of:
+        return ReportSource(con, as_of, evaluated_here=False, stored_as_of=run.as_of)
+    con.close()
+    return _evaluated_copy(db, as_of, run.standards if run else None, run.as_of if run else None,
+                           progress)  # fmt: skip
+
+
+def _evaluated_copy(
+    db: Path,
+    as_of: date,
+    standards: LocalStandards | None,
+    stored_as_of: date | None,
+    progress: Progress | None,
+) -> ReportSource:
+    from vcop.rules.ledger import evaluate
+
+    con = duckdb.connect(":memory:")
+    try:
+        escaped = str(db).replace("'", "''")
+        con.execute(f"ATTACH '{escaped}' AS stored (READ_ONLY)")
+        for name in load_schema().table_names:
+            con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM stored."{name}"')
+        with warnings.catch_warnings():
+            # ibis 12 still calls DuckDB 2's deprecated fetch_arrow_table(); not ours to fix.
+            warnings.filterwarnings("ignore", "fetch_arrow_table", DeprecationWarning)
+            evaluate(con, as_of, standards=standards, progress=progress)
+    except duckdb.Error as exc:
+        con.close()
+        raise StoreError(f"{db}: cannot evaluate the ledger as of {as_of}: {exc}") from exc
+    except BaseException:
+        con.close()
+        raise
+    return ReportSource(con, as_of, evaluated_here=True, stored_as_of=stored_as_of)
