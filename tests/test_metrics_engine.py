@@ -186,10 +186,12 @@ def oracle(
         else:
             out[g] = (len(part), part._v.mean())
     if metric.kind == "share":
+        # the whole: every group column but the category (share_of, right after group_by)
+        cat = len(metric.group_by)
         totals: dict[tuple[str, ...], int] = {}
         for g, n in out.items():
-            totals[g[:-1]] = totals.get(g[:-1], 0) + n
-        out = {g: (n, totals[g[:-1]]) for g, n in out.items()}
+            totals[g[:cat] + g[cat + 1 :]] = totals.get(g[:cat] + g[cat + 1 :], 0) + n
+        out = {g: (n, totals[g[:cat] + g[cat + 1 :]]) for g, n in out.items()}
     return out
 
 

@@ -367,12 +367,18 @@ def _values_for_metric(
 ) -> list[MetricValue]:
     kind = metric.kind
     conf = catalogue.settings.confidence
-    # a share's whole: the sum over its categories (the last group column), per window and outer group
+    # a share's whole: the sum over its categories, per window and every other group column (the
+    # category column is the share_of breakdown, right after group_by; a --by column comes after)
+    cat = len(metric.group_by)
+
+    def whole(g: Group) -> Group:
+        return g[:cat] + g[cat + 1 :]
+
     totals: dict[tuple[int, Group], int] = defaultdict(int)
     if kind == "share":
         for (mi, w, g), agg in aggs.items():
             if mi == m:
-                totals[(w, g[:-1])] += int(agg["n"])
+                totals[(w, whole(g))] += int(agg["n"])
 
     # A count over a window the data does not cover would be too low, not a fall: counts are
     # compared only with windows that start on or after the first day of data, and the long-term
@@ -392,7 +398,7 @@ def _values_for_metric(
         window = plan.windows[w]
         if w == plan.benchmark and bench_window is not None:
             window = bench_window
-        return _point(kind, window, aggs.get((m, w, g)), totals.get((w, g[:-1]), 0), conf)
+        return _point(kind, window, aggs.get((m, w, g)), totals.get((w, whole(g)), 0), conf)
 
     groups = sorted({g for (mi, w, g) in aggs if mi == m and w == plan.current})
     # the SPC series: the months the data covers (for counts, an empty month after that is 0)
