@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 import csv
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from vcop.cli.access import log_access, require_account, require_reason
-from vcop.cli.app import app, console, fail, open_store
+from vcop.cli.app import app, console, err_console, fail, open_store
 from vcop.cli.data import DbOption
 from vcop.config import DEFAULT_DB
 
 report_app = typer.Typer(
-    help="Reports: the quarterly dip sample for quality review.", no_args_is_help=True
+    help="Reports: the monthly board paper, the quarterly compliance return, the partner pack "
+    "and the dip sample for quality review.",
+    no_args_is_help=True,
 )
 app.add_typer(report_app, name="report")
+
+if TYPE_CHECKING:
+    from vcop.reports.figures import FigureBook
+    from vcop.reports.source import ReportSource
 
 #: Roles that may draw a dip sample (a record-level list of cases and victims).
 SAMPLE_ROLES = ("analyst",)
@@ -87,4 +97,164 @@ def sample_command(
         f"({enhanced} with enhanced-rights victims; {len({c.stratum for c in chosen})} area × crime "
         f"type strata) and wrote {folder / 'cases.csv'} and {folder / 'ledger.csv'} "
         f"({len(ledger):,} ledger rows)."
+    )
+
+
+# -- documents: the board paper and the partner pack -----------------------------------------
+
+FORMATS = ("docx", "pdf", "html")
+
+AsOfOption = Annotated[
+    datetime,
+    typer.Option(
+        "--as-of", formats=["%Y-%m-%d"], help="The date the figures are as of (a month end)."
+    ),
+]
+FormatOption = Annotated[
+    str,
+    typer.Option(
+        "--format", help="Comma-separated formats to write: docx, pdf, html (default: all three)."
+    ),
+]
+
+
+def parse_formats(text: str) -> list[str]:
+    chosen = [f.strip().lower() for f in text.split(",") if f.strip()]
+    bad = [f for f in chosen if f not in FORMATS]
+    if bad or not chosen:
+        fail(f"--format: {', '.join(bad) or 'nothing given'}: choose from {', '.join(FORMATS)}")
+    return list(dict.fromkeys(chosen))
+
+
+@contextmanager
+def report_source(db: Path, as_of: date) -> Iterator[ReportSource]:
+    """The database with a ledger as of ``as_of`` (evaluated in memory if the stored one is for
+    another date, with a progress bar), closed afterwards."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from vcop.reports.source import has_crimes, open_source
+    from vcop.store import StoreError
+
+    if not db.exists():
+        fail(f"{db}: no such database (load one with `vcop ingest` or `vcop demo`)")
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("opening the database", total=None)
+
+        def progress(description: str, done: int, total: int) -> None:
+            bar.update(task, description=f"ledger as of {as_of}: {description}",
+                       completed=done, total=total)  # fmt: skip
+
+        try:
+            source = open_source(db, as_of, progress=progress)
+        except StoreError as exc:
+            fail(str(exc))
+    if source.evaluated_here:
+        stored = source.stored_as_of.isoformat() if source.stored_as_of else "none"
+        err_console.print(
+            f"[yellow]note:[/] the stored ledger is as of {stored}; the ledger was evaluated as of "
+            f"{as_of} for this report (the database is unchanged)",
+            highlight=False,
+        )
+    try:
+        if not has_crimes(source.con):
+            fail(f"{db}: holds no crimes")
+        yield source
+    finally:
+        source.close()
+
+
+def _force_name(con: object) -> str:
+    import duckdb
+
+    assert isinstance(con, duckdb.DuckDBPyConnection)
+    rows = con.execute(
+        "SELECT force FROM crimes WHERE force IS NOT NULL GROUP BY force ORDER BY count(*) DESC "
+        "LIMIT 1"
+    ).fetchall()
+    return str(rows[0][0]) if rows else "the force"
+
+
+def write_figures_csv(book: FigureBook, path: Path) -> None:
+    """Every figure a document cites, as CSV (the appendix, machine-readable)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["ref", "where", "metric_id", "breakdown", "group", "period",
+                         "period_start", "period_end", "numerator", "denominator", "value",
+                         "shown_as", "definitions_hash"])  # fmt: skip
+        for c in book.citations:
+            writer.writerow([c.ref, c.where, c.metric_id, c.breakdown, c.group, c.period,
+                             c.start.isoformat(), c.end.isoformat(),
+                             "" if c.numerator is None else c.numerator,
+                             "" if c.denominator is None else c.denominator,
+                             "" if c.value is None else repr(c.value), c.text,
+                             book.definitions_hash])  # fmt: skip
+    tmp.replace(path)
+
+
+@report_app.command("board")
+def board_command(
+    as_of: AsOfOption,
+    db: DbOption = DEFAULT_DB,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder to write into (default: board-paper-YYYY-MM).")
+    ] = None,
+    formats: FormatOption = "docx,pdf,html",
+    board: Annotated[str, typer.Option(help="The board the paper goes to.")] = (
+        "Business Coordination Board"
+    ),
+    author: Annotated[str, typer.Option(help="Who the paper is from.")] = "Chief Constable",
+    force: Annotated[
+        str | None,
+        typer.Option(help="The force's name (default: from the data, else 'the force')."),
+    ] = None,
+    paper_date: Annotated[
+        datetime | None,
+        typer.Option("--date", formats=["%Y-%m-%d"], help="Date of the paper (default: as-of)."),
+    ] = None,
+    charts: Annotated[bool, typer.Option(help="Include SPC chart images.")] = True,
+) -> None:
+    """Write the monthly board paper on the Victims pillar (Word, PDF and HTML).
+
+    Satisfaction, the domestic abuse survey, response times, Victims' Code compliance by right
+    and obligation, the month's priority areas and data caveats, in the shape of the paper forces
+    send their Commissioner's board. Every figure comes from the metric catalogue and is listed
+    in an appendix (and in figures.csv) with its metric id, numerator, denominator and period;
+    a change is called higher or lower only when it is statistically significant.
+    """
+    from vcop.reports.board import board_paper
+    from vcop.reports.charts import xmr_image
+    from vcop.reports.figures import FigureBook
+    from vcop.reports.render import write
+
+    chosen = parse_formats(formats)
+    day = as_of.date()
+    folder = out or Path(f"board-paper-{day:%Y-%m}")
+    started = time.perf_counter()
+    import ibis
+
+    with report_source(db, day) as source:
+        book = FigureBook(ibis.duckdb.from_connection(source.con), day)
+        with console.status("computing the figures"):
+            doc = board_paper(
+                book,
+                board=board,
+                author=author,
+                force=force or _force_name(source.con),
+                paper_date=paper_date.date() if paper_date else None,
+                chart=xmr_image if charts else None,
+            )
+    with console.status("writing the documents"):
+        paths = write(doc, folder, f"board-paper-{day:%Y-%m}", chosen)
+        write_figures_csv(book, folder / "figures.csv")
+    console.print(
+        f"Wrote the board paper as of {day} ({len(book.citations)} figures cited) in "
+        f"{time.perf_counter() - started:.1f} s: "
+        + ", ".join(str(p) for p in [*paths, folder / "figures.csv"])
     )

@@ -44,14 +44,14 @@ import vl_convert as vlc
 from docx.document import Document as DocxDocument
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 from docx.styles.style import ParagraphStyle as DocxParagraphStyle
 from docx.text.paragraph import Paragraph as DocxParagraph
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
+from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
@@ -120,7 +120,9 @@ def _column_widths(table: Table, total: float, size: float = CELL_PT) -> list[fl
             min(
                 total,
                 CELL_PAD_PT
-                + max([_longest_word(column, size, True)] + [_longest_word(c, size) for c in cells]),
+                + max(
+                    [_longest_word(column, size, True)] + [_longest_word(c, size) for c in cells]
+                ),
             )
         )
     if sum(natural) <= total:
@@ -139,7 +141,7 @@ def _number_indent(doc: Document, size: float = BODY_PT) -> float:
         for b in doc.blocks
         if isinstance(b, Paragraph) and b.number and not b.note
     ]
-    return max([1.2 * cm, *(w + 0.35 * cm for w in widths)])
+    return float(max([1.2 * cm, *(w + 0.35 * cm for w in widths)]))
 
 
 # --- Word -----------------------------------------------------------------------------------
@@ -206,7 +208,8 @@ def _docx_styles(d: DocxDocument) -> None:
     caption.paragraph_format.space_before = Pt(6)
     caption.paragraph_format.space_after = Pt(4)
     for name in ("Header", "Footer"):
-        _docx_font(styles[name], SMALL_PT)  # type: ignore[arg-type]
+        style: Any = styles[name]
+        _docx_font(style, SMALL_PT)
 
 
 def _docx_field(paragraph: DocxParagraph, instruction: str) -> None:
@@ -240,7 +243,7 @@ def _docx_page(d: DocxDocument, doc: Document) -> None:
     bottom = section.footer.paragraphs[0]
     bottom.alignment = WD_ALIGN_PARAGRAPH.CENTER
     bottom.add_run(doc.marking).bold = True
-    pages = section.footer.add_paragraph()
+    pages = section.footer.add_paragraph(style="Footer")
     pages.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     pages.add_run("Page ")
     _docx_field(pages, "PAGE")
@@ -347,7 +350,7 @@ def docx_bytes(doc: Document) -> bytes:
         elif isinstance(block, Image):
             _docx_image(d, block)
         elif isinstance(block, PageBreak):
-            d.add_page_break()
+            d.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
     out = io.BytesIO()
     d.save(out)
     return out.getvalue()
@@ -371,7 +374,6 @@ _PDF_SUBSTITUTES = {
     "ı": "i",
     "Ħ": "H",
     "ħ": "h",
-    "\u2212": "−",  # minus sign: Symbol has it; listed so the intent is plain
 }
 
 
@@ -427,8 +429,8 @@ def _pdf_styles(number_indent: float) -> dict[str, ParagraphStyle]:
         spaceAfter=6,
     )
 
-    def like(name: str, **kw: Any) -> ParagraphStyle:
-        return ParagraphStyle(name, parent=base, **kw)
+    def like(name: str, parent: ParagraphStyle = base, **kw: Any) -> ParagraphStyle:
+        return ParagraphStyle(name, parent=parent, **kw)
 
     def heading(level: int) -> ParagraphStyle:
         size = HEADING_PT[level]
@@ -447,14 +449,14 @@ def _pdf_styles(number_indent: float) -> dict[str, ParagraphStyle]:
     head = like("head", parent=cell, fontName="Helvetica-Bold")
     return {
         "body": base,
-        "title": like(
-            "title", fontName="Helvetica-Bold", fontSize=20, leading=25, spaceAfter=10
-        ),
+        "title": like("title", fontName="Helvetica-Bold", fontSize=20, leading=25, spaceAfter=10),
         "h1": heading(1),
         "h2": heading(2),
         "h3": heading(3),
         "memo": like("memo", spaceAfter=2),
-        "numbered": like("numbered", leftIndent=number_indent, bulletIndent=0),
+        "numbered": like(
+            "numbered", leftIndent=number_indent, bulletIndent=0, bulletFontSize=BODY_PT
+        ),
         "note": like("note", fontSize=NOTE_PT, leading=NOTE_PT * 1.3, textColor=grey),
         "note_numbered": like(
             "note_numbered",
@@ -526,9 +528,7 @@ def _pdf_table(block: Table, styles: dict[str, ParagraphStyle], width: float) ->
     return [*caption, table]
 
 
-def _pdf_image(
-    block: Image, styles: dict[str, ParagraphStyle], width: float, height: float
-) -> Any:
+def _pdf_image(block: Image, styles: dict[str, ParagraphStyle], width: float, height: float) -> Any:
     px_w, px_h = ImageReader(io.BytesIO(block.png)).getSize()
     w = min(block.width_cm * cm, width)
     h = w * px_h / px_w
@@ -563,7 +563,9 @@ def _pdf_story(doc: Document, width: float, height: float) -> list[Any]:
                     rl.Paragraph(_rl(block.text), style, bulletText=_pdf_safe(block.number))
                 )
             else:
-                story.append(rl.Paragraph(_rl(block.text), styles["note" if block.note else "body"]))
+                story.append(
+                    rl.Paragraph(_rl(block.text), styles["note" if block.note else "body"])
+                )
         elif isinstance(block, Table):
             story += _pdf_table(block, styles, width)
         elif isinstance(block, Image):
@@ -671,6 +673,9 @@ def html_text(doc: Document) -> str:
     e = html.escape
     marking = e(doc.marking)
     indent = _number_indent(doc) / 72 * 2.54
+    # Printed, every page carries the marking and its number in the page margins (CSS page-margin
+    # boxes: Chromium 131+, WeasyPrint); the marking also stands above the title and after the
+    # last block, so a browser without margin boxes still prints it on the first and last pages.
     page_css = (
         f"@page {{ size: A4; margin: {MARGIN_TOP_CM}cm {MARGIN_SIDE_CM}cm "
         f"{MARGIN_BOTTOM_CM}cm;\n  @top-center {{ content: {_css_string(doc.marking)}; "
@@ -679,6 +684,8 @@ def html_text(doc: Document) -> str:
         "font: bold 9pt Arial, sans-serif; }\n"
         '  @bottom-right { content: "Page " counter(page) " of " counter(pages); '
         "font: 8.5pt Arial, sans-serif; } }\n"
+        # page 1 has the marking above the title already
+        "@page :first { @top-center { content: none; } }\n"
         f":root {{ --indent: {indent:.2f}cm; }}"
     )
     out = [
@@ -706,9 +713,12 @@ def html_text(doc: Document) -> str:
             tag = f"h{_level(block) + 1}"
             out.append(f"<{tag}>{e(block.label)}</{tag}>")
         elif isinstance(block, Paragraph):
-            kinds = " ".join(k for k, on in (("numbered", block.number), ("note", block.note)) if on)
+            kinds = " ".join(
+                k for k, on in (("numbered", block.number), ("note", block.note)) if on
+            )
             cls = f' class="{kinds}"' if kinds else ""
-            number = f'<span class="number">{e(block.number)}</span> ' if block.number else ""
+            # the space inside the span: it ends the fixed-width number box, and copies as text
+            number = f'<span class="number">{e(block.number)} </span>' if block.number else ""
             out.append(f"<p{cls}>{number}{e(block.text)}</p>")
         elif isinstance(block, Table):
             out.append(_html_table(block))
@@ -775,8 +785,7 @@ def chart_png(
         out["autosize"] = {"type": "fit" if height is not None else "fit-x", "contains": "padding"}
     return vlc.vegalite_to_png(
         out,
-        scale=scale,
-        ppi=72 * scale,
+        ppi=72 * scale,  # pixels = width * ppi / 72: the scale, and the PNG's stated resolution
         allowed_base_urls=[],
         format_locale="en-GB",
         time_format_locale="en-GB",

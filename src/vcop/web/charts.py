@@ -17,6 +17,23 @@ ORANGE = "#f47738"
 GREY = "#505a5f"
 LIGHT_GREY = "#b1b4b6"
 
+#: SPC point types: their words and GOV.UK tag class (the dashboard's and the reports' charts).
+SPC_LABELS: dict[str, tuple[str, str]] = {
+    "common_cause": ("Common cause", "govuk-tag--grey"),
+    "special_cause_improvement": ("Improving", "govuk-tag--blue"),
+    "special_cause_concern": ("Concern", "govuk-tag--orange"),
+    "special_cause_neutral_high": ("Unusually high", "govuk-tag--purple"),
+    "special_cause_neutral_low": ("Unusually low", "govuk-tag--purple"),
+}
+#: The colour of a point of each SPC type on an XmR chart.
+POINT_COLOURS = {
+    "common_cause": GREY,
+    "special_cause_improvement": BLUE,
+    "special_cause_concern": ORANGE,
+    "special_cause_neutral_high": "#4c2c92",
+    "special_cause_neutral_low": "#4c2c92",
+}
+
 _CONFIG: dict[str, Any] = {
     "font": "arial, sans-serif",
     "axis": {

@@ -51,7 +51,7 @@ def status_tag(value: Any) -> Markup:
 
 def spc_tag(value: Any) -> Markup:
     """An SPC variation or point type as a labelled tag (colour is never the only cue)."""
-    from vcop.web.routes.metric_pages import SPC_LABELS
+    from vcop.web.charts import SPC_LABELS
 
     if not value:
         return Markup("–")

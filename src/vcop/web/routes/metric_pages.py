@@ -14,21 +14,21 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException
 
+from vcop.metrics.series import Series
 from vcop.metrics.values import MetricValue
 from vcop.spec.code import load_code
 from vcop.spec.metrics import Metric
 from vcop.web.auth import Permission, Role
 from vcop.web.charts import (
-    BLUE,
-    GREY,
-    ORANGE,
+    POINT_COLOURS,
+    SPC_LABELS,
     bar_chart,
     line_chart,
     point_map,
     sparkline,
     xmr_chart,
 )
-from vcop.web.metrics import FAMILY_TITLES, PERIODS, MetricsView, Series, visible_series
+from vcop.web.metrics import FAMILY_TITLES, PERIODS, MetricsView, visible_series
 from vcop.web.pages import Column, Ctx, Page, Table, page
 from vcop.web.routes.common import SUPPRESSED, no_ledger_note
 
@@ -39,24 +39,10 @@ LEVELS = ("area", "district", "unit", "officer")
 #: Splits that are not places.
 SPLITS = ("crime_type", "enhanced", "age_band", "sex", "ethnicity", "disability")
 
-SPC_LABELS: dict[str, tuple[str, str]] = {
-    "common_cause": ("Common cause", "govuk-tag--grey"),
-    "special_cause_improvement": ("Improving", "govuk-tag--blue"),
-    "special_cause_concern": ("Concern", "govuk-tag--orange"),
-    "special_cause_neutral_high": ("Unusually high", "govuk-tag--purple"),
-    "special_cause_neutral_low": ("Unusually low", "govuk-tag--purple"),
-}
 ASSURANCE_LABELS: dict[str, tuple[str, str]] = {
     "consistently_pass": ("Consistently meets target", "govuk-tag--blue"),
     "consistently_fail": ("Consistently misses target", "govuk-tag--orange"),
     "hit_and_miss": ("Hit and miss", "govuk-tag--grey"),
-}
-POINT_COLOURS = {
-    "common_cause": GREY,
-    "special_cause_improvement": BLUE,
-    "special_cause_concern": ORANGE,
-    "special_cause_neutral_high": "#4c2c92",
-    "special_cause_neutral_low": "#4c2c92",
 }
 
 

@@ -1,0 +1,247 @@
+"""The figures a report quotes: metric values from the engine, formatted, and cited for its appendix.
+
+A report asks a :class:`FigureBook` for values (computed once per period and breakdown, through
+:func:`vcop.metrics.engine.compute`, and for a partner output through
+:func:`vcop.metrics.suppress.publish`), and every number it writes goes through :meth:`cite`,
+which formats it and records where it came from: the metric id, the group, the window, the
+numerator and the denominator. The appendix is those records, so every figure in a report is
+traceable to a metric definition, and the tests read each one back and compare it with the value
+it came from.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Literal
+
+import ibis
+
+from vcop.metrics.engine import Result, compute
+from vcop.metrics.periods import PeriodKind
+from vcop.metrics.series import Point, Series, monthly_series
+from vcop.metrics.suppress import publish
+from vcop.metrics.values import ALL, Estimate, MetricValue
+from vcop.spec.metrics import Catalogue, load_catalogue
+
+#: Which window of a value a figure is: the current period, the previous one or a year before.
+Which = Literal["current", "previous", "year_ago"]
+
+#: What a report shows in place of a suppressed figure (the dashboard's mark, GSS style).
+SUPPRESSED = "[c]"
+
+
+@contextmanager
+def quietly() -> Iterator[None]:
+    """Engine work without the deprecation notices ibis 12 raises on DuckDB 2 and pandas 3."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*fetch_arrow_table.*")
+        warnings.filterwarnings("ignore", message=".*future.infer_string.*")
+        yield
+
+
+def percent(value: float) -> str:
+    """A proportion to one decimal place, as the board papers write it: 0.765 → "76.5%"."""
+    return f"{100 * value:.1f}%"
+
+
+def number(value: float, unit: str) -> str:
+    """A value in its unit: proportions to one decimal place, counts whole, durations to one
+    decimal place unless whole ("18 minutes", "104.5 minutes")."""
+    if unit == "proportion":
+        return percent(value)
+    if unit == "count":
+        return f"{value:,.0f}"
+    text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+    return f"{text} {unit}" if unit in ("minutes", "days") else text
+
+
+def period_words(e: Estimate, period: str) -> str:
+    """ "the 12 months ending June 2025", "June 2025", "the quarter to 30 June 2025"."""
+    if period == "rolling_12m":
+        return f"the 12 months ending {e.end:%B %Y}"
+    if period == "month":
+        return f"{e.start:%B %Y}"
+    if period == "quarter":
+        return f"the quarter {e.start:%-d %B} to {e.end:%-d %B %Y}"
+    return f"the financial year to {e.end:%-d %B %Y}"
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One figure a report shows, and where it came from."""
+
+    ref: str
+    where: str
+    metric_id: str
+    breakdown: str
+    group: str
+    period: str
+    start: date
+    end: date
+    numerator: int | None
+    denominator: int | None
+    value: float | None
+    text: str
+
+
+class FigureBook:
+    """Metric values for one report (cached), and the citations of every figure it shows."""
+
+    def __init__(
+        self,
+        backend: ibis.BaseBackend,
+        as_of: date,
+        *,
+        catalogue: Catalogue | None = None,
+        threshold: int | None = None,
+    ) -> None:
+        self.backend = backend
+        self.as_of = as_of
+        self.catalogue = catalogue or load_catalogue()
+        #: Suppress small numbers (partner and public outputs) below this count; None: don't.
+        self.threshold = threshold
+        self.citations: list[Citation] = []
+        self.notes: list[str] = []
+        self._results: dict[tuple[str, str | None], list[MetricValue]] = {}
+        self._series: dict[str, dict[tuple[str, ...], Series]] = {}
+        self.definitions_hash = ""
+
+    # -- values ----------------------------------------------------------------------------
+
+    def values(
+        self, metrics: Sequence[str], period: str = "rolling_12m", by: str | None = None
+    ) -> list[MetricValue]:
+        """Values of ``metrics`` for the period ending on the as-of date (computed once)."""
+        key = (PeriodKind(period).value, by)
+        have = self._results.setdefault(key, [])
+        known = {v.metric_id for v in have}
+        wanted = [m for m in dict.fromkeys(metrics) if m not in known]
+        if wanted:
+            with quietly():
+                result: Result = compute(
+                    self.backend, self.as_of, period, metrics=wanted, by=by,
+                    catalogue=self.catalogue,
+                )  # fmt: skip
+            for note in result.notes:
+                if note not in self.notes:
+                    self.notes.append(note)
+            self.definitions_hash = result.definitions_hash
+            got = result.values
+            if self.threshold is not None:
+                got = publish(got, self.threshold)
+            have.extend(got)
+        return [v for v in have if v.metric_id in set(metrics)]
+
+    def value(
+        self,
+        metric_id: str,
+        period: str = "rolling_12m",
+        by: str | None = None,
+        group: tuple[str, ...] = (),
+    ) -> MetricValue | None:
+        """One value: ``group`` is the value's whole group (its grouping's, then ``by``'s)."""
+        for v in self.values([metric_id], period, by):
+            if v.group == group:
+                return v
+        return None
+
+    def series(self, metric_id: str) -> dict[tuple[str, ...], Series]:
+        """The monthly SPC series of a metric (not for suppressed outputs: no small months)."""
+        if metric_id not in self._series:
+            with quietly():
+                self._series[metric_id] = monthly_series(
+                    self.backend, self.catalogue, metric_id, self.as_of
+                )
+        return self._series[metric_id]
+
+    # -- citing ----------------------------------------------------------------------------
+
+    def estimate(self, v: MetricValue, which: Which = "current") -> Estimate | None:
+        if which == "current":
+            return v.current
+        c = v.previous if which == "previous" else v.year_ago
+        return c.estimate if c is not None else None
+
+    def shown(self, v: MetricValue | None, which: Which = "current") -> bool:
+        """Whether the figure exists and may be shown (not suppressed, not blank)."""
+        if v is None:
+            return False
+        e = self.estimate(v, which)
+        return e is not None and e.value is not None and not (which == "current" and v.suppressed)
+
+    def cite(self, v: MetricValue | None, where: str, which: Which = "current") -> str:
+        """The figure formatted for the text, recorded for the appendix ("[c]" if suppressed)."""
+        if v is None:
+            return "not available"
+        e = self.estimate(v, which)
+        if e is None or e.value is None:
+            return SUPPRESSED if v.suppressed or self.threshold is not None else "not available"
+        text = number(e.value, v.unit)
+        self._record(v, e, where, text)
+        return text
+
+    def cite_n(self, v: MetricValue, where: str, which: Which = "current") -> str:
+        """The sample size (denominator) of a figure, formatted, recorded for the appendix."""
+        e = self.estimate(v, which)
+        if e is None or e.denominator is None:
+            return SUPPRESSED
+        text = f"{e.denominator:,}"
+        self._record(v, e, where, text, what="n")
+        return text
+
+    def cite_count(self, v: MetricValue, where: str, which: Which = "current") -> str:
+        """The numerator (met, satisfied, …) of a figure, formatted, recorded for the appendix."""
+        e = self.estimate(v, which)
+        if e is None or e.numerator is None:
+            return SUPPRESSED
+        text = f"{e.numerator:,}"
+        self._record(v, e, where, text, what="numerator")
+        return text
+
+    def cite_point(self, metric_id: str, group: tuple[str, ...], point: Point, where: str) -> str:
+        """One month of a metric's monthly series, formatted, recorded for the appendix."""
+        metric = self.catalogue.metric(metric_id)
+        end = (point.month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        text = number(point.value, metric.unit)
+        self.citations.append(
+            Citation(
+                ref=f"F{len(self.citations) + 1}",
+                where=where,
+                metric_id=metric_id,
+                breakdown="/".join(metric.grouping) or ALL,
+                group="/".join(group) or ALL,
+                period="month",
+                start=point.month,
+                end=end,
+                numerator=point.numerator,
+                denominator=point.denominator,
+                value=point.value,
+                text=text,
+            )
+        )
+        return text
+
+    def _record(
+        self, v: MetricValue, e: Estimate, where: str, text: str, what: str = "value"
+    ) -> None:
+        ref = f"F{len(self.citations) + 1}"
+        self.citations.append(
+            Citation(
+                ref=ref,
+                where=where if what == "value" else f"{where} ({what})",
+                metric_id=v.metric_id,
+                breakdown=v.breakdown_name,
+                group=v.group_name,
+                period=v.period,
+                start=e.start,
+                end=e.end,
+                numerator=e.numerator,
+                denominator=e.denominator,
+                value=e.value,
+                text=text,
+            )
+        )
