@@ -258,3 +258,66 @@ def board_command(
         f"{time.perf_counter() - started:.1f} s: "
         + ", ".join(str(p) for p in [*paths, folder / "figures.csv"])
     )
+
+
+@report_app.command("partner")
+def partner_command(
+    as_of: AsOfOption,
+    db: DbOption = DEFAULT_DB,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder to write into (default: partner-pack-YYYY-MM).")
+    ] = None,
+    formats: FormatOption = "docx,pdf,html",
+    threshold: Annotated[
+        int | None,
+        typer.Option(
+            min=2, help="Suppress counts below this (default: the suppression_threshold, 10)."
+        ),
+    ] = None,
+    board: Annotated[str, typer.Option(help="The board the pack goes to.")] = (
+        "Local Criminal Justice Board"
+    ),
+    force: Annotated[
+        str | None,
+        typer.Option(help="The force's name (default: from the data, else 'the force')."),
+    ] = None,
+    paper_date: Annotated[
+        datetime | None,
+        typer.Option("--date", formats=["%Y-%m-%d"], help="Date of the pack (default: as-of)."),
+    ] = None,
+) -> None:
+    """Write the partner pack for the Local Criminal Justice Board (Word, PDF and HTML).
+
+    Aggregate figures only, every one through the suppression layer: Victims' Code compliance by
+    right and policing area, the obligations shared with CPS, witness care, courts and
+    probation, victim satisfaction and outcomes. figures.csv lists every figure shown.
+    """
+    import ibis
+
+    from vcop.config import Settings
+    from vcop.reports.figures import FigureBook
+    from vcop.reports.partner import partner_pack
+    from vcop.reports.render import write
+
+    chosen = parse_formats(formats)
+    day = as_of.date()
+    folder = out or Path(f"partner-pack-{day:%Y-%m}")
+    started = time.perf_counter()
+    limit = threshold or Settings().suppression_threshold
+    with report_source(db, day) as source:
+        book = FigureBook(ibis.duckdb.from_connection(source.con), day, threshold=limit)
+        with console.status("computing the figures"):
+            doc = partner_pack(
+                book,
+                force=force or _force_name(source.con),
+                board=board,
+                paper_date=paper_date.date() if paper_date else None,
+            )
+    with console.status("writing the documents"):
+        paths = write(doc, folder, f"partner-pack-{day:%Y-%m}", chosen)
+        write_figures_csv(book, folder / "figures.csv")
+    console.print(
+        f"Wrote the partner pack as of {day} ({len(book.citations)} figures shown, counts below "
+        f"{limit} suppressed) in {time.perf_counter() - started:.1f} s: "
+        + ", ".join(str(p) for p in [*paths, folder / "figures.csv"])
+    )

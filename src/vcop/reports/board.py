@@ -22,7 +22,7 @@ from datetime import date
 
 from vcop.metrics.values import MetricValue
 from vcop.reports.document import Document, Heading, Image, PageBreak, Paragraph, Table
-from vcop.reports.figures import FigureBook, Which, period_words
+from vcop.reports.figures import SUPPRESSED, FigureBook, Which, period_words
 from vcop.reports.narrative import change_of, change_sentence, spc_sentence
 from vcop.spec.code import load_code
 
@@ -77,7 +77,7 @@ PRIORITIES = (
 Charter = Callable[[FigureBook, str, tuple[str, ...]], Image | None]
 
 
-class _Numbering:
+class Numbering:
     """Paragraph numbers in the seed paper's style: 1.0 headings, 1.1 paragraphs, 4.1.2 …"""
 
     def __init__(self, doc: Document) -> None:
@@ -102,7 +102,7 @@ class _Numbering:
             self.doc.add(Paragraph(text, number or self.next()))
 
 
-def _sig_word(v: MetricValue, which: Which = "year_ago") -> str:
+def sig_word(v: MetricValue, which: Which = "year_ago") -> str:
     """The table's word for a change: its direction only when significant."""
     change = change_of(v, which)
     if change is None:
@@ -113,11 +113,11 @@ def _sig_word(v: MetricValue, which: Which = "year_ago") -> str:
     return {"unchanged": "unchanged", "untested": "too few to test"}.get(claim, "normal variation")
 
 
-def _small(v: MetricValue) -> str:
+def small_mark(v: MetricValue) -> str:
     return " †" if v.small_sample else ""
 
 
-def _measure_rows(
+def measure_rows(
     book: FigureBook,
     measures: Sequence[tuple[str, str]],
     where: str,
@@ -131,31 +131,35 @@ def _measure_rows(
     rows = []
     for metric_id, title in measures:
         v = book.value(metric_id, period, by, group)
-        if v is None or not book.shown(v):
+        if v is None:
+            continue
+        if not book.shown(v):
+            if v.suppressed:
+                rows.append((title, SUPPRESSED, SUPPRESSED, "–", "–", "–"))
             continue
         earlier = book.shown(v, which)
         rows.append(
             (
                 title,
-                book.cite(v, where) + _small(v),
+                book.cite(v, where) + small_mark(v),
                 book.cite_n(v, where),
                 book.cite(v, where, which) if earlier else "–",
                 book.cite_n(v, where, which) if earlier else "–",
-                _sig_word(v, which),
+                sig_word(v, which),
             )
         )
     return tuple(rows)
 
 
-def _right_titles() -> dict[str, str]:
+def right_titles() -> dict[str, str]:
     return {str(r.right): r.title for e in load_code().editions for r in e.header.rights}
 
 
-def _obligation_titles() -> dict[str, str]:
+def obligation_titles() -> dict[str, str]:
     return {o.id: o.title for o in load_code().obligations}
 
 
-def _right_label(group: str, titles: dict[str, str]) -> str:
+def right_label(group: str, titles: dict[str, str]) -> str:
     if not group.isdigit():
         return "Local standards"
     return f"Right {group}: {titles.get(group, '')}".rstrip(": ")
@@ -182,7 +186,7 @@ def board_paper(
             ("Performance to", f"{as_of:%-d %B %Y}"),
         ],
     )
-    n = _Numbering(doc)
+    n = Numbering(doc)
     small = book.catalogue.settings.small_sample
 
     n.section("Purpose")
@@ -258,14 +262,14 @@ def board_paper(
     for note in book.notes:
         n.para(f"Note: {note}.")
 
-    _appendices(book, doc)
+    appendices(book, doc)
     return doc
 
 
 # -- 4.1 strategic measures ------------------------------------------------------------------
 
 
-def _satisfaction(book: FigureBook, n: _Numbering, chart: Charter | None) -> None:
+def _satisfaction(book: FigureBook, n: Numbering, chart: Charter | None) -> None:
     ids = [m for m, _ in SATISFACTION]
     book.values(ids)
     whole = book.value("satisfaction_whole_experience")
@@ -314,7 +318,7 @@ def _satisfaction(book: FigureBook, n: _Numbering, chart: Charter | None) -> Non
                 "n",
                 "Change",
             ),
-            _measure_rows(book, SATISFACTION, table_where),
+            measure_rows(book, SATISFACTION, table_where),
             caption="Table 1: Victims at least fairly satisfied, by aspect of service",
             numeric=(False, True, True, True, True, False),
         )
@@ -350,12 +354,12 @@ def _satisfaction(book: FigureBook, n: _Numbering, chart: Charter | None) -> Non
     if burglary is not None and book.shown(burglary):
         where = n.next()
         n.para(
-            f"Of victims of burglary, {book.cite(burglary, where)}{_small(burglary)} "
+            f"Of victims of burglary, {book.cite(burglary, where)}{small_mark(burglary)} "
             f"(n = {book.cite_n(burglary, where)}) were at least fairly satisfied with the whole "
             "experience.",
             change_sentence(book, burglary, where),
             f"Satisfaction of burglary victims with follow-up was {book.cite(follow, where)}"
-            f"{_small(follow)} (n = {book.cite_n(follow, where)})."
+            f"{small_mark(follow)} (n = {book.cite_n(follow, where)})."
             if follow is not None and book.shown(follow)
             else "",
             change_sentence(book, follow, where, subject="This")
@@ -370,11 +374,11 @@ def _satisfaction(book: FigureBook, n: _Numbering, chart: Charter | None) -> Non
         where = n.next()
         n.para(
             "Victims of domestic abuse are surveyed separately by a specialist team. "
-            f"{book.cite(da, where)}{_small(da)} (n = {book.cite_n(da, where)}) of the victims "
+            f"{book.cite(da, where)}{small_mark(da)} (n = {book.cite_n(da, where)}) of the victims "
             f"surveyed in {period_words(da.current, da.period)} were at least fairly satisfied "
             "with the whole experience.",
             change_sentence(book, da, where),
-            f"Satisfaction with follow-up was {book.cite(da_follow, where)}{_small(da_follow)} "
+            f"Satisfaction with follow-up was {book.cite(da_follow, where)}{small_mark(da_follow)} "
             f"(n = {book.cite_n(da_follow, where)})."
             if da_follow is not None and book.shown(da_follow)
             else "",
@@ -383,7 +387,7 @@ def _satisfaction(book: FigureBook, n: _Numbering, chart: Charter | None) -> Non
         n.doc.add(
             Table(
                 ("Aspect of service", "Value", "n", "Year before", "n", "Change"),
-                _measure_rows(book, DA_SATISFACTION, "Table 2"),
+                measure_rows(book, DA_SATISFACTION, "Table 2"),
                 caption="Table 2: Domestic abuse victim survey, 12 months, by aspect of service",
                 numeric=(False, True, True, True, True, False),
             )
@@ -394,7 +398,7 @@ def _satisfaction(book: FigureBook, n: _Numbering, chart: Charter | None) -> Non
             n.doc.add(image)
 
 
-def _response(book: FigureBook, n: _Numbering, chart: Charter | None) -> None:
+def _response(book: FigureBook, n: Numbering, chart: Charter | None) -> None:
     ids = [m for m, _ in RESPONSE]
     book.values(ids, "month")
     immediate = book.value("response_time_median_immediate", "month")
@@ -424,7 +428,7 @@ def _response(book: FigureBook, n: _Numbering, chart: Charter | None) -> None:
         where = n.next()
         n.para(
             f"The median time to attend prompt-grade dwelling burglary incidents was "
-            f"{book.cite(burglary, where)}{_small(burglary)} in {month} "
+            f"{book.cite(burglary, where)}{small_mark(burglary)} in {month} "
             f"(n = {book.cite_n(burglary, where)}).",
             change_sentence(book, burglary, where, which="previous", subject="This"),
             spc_sentence(burglary),
@@ -444,7 +448,7 @@ def _response(book: FigureBook, n: _Numbering, chart: Charter | None) -> None:
             big = [v for v in shares if (v.current.denominator or 0) >= 30]
             highest = da_share in big and max(big, key=lambda v: v.current.value or 0.0) is da_share
             delay = (
-                f"In {book.cite(da_share, where)}{_small(da_share)} of the "
+                f"In {book.cite(da_share, where)}{small_mark(da_share)} of the "
                 f"{book.cite_n(da_share, where)} {DA_INCIDENT.lower()} incidents in {month} "
                 "with a reason for delayed attendance recorded, no resources being available "
                 "to attend was cited"
@@ -456,7 +460,7 @@ def _response(book: FigureBook, n: _Numbering, chart: Charter | None) -> None:
             )
         n.para(
             f"The median time to attend prompt-grade domestic abuse incidents was "
-            f"{book.cite(da, where)}{_small(da)} in {month} (n = {book.cite_n(da, where)}).",
+            f"{book.cite(da, where)}{small_mark(da)} in {month} (n = {book.cite_n(da, where)}).",
             change_sentence(book, da, where, which="previous", subject="This"),
             delay.strip(),
             number=where,
@@ -473,7 +477,7 @@ def _response(book: FigureBook, n: _Numbering, chart: Charter | None) -> None:
                 "n",
                 "Change",
             ),
-            _measure_rows(book, RESPONSE, "Table 3", period="month", which="previous"),
+            measure_rows(book, RESPONSE, "Table 3", period="month", which="previous"),
             caption="Table 3: Median time to attend (minutes from the call to arrival)",
             numeric=(False, True, True, True, True, False),
         )
@@ -487,7 +491,7 @@ def _response(book: FigureBook, n: _Numbering, chart: Charter | None) -> None:
 # -- 4.2 Victims' Code compliance ------------------------------------------------------------
 
 
-def _compliance(book: FigureBook, n: _Numbering, chart: Charter | None) -> None:
+def _compliance(book: FigureBook, n: Numbering, chart: Charter | None) -> None:
     rights = [v for v in book.values(["compliance_by_right"]) if book.shown(v)]
     if not rights:
         n.para(
@@ -495,7 +499,7 @@ def _compliance(book: FigureBook, n: _Numbering, chart: Charter | None) -> None:
             "compliance cannot be reported."
         )
         return
-    titles = _right_titles()
+    titles = right_titles()
     where = n.next()
     low = min(rights, key=lambda v: v.current.value or 0.0)
     high = max(rights, key=lambda v: v.current.value or 0.0)
@@ -508,7 +512,7 @@ def _compliance(book: FigureBook, n: _Numbering, chart: Charter | None) -> None:
     changes = (
         "Compared with a year before, "
         + "; ".join(
-            f"{_right_label(v.group[0], titles).split(':')[0]} is significantly {claim} "
+            f"{right_label(v.group[0], titles).split(':')[0]} is significantly {claim} "
             f"({book.cite(v, where, 'year_ago')} then)"
             for v, claim in moved
         )
@@ -519,8 +523,8 @@ def _compliance(book: FigureBook, n: _Numbering, chart: Charter | None) -> None:
     n.para(
         f"Table 4 shows, for each right of the Victims' Code, the share of entitlements that "
         f"fell due in {period} which were met by their due date. Compliance was highest for "
-        f"{_right_label(high.group[0], titles)} ({book.cite(high, where)}) and lowest for "
-        f"{_right_label(low.group[0], titles)} ({book.cite(low, where)}).",
+        f"{right_label(high.group[0], titles)} ({book.cite(high, where)}) and lowest for "
+        f"{right_label(low.group[0], titles)} ({book.cite(low, where)}).",
         changes,
         number=where,
     )
@@ -530,12 +534,12 @@ def _compliance(book: FigureBook, n: _Numbering, chart: Charter | None) -> None:
         earlier = book.shown(v, "year_ago")
         rows.append(
             (
-                _right_label(v.group[0], titles),
-                book.cite(v, "Table 4") + _small(v),
+                right_label(v.group[0], titles),
+                book.cite(v, "Table 4") + small_mark(v),
                 book.cite_count(v, "Table 4"),
                 book.cite_n(v, "Table 4"),
                 book.cite(v, "Table 4", "year_ago") if earlier else "–",
-                _sig_word(v),
+                sig_word(v),
             )
         )
     n.doc.add(
@@ -568,7 +572,7 @@ def _compliance(book: FigureBook, n: _Numbering, chart: Charter | None) -> None:
     n.doc.add(
         Table(
             ("Measure", "Value", "n", "Year before", "n", "Change"),
-            _measure_rows(book, CODE_MEASURES, "Table 5"),
+            measure_rows(book, CODE_MEASURES, "Table 5"),
             caption="Table 5: Key Victims' Code measures, 12 months",
             numeric=(False, True, True, True, True, False),
         )
@@ -579,7 +583,7 @@ def _compliance(book: FigureBook, n: _Numbering, chart: Charter | None) -> None:
             n.doc.add(image)
     obligations = [v for v in book.values(["compliance_by_obligation"]) if book.shown(v)]
     if obligations:
-        otitles = _obligation_titles()
+        otitles = obligation_titles()
         n.para(
             "Table 6 breaks compliance down by obligation, the level at which the ledger "
             "records each victim's entitlement."
@@ -590,10 +594,10 @@ def _compliance(book: FigureBook, n: _Numbering, chart: Charter | None) -> None:
                 tuple(
                     (
                         f"{v.group[0]}: {otitles.get(v.group[0], '')}".rstrip(": "),
-                        book.cite(v, "Table 6") + _small(v),
+                        book.cite(v, "Table 6") + small_mark(v),
                         book.cite_n(v, "Table 6"),
                         book.cite(v, "Table 6", "year_ago") if book.shown(v, "year_ago") else "–",
-                        _sig_word(v),
+                        sig_word(v),
                     )
                     for v in obligations
                 ),
@@ -606,7 +610,7 @@ def _compliance(book: FigureBook, n: _Numbering, chart: Charter | None) -> None:
 # -- 4.3 priority areas ----------------------------------------------------------------------
 
 
-def _priority(book: FigureBook, n: _Numbering, p: Priority) -> None:
+def _priority(book: FigureBook, n: Numbering, p: Priority) -> None:
     measures = [
         (m, title) for m, title in CODE_MEASURES if p.by in book.catalogue.metric(m).breakdowns
     ]
@@ -624,9 +628,7 @@ def _priority(book: FigureBook, n: _Numbering, p: Priority) -> None:
         return
     sentences = [f"{p.title}."]
     for v, title in shown[:3]:
-        sentence = (
-            f"{title}: {book.cite(v, where)}{_small(v)} for {p.who} (n = {book.cite_n(v, where)})"
-        )
+        sentence = f"{title}: {book.cite(v, where)}{small_mark(v)} for {p.who} (n = {book.cite_n(v, where)})"
         if p.others:
             other = book.value(v.metric_id, by=p.by, group=(p.others,))
             if other is not None and book.shown(other):
@@ -649,7 +651,7 @@ def _priority(book: FigureBook, n: _Numbering, p: Priority) -> None:
     n.doc.add(
         Table(
             ("Measure", "Value", "n", "Year before", "n", "Change"),
-            _measure_rows(book, measures, table_no, by=p.by, group=(p.group,)),
+            measure_rows(book, measures, table_no, by=p.by, group=(p.group,)),
             caption=f"{table_no}: {p.title} — Victims' Code measures for {p.who}, 12 months",
             numeric=(False, True, True, True, True, False),
         )
@@ -659,8 +661,10 @@ def _priority(book: FigureBook, n: _Numbering, p: Priority) -> None:
 # -- appendices ------------------------------------------------------------------------------
 
 
-def _appendices(book: FigureBook, doc: Document) -> None:
-    doc.add(PageBreak(), Heading("Appendix A: every figure in this paper", 1))
+def appendices(book: FigureBook, doc: Document, noun: str = "paper") -> None:
+    """Appendix A (every figure cited, with its metric, group, period, numerator and
+    denominator) and Appendix B (the definition of every metric cited)."""
+    doc.add(PageBreak(), Heading(f"Appendix A: every figure in this {noun}", 1))
     doc.add(
         Paragraph(
             "Each figure quoted above, in order, with the metric it comes from (Appendix B "

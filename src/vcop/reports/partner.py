@@ -1,0 +1,231 @@
+"""The partner pack for the Local Criminal Justice Board: aggregate figures only, all suppressed.
+
+CPS, witness care, probation and court colleagues see how victims fare across the criminal justice
+system: Victims' Code compliance by right (force-wide and by policing area), the obligations each
+partner shares with the police, victim satisfaction and crime outcomes. The pack holds no record
+and no name: every figure is an aggregate computed by the metric engine and put through
+:func:`vcop.metrics.suppress.publish` (the :class:`~vcop.reports.figures.FigureBook` is made with
+a suppression threshold), so a count that could identify a handful of victims, or that could be
+worked out from the figures around it, shows as "[c]". No monthly chart is drawn: a month of a
+small group is exactly what suppression hides.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from vcop.metrics.values import MetricValue
+from vcop.reports.board import (
+    Numbering,
+    appendices,
+    measure_rows,
+    obligation_titles,
+    right_label,
+    right_titles,
+    sig_word,
+    small_mark,
+)
+from vcop.reports.document import Document, Paragraph, Table
+from vcop.reports.figures import SUPPRESSED, FigureBook, period_words
+from vcop.reports.narrative import change_of, change_sentence
+
+#: The obligations each partner shares with the police, in the order the pack presents them.
+PARTNER_OBLIGATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Crown Prosecution Service", ("R6.charge-no-charge-oocd", "R6.cps-stop-or-alter")),
+    ("Witness Care Units", ("R8.hearing-time-date-venue", "R9.case-outcome", "R9.sentence")),
+    ("Courts", ("R7.vps-offer",)),
+    ("Probation Service", ("R11.vcs-referral",)),
+)
+OUTCOMES = (
+    ("prosecution_possible_outcome_rate", "Prosecution-possible outcome rate"),
+    ("average_investigation_length_days", "Average investigation length (days)"),
+)
+SATISFACTION = (
+    ("satisfaction_whole_experience", "Victim survey: satisfied with the whole experience"),
+    ("satisfaction_follow_up", "Victim survey: satisfied with follow-up"),
+    ("da_satisfaction_whole_experience", "Domestic abuse survey: satisfied with the whole experience"),
+)  # fmt: skip
+
+
+def _cell(book: FigureBook, v: MetricValue | None, where: str) -> str:
+    """ "72.5% (1,234)": a value and its sample size, or [c]."""
+    if v is None:
+        return "–"
+    if not book.shown(v):
+        return SUPPRESSED
+    return f"{book.cite(v, where)} ({book.cite_n(v, where)})"
+
+
+def partner_pack(
+    book: FigureBook,
+    *,
+    force: str = "the force",
+    board: str = "Local Criminal Justice Board",
+    paper_date: date | None = None,
+) -> Document:
+    """The LCJB pack as of ``book.as_of``; ``book`` must suppress (``threshold`` set)."""
+    if book.threshold is None:
+        raise ValueError("the partner pack is made only from suppressed figures (set threshold)")
+    as_of = book.as_of
+    doc = Document(
+        title="Victims' Code performance: pack for criminal justice partners",
+        memo=[
+            ("To", f"{board} (CPS, witness care, probation and courts)"),
+            ("From", force),
+            ("Date", f"{paper_date or as_of:%-d %B %Y}"),
+            ("Figures to", f"{as_of:%-d %B %Y}"),
+        ],
+    )
+    n = Numbering(doc)
+    n.section("About this pack")
+    n.para(
+        "This pack gives criminal justice partners the force's figures on how victims are "
+        "treated under the Victims' Code of Practice. It holds aggregate figures only: no "
+        "record of any victim, case or officer."
+    )
+    n.para(
+        f"Counts from 1 to {book.threshold - 1} could point to identifiable victims, so every "
+        f"figure built on one is suppressed and shown as {SUPPRESSED}; so is any figure from "
+        "which a suppressed one could be worked out (for example the last area of a "
+        "force-wide total). Figures in brackets are the number of cases a figure is based on."
+    )
+    n.para(
+        "A change is called higher or lower only when it is statistically significant at the "
+        "5% level; otherwise it is within normal variation. Appendix A lists every figure with "
+        "its metric, numerator, denominator and period, and Appendix B defines each metric."
+    )
+
+    n.section("Victims' Code compliance")
+    titles = right_titles()
+    rights = book.values(["compliance_by_right"])
+    period = period_words(rights[0].current, rights[0].period) if rights else "the period"
+    where = n.next()
+    moved = [
+        f"{right_label(v.group[0], titles).split(':')[0]} is significantly {c.claim} "
+        f"({book.cite(v, where, 'year_ago')} then)"
+        for v in rights
+        if book.shown(v) and (c := change_of(v)) is not None and c.claim in ("higher", "lower")
+    ]
+    n.para(
+        f"Table 1 shows, for each right, the share of entitlements that fell due in {period} "
+        "which the force met by their due date.",
+        "Compared with a year before: " + "; ".join(moved) + "; the others are within normal "
+        "variation." if moved else "No right's compliance differs significantly from a year "
+        "before.",
+        number=where,
+    )  # fmt: skip
+    doc.add(
+        Table(
+            ("Right", "Met on time", "Due", "Year before", "Change"),
+            tuple(
+                (
+                    right_label(v.group[0], titles),
+                    book.cite(v, "Table 1") + (small_mark(v) if book.shown(v) else ""),
+                    book.cite_n(v, "Table 1") if book.shown(v) else SUPPRESSED,
+                    book.cite(v, "Table 1", "year_ago") if book.shown(v, "year_ago") else "–",
+                    sig_word(v) if book.shown(v) else "–",
+                )
+                for v in sorted(rights, key=_right_order)
+            ),
+            caption=f"Table 1: Victims' Code compliance by right, {period}",
+            numeric=(False, True, True, True, False),
+        )
+    )
+    by_area = book.values(["compliance_by_right"], by="area")
+    areas = sorted({v.group[1] for v in by_area})
+    if areas:
+        cells = {v.group: v for v in by_area}
+        n.para(
+            "Table 2 shows compliance by policing area: the share met on time, with the number "
+            "of entitlements that fell due in brackets."
+        )
+        doc.add(
+            Table(
+                ("Right", *areas),
+                tuple(
+                    (
+                        right_label(r, titles).split(":")[0],
+                        *(_cell(book, cells.get((r, a)), "Table 2") for a in areas),
+                    )
+                    for r in sorted({v.group[0] for v in by_area}, key=_right_key)
+                ),
+                caption=f"Table 2: Victims' Code compliance by right and policing area, {period}",
+                numeric=(False, *(True for _ in areas)),
+            )
+        )
+
+    n.section("Obligations shared with partners")
+    otitles = obligation_titles()
+    obligations = {v.group[0]: v for v in book.values(["compliance_by_obligation"])}
+    n.para(
+        "Table 3 shows the obligations of the Code in which each partner plays a part: the "
+        "police record them, and the partner's own process decides how many are met on time."
+    )
+    rows: list[tuple[str, ...]] = []
+    for partner, ids in PARTNER_OBLIGATIONS:
+        for oid in ids:
+            v = obligations.get(oid)
+            if v is None:
+                continue
+            rows.append(
+                (
+                    partner,
+                    f"{oid}: {otitles.get(oid, '')}".rstrip(": "),
+                    book.cite(v, "Table 3") + (small_mark(v) if book.shown(v) else ""),
+                    book.cite_n(v, "Table 3") if book.shown(v) else SUPPRESSED,
+                    book.cite(v, "Table 3", "year_ago") if book.shown(v, "year_ago") else "–",
+                    sig_word(v) if book.shown(v) else "–",
+                )
+            )
+    doc.add(
+        Table(
+            ("Partner", "Obligation", "Met on time", "Due", "Year before", "Change"),
+            tuple(rows),
+            caption=f"Table 3: Obligations shared with partners, {period}",
+            numeric=(False, False, True, True, True, False),
+        )
+    )
+
+    n.section("Victims' experience and outcomes")
+    book.values([m for m, _ in SATISFACTION])
+    whole = book.value("satisfaction_whole_experience")
+    if whole is not None and book.shown(whole):
+        where = n.next()
+        n.para(
+            f"{book.cite(whole, where)} of the {book.cite_n(whole, where)} victims surveyed in "
+            f"{period_words(whole.current, whole.period)} were at least fairly satisfied with "
+            "the whole experience.",
+            change_sentence(book, whole, where),
+            number=where,
+        )
+    book.values([m for m, _ in OUTCOMES])
+    rate = book.value("prosecution_possible_outcome_rate")
+    if rate is not None and book.shown(rate):
+        where = n.next()
+        n.para(
+            f"The prosecution-possible outcome rate for {period_words(rate.current, rate.period)}"
+            f" was {book.cite(rate, where)} (n = {book.cite_n(rate, where)}; Appendix B "
+            "defines it).",
+            change_sentence(book, rate, where),
+            number=where,
+        )
+    doc.add(
+        Table(
+            ("Measure", "Value", "n", "Year before", "n", "Change"),
+            measure_rows(book, (*SATISFACTION, *OUTCOMES), "Table 4"),
+            caption="Table 4: Victim satisfaction and outcomes, 12 months",
+            numeric=(False, True, True, True, True, False),
+        )
+    )
+    for note in book.notes:
+        doc.add(Paragraph(f"Note: {note}.", note=True))
+    appendices(book, doc, noun="pack")
+    return doc
+
+
+def _right_key(group: str) -> tuple[bool, int]:
+    return (not group.isdigit(), int(group) if group.isdigit() else 0)
+
+
+def _right_order(v: MetricValue) -> tuple[bool, int]:
+    return _right_key(v.group[0])
