@@ -23,7 +23,7 @@ from datetime import date
 from vcop.metrics.values import MetricValue
 from vcop.reports.document import Document, Heading, Image, PageBreak, Paragraph, Table
 from vcop.reports.figures import SUPPRESSED, FigureBook, Which, period_words
-from vcop.reports.narrative import change_of, change_sentence, spc_sentence
+from vcop.reports.narrative import change_of, change_sentence, moved_sentence, spc_sentence
 from vcop.spec.code import load_code
 
 SATISFACTION = (
@@ -291,10 +291,9 @@ def _satisfaction(book: FigureBook, n: Numbering, chart: Charter | None) -> None
             for v in areas
             if (c := change_of(v)) is not None and c.claim in ("higher", "lower")
         ]
-        area_text = (
-            "By policing area: " + "; ".join(parts) + ". "
-            + ("; ".join(moved) + "." if moved else
-               "No policing area's rate differs significantly from a year before.")
+        area_text = "By policing area: " + "; ".join(parts) + ". " + moved_sentence(
+            areas, moved, lead="",
+            none="No policing area's rate differs significantly from a year before.",
         )  # fmt: skip
     n.para(
         f"{book.cite_n(whole, where)} victims of crime were surveyed in {period}, with "
@@ -509,16 +508,15 @@ def _compliance(book: FigureBook, n: Numbering, chart: Charter | None) -> None:
         for v in rights
         if (c := change_of(v)) is not None and c.claim in ("higher", "lower")
     ]
-    changes = (
-        "Compared with a year before, "
-        + "; ".join(
+    changes = moved_sentence(
+        rights,
+        [
             f"{right_label(v.group[0], titles).split(':')[0]} is significantly {claim} "
             f"({book.cite(v, where, 'year_ago')} then)"
             for v, claim in moved
-        )
-        + "; the others are within normal variation."
-        if moved
-        else "No right's compliance differs significantly from a year before."
+        ],
+        lead="Compared with a year before, ",
+        none="No right's compliance differs significantly from a year before.",
     )
     n.para(
         f"Table 4 shows, for each right of the Victims' Code, the share of entitlements that "
@@ -641,10 +639,12 @@ def _priority(book: FigureBook, n: Numbering, p: Priority) -> None:
         if (c := change_of(v)) is not None and c.claim in ("higher", "lower")
     ]
     sentences.append(
-        "For these victims: " + "; ".join(moved) + "; the other measures are within normal "
-        "variation."
-        if moved
-        else "No measure for these victims differs significantly from a year before."
+        moved_sentence(
+            [v for v, _ in shown],
+            moved,
+            lead="For these victims: ",
+            none="No measure for these victims differs significantly from a year before.",
+        )
     )
     sentences.append(f"{table_no} gives every measure.")
     n.para(*sentences, number=where)

@@ -86,6 +86,8 @@ class Citation:
     denominator: int | None
     value: float | None
     text: str
+    #: "value": a window of a metric value; "month": a month of a metric's monthly series.
+    source: str = "value"
 
 
 class FigureBook:
@@ -221,6 +223,7 @@ class FigureBook:
                 denominator=point.denominator,
                 value=point.value,
                 text=text,
+                source="month",
             )
         )
         return text

@@ -18,6 +18,7 @@ Each function returns finished text and cites every number through the report's
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -120,3 +121,17 @@ def spc_sentence(v: MetricValue, *, subject: str = "The monthly figures") -> str
     if v.spc_assurance in _ASSURANCE_WORDS:
         text += f"; on current performance the measure {_ASSURANCE_WORDS[v.spc_assurance]}"
     return text + "."
+
+
+def moved_sentence(
+    values: Sequence[MetricValue], moved: Sequence[str], *, lead: str, none: str
+) -> str:
+    """Sum up which of ``values`` changed significantly from a year before (``moved``: the
+    phrases for those that did): only what the comparisons support."""
+    compared = [v for v in values if change_of(v) is not None]
+    if not compared:
+        return "There are no figures from a year before to compare with."
+    rest = "" if len(compared) == len(values) else " (or have no figure a year before)"
+    if moved:
+        return f"{lead}{'; '.join(moved)}; the others are within normal variation{rest}."
+    return none + ("" if not rest else " Some have no figure a year before.")

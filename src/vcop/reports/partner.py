@@ -27,7 +27,7 @@ from vcop.reports.board import (
 )
 from vcop.reports.document import Document, Paragraph, Table
 from vcop.reports.figures import SUPPRESSED, FigureBook, period_words
-from vcop.reports.narrative import change_of, change_sentence
+from vcop.reports.narrative import change_of, change_sentence, moved_sentence
 
 #: The obligations each partner shares with the police, in the order the pack presents them.
 PARTNER_OBLIGATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -109,9 +109,10 @@ def partner_pack(
     n.para(
         f"Table 1 shows, for each right, the share of entitlements that fell due in {period} "
         "which the force met by their due date.",
-        "Compared with a year before: " + "; ".join(moved) + "; the others are within normal "
-        "variation." if moved else "No right's compliance differs significantly from a year "
-        "before.",
+        moved_sentence(
+            [v for v in rights if book.shown(v)], moved, lead="Compared with a year before: ",
+            none="No right's compliance differs significantly from a year before.",
+        ),
         number=where,
     )  # fmt: skip
     doc.add(

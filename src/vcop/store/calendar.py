@@ -147,7 +147,9 @@ def _signature() -> str:
 def ensure_calendar(con: duckdb.DuckDBPyConnection) -> None:
     """Create the ``calendar`` table in a vcop database, or rebuild it if it is out of date."""
     found = con.execute(
-        "SELECT comment FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'",
+        # this database's own table: an attached database's calendar is not one to use here
+        "SELECT comment FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main' "
+        "AND database_name = current_database()",
         [CALENDAR_TABLE],
     ).fetchall()
     if found and found[0][0] == _signature():

@@ -1,0 +1,141 @@
+"""The words about change: a direction only when the test says it is significant.
+
+Each case is crafted so the answer is known: the counts are chosen so that the engine's own
+two-proportion test (or the Bonett–Price test for medians) is clearly significant or clearly not.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+
+from vcop.metrics import stats
+from vcop.metrics.values import Comparison, Estimate, MetricValue
+from vcop.reports.figures import FigureBook, number, percent
+from vcop.reports.narrative import change_of, change_sentence, spc_sentence
+
+NOW = Estimate(date(2024, 7, 1), date(2025, 6, 30), 0, 0, None)
+THEN = (date(2023, 7, 1), date(2024, 6, 30))
+
+
+def proportion(
+    num: int,
+    den: int,
+    before_num: int | None,
+    before_den: int,
+    metric: str = "satisfaction_whole_experience",
+) -> MetricValue:
+    """A rolling-12-month proportion compared with the year before, tested as the engine does."""
+    current = Estimate(NOW.start, NOW.end, num, den, num / den)
+    year_ago = None
+    if before_num is not None:
+        test = stats.two_proportion_test(num, den, before_num, before_den)
+        year_ago = Comparison(
+            Estimate(*THEN, before_num, before_den, before_num / before_den),
+            num / den - before_num / before_den,
+            None if test is None else test.p_value,
+            None if test is None else test.method,
+        )
+    return MetricValue(
+        metric_id=metric, kind="proportion", unit="proportion", period="rolling_12m",
+        as_of=NOW.end, breakdown=(), group=(), current=current, previous=None,
+        year_ago=year_ago, small_sample=den < 30,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def book() -> FigureBook:
+    return FigureBook(backend=None, as_of=NOW.end)  # type: ignore[arg-type]  # no engine needed
+
+
+def test_a_significant_fall_is_called_significantly_lower(book: FigureBook) -> None:
+    v = proportion(600, 1000, 700, 1000)  # 60% against 70%: p far below 0.05
+    change = change_of(v)
+    assert change is not None and change.significant and change.direction == "lower"
+    text = change_sentence(book, v, "4.1.2")
+    assert text == (
+        "This is significantly lower than the 12 months ending June 2024 (70.0%), a deterioration."
+    )
+
+
+def test_a_significant_rise_is_called_significantly_higher(book: FigureBook) -> None:
+    text = change_sentence(book, proportion(800, 1000, 700, 1000), "4.1.2")
+    assert "significantly higher" in text and "an improvement" in text
+
+
+def test_polarity_decides_whether_a_rise_is_an_improvement(book: FigureBook) -> None:
+    v = proportion(400, 1000, 300, 1000, metric="supervisory_reviews_overdue")  # lower is better
+    assert change_sentence(book, v, "x").endswith("(30.0%), a deterioration.")
+
+
+@pytest.mark.parametrize(("num", "before"), [(605, 600), (595, 600), (62, 60)])
+def test_a_change_the_test_does_not_support_is_within_normal_variation(
+    book: FigureBook, num: int, before: int
+) -> None:
+    den = 1000 if num > 100 else 100
+    v = proportion(num, den, before, den)
+    text = change_sentence(book, v, "4.1.2")
+    assert "within normal variation" in text
+    assert not re.search(r"\b(higher|lower|significantly|improvement|deterioration)\b", text)
+    assert percent(before / den) in text
+
+
+def test_an_equal_figure_is_unchanged(book: FigureBook) -> None:
+    text = change_sentence(book, proportion(70, 100, 140, 200), "4.1.2")
+    assert text == "This is unchanged from the 12 months ending June 2024 (70.0%)."
+
+
+def test_no_earlier_figure_no_sentence(book: FigureBook) -> None:
+    assert change_sentence(book, proportion(70, 100, None, 0), "4.1.2") == ""
+    assert book.citations == []
+
+
+def test_every_number_in_a_sentence_is_cited(book: FigureBook) -> None:
+    v = proportion(600, 1000, 700, 1000)
+    change_sentence(book, v, "4.1.2")
+    [c] = book.citations
+    assert (c.metric_id, c.numerator, c.denominator, c.text) == (
+        "satisfaction_whole_experience", 700, 1000, "70.0%",
+    )  # fmt: skip
+    assert (c.start, c.end, c.where) == (*THEN, "4.1.2")
+
+
+def test_a_median_is_compared_by_its_own_test(book: FigureBook) -> None:
+    fast = stats.MedianSummary.from_order_statistics(
+        200, {r: 100.0 + r / 10 for r in range(1, 201)}, 0.95
+    )
+    slow = stats.MedianSummary.from_order_statistics(
+        200, {r: 200.0 + r / 10 for r in range(1, 201)}, 0.95
+    )
+    result, _ = stats.median_difference_test(fast, slow, 0.95)
+    assert result is not None and result.significant
+    v = MetricValue(
+        metric_id="response_time_median_prompt", kind="median", unit="minutes", period="month",
+        as_of=date(2025, 6, 30), breakdown=(), group=(),
+        current=Estimate(date(2025, 6, 1), date(2025, 6, 30), None, 200, fast.median),
+        previous=Comparison(
+            Estimate(date(2025, 5, 1), date(2025, 5, 31), None, 200, slow.median),
+            fast.median - slow.median, result.p_value, result.method,
+        ),
+        year_ago=None, small_sample=False,
+    )  # fmt: skip
+    text = change_sentence(book, v, "4.1.6", which="previous")
+    assert text == (
+        f"This is significantly lower than May 2025 ({number(slow.median, 'minutes')}), "
+        "an improvement."
+    )
+
+
+def test_spc_words_follow_the_engines_reading() -> None:
+    v = proportion(70, 100, 70, 100)
+    few = MetricValue(**{**v.__dict__, "spc_points": 5})
+    assert "too few" in spc_sentence(few)
+    concern = MetricValue(
+        **{**v.__dict__, "spc_points": 24, "spc_variation": "special_cause_concern"}
+    )
+    assert spc_sentence(concern) == (
+        "The monthly figures over the last 24 months show special cause variation indicating "
+        "concern."
+    )

@@ -1,0 +1,302 @@
+"""`vcop report board` and `vcop report partner`: every figure is the metric value it came from.
+
+The documents are built from the shared small Demoshire database (ledger as of 2025-06-30). Each
+figure a document cites is checked against a fresh computation by the engine (and, for the
+partner pack, the suppression layer); the files are read back (Word with python-docx, PDF text
+with pypdfium2, figures.csv) and the PDF's pages are turned into PNGs. The board paper's text is
+compared with a golden snapshot: after a deliberate change, regenerate it with
+``VCOP_UPDATE_GOLDEN=1 uv run pytest tests/test_report_board.py`` and read the diff.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import re
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import docx
+import ibis
+import pypdfium2 as pdfium
+import pytest
+from typer.testing import CliRunner
+
+from tests.webdata import AS_OF, WebData, build
+from vcop.cli import app
+from vcop.metrics.engine import compute
+from vcop.metrics.series import monthly_series
+from vcop.metrics.suppress import publish
+from vcop.metrics.values import MetricValue
+from vcop.reports.board import board_paper
+from vcop.reports.document import Document, Paragraph
+from vcop.reports.figures import SUPPRESSED, Citation, FigureBook, number, quietly
+from vcop.reports.partner import partner_pack
+from vcop.reports.source import ReportSource, open_source
+
+GOLDEN = Path(__file__).parent / "golden" / "board-paper.txt"
+THRESHOLD = 10
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> WebData:
+    return build(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def source(data: WebData) -> Iterator[ReportSource]:
+    with open_source(data.db, AS_OF) as src:
+        yield src
+
+
+@pytest.fixture(scope="module")
+def board(source: ReportSource) -> tuple[Document, FigureBook]:
+    book = FigureBook(ibis.duckdb.from_connection(source.con), AS_OF)
+    return board_paper(book, force="Demoshire Police"), book
+
+
+@pytest.fixture(scope="module")
+def partner(source: ReportSource) -> tuple[Document, FigureBook]:
+    book = FigureBook(ibis.duckdb.from_connection(source.con), AS_OF, threshold=THRESHOLD)
+    return partner_pack(book, force="Demoshire Police"), book
+
+
+def _fresh(
+    source: ReportSource, c: Citation, *, suppressed: bool
+) -> dict[tuple[str, ...], MetricValue]:
+    """The engine's values for a citation's metric, period and breakdown, computed afresh."""
+    backend = ibis.duckdb.from_connection(source.con)
+    from vcop.spec.metrics import load_catalogue
+
+    metric = load_catalogue().metric(c.metric_id)
+    grouping = "/".join(metric.grouping)
+    by = None
+    if c.breakdown not in ("all", grouping):
+        by = c.breakdown.removeprefix(grouping + "/") if grouping else c.breakdown
+    with quietly():
+        values = compute(backend, AS_OF, c.period, metrics=[c.metric_id], by=by).values
+    if suppressed:
+        values = publish(values, THRESHOLD)
+    return {v.group: v for v in values}
+
+
+def _check_citations(source: ReportSource, book: FigureBook, *, suppressed: bool) -> int:
+    cache: dict[tuple[str, str, str], dict[tuple[str, ...], MetricValue]] = {}
+    series: dict[str, object] = {}
+    checked = 0
+    for c in book.citations:
+        group = () if c.group == "all" else tuple(c.group.split("/"))
+        if c.where.endswith("(n)") or c.where.endswith("(numerator)"):
+            shown = c.denominator if c.where.endswith("(n)") else c.numerator
+            assert c.text == f"{shown:,}", c
+        if c.source == "month":
+            # a month of a monthly series (the 'last three months' of a paragraph)
+            if c.metric_id not in series:
+                with quietly():
+                    series[c.metric_id] = monthly_series(
+                        ibis.duckdb.from_connection(source.con), book.catalogue, c.metric_id, AS_OF
+                    )
+            points = {p.month: p for p in series[c.metric_id][group].points}  # type: ignore[index]
+            p = points[c.start]
+            assert (p.numerator, p.denominator, p.value) == (c.numerator, c.denominator, c.value)
+            checked += 1
+            continue
+        key = (c.metric_id, c.period, c.breakdown)
+        if key not in cache:
+            cache[key] = _fresh(source, c, suppressed=suppressed)
+        v = cache[key][group]
+        if suppressed:
+            assert not v.suppressed, f"{c}: a suppressed figure was shown"
+        windows = {"current": v.current}
+        if v.previous is not None:
+            windows["previous"] = v.previous.estimate
+        if v.year_ago is not None:
+            windows["year_ago"] = v.year_ago.estimate
+        match = [e for e in windows.values() if (e.start, e.end) == (c.start, c.end)]
+        assert match, f"{c}: no window of {v.metric_id} {v.group} is {c.start}–{c.end}"
+        e = match[0]
+        assert (e.numerator, e.denominator, e.value) == (c.numerator, c.denominator, c.value), c
+        if not (c.where.endswith("(n)") or c.where.endswith("(numerator)")):
+            assert e.value is not None and c.text == number(e.value, v.unit), c
+        checked += 1
+    return checked
+
+
+def test_every_figure_in_the_board_paper_is_its_metric_value(
+    source: ReportSource, board: tuple[Document, FigureBook]
+) -> None:
+    _, book = board
+    assert len(book.citations) > 100
+    assert _check_citations(source, book, suppressed=False) == len(book.citations)
+
+
+def test_percentages_have_one_decimal_place(board: tuple[Document, FigureBook]) -> None:
+    doc, _ = board
+    text = doc.text()
+    percents = re.findall(r"\d[\d,]*(?:\.\d+)?%", text)
+    assert percents
+    assert all(re.fullmatch(r"\d{1,3}\.\d%", p) for p in percents if p != "5%"), [
+        p for p in percents if not re.fullmatch(r"\d{1,3}\.\d%", p)
+    ]
+
+
+def test_no_sentence_claims_a_change_without_a_significant_test(
+    board: tuple[Document, FigureBook],
+) -> None:
+    doc, _ = board
+    numbered = [b.text for b in doc.blocks if isinstance(b, Paragraph) and b.number]
+    narrative = [t for t in numbered if not t.startswith("A figure is described")]
+    for text in narrative:
+        for m in re.finditer(r"\b(higher|lower)\b", text):
+            assert text[: m.start()].endswith("significantly "), text
+
+
+def test_the_board_paper_text_matches_the_golden_snapshot(
+    board: tuple[Document, FigureBook],
+) -> None:
+    doc, _ = board
+    text = doc.text()
+    if os.environ.get("VCOP_UPDATE_GOLDEN"):
+        GOLDEN.parent.mkdir(exist_ok=True)
+        GOLDEN.write_text(text)
+    assert text == GOLDEN.read_text(), (
+        "the board paper's text changed; if that is intended, run "
+        "VCOP_UPDATE_GOLDEN=1 uv run pytest tests/test_report_board.py and review the diff"
+    )
+
+
+def test_every_figure_in_the_partner_pack_went_through_suppression(
+    source: ReportSource, partner: tuple[Document, FigureBook]
+) -> None:
+    doc, book = partner
+    assert _check_citations(source, book, suppressed=True) == len(book.citations)
+    # the small database has small groups: some are suppressed, and shown as [c]
+    assert SUPPRESSED in doc.text()
+
+
+def test_the_partner_pack_holds_no_record_level_identifier(
+    source: ReportSource, partner: tuple[Document, FigureBook]
+) -> None:
+    doc, _ = partner
+    text = doc.text()
+    for table, column in (("victims", "victim_id"), ("crimes", "crime_id"),
+                          ("crimes", "officer_id")):  # fmt: skip
+        ids = [r[0] for r in source.con.execute(
+            f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL").fetchall()]  # fmt: skip
+        assert ids
+        assert not [i for i in ids if len(i) > 3 and i in text][:5]
+
+
+def test_the_cli_writes_word_pdf_html_and_csv_that_say_the_same(
+    data: WebData, tmp_path: Path, board: tuple[Document, FigureBook]
+) -> None:
+    out = tmp_path / "board"
+    result = CliRunner().invoke(
+        app,
+        ["report", "board", "--db", str(data.db), "--as-of", AS_OF.isoformat(),
+         "--out", str(out), "--force", "Demoshire Police"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    _, book = board
+    stem = f"board-paper-{AS_OF:%Y-%m}"
+    word = docx.Document(str(out / f"{stem}.docx"))
+    word_text = "\n".join(p.text for p in word.paragraphs)
+    cells = {c.text for t in word.tables for r in t.rows for c in r.cells}
+    pdf = pdfium.PdfDocument(str(out / f"{stem}.pdf"))
+    pdf_text = " ".join(" ".join(page.get_textpage().get_text_range().split()) for page in pdf)
+    html = (out / f"{stem}.html").read_text()
+    with (out / "figures.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    # the files hold the same figures as the Document built in-process, and charts in Word
+    assert len(rows) == len(book.citations)
+    for row, c in zip(rows, book.citations, strict=True):
+        assert (row["metric_id"], row["group"], row["shown_as"]) == (c.metric_id, c.group, c.text)
+        assert row["denominator"] == ("" if c.denominator is None else str(c.denominator))
+    for c in book.citations:
+        if c.where.startswith("Table"):
+            assert any(c.text in cell for cell in cells), c
+        else:
+            number_ = c.where.split(" ")[0]
+            para = next(p.text for p in word.paragraphs if p.text.startswith(number_ + "\t"))
+            assert c.text in para, c
+        assert c.text in pdf_text or c.text.replace(",", "") in pdf_text, c
+        assert c.text in html, c
+    assert "Police and Crime Plan Update: Victims" in word_text
+    assert len(word.inline_shapes) == 3  # the three XmR charts
+    # the PDF, as pictures a person can look at
+    keep = os.environ.get("VCOP_REPORT_PNG_DIR")
+    for i, page in enumerate(pdf):
+        image = page.render(scale=1).to_pil()
+        image.save(tmp_path / f"board-page-{i + 1}.png")
+        if keep:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            image.save(Path(keep) / f"board-page-{i + 1}.png")
+        assert image.convert("L").getextrema()[0] < 100  # there is ink on every page
+    assert len(pdf) >= 5
+
+
+def test_the_partner_cli_writes_the_pack(data: WebData, tmp_path: Path) -> None:
+    out = tmp_path / "pack"
+    result = CliRunner().invoke(
+        app,
+        ["report", "partner", "--db", str(data.db), "--as-of", AS_OF.isoformat(),
+         "--out", str(out), "--format", "docx,html"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    stem = f"partner-pack-{AS_OF:%Y-%m}"
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [f"{stem}.docx", f"{stem}.html", "figures.csv"]
+    )
+    word = docx.Document(str(out / f"{stem}.docx"))
+    cells = [c.text for t in word.tables for r in t.rows for c in r.cells]
+    assert SUPPRESSED in cells
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_report_for_another_date_evaluates_in_memory_and_leaves_the_file_alone(
+    data: WebData, tmp_path: Path
+) -> None:
+    before = _sha(data.db)
+    month_end = date(2025, 5, 31)
+    with open_source(data.db, month_end) as src:
+        assert src.evaluated_here and src.stored_as_of == AS_OF
+        as_of = src.con.execute("SELECT DISTINCT as_of FROM entitlements").fetchall()
+        assert as_of == [(month_end,)]
+    assert _sha(data.db) == before
+    result = CliRunner().invoke(
+        app,
+        ["report", "board", "--db", str(data.db), "--as-of", "2025-05-31",
+         "--out", str(tmp_path / "may"), "--format", "html", "--no-charts"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "evaluated as of 2025-05-31" in result.output
+    assert (
+        "12 months ending May 2025" in (tmp_path / "may" / "board-paper-2025-05.html").read_text()
+    )
+    assert _sha(data.db) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--format", "docx,odt"], "odt: choose from docx, pdf, html"),
+        (["--db", "nowhere.duckdb"], "no such database"),
+    ],
+)
+def test_bad_options_are_refused_and_nothing_is_written(
+    data: WebData, tmp_path: Path, args: list[str], message: str
+) -> None:
+    out = tmp_path / "out"
+    base = ["report", "board", "--db", str(data.db), "--as-of", AS_OF.isoformat(),
+            "--out", str(out)]  # fmt: skip
+    if "--db" in args:
+        base = base[:2] + base[4:]
+    result = CliRunner().invoke(app, [*base, *args])
+    assert result.exit_code != 0
+    assert message in " ".join(result.output.split())
+    assert not out.exists()
