@@ -158,3 +158,19 @@ def check_definitions(names: Sequence[str] | None = None) -> list[Problem]:
         if names is None or name in names:
             problems.extend(function())
     return sorted(set(problems), key=Problem.sort_key)
+
+
+@register("returns")
+def _returns() -> list[Problem]:
+    """Every packaged return definition names real obligations and metrics."""
+    from vcop.spec.returns import load_return, package_root
+
+    problems: list[Problem] = []
+    for entry in sorted(package_root().iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".yaml"):
+            continue
+        try:
+            load_return(entry.name.removesuffix(".yaml"))
+        except DefinitionError as exc:
+            problems.extend(exc.problems)
+    return problems
