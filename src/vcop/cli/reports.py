@@ -6,7 +6,7 @@ import csv
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -118,6 +118,18 @@ FormatOption = Annotated[
 ]
 
 
+def month_end(as_of: datetime) -> date:
+    """The as-of date of a monthly document: it must be the last day of a month."""
+    day = as_of.date()
+    if (day + timedelta(days=1)).day != 1:
+        last = (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        fail(
+            f"--as-of {day}: a monthly report is as of the last day of a month (e.g. {last}); "
+            "its figures are for whole months"
+        )
+    return day
+
+
 def parse_formats(text: str) -> list[str]:
     chosen = [f.strip().lower() for f in text.split(",") if f.strip()]
     bad = [f for f in chosen if f not in FORMATS]
@@ -219,6 +231,14 @@ def board_command(
         typer.Option("--date", formats=["%Y-%m-%d"], help="Date of the paper (default: as-of)."),
     ] = None,
     charts: Annotated[bool, typer.Option(help="Include SPC chart images.")] = True,
+    threshold: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Suppress counts below this, for a paper that will be published (default: no "
+            "suppression, the paper is internal). Implies --no-charts.",
+        ),
+    ] = None,
 ) -> None:
     """Write the monthly board paper on the Victims pillar (Word, PDF and HTML).
 
@@ -234,13 +254,13 @@ def board_command(
     from vcop.reports.render import write
 
     chosen = parse_formats(formats)
-    day = as_of.date()
+    day = month_end(as_of)
     folder = out or Path(f"board-paper-{day:%Y-%m}")
     started = time.perf_counter()
     import ibis
 
     with report_source(db, day) as source:
-        book = FigureBook(ibis.duckdb.from_connection(source.con), day)
+        book = FigureBook(ibis.duckdb.from_connection(source.con), day, threshold=threshold)
         with console.status("computing the figures"):
             doc = board_paper(
                 book,
@@ -248,7 +268,7 @@ def board_command(
                 author=author,
                 force=force or _force_name(source.con),
                 paper_date=paper_date.date() if paper_date else None,
-                chart=xmr_image if charts else None,
+                chart=xmr_image if charts and threshold is None else None,
             )
     with console.status("writing the documents"):
         paths = write(doc, folder, f"board-paper-{day:%Y-%m}", chosen)
@@ -271,7 +291,7 @@ def partner_command(
     threshold: Annotated[
         int | None,
         typer.Option(
-            min=2, help="Suppress counts below this (default: the suppression_threshold, 10)."
+            min=1, help="Suppress counts below this (default: the suppression_threshold, 10)."
         ),
     ] = None,
     board: Annotated[str, typer.Option(help="The board the pack goes to.")] = (
@@ -300,7 +320,7 @@ def partner_command(
     from vcop.reports.render import write
 
     chosen = parse_formats(formats)
-    day = as_of.date()
+    day = month_end(as_of)
     folder = out or Path(f"partner-pack-{day:%Y-%m}")
     started = time.perf_counter()
     limit = threshold or Settings().suppression_threshold

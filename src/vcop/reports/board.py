@@ -19,10 +19,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import pairwise
 
 from vcop.metrics.values import MetricValue
 from vcop.reports.document import Document, Heading, Image, PageBreak, Paragraph, Table
-from vcop.reports.figures import SUPPRESSED, FigureBook, Which, period_words
+from vcop.reports.figures import SUPPRESSED, FigureBook, Which, number, period_words
 from vcop.reports.narrative import change_of, change_sentence, moved_sentence, spc_sentence
 from vcop.spec.code import load_code
 
@@ -255,10 +256,18 @@ def board_paper(
         "Home Office offence code is on the Victims' Code definitions' sexual offences list."
     )
     n.para(
-        "Response times are for the calendar month and are compared with the month before; "
-        "every other figure is for the 12 months ending with the month, compared with the 12 "
-        "months before that, so no two compared periods overlap."
+        "Response times are for the calendar month and are compared with the month before, "
+        "and monthly rates quoted as such are single calendar months; every other figure is "
+        "for the 12 months ending with the month, compared with the 12 months before that, so "
+        "no two compared periods overlap."
     )
+    if book.warm_up_dropped:
+        n.para(
+            "Measures that follow crimes through their investigation (the Victims' Code "
+            "ledger, outcomes and repeat victimisation) are not compared with periods that "
+            "begin in the first 12 months of the data: crimes reported before the data begin "
+            "are missing from those periods, so they are not like the current one."
+        )
     for note in book.notes:
         n.para(f"Note: {note}.")
 
@@ -278,14 +287,15 @@ def _satisfaction(book: FigureBook, n: Numbering, chart: Charter | None) -> None
         return
     where = n.next()
     period = period_words(whole.current, whole.period)
-    areas = [v for v in book.values(["satisfaction_whole_experience"], by="area") if book.shown(v)]
+    missing = book.catalogue.breakdown("area").missing_label
+    areas = [
+        v
+        for v in book.values(["satisfaction_whole_experience"], by="area")
+        if book.shown(v) and v.group[0] != missing
+    ]
     area_text = ""
     if areas:
-        parts = [
-            f"{v.group[0]} {book.cite(v, where)} (n = {book.cite_n(v, where)})"
-            for v in areas
-            if v.group[0] != "not recorded"
-        ]
+        parts = [f"{v.group[0]} {book.cite(v, where)} (n = {book.cite_n(v, where)})" for v in areas]
         moved = [
             f"{v.group[0]} is significantly {c.claim} than a year before"
             for v in areas
@@ -296,9 +306,9 @@ def _satisfaction(book: FigureBook, n: Numbering, chart: Charter | None) -> None
             none="No policing area's rate differs significantly from a year before.",
         )  # fmt: skip
     n.para(
-        f"{book.cite_n(whole, where)} victims of crime were surveyed in {period}, with "
-        f"{book.cite(whole, where)} of survey respondents at least fairly satisfied with the "
-        "whole experience.",
+        f"{book.cite_n(whole, where)} victims of crime surveyed in {period} answered the "
+        f"question on the whole experience, with {book.cite(whole, where)} of them at least "
+        "fairly satisfied.",
         change_sentence(book, whole, where),
         area_text,
         spc_sentence(whole),
@@ -332,14 +342,22 @@ def _satisfaction(book: FigureBook, n: Numbering, chart: Charter | None) -> None
         where = n.next()
         series = book.series(low.metric_id).get(())
         recent = ""
-        if series is not None and len(series.points) >= 3:
-            last = series.points[-3:]
+        last = series.points[-3:] if series is not None else ()
+        months = [p.month for p in last]
+        complete = (
+            len(last) == 3
+            and months[-1] == book.as_of.replace(day=1)
+            and all(
+                (b.year * 12 + b.month) - (a.year * 12 + a.month) == 1 for a, b in pairwise(months)
+            )
+        )
+        if complete:
             lo = min(last, key=lambda p: p.value)
             hi = max(last, key=lambda p: p.value)
             recent = (
                 f"Monthly rates over the last three months ranged from a low of "
-                f"{book.cite_point(low.metric_id, (), lo, where)} ({lo.month:%B}) to a high of "
-                f"{book.cite_point(low.metric_id, (), hi, where)} ({hi.month:%B})."
+                f"{book.cite_point(low.metric_id, (), lo, where)} ({lo.month:%B %Y}) to a high "
+                f"of {book.cite_point(low.metric_id, (), hi, where)} ({hi.month:%B %Y})."
             )
         n.para(
             f"{title} attracts the lowest level of satisfaction of the aspects of service, at "
@@ -447,10 +465,10 @@ def _response(book: FigureBook, n: Numbering, chart: Charter | None) -> None:
             big = [v for v in shares if (v.current.denominator or 0) >= 30]
             highest = da_share in big and max(big, key=lambda v: v.current.value or 0.0) is da_share
             delay = (
-                f"In {book.cite(da_share, where)}{small_mark(da_share)} of the "
-                f"{book.cite_n(da_share, where)} {DA_INCIDENT.lower()} incidents in {month} "
-                "with a reason for delayed attendance recorded, no resources being available "
-                "to attend was cited"
+                f"Of the {book.cite_n(da_share, where)} immediate- and prompt-grade incidents "
+                f"of the type “{DA_INCIDENT}” in {month} with a reason for delayed attendance "
+                f"recorded, {book.cite(da_share, where)}{small_mark(da_share)} cited no "
+                "resources being available to attend"
                 + ("; the highest share of any incident type with at least 30 such incidents."
                    if highest else ".")
             )  # fmt: skip
@@ -500,8 +518,8 @@ def _compliance(book: FigureBook, n: Numbering, chart: Charter | None) -> None:
         return
     titles = right_titles()
     where = n.next()
-    low = min(rights, key=lambda v: v.current.value or 0.0)
-    high = max(rights, key=lambda v: v.current.value or 0.0)
+    # highest and lowest: of the Code's rights, each on at least small_sample entitlements
+    ranked = [v for v in rights if v.group[0].isdigit() and not v.small_sample]
     period = period_words(rights[0].current, rights[0].period)
     moved = [
         (v, c.claim)
@@ -520,9 +538,8 @@ def _compliance(book: FigureBook, n: Numbering, chart: Charter | None) -> None:
     )
     n.para(
         f"Table 4 shows, for each right of the Victims' Code, the share of entitlements that "
-        f"fell due in {period} which were met by their due date. Compliance was highest for "
-        f"{right_label(high.group[0], titles)} ({book.cite(high, where)}) and lowest for "
-        f"{right_label(low.group[0], titles)} ({book.cite(low, where)}).",
+        f"fell due in {period} which were met by their due date.",
+        _extremes(book, ranked, titles, where),
         changes,
         number=where,
     )
@@ -605,6 +622,23 @@ def _compliance(book: FigureBook, n: Numbering, chart: Charter | None) -> None:
         )
 
 
+def _extremes(
+    book: FigureBook, ranked: list[MetricValue], titles: dict[str, str], where: str
+) -> str:
+    """Which right had the highest and the lowest compliance (a description of the figures,
+    not a test): only among rights with enough entitlements to say so."""
+    if len(ranked) < 2:
+        return ""
+    low = min(ranked, key=lambda v: v.current.value or 0.0)
+    high = max(ranked, key=lambda v: v.current.value or 0.0)
+    return (
+        f"Of the rights with at least {book.catalogue.settings.small_sample} entitlements due, "
+        f"compliance was highest for {right_label(high.group[0], titles)} "
+        f"({book.cite(high, where)}) and lowest for {right_label(low.group[0], titles)} "
+        f"({book.cite(low, where)})."
+    )
+
+
 # -- 4.3 priority areas ----------------------------------------------------------------------
 
 
@@ -661,6 +695,14 @@ def _priority(book: FigureBook, n: Numbering, p: Priority) -> None:
 # -- appendices ------------------------------------------------------------------------------
 
 
+def _target(book: FigureBook, metric_id: str) -> str:
+    m = book.catalogue.metric(metric_id)
+    if m.target is None:
+        return "none set"
+    text = number(m.target, m.unit)
+    return f"{text} ({m.target_source})" if m.target_source else text
+
+
 def appendices(book: FigureBook, doc: Document, noun: str = "paper") -> None:
     """Appendix A (every figure cited, with its metric, group, period, numerator and
     denominator) and Appendix B (the definition of every metric cited)."""
@@ -697,12 +739,13 @@ def appendices(book: FigureBook, doc: Document, noun: str = "paper") -> None:
     doc.add(Heading("Appendix B: definitions", 1))
     doc.add(
         Table(
-            ("Metric", "Title", "Definition"),
+            ("Metric", "Title", "Definition", "Target"),
             tuple(
                 (
                     m,
                     book.catalogue.metric(m).title,
                     " ".join(book.catalogue.metric(m).description.split()),
+                    _target(book, m),
                 )
                 for m in used
             ),

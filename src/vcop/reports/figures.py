@@ -12,9 +12,9 @@ it came from.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Literal
 
@@ -29,6 +29,12 @@ from vcop.spec.metrics import Catalogue, load_catalogue
 
 #: Which window of a value a figure is: the current period, the previous one or a year before.
 Which = Literal["current", "previous", "year_ago"]
+
+#: Days of history a measure that follows crimes through their investigation needs before a
+#: window can be compared (see :meth:`FigureBook._comparable`).
+WARM_UP_DAYS = 365
+#: Sources whose measures need no history: each row stands on its own.
+NO_WARM_UP = frozenset({"incidents", "survey_responses"})
 
 #: What a report shows in place of a suppressed figure (the dashboard's mark, GSS style).
 SUPPRESSED = "[c]"
@@ -106,7 +112,13 @@ class FigureBook:
         self.catalogue = catalogue or load_catalogue()
         #: Suppress small numbers (partner and public outputs) below this count; None: don't.
         self.threshold = threshold
+        #: How values are published when suppressing (default: :func:`publish` per call).
+        self.publisher: Callable[[list[MetricValue]], list[MetricValue]] | None = None
         self.citations: list[Citation] = []
+        #: Comparisons left out because their window starts in the data's first year.
+        self.warm_up_dropped = 0
+        self._first_day: date | None = None
+        self._first_day_known = False
         self.notes: list[str] = []
         self._results: dict[tuple[str, str | None], list[MetricValue]] = {}
         self._series: dict[str, dict[tuple[str, ...], Series]] = {}
@@ -132,11 +144,61 @@ class FigureBook:
                 if note not in self.notes:
                     self.notes.append(note)
             self.definitions_hash = result.definitions_hash
-            got = result.values
-            if self.threshold is not None:
-                got = publish(got, self.threshold)
-            have.extend(got)
+            have.extend(self._publish([self._comparable(v) for v in result.values]))
         return [v for v in have if v.metric_id in set(metrics)]
+
+    def preload(self, values: Sequence[MetricValue], period: str, by: str | None) -> None:
+        """Adopt values computed (and published) elsewhere, e.g. several metrics suppressed
+        together; later :meth:`values` calls for them return these."""
+        self._results.setdefault((PeriodKind(period).value, by), []).extend(values)
+
+    def raw(
+        self, metrics: Sequence[str], period: str = "rolling_12m", by: str | None = None
+    ) -> list[MetricValue]:
+        r"""Values straight from the engine (comparisons in the warm-up left out), unpublished:
+        for a report that publishes them itself and then :meth:`preload`\ s them."""
+        with quietly():
+            result = compute(self.backend, self.as_of, period, metrics=list(metrics), by=by,
+                             catalogue=self.catalogue)  # fmt: skip
+        self.definitions_hash = result.definitions_hash
+        return [self._comparable(v) for v in result.values]
+
+    def _publish(self, values: list[MetricValue]) -> list[MetricValue]:
+        if self.threshold is None:
+            return values
+        if self.publisher is not None:
+            return self.publisher(values)
+        return publish(values, self.threshold)
+
+    def first_day(self) -> date | None:
+        """The day the first crime in the data was reported (None: no crimes)."""
+        if not self._first_day_known:
+            with quietly():
+                value = self.backend.table("crimes").reported_at.min().execute()
+            self._first_day = None if value is None or value != value else value.date()
+            self._first_day_known = True
+        return self._first_day
+
+    def _comparable(self, v: MetricValue) -> MetricValue:
+        """``v`` without comparisons with windows that start in the first year of the data, for
+        measures that follow a crime through its investigation (its ledger, outcome or victims):
+        crimes reported before the data begin are missing from them, so such a window is not
+        like the current one. Incident and survey measures have no such history."""
+        if self.catalogue.metric(v.metric_id).source in NO_WARM_UP:
+            return v
+        first = self.first_day()
+        if first is None:
+            return v
+        ready = first + timedelta(days=WARM_UP_DAYS)
+        changes: dict[str, None] = {}
+        for which in ("previous", "year_ago"):
+            c = getattr(v, which)
+            if c is not None and c.estimate.start < ready:
+                changes[which] = None
+        if not changes:
+            return v
+        self.warm_up_dropped += 1
+        return replace(v, **changes)  # type: ignore[arg-type]
 
     def value(
         self,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from vcop.metrics.values import MetricValue
-from vcop.reports.figures import FigureBook, Which, period_words
+from vcop.reports.figures import FigureBook, Which, number, period_words
 
 Direction = Literal["higher", "lower", "unchanged"]
 
@@ -118,8 +118,11 @@ def spc_sentence(v: MetricValue, *, subject: str = "The monthly figures") -> str
             "reading."
         )
     text = f"{subject} over the last {v.spc_points} months {_SPC_WORDS[v.spc_variation]}"
-    if v.spc_assurance in _ASSURANCE_WORDS:
-        text += f"; on current performance the measure {_ASSURANCE_WORDS[v.spc_assurance]}"
+    if v.spc_assurance in _ASSURANCE_WORDS and v.target is not None:
+        words = _ASSURANCE_WORDS[v.spc_assurance].replace(
+            "the target", f"the target of {number(v.target, v.unit)} (Appendix B)"
+        )
+        text += f"; on current performance the measure {words}"
     return text + "."
 
 
@@ -131,7 +134,13 @@ def moved_sentence(
     compared = [v for v in values if change_of(v) is not None]
     if not compared:
         return "There are no figures from a year before to compare with."
-    rest = "" if len(compared) == len(values) else " (or have no figure a year before)"
+    rest = "" if len(compared) == len(values) else " (some have no figure a year before)"
     if moved:
-        return f"{lead}{'; '.join(moved)}; the others are within normal variation{rest}."
+        others = "" if len(moved) < len(compared) else None
+        if others is None:
+            return f"{lead}{'; '.join(moved)}.{rest}"
+        return (
+            f"{lead}{'; '.join(moved)}; the others compared with a year before are within "
+            f"normal variation or unchanged{rest}."
+        )
     return none + ("" if not rest else " Some have no figure a year before.")

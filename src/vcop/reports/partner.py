@@ -28,6 +28,7 @@ from vcop.reports.board import (
 from vcop.reports.document import Document, Paragraph, Table
 from vcop.reports.figures import SUPPRESSED, FigureBook, period_words
 from vcop.reports.narrative import change_of, change_sentence, moved_sentence
+from vcop.spec.code import load_code
 
 #: The obligations each partner shares with the police, in the order the pack presents them.
 PARTNER_OBLIGATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -76,6 +77,7 @@ def partner_pack(
             ("Figures to", f"{as_of:%-d %B %Y}"),
         ],
     )
+    _publish_compliance(book)
     n = Numbering(doc)
     n.section("About this pack")
     n.para(
@@ -123,7 +125,7 @@ def partner_pack(
                     right_label(v.group[0], titles),
                     book.cite(v, "Table 1") + (small_mark(v) if book.shown(v) else ""),
                     book.cite_n(v, "Table 1") if book.shown(v) else SUPPRESSED,
-                    book.cite(v, "Table 1", "year_ago") if book.shown(v, "year_ago") else "–",
+                    _earlier(book, v, "Table 1"),
                     sig_word(v) if book.shown(v) else "–",
                 )
                 for v in sorted(rights, key=_right_order)
@@ -174,16 +176,15 @@ def partner_pack(
                     f"{oid}: {otitles.get(oid, '')}".rstrip(": "),
                     book.cite(v, "Table 3") + (small_mark(v) if book.shown(v) else ""),
                     book.cite_n(v, "Table 3") if book.shown(v) else SUPPRESSED,
-                    book.cite(v, "Table 3", "year_ago") if book.shown(v, "year_ago") else "–",
                     sig_word(v) if book.shown(v) else "–",
                 )
             )
     doc.add(
         Table(
-            ("Partner", "Obligation", "Met on time", "Due", "Year before", "Change"),
+            ("Partner", "Obligation", "Met on time", "Due", "Change from a year before"),
             tuple(rows),
             caption=f"Table 3: Obligations shared with partners, {period}",
-            numeric=(False, False, True, True, True, False),
+            numeric=(False, False, True, True, False),
         )
     )
 
@@ -222,6 +223,34 @@ def partner_pack(
         doc.add(Paragraph(f"Note: {note}.", note=True))
     appendices(book, doc, noun="pack")
     return doc
+
+
+def _publish_compliance(book: FigureBook) -> None:
+    """Compliance by right and by obligation, force-wide and by area, published together: a
+    right is the sum of its obligations, so an obligation hidden in one table must not be
+    recoverable as its right minus the others (the compliance return's linked suppression).
+    Earlier windows are published table by table; the pack shows them for rights only."""
+    from vcop.reports.compliance_return import publish_linked, right_links
+
+    assert book.threshold is not None
+    metrics = ["compliance_by_right", "compliance_by_obligation"]
+    whole, split = book.raw(metrics), book.raw(metrics, by="area")
+    raw = [*whole, *split]
+    missing = book.catalogue.breakdown("right").missing_label
+    right_of = {o.id: str(o.right) if o.right is not None else missing
+                for o in load_code().obligations}  # fmt: skip
+    published, _ = publish_linked(raw, book.threshold, right_links(raw, right_of))
+    book.preload(published[: len(whole)], "rolling_12m", None)
+    book.preload(published[len(whole) :], "rolling_12m", "area")
+
+
+def _earlier(book: FigureBook, v: MetricValue, where: str) -> str:
+    """A figure's year-before value: [c] when suppressed (blanked by the suppression layer),
+    – when there is none (no data then, or a window in the data's first year)."""
+    if book.shown(v, "year_ago"):
+        return book.cite(v, where, "year_ago")
+    blanked = v.year_ago is not None and v.year_ago.estimate.denominator is None
+    return SUPPRESSED if blanked else "–"
 
 
 def _right_key(group: str) -> tuple[bool, int]:

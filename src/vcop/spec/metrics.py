@@ -494,7 +494,8 @@ def _offence_lists() -> dict[str, tuple[str, ...]] | None:
 def _resolved(b: Breakdown) -> Breakdown:
     if b.offence_list is None:
         return b
-    return b.model_copy(update={"members": (_offence_lists() or {})[b.offence_list]})
+    members = (_offence_lists() or {}).get(b.offence_list)
+    return b if members is None else b.model_copy(update={"members": members})
 
 
 def _known_obligations() -> set[str] | None:
