@@ -25,6 +25,7 @@ report_app = typer.Typer(
 app.add_typer(report_app, name="report")
 
 if TYPE_CHECKING:
+    from vcop.reports.document import Document
     from vcop.reports.figures import FigureBook
     from vcop.reports.source import ReportSource
 
@@ -115,6 +116,16 @@ FormatOption = Annotated[
     typer.Option(
         "--format", help="Comma-separated formats to write: docx, pdf, html (default: all three)."
     ),
+]
+
+
+ForceOption = Annotated[
+    str | None,
+    typer.Option(help="The force's name (default: from the data, else 'the force')."),
+]
+DateOption = Annotated[
+    datetime | None,
+    typer.Option("--date", formats=["%Y-%m-%d"], help="Date of the document (default: as-of)."),
 ]
 
 
@@ -210,6 +221,21 @@ def write_figures_csv(book: FigureBook, path: Path) -> None:
     tmp.replace(path)
 
 
+def write_documents(
+    doc: Document, book: FigureBook, stem: Path, formats: list[str], what: str, started: float
+) -> None:
+    """Write ``stem.<format>`` for each format and ``figures.csv`` beside them, and say so."""
+    from vcop.reports.render import write
+
+    with console.status("writing the documents"):
+        paths = write(doc, stem.parent, stem.name, formats)
+        write_figures_csv(book, stem.parent / "figures.csv")
+    console.print(
+        f"Wrote {what} in {time.perf_counter() - started:.1f} s: "
+        + ", ".join(str(p) for p in [*paths, stem.parent / "figures.csv"])
+    )
+
+
 @report_app.command("board")
 def board_command(
     as_of: AsOfOption,
@@ -222,14 +248,8 @@ def board_command(
         "Business Coordination Board"
     ),
     author: Annotated[str, typer.Option(help="Who the paper is from.")] = "Chief Constable",
-    force: Annotated[
-        str | None,
-        typer.Option(help="The force's name (default: from the data, else 'the force')."),
-    ] = None,
-    paper_date: Annotated[
-        datetime | None,
-        typer.Option("--date", formats=["%Y-%m-%d"], help="Date of the paper (default: as-of)."),
-    ] = None,
+    force: ForceOption = None,
+    paper_date: DateOption = None,
     charts: Annotated[bool, typer.Option(help="Include SPC chart images.")] = True,
     threshold: Annotated[
         int | None,
@@ -251,7 +271,6 @@ def board_command(
     from vcop.reports.board import board_paper
     from vcop.reports.charts import xmr_image
     from vcop.reports.figures import FigureBook
-    from vcop.reports.render import write
 
     chosen = parse_formats(formats)
     day = month_end(as_of)
@@ -270,14 +289,9 @@ def board_command(
                 paper_date=paper_date.date() if paper_date else None,
                 chart=xmr_image if charts and threshold is None else None,
             )
-    with console.status("writing the documents"):
-        paths = write(doc, folder, f"board-paper-{day:%Y-%m}", chosen)
-        write_figures_csv(book, folder / "figures.csv")
-    console.print(
-        f"Wrote the board paper as of {day} ({len(book.citations)} figures cited) in "
-        f"{time.perf_counter() - started:.1f} s: "
-        + ", ".join(str(p) for p in [*paths, folder / "figures.csv"])
-    )
+    write_documents(doc, book, folder / f"board-paper-{day:%Y-%m}", chosen,
+                    f"the board paper as of {day} ({len(book.citations)} figures cited)",
+                    started)  # fmt: skip
 
 
 @report_app.command("partner")
@@ -297,14 +311,8 @@ def partner_command(
     board: Annotated[str, typer.Option(help="The board the pack goes to.")] = (
         "Local Criminal Justice Board"
     ),
-    force: Annotated[
-        str | None,
-        typer.Option(help="The force's name (default: from the data, else 'the force')."),
-    ] = None,
-    paper_date: Annotated[
-        datetime | None,
-        typer.Option("--date", formats=["%Y-%m-%d"], help="Date of the pack (default: as-of)."),
-    ] = None,
+    force: ForceOption = None,
+    paper_date: DateOption = None,
 ) -> None:
     """Write the partner pack for the Local Criminal Justice Board (Word, PDF and HTML).
 
@@ -317,7 +325,6 @@ def partner_command(
     from vcop.config import Settings
     from vcop.reports.figures import FigureBook
     from vcop.reports.partner import partner_pack
-    from vcop.reports.render import write
 
     chosen = parse_formats(formats)
     day = month_end(as_of)
@@ -333,11 +340,6 @@ def partner_command(
                 board=board,
                 paper_date=paper_date.date() if paper_date else None,
             )
-    with console.status("writing the documents"):
-        paths = write(doc, folder, f"partner-pack-{day:%Y-%m}", chosen)
-        write_figures_csv(book, folder / "figures.csv")
-    console.print(
-        f"Wrote the partner pack as of {day} ({len(book.citations)} figures shown, counts below "
-        f"{limit} suppressed) in {time.perf_counter() - started:.1f} s: "
-        + ", ".join(str(p) for p in [*paths, folder / "figures.csv"])
-    )
+    write_documents(doc, book, folder / f"partner-pack-{day:%Y-%m}", chosen,
+                    f"the partner pack as of {day} ({len(book.citations)} figures shown, counts "
+                    f"below {limit} suppressed)", started)  # fmt: skip

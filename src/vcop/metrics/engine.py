@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import hashlib
 import math
+import warnings
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -42,6 +44,16 @@ Aggregates = dict[tuple[int, int, Group], dict[str, Any]]
 
 #: The start of time, for the window "everything before the benchmark".
 _EPOCH = date(1900, 1, 1)
+
+
+@contextmanager
+def quietly() -> Iterator[None]:
+    """Engine work without the deprecation notices ibis 12 raises on DuckDB 2 and pandas 3
+    (theirs to fix; each is named, so any other warning still shows)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*fetch_arrow_table.*")
+        warnings.filterwarnings("ignore", message=".*future.infer_string.*")
+        yield
 
 
 class MetricsError(ValueError):

@@ -23,10 +23,8 @@ right is the same cell as on the other sheets, so it is hidden the same way ever
 from __future__ import annotations
 
 import re
-import warnings
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -36,7 +34,7 @@ from typing import Any
 import duckdb
 import ibis
 
-from vcop.metrics.engine import compute
+from vcop.metrics.engine import compute, quietly
 from vcop.metrics.periods import PeriodKind, Window, windows
 from vcop.metrics.suppress import _sets as table_sets  # the sets publish() itself checks
 from vcop.metrics.suppress import publish, suppress
@@ -71,16 +69,6 @@ SHEET_NOTES = "Notes"
 
 class ReturnError(ValueError):
     """A return that cannot be made, with a reason a person can act on."""
-
-
-@contextmanager
-def engine_quietly() -> Iterator[None]:
-    """Engine work without the deprecation notices ibis 12 raises on DuckDB 2 and pandas 3
-    (theirs to fix; each is named, so any other warning still shows)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*fetch_arrow_table.*")
-        warnings.filterwarnings("ignore", message=".*future.infer_string.*")
-        yield
 
 
 # --------------------------------------------------------------------------------------------
@@ -277,7 +265,7 @@ def compute_return(
     catalogue = load_catalogue()
     backend = ibis.duckdb.from_connection(source.con)
     ids = list(definition.metric_ids)
-    with engine_quietly():
+    with quietly():
         whole = compute(backend, window.end, PeriodKind.quarter, metrics=ids, catalogue=catalogue)
         split = compute(
             backend, window.end, PeriodKind.quarter, metrics=ids, by=AREA, catalogue=catalogue

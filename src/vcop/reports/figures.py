@@ -11,16 +11,14 @@ it came from.
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Literal
 
 import ibis
 
-from vcop.metrics.engine import Result, compute
+from vcop.metrics.engine import Result, compute, quietly
 from vcop.metrics.periods import PeriodKind
 from vcop.metrics.series import Point, Series, monthly_series
 from vcop.metrics.suppress import publish
@@ -38,15 +36,6 @@ NO_WARM_UP = frozenset({"incidents", "survey_responses"})
 
 #: What a report shows in place of a suppressed figure (the dashboard's mark, GSS style).
 SUPPRESSED = "[c]"
-
-
-@contextmanager
-def quietly() -> Iterator[None]:
-    """Engine work without the deprecation notices ibis 12 raises on DuckDB 2 and pandas 3."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*fetch_arrow_table.*")
-        warnings.filterwarnings("ignore", message=".*future.infer_string.*")
-        yield
 
 
 def percent(value: float) -> str:

@@ -10,7 +10,6 @@ would give, and the stored ledger (which the dashboard and worklists use) stays 
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 
+from vcop.metrics.engine import quietly
 from vcop.rules.ledger import last_run
 from vcop.spec.code import LocalStandards
 from vcop.spec.schema import load_schema
@@ -78,9 +78,7 @@ def _evaluated_copy(
         con.execute(f"ATTACH '{escaped}' AS stored (READ_ONLY)")
         for name in load_schema().table_names:
             con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM stored."{name}"')
-        with warnings.catch_warnings():
-            # ibis 12 still calls DuckDB 2's deprecated fetch_arrow_table(); not ours to fix.
-            warnings.filterwarnings("ignore", "fetch_arrow_table", DeprecationWarning)
+        with quietly():
             evaluate(con, as_of, standards=standards, progress=progress)
     except duckdb.Error as exc:
         con.close()

@@ -486,7 +486,9 @@ def _offence_lists() -> dict[str, tuple[str, ...]] | None:
         from vcop.spec.code import load_code
 
         edition = load_code().editions[-1]
-        return {k: tuple(c.upper() for c in v.codes) for k, v in edition.offence_lists.lists.items()}
+        return {
+            k: tuple(c.upper() for c in v.codes) for k, v in edition.offence_lists.lists.items()
+        }
     except Exception:  # the Code's own check reports why it does not load
         return None
 

@@ -12,7 +12,6 @@ The monthly series behind a metric's SPC reading (for its XmR chart and sparklin
 from __future__ import annotations
 
 import threading
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -20,7 +19,7 @@ from typing import Any, TypeVar
 
 import ibis
 
-from vcop.metrics.engine import Result, compute
+from vcop.metrics.engine import Result, compute, quietly
 from vcop.metrics.periods import PeriodKind
 from vcop.metrics.series import Series, monthly_series
 from vcop.metrics.suppress import is_small, publish
@@ -56,9 +55,7 @@ FAMILY_TITLES: dict[str, str] = {
 def engine_quietly() -> Iterator[None]:
     """Run engine work alone, without the deprecation notices ibis 12 raises on DuckDB 2 and
     pandas 3 (theirs to fix; each is named, so any other warning still shows)."""
-    with _ENGINE, warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*fetch_arrow_table.*")
-        warnings.filterwarnings("ignore", message=".*future.infer_string.*")
+    with _ENGINE, quietly():
         yield
 
 
