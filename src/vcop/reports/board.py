@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import pairwise
+from typing import Any
 
 from vcop.metrics.values import MetricValue
 from vcop.reports.document import Document, Heading, Image, PageBreak, Paragraph, Table
@@ -152,12 +153,42 @@ def measure_rows(
     return tuple(rows)
 
 
+def measure_table(
+    book: FigureBook,
+    measures: Sequence[tuple[str, str]],
+    table_no: str,
+    caption: str,
+    *,
+    first: str = "Measure",
+    **rows: Any,
+) -> Table:
+    """The standard measure table: Measure | Value | n | Year before | n | Change."""
+    return Table(
+        (first, "Value", "n", "Year before", "n", "Change"),
+        measure_rows(book, measures, table_no, **rows),
+        caption=f"{table_no}: {caption}",
+        numeric=(False, True, True, True, True, False),
+    )
+
+
+def add_chart(n: Numbering, chart: Charter | None, book: FigureBook, metric_id: str) -> None:
+    """The metric's XmR chart, if charts are wanted and it has months to draw."""
+    image = chart(book, metric_id, ()) if chart is not None else None
+    if image is not None:
+        n.doc.add(image)
+
+
 def right_titles() -> dict[str, str]:
     return {str(r.right): r.title for e in load_code().editions for r in e.header.rights}
 
 
 def obligation_titles() -> dict[str, str]:
     return {o.id: o.title for o in load_code().obligations}
+
+
+def right_key(group: str) -> tuple[bool, int]:
+    """Rights in the Code's order (1, 2, … 12), the local standards last."""
+    return (not group.isdigit(), int(group) if group.isdigit() else 0)
 
 
 def right_label(group: str, titles: dict[str, str]) -> str:
@@ -332,11 +363,7 @@ def _satisfaction(book: FigureBook, n: Numbering, chart: Charter | None) -> None
             numeric=(False, True, True, True, True, False),
         )
     )
-    dims = [
-        (v, title)
-        for m, title in SATISFACTION[1:]
-        if (v := book.value(m)) is not None and book.shown(v)
-    ]
+    dims = [(v, title) for m, title in SATISFACTION[1:] if book.shown(v := book.value(m))]
     if dims:
         low, title = min(dims, key=lambda d: d[0].current.value or 0.0)
         where = n.next()
@@ -368,7 +395,7 @@ def _satisfaction(book: FigureBook, n: Numbering, chart: Charter | None) -> None
         )
     burglary = book.value("satisfaction_whole_experience", by="crime_type", group=("Burglary",))
     follow = book.value("satisfaction_follow_up", by="crime_type", group=("Burglary",))
-    if burglary is not None and book.shown(burglary):
+    if book.shown(burglary):
         where = n.next()
         n.para(
             f"Of victims of burglary, {book.cite(burglary, where)}{small_mark(burglary)} "
@@ -377,17 +404,15 @@ def _satisfaction(book: FigureBook, n: Numbering, chart: Charter | None) -> None
             change_sentence(book, burglary, where),
             f"Satisfaction of burglary victims with follow-up was {book.cite(follow, where)}"
             f"{small_mark(follow)} (n = {book.cite_n(follow, where)})."
-            if follow is not None and book.shown(follow)
+            if book.shown(follow)
             else "",
-            change_sentence(book, follow, where, subject="This")
-            if follow is not None and book.shown(follow)
-            else "",
+            change_sentence(book, follow, where, subject="This") if book.shown(follow) else "",
             number=where,
         )
     book.values([m for m, _ in DA_SATISFACTION])
     da = book.value("da_satisfaction_whole_experience")
     da_follow = book.value("da_satisfaction_follow_up")
-    if da is not None and book.shown(da):
+    if book.shown(da):
         where = n.next()
         n.para(
             "Victims of domestic abuse are surveyed separately by a specialist team. "
@@ -397,22 +422,16 @@ def _satisfaction(book: FigureBook, n: Numbering, chart: Charter | None) -> None
             change_sentence(book, da, where),
             f"Satisfaction with follow-up was {book.cite(da_follow, where)}{small_mark(da_follow)} "
             f"(n = {book.cite_n(da_follow, where)})."
-            if da_follow is not None and book.shown(da_follow)
+            if book.shown(da_follow)
             else "",
             number=where,
         )
         n.doc.add(
-            Table(
-                ("Aspect of service", "Value", "n", "Year before", "n", "Change"),
-                measure_rows(book, DA_SATISFACTION, "Table 2"),
-                caption="Table 2: Domestic abuse victim survey, 12 months, by aspect of service",
-                numeric=(False, True, True, True, True, False),
-            )
-        )
-    if chart is not None:
-        image = chart(book, "satisfaction_whole_experience", ())
-        if image is not None:
-            n.doc.add(image)
+            measure_table(book, DA_SATISFACTION, "Table 2",
+                          "Domestic abuse victim survey, 12 months, by aspect of service",
+                          first="Aspect of service")
+        )  # fmt: skip
+    add_chart(n, chart, book, "satisfaction_whole_experience")
 
 
 def _response(book: FigureBook, n: Numbering, chart: Charter | None) -> None:
@@ -432,16 +451,16 @@ def _response(book: FigureBook, n: Numbering, chart: Charter | None) -> None:
         change_sentence(book, immediate, where, which="previous", subject="This"),
         f"For prompt-grade incidents it was {book.cite(prompt, where)} "
         f"(n = {book.cite_n(prompt, where)})."
-        if prompt is not None and book.shown(prompt)
+        if book.shown(prompt)
         else "",
         change_sentence(book, prompt, where, which="previous", subject="This")
-        if prompt is not None and book.shown(prompt)
+        if book.shown(prompt)
         else "",
         spc_sentence(immediate, subject="Monthly medians for immediate-grade incidents"),
         number=where,
     )
     burglary = book.value("response_time_median_prompt_dwelling_burglary", "month")
-    if burglary is not None and book.shown(burglary):
+    if book.shown(burglary):
         where = n.next()
         n.para(
             f"The median time to attend prompt-grade dwelling burglary incidents was "
@@ -452,7 +471,7 @@ def _response(book: FigureBook, n: Numbering, chart: Charter | None) -> None:
             number=where,
         )
     da = book.value("response_time_median_prompt_domestic_abuse", "month")
-    if da is not None and book.shown(da):
+    if book.shown(da):
         where = n.next()
         shares = [
             v
@@ -499,10 +518,7 @@ def _response(book: FigureBook, n: Numbering, chart: Charter | None) -> None:
             numeric=(False, True, True, True, True, False),
         )
     )
-    if chart is not None:
-        image = chart(book, "response_time_median_immediate", ())
-        if image is not None:
-            n.doc.add(image)
+    add_chart(n, chart, book, "response_time_median_immediate")
 
 
 # -- 4.2 Victims' Code compliance ------------------------------------------------------------
@@ -544,8 +560,7 @@ def _compliance(book: FigureBook, n: Numbering, chart: Charter | None) -> None:
         number=where,
     )
     rows = []
-    for v in sorted(rights, key=lambda v: (not v.group[0].isdigit(), int(v.group[0])
-                                            if v.group[0].isdigit() else 0)):  # fmt: skip
+    for v in sorted(rights, key=lambda v: right_key(v.group[0])):
         earlier = book.shown(v, "year_ago")
         rows.append(
             (
@@ -573,29 +588,21 @@ def _compliance(book: FigureBook, n: Numbering, chart: Charter | None) -> None:
         "Table 5 shows the measures of the Code the force manages most closely.",
         f"Victims were updated on time about their investigation in "
         f"{book.cite(updates, where)} of the updates that fell due (n = "
-        f"{book.cite_n(updates, where)})." if updates is not None and book.shown(updates) else "",
-        change_sentence(book, updates, where) if updates is not None and book.shown(updates)
+        f"{book.cite_n(updates, where)})." if book.shown(updates) else "",
+        change_sentence(book, updates, where) if book.shown(updates)
         else "",
         f"Victim care contracts were agreed with {book.cite(vcc, where)} of the victims for whom "
         f"one fell due (n = {book.cite_n(vcc, where)})."
-        if vcc is not None and book.shown(vcc) else "",
-        change_sentence(book, vcc, where) if vcc is not None and book.shown(vcc) else "",
+        if book.shown(vcc) else "",
+        change_sentence(book, vcc, where) if book.shown(vcc) else "",
         spc_sentence(updates, subject="Monthly rates of updates on time")
-        if updates is not None and book.shown(updates) else "",
+        if book.shown(updates) else "",
         number=where,
     )  # fmt: skip
     n.doc.add(
-        Table(
-            ("Measure", "Value", "n", "Year before", "n", "Change"),
-            measure_rows(book, CODE_MEASURES, "Table 5"),
-            caption="Table 5: Key Victims' Code measures, 12 months",
-            numeric=(False, True, True, True, True, False),
-        )
+        measure_table(book, CODE_MEASURES, "Table 5", "Key Victims' Code measures, 12 months")
     )
-    if chart is not None:
-        image = chart(book, "victim_updates_on_time", ())
-        if image is not None:
-            n.doc.add(image)
+    add_chart(n, chart, book, "victim_updates_on_time")
     obligations = [v for v in book.values(["compliance_by_obligation"]) if book.shown(v)]
     if obligations:
         otitles = obligation_titles()
@@ -651,7 +658,7 @@ def _priority(book: FigureBook, n: Numbering, p: Priority) -> None:
     shown = [
         (v, title)
         for m, title in measures
-        if (v := book.value(m, by=p.by, group=(p.group,))) is not None and book.shown(v)
+        if book.shown(v := book.value(m, by=p.by, group=(p.group,)))
     ]
     where = n.next()
     if not shown:
@@ -663,7 +670,7 @@ def _priority(book: FigureBook, n: Numbering, p: Priority) -> None:
         sentence = f"{title}: {book.cite(v, where)}{small_mark(v)} for {p.who} (n = {book.cite_n(v, where)})"
         if p.others:
             other = book.value(v.metric_id, by=p.by, group=(p.others,))
-            if other is not None and book.shown(other):
+            if book.shown(other):
                 sentence += f", against {book.cite(other, where)} for other victims"
         sentences.append(sentence + ".")
     moved = [
@@ -683,13 +690,10 @@ def _priority(book: FigureBook, n: Numbering, p: Priority) -> None:
     sentences.append(f"{table_no} gives every measure.")
     n.para(*sentences, number=where)
     n.doc.add(
-        Table(
-            ("Measure", "Value", "n", "Year before", "n", "Change"),
-            measure_rows(book, measures, table_no, by=p.by, group=(p.group,)),
-            caption=f"{table_no}: {p.title} — Victims' Code measures for {p.who}, 12 months",
-            numeric=(False, True, True, True, True, False),
-        )
-    )
+        measure_table(book, measures, table_no,
+                      f"{p.title} — Victims' Code measures for {p.who}, 12 months",
+                      by=p.by, group=(p.group,))
+    )  # fmt: skip
 
 
 # -- appendices ------------------------------------------------------------------------------

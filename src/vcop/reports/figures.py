@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import Literal
+from typing import Literal, TypeGuard
 
 import ibis
 
@@ -219,7 +219,7 @@ class FigureBook:
         c = v.previous if which == "previous" else v.year_ago
         return c.estimate if c is not None else None
 
-    def shown(self, v: MetricValue | None, which: Which = "current") -> bool:
+    def shown(self, v: MetricValue | None, which: Which = "current") -> TypeGuard[MetricValue]:
         """Whether the figure exists and may be shown (not suppressed, not blank)."""
         if v is None:
             return False

@@ -18,8 +18,9 @@ from vcop.metrics.values import MetricValue
 from vcop.reports.board import (
     Numbering,
     appendices,
-    measure_rows,
+    measure_table,
     obligation_titles,
+    right_key,
     right_label,
     right_titles,
     sig_word,
@@ -128,7 +129,7 @@ def partner_pack(
                     _earlier(book, v, "Table 1"),
                     sig_word(v) if book.shown(v) else "–",
                 )
-                for v in sorted(rights, key=_right_order)
+                for v in sorted(rights, key=lambda v: right_key(v.group[0]))
             ),
             caption=f"Table 1: Victims' Code compliance by right, {period}",
             numeric=(False, True, True, True, False),
@@ -150,7 +151,7 @@ def partner_pack(
                         right_label(r, titles).split(":")[0],
                         *(_cell(book, cells.get((r, a)), "Table 2") for a in areas),
                     )
-                    for r in sorted({v.group[0] for v in by_area}, key=_right_key)
+                    for r in sorted({v.group[0] for v in by_area}, key=right_key)
                 ),
                 caption=f"Table 2: Victims' Code compliance by right and policing area, {period}",
                 numeric=(False, *(True for _ in areas)),
@@ -191,7 +192,7 @@ def partner_pack(
     n.section("Victims' experience and outcomes")
     book.values([m for m, _ in SATISFACTION])
     whole = book.value("satisfaction_whole_experience")
-    if whole is not None and book.shown(whole):
+    if book.shown(whole):
         where = n.next()
         n.para(
             f"{book.cite(whole, where)} of the {book.cite_n(whole, where)} victims surveyed in "
@@ -202,7 +203,7 @@ def partner_pack(
         )
     book.values([m for m, _ in OUTCOMES])
     rate = book.value("prosecution_possible_outcome_rate")
-    if rate is not None and book.shown(rate):
+    if book.shown(rate):
         where = n.next()
         n.para(
             f"The prosecution-possible outcome rate for {period_words(rate.current, rate.period)}"
@@ -212,13 +213,9 @@ def partner_pack(
             number=where,
         )
     doc.add(
-        Table(
-            ("Measure", "Value", "n", "Year before", "n", "Change"),
-            measure_rows(book, (*SATISFACTION, *OUTCOMES), "Table 4"),
-            caption="Table 4: Victim satisfaction and outcomes, 12 months",
-            numeric=(False, True, True, True, True, False),
-        )
-    )
+        measure_table(book, (*SATISFACTION, *OUTCOMES), "Table 4",
+                      "Victim satisfaction and outcomes, 12 months")
+    )  # fmt: skip
     for note in book.notes:
         doc.add(Paragraph(f"Note: {note}.", note=True))
     appendices(book, doc, noun="pack")
@@ -251,11 +248,3 @@ def _earlier(book: FigureBook, v: MetricValue, where: str) -> str:
         return book.cite(v, where, "year_ago")
     blanked = v.year_ago is not None and v.year_ago.estimate.denominator is None
     return SUPPRESSED if blanked else "–"
-
-
-def _right_key(group: str) -> tuple[bool, int]:
-    return (not group.isdigit(), int(group) if group.isdigit() else 0)
-
-
-def _right_order(v: MetricValue) -> tuple[bool, int]:
-    return _right_key(v.group[0])
