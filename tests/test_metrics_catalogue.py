@@ -153,10 +153,10 @@ def test_a_copy_of_the_catalogue_loads(copy: Path) -> None:
             "a count metric is in count",
         ),
         (
-            "victims_code.yaml",
-            "    target: 0.9\n",
-            "    target: 90\n",
-            "a proportion target is between 0 and 1",
+            "crime_outcomes.yaml",
+            "    benchmark_years: 3\n",
+            "    benchmark_years: 3\n    spc_rebase: [2024-04-15]\n",
+            "spc_rebase 2024-04-15 is not the first day of a month",
         ),
         (
             "crime_outcomes.yaml",

@@ -84,7 +84,17 @@ def test_json_with_a_period_metric_and_breakdown(db: Path) -> None:
         for a in ("North", "South")
     }
     assert all(r["period"] == "quarter" and r["period_start"] == "2025-04-01" for r in rows)
-    assert all(isinstance(r["significant_change"], bool) for r in rows)
+    # a quarter younger than its metric's maturity is provisional and not compared; a complete
+    # one is compared, with a test
+    for r in rows:
+        assert r["better"] == "higher" if r["metric_id"] == "victim_updates_on_time" else "lower"
+        if r["provisional"]:
+            assert r["comparable"] is False and r["significant_change"] is None
+            assert r["comparable_reason"].startswith("provisional")
+            assert 0 < r["provisional_share"] <= 1
+        else:
+            assert isinstance(r["significant_change"], bool)
+    assert {r["provisional"] for r in rows} == {True, False}
 
 
 def test_the_table_is_readable(db: Path) -> None:

@@ -45,6 +45,15 @@ LEDGER_DDL: str = data.LEDGER_DDL
 build = data.build
 frames = data.frames
 CAT = load_catalogue()
+#: The catalogue with no maturity and no warm-up: the arithmetic alone, for the oracle tests
+#: (the policy has tests of its own in test_metrics_policy.py).
+RAW = CAT.model_copy(
+    update={
+        "metrics": tuple(
+            m.model_copy(update={"maturity_days": 0, "warm_up_days": 0}) for m in CAT.metrics
+        )
+    }
+)
 
 # ibis 12 still calls DuckDB 2's deprecated fetch_arrow_table() when it reads a table's schema
 pytestmark = pytest.mark.filterwarnings(
@@ -260,8 +269,8 @@ def test_the_cover_uses_every_breakdown() -> None:
 def test_comparisons_are_the_oracles_earlier_windows(force: Any) -> None:
     con, f = force
     pw = windows("quarter", AS_OF)
-    m = CAT.metric("support_referral_on_time")
-    (v,) = compute_metric(backend(con), m, AS_OF, "quarter", catalogue=CAT)
+    m = RAW.metric("support_referral_on_time")
+    (v,) = compute_metric(backend(con), m, AS_OF, "quarter", catalogue=RAW)
     assert v.previous is not None and v.year_ago is not None
     prev = oracle(f, m, pw.previous, AS_OF)[()]
     year = oracle(f, m, pw.year_ago, AS_OF)[()]
@@ -273,8 +282,8 @@ def test_comparisons_are_the_oracles_earlier_windows(force: Any) -> None:
 
 def test_the_spc_series_is_the_oracles_months(force: Any) -> None:
     con, f = force
-    m = CAT.metric("needs_assessment_on_time")
-    (v,) = compute_metric(backend(con), m, AS_OF, "month", catalogue=CAT)
+    m = RAW.metric("needs_assessment_on_time")
+    (v,) = compute_metric(backend(con), m, AS_OF, "month", catalogue=RAW)
     pw = windows("month", AS_OF, CAT.settings.spc.months)
     series = []
     for w in pw.spc_months:
@@ -357,7 +366,9 @@ def test_a_row_belongs_to_the_period_of_its_due_date() -> None:
         ("R4.referral-to-support", "overdue", 4, date(2024, 6, 15), "V4"),  # a year before
     ]
     con = _ledger_db(rows)
-    (v,) = compute(backend(con), AS_OF, "month", metrics=["support_referral_on_time"]).values
+    (v,) = compute(
+        backend(con), AS_OF, "month", metrics=["support_referral_on_time"], catalogue=RAW
+    ).values
     assert (v.current.numerator, v.current.denominator) == (2, 2)
     assert v.previous is not None and v.previous.estimate.denominator == 1
     assert v.year_ago is not None and (
@@ -372,7 +383,9 @@ def test_a_row_belongs_to_the_period_of_its_due_date() -> None:
         ("R4.referral-to-support", "late", 4, date(2024, 3, 31), "V3"),
     ]
     con = _ledger_db(rows, as_of=march)
-    (fy,) = compute(backend(con), march, "fytd", metrics=["support_referral_on_time"]).values
+    (fy,) = compute(
+        backend(con), march, "fytd", metrics=["support_referral_on_time"], catalogue=RAW
+    ).values
     assert (fy.current.start, fy.current.end) == (date(2024, 4, 1), march)
     assert (fy.current.numerator, fy.current.denominator) == (2, 2)
     assert fy.year_ago is not None and fy.year_ago.estimate.denominator == 1

@@ -23,20 +23,22 @@ import hashlib
 import math
 import warnings
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
-from vcop.metrics import spc, stats
+from vcop.metrics import policy, spc, stats
 from vcop.metrics.periods import PeriodKind, PeriodWindows, Window, windows
-from vcop.metrics.relations import flagged_rows, metric_rows
+from vcop.metrics.relations import Filters, flagged_rows, metric_rows
+from vcop.metrics.targets import NONE as NO_TARGETS
+from vcop.metrics.targets import Targets
 from vcop.metrics.values import Comparison, Estimate, MetricValue
-from vcop.spec.metrics import LEDGER, Catalogue, Metric, load_catalogue
+from vcop.spec.metrics import LEDGER, VICTIM_CRIMES, Catalogue, Metric, load_catalogue, sources
 
 Group = tuple[str, ...]
 #: Aggregates per (metric index in the batch, window, group).
@@ -144,9 +146,18 @@ class _Plan:
     #: For counts: everything before the earliest window, to tell where the data starts.
     before: int | None
     months: tuple[int, ...]
+    #: The provisional part of the current window, by the day it starts (one per maturity).
+    tails: Mapping[date, int] = field(default_factory=dict)
 
     @classmethod
-    def make(cls, pw: PeriodWindows, benchmark: Window | None, *, count: bool = False) -> _Plan:
+    def make(
+        cls,
+        pw: PeriodWindows,
+        benchmark: Window | None,
+        *,
+        count: bool = False,
+        tails: Sequence[date] = (),
+    ) -> _Plan:
         unique: dict[Window, int] = {}
 
         def key(w: Window) -> int:
@@ -155,11 +166,12 @@ class _Plan:
         cur, prev, year = key(pw.current), key(pw.previous), key(pw.year_ago)
         bench = key(benchmark) if benchmark is not None else None
         months = tuple(key(w) for w in pw.spc_months)
+        tail_keys = {d: key(Window(d, pw.current.end)) for d in sorted(set(tails))}
         before = None
         if count:
             earliest = min(w.start for w in unique)
             before = key(Window(_EPOCH, earliest - timedelta(days=1)))
-        return cls(tuple(unique), cur, prev, year, bench, before, months)
+        return cls(tuple(unique), cur, prev, year, bench, before, months, tail_keys)
 
     def data_start(self, aggs: Aggregates, m: int) -> date | None:
         """Where metric ``m``'s data starts (None: before every window, or no data)."""
@@ -367,6 +379,13 @@ def _first_date(aggs: Aggregates, m: int, w: int | None) -> date | None:
     return min(found) if found else None
 
 
+def _size(kind: str, agg: dict[str, Any] | None) -> int:
+    """How many cases an aggregate holds (a proportion's denominator, others' count)."""
+    if agg is None:
+        return 0
+    return int(agg["den"]) if kind == "proportion" else int(agg["n"])
+
+
 def _values_for_metric(
     metric: Metric,
     m: int,
@@ -376,6 +395,7 @@ def _values_for_metric(
     catalogue: Catalogue,
     breakdown: tuple[str, ...],
     stamp: str,
+    ctx: _Context,
 ) -> list[MetricValue]:
     kind = metric.kind
     conf = catalogue.settings.confidence
@@ -413,14 +433,23 @@ def _values_for_metric(
         return _point(kind, window, aggs.get((m, w, g)), totals.get((w, whole(g)), 0), conf)
 
     groups = sorted({g for (mi, w, g) in aggs if mi == m and w == plan.current})
-    # the SPC series: the months the data covers (for counts, an empty month after that is 0)
+    # the SPC series: the months the data covers (for counts, an empty month after that is 0),
+    # judged only where mature and out of the warm-up (see vcop.metrics.policy)
     with_data = {w for (mi, w, _) in aggs if mi == m}
     starts = [i for i, w in enumerate(plan.months) if w in with_data]
     months = plan.months[starts[0] :] if starts else ()
     if kind == "count" and start is not None:
         months = tuple(w for w in months if plan.windows[w].start >= start)
+    ready = policy.ready_from(ctx.data_start, metric)
+    months = tuple(
+        w for w in months if policy.judged_month(plan.windows[w].start, pw.as_of, metric, ready)
+    )
+    tail_start = policy.provisional_from(pw.current, pw.as_of, policy.maturity(metric))
+    tail = plan.tails.get(tail_start) if tail_start is not None else None
     rules = spc_rules(catalogue)
     polarity = spc.Polarity(metric.polarity)
+    target = ctx.targets.for_metric(metric.id, pw.as_of)
+    provenance = target.target
     out = []
     for g in groups:
         now = point(plan.current, g)
@@ -434,39 +463,94 @@ def _values_for_metric(
                 now.estimate.numerator or 0, days_now, b.numerator or 0, days_b
             )
             bench_sig = None if test is None else test.significant
-        series = [
-            v
-            for v in (point(w, g).estimate.value for w in months)
+        judged = [
+            (plan.windows[w].start, v)
+            for w, v in ((w, point(w, g).estimate.value) for w in months)
             if v is not None and not math.isnan(v)
         ]
-        reading = spc.analyse(series, polarity, metric.target, rules)
-        out.append(
-            MetricValue(
-                metric_id=metric.id,
-                kind=kind,
-                unit=metric.unit,
-                period=pw.kind.value,
-                as_of=pw.as_of,
-                breakdown=breakdown,
-                group=g,
-                current=now.estimate,
-                previous=_compare(kind, now, point(plan.previous, g), conf)
-                if covered(plan.previous)
-                else None,
-                year_ago=_compare(kind, now, point(plan.year_ago, g), conf)
-                if covered(plan.year_ago)
-                else None,
-                small_sample=now.n < catalogue.settings.small_sample,
-                benchmark=bench_value,
-                benchmark_significant=bench_sig,
-                spc_variation=reading.variation if reading else None,
-                spc_assurance=reading.assurance if reading else None,
-                spc_points=len(series),
-                target=metric.target,
-                definitions_hash=stamp,
-            )
+        rebase = policy.rebase_indexes([d for d, _ in judged], metric)
+        series = [v for _, v in judged]
+        reading = spc.analyse(series, polarity, target.value, rules, rebase)
+        share: float | None = None
+        if tail is not None:
+            size = _size(kind, aggs.get((m, plan.current, g)))
+            share = _size(kind, aggs.get((m, tail, g))) / size if size else None
+        value = MetricValue(
+            metric_id=metric.id,
+            kind=kind,
+            unit=metric.unit,
+            period=pw.kind.value,
+            as_of=pw.as_of,
+            breakdown=breakdown,
+            group=g,
+            current=now.estimate,
+            previous=_compare(kind, now, point(plan.previous, g), conf),
+            year_ago=_compare(kind, now, point(plan.year_ago, g), conf),
+            small_sample=now.n < catalogue.settings.small_sample,
+            benchmark=bench_value,
+            benchmark_significant=bench_sig,
+            spc_variation=reading.variation if reading else None,
+            spc_assurance=reading.assurance if reading else None,
+            spc_points=len(series),
+            target=target.value,
+            definitions_hash=stamp,
+            provisional=tail is not None,
+            provisional_share=share,
+            target_source=provenance.source if provenance else None,
+            target_adopted=bool(provenance and provenance.adopted),
+            target_effective_from=provenance.effective_from if provenance else None,
+            target_effective_to=provenance.effective_to if provenance else None,
+            target_basis=provenance.basis if provenance else None,
+            better=policy.better(metric),
         )
+        out.append(_comparability(value, metric, plan, pw, ready, covered))
     return out
+
+
+def _comparability(
+    v: MetricValue,
+    metric: Metric,
+    plan: _Plan,
+    pw: PeriodWindows,
+    ready: date | None,
+    covered: Any,
+) -> MetricValue:
+    """``v`` with only the comparisons the policy allows (see :mod:`vcop.metrics.policy`)."""
+    if v.provisional:
+        return v.not_comparable(policy.provisional_reason(metric))
+    if policy.in_warm_up(pw.current, ready):
+        return v.not_comparable(policy.warm_up_reason(metric, "the period"))
+    for which, w, label in (
+        ("previous", plan.previous, "the previous period"),
+        ("year_ago", plan.year_ago, "the same period a year before"),
+    ):
+        if not covered(w):
+            reason = policy.no_data_reason(label)
+        elif policy.in_warm_up(plan.windows[w], ready):
+            reason = policy.warm_up_reason(metric, label)
+        else:
+            continue
+        kept = {k: getattr(v, k) for k in ("previous", "year_ago") if k != which}
+        v = replace(v.not_comparable(reason), **kept)
+    return v
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every metric of one :func:`compute` call shares."""
+
+    data_start: date | None = None
+    targets: Targets = NO_TARGETS
+    filters: Filters = ()
+
+
+def data_start(backend: ibis.BaseBackend) -> date | None:
+    """The day the data begin: the first crime reported (None: no crimes)."""
+    if not _has_table(backend, "crimes"):
+        return None
+    crimes = backend.table("crimes")
+    value = _records(backend, crimes.aggregate(first=crimes.reported_at.min()))[0]["first"]
+    return None if value is None else _as_date(value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -483,6 +567,9 @@ def compute_batch(
     by: str | None = None,
     catalogue: Catalogue | None = None,
     stamp: str = "",
+    filters: Mapping[str, str] | None = None,
+    targets: Targets | None = None,
+    context: _Context | None = None,
 ) -> list[MetricValue]:
     """Values of one metric, or of metrics that share a :func:`batch_key`, in one go."""
     catalogue = catalogue or load_catalogue()
@@ -494,6 +581,12 @@ def compute_batch(
     for metric in metrics:
         if by is not None and by not in metric.breakdowns:
             raise MetricsError(f"{metric.id} cannot be broken down by {by}")
+    if context is None:
+        context = _Context(
+            data_start(backend),
+            targets or NO_TARGETS,
+            resolve_filters(catalogue, metrics, filters),
+        )
     names = (*first.grouping, *((by,) if by else ()))
     breakdowns = tuple(catalogue.breakdown(b) for b in names)
     pw = windows(kind, as_of, catalogue.settings.spc.months)
@@ -501,21 +594,47 @@ def compute_batch(
     bench = None
     if first.kind == "count" and first.benchmark_years and kind is PeriodKind.rolling_12m:
         bench = pw.benchmark(first.benchmark_years)
-    plan = _Plan.make(pw, bench, count=first.kind == "count")
+    tails = [
+        d
+        for m in metrics
+        if (d := policy.provisional_from(pw.current, as_of, policy.maturity(m))) is not None
+    ]
+    plan = _Plan.make(pw, bench, count=first.kind == "count", tails=tails)
+    flt = context.filters
     if first.kind == "proportion" and first.count_distinct is None:
-        rows = flagged_rows(backend, metrics, breakdowns, as_of)
+        rows = flagged_rows(backend, metrics, breakdowns, as_of, flt)
         aggs = _flag_aggregates(backend, rows, plan, len(metrics), len(breakdowns))
     else:
         parts = [
-            metric_rows(backend, m, breakdowns, as_of).mutate(_m=ibis.literal(i, type="int64"))
+            metric_rows(backend, m, breakdowns, as_of, flt).mutate(_m=ibis.literal(i, type="int64"))
             for i, m in enumerate(metrics)
         ]
         rows = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
         aggs = _stacked_aggregates(backend, first, rows, plan, len(breakdowns), conf)
     out: list[MetricValue] = []
     for i, metric in enumerate(metrics):
-        out.extend(_values_for_metric(metric, i, aggs, plan, pw, catalogue, names, stamp))
+        out.extend(
+            _values_for_metric(metric, i, aggs, plan, pw, catalogue, names, stamp, context)
+        )
     return out
+
+
+def resolve_filters(
+    catalogue: Catalogue, metrics: Sequence[Metric], filters: Mapping[str, str] | None
+) -> Filters:
+    """``filters`` (breakdown id → group label) checked against the catalogue and ``metrics``."""
+    out = []
+    for bid, value in (filters or {}).items():
+        if bid not in {b.id for b in catalogue.breakdowns}:
+            raise MetricsError(
+                f"no breakdown {bid!r} to filter on: one of "
+                + ", ".join(b.id for b in catalogue.breakdowns)
+            )
+        for metric in metrics:
+            if bid not in metric.breakdowns:
+                raise MetricsError(f"{metric.id} cannot be filtered by {bid}")
+        out.append((catalogue.breakdown(bid), str(value)))
+    return tuple(out)
 
 
 def compute_metric(
@@ -527,9 +646,14 @@ def compute_metric(
     by: str | None = None,
     catalogue: Catalogue | None = None,
     stamp: str = "",
+    filters: Mapping[str, str] | None = None,
+    targets: Targets | None = None,
 ) -> list[MetricValue]:
     """One metric's values for ``period`` ending on ``as_of`` (by one breakdown, or overall)."""
-    return compute_batch(backend, [metric], as_of, period, by=by, catalogue=catalogue, stamp=stamp)
+    return compute_batch(
+        backend, [metric], as_of, period, by=by, catalogue=catalogue, stamp=stamp,
+        filters=filters, targets=targets,
+    )  # fmt: skip
 
 
 def compute(
@@ -540,11 +664,19 @@ def compute(
     metrics: Sequence[str] | None = None,
     by: str | None = None,
     catalogue: Catalogue | None = None,
+    filters: Mapping[str, str] | None = None,
+    targets: Targets | None = None,
 ) -> Result:
     """Every metric asked for (all by default), for ``period`` ending on ``as_of``.
 
+    ``filters`` (breakdown id → group label, e.g. ``{"area": "North", "district": "Marshwick"}``)
+    keeps only the rows in that place or group, so every figure and every split is of the
+    filtered rows. ``targets``: the force's targets (:mod:`vcop.metrics.targets`; none by
+    default).
+
     Metrics that cannot be computed are left out with a note saying why: the ledger is missing or
-    was evaluated for another date, or the metric has no such breakdown.
+    was evaluated for another date, the metric has no such breakdown or filter, or the table or
+    column it counts is missing or blank.
     """
     catalogue = catalogue or load_catalogue()
     PeriodKind(period)  # fail early on a bad period
@@ -554,10 +686,14 @@ def compute(
         raise MetricsError(
             f"no metric {', '.join(unknown)} (see docs/metrics.md or `vcop metrics --list`)"
         )
-    if by is not None and by not in {b.id for b in catalogue.breakdowns}:
-        raise MetricsError(
-            f"no breakdown {by!r}: one of {', '.join(b.id for b in catalogue.breakdowns)}"
-        )
+    known = {b.id for b in catalogue.breakdowns}
+    if by is not None and by not in known:
+        raise MetricsError(f"no breakdown {by!r}: one of {', '.join(sorted(known))}")
+    for bid in filters or {}:
+        if bid not in known:
+            raise MetricsError(
+                f"no breakdown {bid!r} to filter on: one of {', '.join(sorted(known))}"
+            )
     result = Result()
     wants_ledger = any(catalogue.metric(m).source == LEDGER for m in chosen)
     ledger_ok = False
@@ -589,7 +725,21 @@ def compute(
                     f"{mid} has no breakdown {by} (it has: {', '.join(metric.breakdowns) or 'none'})"
                 )
             continue
+        missing = [f for f in (filters or {}) if f not in metric.breakdowns]
+        if missing:
+            if metrics:
+                result.notes.append(f"{mid} cannot be filtered by {', '.join(missing)}")
+            continue
+        absent = missing_source(backend, metric)
+        if absent is not None:
+            result.notes.append(f"{mid} cannot be computed: {absent}")
+            continue
         batches.setdefault(batch_key(metric) or mid, []).append(metric)
+    context = _Context(
+        data_start(backend),
+        targets or NO_TARGETS,
+        tuple((catalogue.breakdown(b), str(v)) for b, v in (filters or {}).items()),
+    )
     values: list[MetricValue] = []
     for batch in batches.values():
         values.extend(
@@ -601,8 +751,59 @@ def compute(
                 by=by,
                 catalogue=catalogue,
                 stamp=result.definitions_hash,
+                context=context,
             )
         )
+    have = {v.metric_id for v in values}
+    for batch in batches.values():
+        for metric in batch:
+            if metric.id not in have and metrics:
+                result.notes.append(f"{metric.id}: {empty_reason(backend, metric, as_of)}")
     order = {mid: i for i, mid in enumerate(chosen)}
     result.values = sorted(values, key=lambda v: order[v.metric_id])
     return result
+
+
+# --------------------------------------------------------------------------------------------
+# Why a metric has no values
+# --------------------------------------------------------------------------------------------
+
+#: The canonical tables behind each derived source.
+_TABLES_OF = {VICTIM_CRIMES: ("crimes", "victims")}
+
+
+def missing_source(backend: ibis.BaseBackend, metric: Metric) -> str | None:
+    """What is missing for ``metric`` to be computed at all (None: its tables are there)."""
+    if metric.source == LEDGER:
+        return None  # the ledger's own notes say what to run
+    for table in _TABLES_OF.get(metric.source, (metric.source,)):
+        if not _has_table(backend, table):
+            return f"there is no {table} table: load a {table} extract (see docs/data-dictionary.md)"
+    return None
+
+
+def empty_reason(backend: ibis.BaseBackend, metric: Metric, as_of: date) -> str:
+    """Why ``metric`` has no value: which column it needs is blank in every row, or that no row
+    meets its definition in the windows it looks at."""
+    table = _TABLES_OF.get(metric.source, (metric.source,))[0]
+    if metric.source != LEDGER and _has_table(backend, table):
+        t = backend.table(table)
+        own = set(sources()[table].columns) & set(t.columns)
+        needed = sorted(c for c in metric.columns() if c in own)
+        if needed:
+            counts = _records(
+                backend, t.aggregate(_rows=t.count(), **{c: t[c].count() for c in needed})
+            )[0]
+            if not int(counts["_rows"]):
+                return f"the {table} table is empty: load a {table} extract"
+            blank = [c for c in needed if not int(counts[c])]
+            if blank:
+                cols = ", ".join(f"{table}.{c}" for c in blank)
+                return (
+                    f"{cols} is blank in every row: load {table} with "
+                    f"{' and '.join(blank)} filled in (see docs/data-dictionary.md)"
+                )
+    return (
+        f"no row of {metric.source} meets its definition in the 24 months to {as_of.isoformat()} "
+        "(see docs/metrics.md)"
+    )

@@ -91,13 +91,19 @@ def source_table(
     return _canonical(backend, name, as_of, columns)
 
 
-def _needed(metrics: Sequence[Metric], breakdowns: tuple[Breakdown, ...], source: str) -> set[str]:
+#: Filters on a metric's rows: (breakdown, group label) pairs a row must all match.
+Filters = tuple[tuple[Breakdown, str], ...]
+
+
+def _needed(
+    metrics: Sequence[Metric], breakdowns: tuple[Breakdown, ...], source: str, filters: Filters = ()
+) -> set[str]:
     """The source columns a query reads: the metrics' own, breakdown columns and join keys."""
     available = set(sources()[source].columns)
     cols: set[str] = set()
     for m in metrics:
         cols |= m.columns()
-    cols |= {b.column for b in breakdowns} | {"crime_id", "victim_id"}
+    cols |= {b.column for b in (*breakdowns, *(f for f, _ in filters))} | {"crime_id", "victim_id"}
     return cols & available
 
 
@@ -163,12 +169,18 @@ def label(value: ir.Value, b: Breakdown) -> ir.StringValue:
 
 
 def with_groups(
-    t: ir.Table, backend: ibis.BaseBackend, breakdowns: tuple[Breakdown, ...]
+    t: ir.Table,
+    backend: ibis.BaseBackend,
+    breakdowns: tuple[Breakdown, ...],
+    filters: Filters = (),
 ) -> ir.Table:
-    """``t`` with a ``_g{i}`` label column per breakdown, joining the crime or victim if needed."""
+    """``t`` with a ``_g{i}`` label column per breakdown, joining the crime or victim if needed,
+    and only the rows whose labels match every filter (a filter compares the same labels a
+    breakdown shows, so a split of a filtered figure adds up to it)."""
     own = set(t.columns)
-    via_crime = [b for b in breakdowns if b.column not in own and b.table == "crimes"]
-    via_victim = [b for b in breakdowns if b.column not in own and b.table == "victims"]
+    every = list({b.id: b for b in (*breakdowns, *(f for f, _ in filters))}.values())
+    via_crime = [b for b in every if b.column not in own and b.table == "crimes"]
+    via_victim = [b for b in every if b.column not in own and b.table == "victims"]
     if via_crime:
         crimes = backend.table("crimes")
         dim = crimes.select(
@@ -185,15 +197,14 @@ def with_groups(
         t = t.left_join(dim, [t.victim_id == dim._gk_victim, t.crime_id == dim._gk_vcrime]).drop(
             "_gk_victim", "_gk_vcrime"
         )
-    labels: dict[str, ir.Value] = {}
-    for i, b in enumerate(breakdowns):
+    def raw(b: Breakdown) -> ir.Value:
         if b.column in own:
-            raw = t[b.column]
-        elif b.table == "crimes":
-            raw = t[f"_gc_{b.id}"]
-        else:
-            raw = t[f"_gv_{b.id}"]
-        labels[f"_g{i}"] = label(raw, b)
+            return t[b.column]
+        return t[f"_gc_{b.id}"] if b.table == "crimes" else t[f"_gv_{b.id}"]
+
+    for b, value in filters:
+        t = t.filter(label(raw(b), b) == value)
+    labels: dict[str, ir.Value] = {f"_g{i}": label(raw(b), b) for i, b in enumerate(breakdowns)}
     return t.mutate(**labels)
 
 
@@ -210,9 +221,12 @@ def metric_rows(
     metric: Metric,
     breakdowns: tuple[Breakdown, ...],
     as_of: date,
+    filters: Filters = (),
 ) -> ir.Table:
-    """The rows ``metric`` counts (its ``where`` applied), with ``_d``, ``_g*`` and its kind's columns."""
-    t = source_table(backend, metric.source, as_of, _needed([metric], breakdowns, metric.source))
+    """The rows ``metric`` counts (its ``where`` and ``filters`` applied), with ``_d``, ``_g*``
+    and its kind's columns."""
+    needed = _needed([metric], breakdowns, metric.source, filters)
+    t = source_table(backend, metric.source, as_of, needed)
     t = t.filter(all_of(t, metric.where)) if metric.where else t
     extra: dict[str, ir.Value] = {"_d": period_date(t, metric.date)}
     if metric.numerator:
@@ -227,7 +241,7 @@ def metric_rows(
         # a duration that ends before it starts is a data error, left out
         ok = t._v.notnull() if metric.measure.kind == "column" else t._v.notnull() & (t._v >= 0)
         t = t.filter(ok)
-    t = with_groups(t, backend, breakdowns)
+    t = with_groups(t, backend, breakdowns, filters)
     keep = [
         "_d",
         *(f"_g{i}" for i in range(len(breakdowns))),
@@ -241,6 +255,7 @@ def flagged_rows(
     metrics: Sequence[Metric],
     breakdowns: tuple[Breakdown, ...],
     as_of: date,
+    filters: Filters = (),
 ) -> ir.Table:
     """Rows for several proportions of one source, date and grouping, counted in one query.
 
@@ -248,7 +263,8 @@ def flagged_rows(
     numerator); a row in no metric's denominator is left out.
     """
     first = metrics[0]
-    t = source_table(backend, first.source, as_of, _needed(metrics, breakdowns, first.source))
+    needed = _needed(metrics, breakdowns, first.source, filters)
+    t = source_table(backend, first.source, as_of, needed)
     flags: dict[str, ir.Value] = {"_d": period_date(t, first.date)}
     for i, m in enumerate(metrics):
         where = all_of(t, m.where).fill_null(False)
@@ -259,7 +275,7 @@ def flagged_rows(
     for i in range(len(metrics)):
         anywhere = anywhere | t[f"_w{i}"]
     t = t.filter(anywhere & t._d.notnull())
-    t = with_groups(t, backend, breakdowns)
+    t = with_groups(t, backend, breakdowns, filters)
     keep = ["_d", *(f"_g{i}" for i in range(len(breakdowns)))]
     keep += [f"_{x}{i}" for i in range(len(metrics)) for x in ("w", "n")]
     return t.select(*keep)

@@ -10,16 +10,19 @@ metric). The dashboard and the reports draw their XmR charts from it.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
 import ibis
 
-from vcop.metrics import spc
-from vcop.metrics.engine import spc_rules
-from vcop.metrics.periods import PeriodKind, windows
+from vcop.metrics import policy, spc
+from vcop.metrics.engine import data_start, resolve_filters, spc_rules
+from vcop.metrics.periods import PeriodKind, Window, windows
 from vcop.metrics.relations import metric_rows
+from vcop.metrics.targets import NONE as NO_TARGETS
+from vcop.metrics.targets import Targets
 from vcop.spec.metrics import Catalogue, Metric
 
 
@@ -31,6 +34,15 @@ class Point:
     value: float
     numerator: int | None
     denominator: int | None
+    #: The month is younger than the metric's maturity: drawn hollow, labelled, never judged.
+    provisional: bool = False
+    #: The month is in the data's warm-up: shown, never judged.
+    warm_up: bool = False
+
+    @property
+    def judged(self) -> bool:
+        """Whether SPC reads this point (mature and out of the warm-up)."""
+        return not (self.provisional or self.warm_up)
 
     @property
     def counts(self) -> tuple[int, ...]:
@@ -46,17 +58,39 @@ class Point:
 @dataclass(frozen=True)
 class Series:
     points: tuple[Point, ...]
+    #: The SPC reading of the judged points (``reading.point_type[i]`` is of ``judged[i]``).
     reading: spc.SpcResult | None
+
+    @property
+    def judged(self) -> tuple[Point, ...]:
+        return tuple(p for p in self.points if p.judged)
+
+    def point_types(self) -> list[str | None]:
+        """Each point's SPC type, in ``points`` order (None for a point SPC does not read)."""
+        types = iter(self.reading.point_type) if self.reading else iter(())
+        return [next(types, None) if p.judged else None for p in self.points]
 
 
 def monthly_series(
-    backend: ibis.BaseBackend, catalogue: Catalogue, metric_id: str, as_of: date
+    backend: ibis.BaseBackend,
+    catalogue: Catalogue,
+    metric_id: str,
+    as_of: date,
+    *,
+    filters: Mapping[str, str] | None = None,
+    targets: Targets | None = None,
+    start: date | None = None,
 ) -> dict[tuple[str, ...], Series]:
-    """A metric's monthly SPC series per group of its grouping (the engine's SPC months), read."""
+    """A metric's monthly SPC series per group of its grouping (the engine's SPC months), read.
+
+    ``filters`` as for :func:`vcop.metrics.engine.compute`; ``start``: the day the data begin
+    (default: the first crime reported), for the warm-up.
+    """
     metric = catalogue.metric(metric_id)
     breakdowns = tuple(catalogue.breakdown(b) for b in metric.grouping)
     months = windows(PeriodKind.rolling_12m, as_of, catalogue.settings.spc.months).spc_months
-    rows = metric_rows(backend, metric, breakdowns, as_of)
+    flt = resolve_filters(catalogue, [metric], filters)
+    rows = metric_rows(backend, metric, breakdowns, as_of, flt)
     rows = rows.filter((rows._d >= months[0].start) & (rows._d <= months[-1].end))
     gcols = [f"_g{i}" for i in range(len(breakdowns))]
     rows = rows.mutate(_m=rows._d.truncate("M").cast("date"))
@@ -66,7 +100,9 @@ def monthly_series(
     for rec in df.to_dict("records"):
         month = rec["_m"].date() if hasattr(rec["_m"], "date") else rec["_m"]
         cells[(month, tuple(str(rec[c]) for c in gcols))] = rec
-    return _series_from(metric, catalogue, [w.start for w in months], cells)
+    ready = policy.ready_from(data_start(backend) if start is None else start, metric)
+    target = (targets or NO_TARGETS).for_metric(metric.id, as_of).value
+    return _series_from(metric, catalogue, [w.start for w in months], cells, as_of, ready, target)
 
 
 def _aggregations(metric: Metric, rows: ibis.Table) -> dict[str, Any]:
@@ -88,6 +124,9 @@ def _series_from(
     catalogue: Catalogue,
     months: list[date],
     cells: dict[tuple[date, tuple[str, ...]], dict[str, Any]],
+    as_of: date,
+    ready: date | None,
+    target: float | None,
 ) -> dict[tuple[str, ...], Series]:
     """Values per month and group as the engine's points make them, and their SPC reading."""
     kind = metric.kind
@@ -108,8 +147,16 @@ def _series_from(
             cell = cells.get((m, g))
             point = _point(kind, cell, totals.get((m, g[:-1])), m)
             if point is not None:
-                points.append(point)
-        reading = spc.analyse([p.value for p in points], polarity, metric.target, rules)
+                points.append(
+                    replace(
+                        point,
+                        provisional=policy.month_provisional(m, as_of, policy.maturity(metric)),
+                        warm_up=policy.in_warm_up(Window(m, m), ready),
+                    )
+                )
+        judged = [p for p in points if p.judged]
+        rebase = policy.rebase_indexes([p.month for p in judged], metric)
+        reading = spc.analyse([p.value for p in judged], polarity, target, rules, rebase)
         out[g] = Series(tuple(points), reading)
     return out
 

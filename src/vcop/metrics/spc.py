@@ -92,13 +92,22 @@ class XmR:
     near_upl: float
 
 
+#: The variation of a series whose points are all equal (mean moving range zero): there is no
+#: variation to judge, so no limits and no signal (NHSRplotthedots gives no limits there either).
+NO_VARIATION = "no_variation"
+
+
 @dataclass(frozen=True)
 class SpcResult:
-    xmr: XmR
+    #: Centre line and limits of the latest segment (after the last rebase); None when that
+    #: segment has no variation to judge.
+    xmr: XmR | None
     special_cause_type: tuple[str, ...]
     point_type: tuple[str, ...]
     variation: str
     assurance: str | None
+    #: Centre line and limits each point was judged against (rebasing starts a new segment).
+    point_xmr: tuple[XmR | None, ...] = ()
 
 
 def _sign(x: float) -> int:
@@ -240,22 +249,52 @@ def assurance(xmr: XmR, target: float | None, polarity: Polarity) -> str | None:
     return "hit_and_miss"
 
 
+def segments(n: int, rebase: Sequence[int] = ()) -> list[range]:
+    """The points ``0..n-1`` split where a rebase starts a new segment (a rebase that would leave a
+    segment of fewer than two points is ignored: limits need two points)."""
+    cuts = [0]
+    for r in sorted(set(rebase)):
+        if cuts[-1] + 2 <= r <= n - 2:
+            cuts.append(r)
+    cuts.append(n)
+    return [range(a, b) for a, b in itertools.pairwise(cuts)]
+
+
 def analyse(
     values: Sequence[float],
     polarity: Polarity,
     target: float | None = None,
     rules: SpcRules = MDC,
+    rebase: Sequence[int] = (),
 ) -> SpcResult | None:
-    """The whole MDC reading of a monthly series, oldest first; None when there are too few points."""
+    """The whole MDC reading of a monthly series, oldest first; None when there are too few points.
+
+    ``rebase``: indexes of the points where the process changed (a new way of working): limits
+    are computed, and the rules applied, within each segment separately, as NHSRplotthedots'
+    ``rebase`` does. A segment whose moving ranges are all zero has nothing to judge: its points
+    are common cause, it has no limits, and when it is the latest the variation is
+    :data:`NO_VARIATION` with no assurance.
+    """
     if len(values) < max(2, rules.min_points):
         return None
-    xmr = xmr_limits(values, rules)
-    types = tuple(special_cause_types(values, xmr, rules))
+    types: list[str] = []
+    limits: list[XmR | None] = []
+    xmr: XmR | None = None
+    for seg in segments(len(values), rebase):
+        part = [float(values[i]) for i in seg]
+        xmr = xmr_limits(part, rules)
+        if xmr.mean_moving_range <= 0:
+            xmr = None
+            types.extend("common_cause" for _ in part)
+        else:
+            types.extend(special_cause_types(part, xmr, rules))
+        limits.extend(xmr for _ in part)
     points = tuple(point_type(t, polarity) for t in types)
     return SpcResult(
         xmr=xmr,
-        special_cause_type=types,
+        special_cause_type=tuple(types),
         point_type=points,
-        variation=points[-1],
-        assurance=assurance(xmr, target, polarity),
+        variation=NO_VARIATION if xmr is None else points[-1],
+        assurance=None if xmr is None else assurance(xmr, target, polarity),
+        point_xmr=tuple(limits),
     )

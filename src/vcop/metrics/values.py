@@ -7,7 +7,7 @@ to the public columns (:data:`RECORD_COLUMNS`), the same for CSV, JSON and the t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -50,6 +50,16 @@ RECORD_COLUMNS: tuple[str, ...] = (
     "as_of",
     "suppressed",
     "definitions_hash",
+    "provisional",
+    "provisional_share",
+    "comparable",
+    "comparable_reason",
+    "target_source",
+    "target_adopted",
+    "target_effective_from",
+    "target_effective_to",
+    "target_basis",
+    "better",
 )
 
 #: Name of the breakdown and group of a value that is not broken down.
@@ -125,6 +135,24 @@ class MetricValue:
     target: float | None = None
     suppressed: bool = False
     definitions_hash: str = ""
+    #: The period is younger than the metric's maturity (late completions, outcomes … may still
+    #: arrive): shown, marked, never judged (no SPC point, no higher/lower sentence).
+    provisional: bool = False
+    #: For a 12-month or year-to-date value: the share of its denominator in provisional months.
+    provisional_share: float | None = None
+    #: False when the figure may not be compared with earlier ones; ``comparable_reason`` says why
+    #: (a window in the data's warm-up, or a provisional figure), and the comparisons are absent.
+    comparable: bool = True
+    comparable_reason: str | None = None
+    #: The target's provenance (see :mod:`vcop.metrics.targets`): ``target`` is set only when the
+    #: force adopted it and it is in force on the as-of date.
+    target_source: str | None = None
+    target_adopted: bool = False
+    target_effective_from: date | None = None
+    target_effective_to: date | None = None
+    target_basis: str | None = None
+    #: Which way is better: ``higher``, ``lower`` or ``neutral``.
+    better: str = "neutral"
 
     @property
     def breakdown_name(self) -> str:
@@ -179,5 +207,30 @@ class MetricValue:
             "as_of": self.as_of.isoformat(),
             "suppressed": self.suppressed,
             "definitions_hash": self.definitions_hash,
+            "provisional": self.provisional,
+            "provisional_share": r(self.provisional_share),
+            "comparable": self.comparable,
+            "comparable_reason": self.comparable_reason,
+            "target_source": self.target_source,
+            "target_adopted": self.target_adopted,
+            "target_effective_from": _iso(self.target_effective_from),
+            "target_effective_to": _iso(self.target_effective_to),
+            "target_basis": self.target_basis,
+            "better": self.better,
         }
         return out
+
+    def not_comparable(self, reason: str) -> MetricValue:
+        """This value without its comparisons, marked not comparable for ``reason``."""
+        reasons = [r for r in (self.comparable_reason, reason) if r]
+        return replace(
+            self,
+            previous=None,
+            year_ago=None,
+            comparable=False,
+            comparable_reason="; ".join(dict.fromkeys(reasons)),
+        )
+
+
+def _iso(d: date | None) -> str | None:
+    return None if d is None else d.isoformat()

@@ -16,6 +16,7 @@ import hashlib
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+import datetime as dt
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -277,8 +278,18 @@ class Metric(BaseModel):
     unit: Unit
     polarity: PolarityName
     breakdowns: tuple[str, ...] = ()
-    target: float | None = None
-    target_source: str | None = None
+    #: Days after a period ends before its figure is complete (late completions, outcomes …
+    #: still arriving). Blank in the file: the default (see :func:`default_maturity_days`),
+    #: filled in when the catalogue loads.
+    maturity_days: int | None = Field(None, ge=0, le=730)
+    #: Days of history before a row's date that its figure depends on (a repeat victim's earlier
+    #: crime, the crime behind an outcome or an entitlement). A window starting less than this
+    #: after the data begin is in the warm-up: not comparable, and no SPC point. Blank in the
+    #: file: the default for the source (see :func:`default_warm_up_days`).
+    warm_up_days: int | None = Field(None, ge=0, le=3650)
+    #: Months from which the process is judged afresh (NHS "rebasing"): SPC limits are computed
+    #: within each segment. Dates are the first day of a month.
+    spc_rebase: tuple[dt.date, ...] = ()
     benchmark_years: int | None = Field(None, ge=1, le=10)
     local_measure: bool = False
     notes: str | None = None
@@ -632,13 +643,11 @@ def _check_metric(
             (*loc, "unit"),
             f"{m.id}: the measure is in {m.measure.kind.split('_')[0]}, the unit says {m.unit}",
         )
-    if m.target is not None:
-        if m.polarity == "neutral":
-            yield lines.problem((*loc, "target"), f"{m.id}: a neutral metric cannot have a target")
-        if not m.target_source:
-            yield lines.problem((*loc, "target"), f"{m.id}: say whose target it is (target_source)")
-        if m.unit == "proportion" and not 0 <= m.target <= 1:
-            yield lines.problem((*loc, "target"), f"{m.id}: a proportion target is between 0 and 1")
+    for d in m.spc_rebase:
+        if d.day != 1:
+            yield lines.problem(
+                (*loc, "spc_rebase"), f"{m.id}: spc_rebase {d} is not the first day of a month"
+            )
     if m.benchmark_years is not None and m.kind != "count":
         yield lines.problem(
             (*loc, "benchmark_years"), f"{m.id}: only a count has a long-term benchmark"
@@ -764,7 +773,7 @@ def _load(root: Traversable | Path) -> tuple[Catalogue | None, list[Problem]]:
             settings=draft.header.settings,
             breakdowns=tuple(_resolved(b) for b, _, _ in draft.breakdowns),
             metrics=tuple(
-                m
+                with_defaults(m)
                 for _, m in sorted(
                     enumerate(m for m, _, _ in draft.metrics),
                     key=lambda im: (_family_rank(draft, im[1].file), im[0]),
@@ -774,6 +783,86 @@ def _load(root: Traversable | Path) -> tuple[Catalogue | None, list[Problem]]:
         ),
         [],
     )
+
+
+#: Days a late completion takes to arrive, on top of an obligation's own deadline: 20 working
+#: days, counted as 28 calendar days.
+LATE_ARRIVAL_DAYS = 28
+#: History a measure that follows a crime through its investigation needs: crimes reported before
+#: the data begin are missing from its outcomes, entitlements and repeat victims for about a year.
+FOLLOWS_CRIMES_WARM_UP_DAYS = 365
+#: Sources whose rows stand on their own (a call, a questionnaire): no warm-up by default.
+NO_HISTORY_SOURCES = frozenset({"incidents", "survey_responses"})
+
+
+def _working_to_calendar(days: int) -> int:
+    """Working days as calendar days: 5 working days to the week, rounded up."""
+    return -(-days * 7 // 5)
+
+
+def _scope(m: Metric) -> tuple[set[str] | None, set[int] | None]:
+    """The obligations and rights a ledger metric's conditions keep (None: any)."""
+    obligations: set[str] | None = None
+    rights: set[int] | None = None
+    for c in m.where:
+        if c.op not in ("equals", "in"):
+            continue
+        values = list(c.value) if c.op == "in" else [c.value]
+        if c.column == "obligation_id":
+            obligations = {str(v) for v in values}
+        elif c.column == "right":
+            rights = {int(v) for v in values}
+    return obligations, rights
+
+
+def default_maturity_days(m: Metric) -> int:
+    """When a period's figure is complete, if the catalogue does not say.
+
+    A ledger measure: the longest deadline of the obligations it counts (as calendar days) plus
+    :data:`LATE_ARRIVAL_DAYS` for late completions to arrive. Any other measure: 0 (complete as
+    soon as the period ends).
+    """
+    if m.source != LEDGER:
+        return 0
+    try:
+        from vcop.spec.code import LocalStandards, load_code
+
+        code = load_code()
+    except Exception:  # the Code's own check reports why it does not load
+        return LATE_ARRIVAL_DAYS
+    obligations, rights = _scope(m)
+    standards = LocalStandards()
+    longest = 0
+    for o in code.obligations:
+        if obligations is not None and o.id not in obligations:
+            continue
+        if rights is not None and o.right not in rights:
+            continue
+        days = o.deadline_days(standards)
+        if days is not None:
+            longest = max(longest, _working_to_calendar(max(days)))
+        elif o.deadline.agreed_with_victim:
+            longest = max(longest, 28)
+    return longest + LATE_ARRIVAL_DAYS
+
+
+def default_warm_up_days(m: Metric) -> int:
+    """History a metric's windows depend on, if the catalogue does not say: none for calls and
+    questionnaires and for counts of crimes (a count is compared only where the data cover
+    it), a year for everything that follows crimes through their investigation."""
+    if m.source in NO_HISTORY_SOURCES or m.kind == "count":
+        return 0
+    return FOLLOWS_CRIMES_WARM_UP_DAYS
+
+
+def with_defaults(m: Metric) -> Metric:
+    """``m`` with its maturity and warm-up filled in where the file leaves them blank."""
+    update: dict[str, int] = {}
+    if m.maturity_days is None:
+        update["maturity_days"] = default_maturity_days(m)
+    if m.warm_up_days is None:
+        update["warm_up_days"] = default_warm_up_days(m)
+    return m.model_copy(update=update) if update else m
 
 
 def _family_rank(draft: _Draft, file: str) -> int:
@@ -943,8 +1032,14 @@ def catalogue_doc() -> str:
             lines.append("- **Always split by:** " + ", ".join(f"`{g}`" for g in m.group_by) + ".")
         if m.breakdowns:
             lines.append("- **Breakdowns:** " + ", ".join(f"`{b}`" for b in m.breakdowns) + ".")
-        if m.target is not None:
-            lines.append(f"- **Target:** {m.target:g} — {m.target_source}")
+        lines.append(
+            f"- **Complete after:** {m.maturity_days} days (periods younger than this are "
+            f"provisional). **Warm-up:** {m.warm_up_days} days of history."
+        )
+        if m.spc_rebase:
+            lines.append(
+                "- **SPC rebased:** " + ", ".join(f"{d:%B %Y}" for d in m.spc_rebase) + "."
+            )
         if m.benchmark_years:
             lines.append(
                 f"- **Long-term benchmark:** the average 12-month total over up to {m.benchmark_years} years before the rolling 12 months."
