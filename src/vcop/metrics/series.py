@@ -95,9 +95,9 @@ def monthly_series(
     gcols = [f"_g{i}" for i in range(len(breakdowns))]
     rows = rows.mutate(_m=rows._d.truncate("M").cast("date"))
     aggs = _aggregations(metric, rows)
-    df = backend.execute(rows.group_by(["_m", *gcols]).aggregate(**aggs))
+    grouped = rows.group_by(["_m", *gcols]).aggregate(**aggs)
     cells: dict[tuple[date, tuple[str, ...]], dict[str, Any]] = {}
-    for rec in df.to_dict("records"):
+    for rec in backend.to_pyarrow(grouped).to_pylist():
         month = rec["_m"].date() if hasattr(rec["_m"], "date") else rec["_m"]
         cells[(month, tuple(str(rec[c]) for c in gcols))] = rec
     ready = policy.ready_from(data_start(backend) if start is None else start, metric)
