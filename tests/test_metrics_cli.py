@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import importlib.util
 import io
 import json
+import shutil
 import sys
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
+from rich.text import Text
 from typer.testing import CliRunner
 
-import vcop.cli.metrics  # noqa: F401  (registers the command)
+import vcop.cli.metrics  # registers the command
+import vcop.cli.rules  # noqa: F401  (registers `vcop evaluate`)
 from vcop.cli.app import app
+from vcop.cli.metrics_table import print_table, row
 from vcop.metrics.suppress import is_small
-from vcop.metrics.values import RECORD_COLUMNS
-from vcop.spec.metrics import REQUIRED_METRICS
+from vcop.metrics.targets import NONE as NO_TARGETS
+from vcop.metrics.values import RECORD_COLUMNS, Comparison, Estimate, MetricValue
+from vcop.spec.metrics import REQUIRED_METRICS, load_catalogue
+from vcop.store.db import ensure_schema
 
 pytestmark = pytest.mark.filterwarnings(
     r"ignore:fetch_arrow_table\(\) is deprecated:DeprecationWarning"
@@ -206,21 +215,314 @@ def test_mistakes_are_explained(db: Path, args: tuple[str, ...], message: str) -
     assert message in result.output
 
 
-def test_a_stale_ledger_is_a_note_not_a_failure(db: Path) -> None:
+# --- a ledger as of another date: evaluated in memory, the database untouched ------------------
+
+LEDGER_METRICS = ("support_referral_on_time", "victim_updates_on_time", "compliance_by_right")
+
+
+def _fingerprint(path: Path) -> tuple[str, int, list[str]]:
+    """The file's bytes, its modification time and the files beside it."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digest, path.stat().st_mtime_ns, sorted(p.name for p in path.parent.iterdir())
+
+
+def _csv_rows(result: Any) -> list[dict[str, str]]:
+    assert result.exit_code == 0, result.output
+    return list(csv.DictReader(io.StringIO(result.stdout)))
+
+
+def test_another_date_evaluates_a_ledger_in_memory(db: Path, tmp_path: Path) -> None:
+    asked = ["--as-of", "2025-05-31", "--by", "area", "--format", "csv"]
+    asked += [a for m in (*LEDGER_METRICS, "recorded_crime") for a in ("--metric", m)]
+    before = _fingerprint(db)
+    in_memory = run("--db", str(db), *asked)
+    assert _fingerprint(db) == before  # not a byte, not a timestamp, no stray file
+    assert "stored ledger is as of 2025-06-30" in in_memory.stderr
+    assert "evaluated in memory as of 2025-05-31" in in_memory.stderr
+    assert "the database is unchanged" in in_memory.stderr
+    assert "vcop evaluate" not in in_memory.stderr  # nobody is asked to overwrite the ledger
+    rows = _csv_rows(in_memory)
+    assert {r["metric_id"] for r in rows} == {*LEDGER_METRICS, "recorded_crime"}
+    assert {r["as_of"] for r in rows} == {"2025-05-31"}
+
+    # the same figures as a ledger evaluated and stored for that date
+    copy = tmp_path / "copy" / "force.duckdb"
+    copy.parent.mkdir()
+    shutil.copy(db, copy)
+    evaluated = CliRunner().invoke(app, ["evaluate", "--db", str(copy), "--as-of", "2025-05-31"])
+    assert evaluated.exit_code == 0, evaluated.output
+    stored = run("--db", str(copy), *asked)
+    assert "in memory" not in stored.stderr
+    assert _csv_rows(stored) == rows
+
+
+def test_a_database_without_a_ledger_gets_one_in_memory(db: Path, tmp_path: Path) -> None:
+    bare = tmp_path / "force.duckdb"
+    shutil.copy(db, bare)
+    con = duckdb.connect(str(bare))
+    con.execute("DROP TABLE entitlements")
+    con.close()
+    before = _fingerprint(bare)
     result = run(
+        "--db", str(bare), "--as-of", "2025-06-30", "--metric", LEDGER_METRICS[0],
+        "--format", "csv",
+    )  # fmt: skip
+    assert {r["metric_id"] for r in _csv_rows(result)} == {LEDGER_METRICS[0]}
+    assert "the database holds no ledger" in result.stderr
+    assert "evaluated in memory as of 2025-06-30" in result.stderr
+    assert _fingerprint(bare) == before
+
+
+def test_the_stored_ledger_is_used_when_it_is_for_the_date(db: Path) -> None:
+    result = run("--db", str(db), "--as-of", "2025-06-30", "--metric", LEDGER_METRICS[0])
+    assert result.exit_code == 0, result.output
+    assert "in memory" not in result.stderr
+
+
+def test_metrics_without_the_ledger_evaluate_nothing(db: Path) -> None:
+    result = run(
+        "--db", str(db), "--as-of", "2025-05-31", "--metric", "recorded_crime", "--format", "csv"
+    )
+    assert "in memory" not in result.stderr
+    assert {r["metric_id"] for r in _csv_rows(result)} == {"recorded_crime"}
+
+
+# --- filters ---------------------------------------------------------------------------------
+
+
+def _json(*args: str) -> list[dict[str, Any]]:
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    rows: list[dict[str, Any]] = json.loads(result.stdout)
+    return rows
+
+
+def test_a_filter_keeps_only_its_rows(db: Path) -> None:
+    common = ("--db", str(db), "--as-of", "2025-06-30", "--format", "json")
+    metrics = ("--metric", "victim_updates_on_time", "--metric", "recorded_crime")
+    split = {(r["metric_id"], r["group"]): r for r in _json(*common, *metrics, "--by", "district")}
+    # one area, split by district: that area's districts, with the figures of the plain split
+    north = _json(*common, *metrics, "--by", "district", "--filter", "area=North")
+    assert {r["group"] for r in north} == {"Northbury", "Hollowfen"}
+    for r in north:
+        whole = split[(r["metric_id"], r["group"])]
+        assert (r["numerator"], r["denominator"], r["value"]) == (
+            whole["numerator"], whole["denominator"], whole["value"],
+        )  # fmt: skip
+    # two filters: the one district's figure is its group in the split
+    one = _json(*common, *metrics, "--filter", "area=North", "--filter", "district=Hollowfen")
+    assert {r["group"] for r in one} == {"all"}
+    for r in one:
+        whole = split[(r["metric_id"], "Hollowfen")]
+        assert (r["numerator"], r["denominator"]) == (whole["numerator"], whole["denominator"])
+    # a district that is not in the area: nothing
+    none = run(*common, *metrics, "--filter", "area=South", "--filter", "district=Hollowfen")
+    assert none.exit_code == 1
+    assert "no metric could be computed for area=South, district=Hollowfen" in none.output
+
+
+def test_a_filter_on_every_metric_names_those_left_out(db: Path) -> None:
+    result = run(
+        "--db", str(db), "--as-of", "2025-06-30", "--filter", "officer=O01", "--format", "csv"
+    )  # fmt: skip
+    rows = _csv_rows(result)
+    unsplit = {m.id for m in load_catalogue().metrics if "officer" not in m.breakdowns}
+    assert unsplit and rows
+    assert "cannot be filtered by officer and are left out" in result.stderr
+    assert all(m in result.stderr for m in unsplit)
+    assert not {r["metric_id"] for r in rows} & unsplit
+
+
+@pytest.mark.parametrize(
+    ("filters", "message"),
+    [
+        (("area",), "--filter 'area': write BREAKDOWN=VALUE"),
+        (("=North",), "write BREAKDOWN=VALUE"),
+        (("area=",), "write BREAKDOWN=VALUE"),
+        (("area=North", "area=South"), "--filter area is given twice"),
+        (("postcode=AB1",), "no breakdown 'postcode' to filter on"),
+    ],
+)
+def test_a_malformed_filter_is_explained(db: Path, filters: tuple[str, ...], message: str) -> None:
+    args = [a for f in filters for a in ("--filter", f)]
+    result = run("--db", str(db), "--as-of", "2025-06-30", *args)
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+# --- the policy columns in CSV and JSON, and targets -------------------------------------------
+
+NEW_COLUMNS = (
+    "provisional", "provisional_share", "comparable", "comparable_reason", "target_source",
+    "target_adopted", "target_effective_from", "target_effective_to", "target_basis", "better",
+)  # fmt: skip
+
+TARGETS = """\
+targets:
+  - metric: victim_updates_on_time
+    value: 0.9
+    source: Police and Crime Plan 2024-28
+    adopted: true
+    effective_from: 2024-04-01
+    basis: aggregate
+  - metric: response_time_median_prompt
+    value: 60
+    source: Local attendance standard
+    adopted: true
+    basis: per_incident
+  - metric: needs_assessment_on_time
+    value: 0.95
+    source: A draft nobody adopted
+    adopted: false
+"""
+
+TARGETED = ("victim_updates_on_time", "response_time_median_prompt", "needs_assessment_on_time")
+
+
+@pytest.fixture
+def targets_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "targets.yaml"
+    path.write_text(TARGETS, "utf-8")
+    monkeypatch.setenv("VCOP_TARGETS_FILE", str(path))
+    return path
+
+
+def test_csv_and_json_carry_the_policy_columns(db: Path) -> None:
+    args = ("--db", str(db), "--as-of", "2025-06-30", "--period", "month")
+    rows = _csv_rows(run(*args, "--format", "csv"))
+    assert set(NEW_COLUMNS) <= set(rows[0])
+    assert {r["provisional"] for r in rows} == {"True", "False"}
+    for r in rows:
+        assert r["better"] in ("higher", "lower", "neutral")
+        assert r["comparable"] in ("True", "False")
+        assert (r["comparable"] == "False") == bool(r["comparable_reason"])
+        if r["provisional"] == "True":
+            assert r["comparable"] == "False" and r["change"] == "" and r["spc_points"]
+        assert r["target"] == "" and r["target_source"] == ""  # no targets file: none
+    records = _json(*args, "--metric", "victim_updates_on_time", "--format", "json")
+    assert [list(r) for r in records] == [list(RECORD_COLUMNS)]
+    (mine,) = (r for r in rows if r["metric_id"] == "victim_updates_on_time")
+    assert records[0]["provisional"] is True and mine["provisional"] == "True"
+    assert records[0]["comparable_reason"] == mine["comparable_reason"]
+    assert records[0]["better"] == mine["better"] == "higher"
+
+
+def test_targets_come_from_the_targets_file(db: Path, targets_file: Path) -> None:
+    args = (
         "--db",
         str(db),
         "--as-of",
-        "2025-05-31",
-        "--metric",
-        "support_referral_on_time",
-        "--metric",
-        "recorded_crime",
-        "--format",
-        "csv",
+        "2025-06-30",
+        *(a for m in TARGETED for a in ("--metric", m)),
     )
+    rows = {r["metric_id"]: r for r in _csv_rows(run(*args, "--format", "csv"))}
+    adopted = rows["victim_updates_on_time"]
+    assert (adopted["target"], adopted["target_adopted"], adopted["target_basis"]) == (
+        "0.9", "True", "aggregate",
+    )  # fmt: skip
+    assert adopted["target_source"] == "Police and Crime Plan 2024-28"
+    assert adopted["target_effective_from"] == "2024-04-01"
+    # a per-incident standard is not judged against the median; an unadopted one not at all
+    per_incident = rows["response_time_median_prompt"]
+    assert (per_incident["target"], per_incident["target_basis"]) == ("", "per_incident")
+    assert per_incident["spc_assurance"] == ""
+    draft = rows["needs_assessment_on_time"]
+    assert (draft["target"], draft["target_adopted"], draft["spc_assurance"]) == ("", "False", "")
+
+    table = run(*args)
+    assert table.exit_code == 0, table.output
+    lines = {line.split()[0]: line for line in table.stdout.splitlines() if line.strip()}
+    assert "90.0%" in lines["victim_updates_on_time"]
+    assert "60.0 each" in lines["response_time_median_prompt"]
+    assert "95.0%" not in lines["needs_assessment_on_time"]
+    assert "per-incident standard" in table.stdout
+
+
+def test_a_broken_targets_file_is_explained(db: Path, targets_file: Path) -> None:
+    targets_file.write_text("targets:\n  - metric: happiness\n    value: 1\n    source: x\n")
+    result = run("--db", str(db), "--as-of", "2025-06-30")
+    assert result.exit_code == 2
+    assert "the targets file has problems" in result.output
+    assert "no metric 'happiness'" in result.output
+
+
+# --- the marks in the terminal table -----------------------------------------------------------
+
+
+def test_the_table_marks_provisional_and_not_comparable_values(db: Path) -> None:
+    result = run(
+        "--db", str(db), "--as-of", "2025-06-30", "--period", "month",
+        "--metric", "victim_updates_on_time", "--metric", "recorded_crime",
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "evaluated as of 2025-06-30" in result.stderr
-    assert {r["metric_id"] for r in csv.DictReader(io.StringIO(result.stdout))} == {
-        "recorded_crime"
-    }
+    out = result.stdout
+    row = next(line for line in out.splitlines() if line.lstrip().startswith("victim_updates"))
+    assert "% p " in row  # provisional
+    assert row.count("–") >= 2  # no change shown, against neither earlier period
+    assert "↑" in row
+    assert "p provisional" in out
+    assert "– not comparable: see comparable_reason in --format csv" in out
+    crimes = next(line for line in out.splitlines() if line.lstrip().startswith("recorded_crime"))
+    assert " p" not in crimes.split("recorded_crime")[1]
+
+
+def _value(**changes: Any) -> MetricValue:
+    now = Estimate(date(2025, 6, 1), date(2025, 6, 30), 80, 100, 0.8, 0.71, 0.87)
+    then = Estimate(date(2025, 5, 1), date(2025, 5, 31), 70, 100, 0.7, 0.6, 0.78)
+    base = MetricValue(
+        metric_id="victim_updates_on_time", kind="proportion", unit="proportion",
+        period="month", as_of=date(2025, 6, 30), breakdown=(), group=(), current=now,
+        previous=Comparison(then, 0.1, 0.1, "z"), year_ago=Comparison(then, 0.1, 0.1, "z"),
+        small_sample=False, spc_variation="common_cause", spc_points=20, better="higher",
+    )  # fmt: skip
+    return replace(base, **changes)
+
+
+def _cells(v: MetricValue) -> list[str]:
+    return [c.plain for c in row(v, Text("x"), True, NO_TARGETS)]
+
+
+def test_table_cells_show_each_mark() -> None:
+    plain = _cells(_value())
+    assert plain[1] == "80.0%" and plain[4] == "70.0% +10.0" and plain[6] == "common"
+    assert _cells(_value(spc_variation="no_variation"))[6] == "no variation"
+    assert _cells(_value(provisional=True, provisional_share=1.0))[1] == "80.0% p"
+    assert _cells(_value(provisional=True, provisional_share=0.22))[1] == "80.0% p(22%)"
+    assert _cells(_value(target=0.9, spc_assurance="consistently_fail"))[7] == "90.0% fail"
+    kept = _value().not_comparable("the period starts in the data's first 365 days (warm-up)")
+    assert _cells(kept)[4:6] == ["–", "–"]
+    hidden = _value(
+        suppressed=True,
+        current=Estimate(date(2025, 6, 1), date(2025, 6, 30), None, None, None),
+        provisional=True,
+        provisional_share=0.3,
+    )
+    assert _cells(hidden)[1:4] == ["[c] p", "", ""]
+
+
+def test_the_legend_explains_no_variation(capsys: pytest.CaptureFixture[str]) -> None:
+    print_table([_value(spc_variation="no_variation")], load_catalogue(), NO_TARGETS, {})
+    out = capsys.readouterr().out
+    assert "no variation" in out and "nothing to judge" in out
+    assert "previous: 2025-05-01 to 2025-05-31" in out
+
+
+# --- a metric that cannot be computed says why (defect 7) ---------------------------------------
+
+
+def test_crimes_without_recorded_at_name_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "force.duckdb"
+    con = duckdb.connect(str(path))
+    ensure_schema(con)
+    crimes = _load("test_metrics_data").frames(crimes=300)["crimes"]
+    crimes["recorded_at"] = None
+    con.register("_crimes", crimes)
+    cols = ", ".join(f'"{c}"' for c in crimes.columns)
+    con.execute(f"INSERT INTO crimes ({cols}) SELECT {cols} FROM _crimes")
+    con.close()
+    result = run("--db", str(path), "--as-of", "2025-06-30", "--metric", "recorded_crime")
+    assert result.exit_code == 1
+    note = result.stderr.split("error:")[0]
+    assert "crimes.recorded_at" in note and "blank in every row" in note
+    assert "load crimes with recorded_at filled in" in note
+    assert "no metric could be computed (see the notes above)" in result.stderr

@@ -1,29 +1,41 @@
-"""`vcop metrics`: every figure in the catalogue, with its interval, significance and SPC signal."""
+"""`vcop metrics`: every figure in the catalogue, with its interval, significance and SPC signal.
+
+The command only shows what :mod:`vcop.metrics` decided: provisional periods, comparability,
+SPC readings, targets and suppression are marks on each value, never worked out here. The
+database is opened read-only; when the stored ledger was evaluated for another date than the one
+asked for, a ledger for that date is evaluated in memory (as the reports do, with
+:func:`vcop.reports.source.open_source`) and the stored one is left as it was.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
 import sys
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich import box
-from rich.table import Table as RichTable
-from rich.text import Text
 
-from vcop.cli.app import app, console, err_console, fail
+from vcop.cli.app import app, err_console, fail, open_store
+from vcop.cli.metrics_table import print_catalogue, print_table
 from vcop.config import DEFAULT_DB, Settings
 from vcop.metrics.engine import MetricsError, compute
 from vcop.metrics.periods import PeriodKind
 from vcop.metrics.suppress import publish
-from vcop.metrics.values import RECORD_COLUMNS, MetricValue
+from vcop.metrics.targets import targets_for_db
+from vcop.metrics.values import RECORD_COLUMNS
 from vcop.spec.check import DefinitionError
-from vcop.spec.metrics import load_catalogue
+from vcop.spec.metrics import LEDGER, Catalogue, load_catalogue
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from vcop.reports.source import ReportSource
 
 
 class MetricsFormat(StrEnum):
@@ -53,6 +65,15 @@ def metrics(
         str | None,
         typer.Option("--by", help="Break down by: area, district, unit, officer, crime_type, …"),
     ] = None,
+    filter_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--filter",
+            metavar="BREAKDOWN=VALUE",
+            help="Only the rows in this group, e.g. --filter area=North (repeat for more: "
+            "--filter area=North --filter district=Marshwick).",
+        ),
+    ] = None,
     output: Annotated[
         MetricsFormat, typer.Option("--format", help="Output format.")
     ] = MetricsFormat.table,
@@ -74,43 +95,52 @@ def metrics(
     """Compute the metric catalogue for a period ending on the as-of date.
 
     Each figure comes with its sample size, a 95% interval, whether it changed significantly from
-    the previous period and from a year before, and the SPC signal of its monthly series. See
-    docs/metrics.md for every definition.
+    the previous period and from a year before, the SPC signal of its monthly series, whether it
+    is provisional or not comparable, and the force's adopted target (targets.yaml beside the
+    database). The database is never changed: when its ledger was evaluated for another date, a
+    ledger as of --as-of is evaluated in memory. See docs/metrics.md for every definition.
     """
     try:
         catalogue = load_catalogue()
     except DefinitionError as exc:
         fail(f"the metric catalogue has problems (run `vcop check`):\n{exc}")
     if list_metrics:
-        _list(catalogue.metrics, [(b.id, b.title) for b in catalogue.breakdowns])
+        print_catalogue(catalogue)
         return
     if as_of is None:
         fail(
             "--as-of DATE is required (the figures are as of that date; vcop never reads the clock)"
         )
+    filters = parse_filters(filter_ or [])
     if not db.exists():
         fail(f"{db}: no such database")
+    try:
+        targets = targets_for_db(db, catalogue)
+    except DefinitionError as exc:
+        fail(f"the targets file has problems:\n{exc}")
+    day = as_of.date()
     import ibis
 
-    from vcop.store import connect
-
-    con = connect(db, read_only=True)
-    try:
-        backend = ibis.duckdb.from_connection(con)
-        result = compute(
-            backend, as_of.date(), period, metrics=metric or None, by=by, catalogue=catalogue
-        )
-    except MetricsError as exc:
-        fail(str(exc))
-    finally:
-        con.close()
-    for note in result.notes:
+    wants = _wants_ledger(catalogue, metric, by, filters)
+    with _source(db, day, wants) as con:
+        try:
+            result = compute(
+                ibis.duckdb.from_connection(con), day, period, metrics=metric or None, by=by,
+                catalogue=catalogue, filters=filters or None, targets=targets,
+            )  # fmt: skip
+        except MetricsError as exc:
+            fail(str(exc))
+    notes = list(result.notes)
+    if filters and not metric:
+        notes += _unfilterable(catalogue, filters)
+    for note in notes:
         err_console.print(f"[yellow]note:[/] {note}", highlight=False)
     values = result.values
-    if suppress:
-        values = publish(values, threshold or Settings().suppression_threshold)
+    limit = (threshold or Settings().suppression_threshold) if suppress else None
+    if limit is not None:
+        values = publish(values, limit)
     if not values:
-        fail("no metric could be computed (see the notes above)", code=1)
+        fail(_nothing_computed(notes, filters), code=1)
     if output is MetricsFormat.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(RECORD_COLUMNS)
@@ -121,141 +151,151 @@ def metrics(
         sys.stdout.write(json.dumps([v.record() for v in values], indent=1))
         sys.stdout.write("\n")
     else:
-        _table(values)
+        print_table(values, catalogue, targets, filters, limit)
 
 
-# --- the terminal table -----------------------------------------------------------------------
-
-_VARIATION = {
-    "common_cause": ("common", "grey50"),
-    "special_cause_improvement": ("improvement", "bold blue"),
-    "special_cause_concern": ("concern", "bold dark_orange"),
-    "special_cause_neutral_high": ("high", "bold magenta"),
-    "special_cause_neutral_low": ("low", "bold magenta"),
-}
-_ASSURANCE = {
-    "consistently_pass": ("pass", "blue"),
-    "consistently_fail": ("fail", "dark_orange"),
-    "hit_and_miss": ("hit & miss", "grey50"),
-}
+# --- arguments --------------------------------------------------------------------------------
 
 
-def _fmt(value: float | None, unit: str) -> str:
-    if value is None:
-        return ""
-    if unit == "proportion":
-        return f"{100 * value:.1f}%"
-    if unit == "count":
-        return f"{value:,.0f}"
-    return f"{value:,.1f}"
+def parse_filters(items: Sequence[str]) -> dict[str, str]:
+    """``--filter`` options (``BREAKDOWN=VALUE``) as breakdown id → group label; exits with a
+    message on a malformed one. Unknown breakdowns are the engine's to report."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key or not value:
+            fail(
+                f"--filter {item!r}: write BREAKDOWN=VALUE, e.g. --filter area=North "
+                "(`vcop metrics --list` lists the breakdowns)"
+            )
+        if key in out and out[key] != value:
+            fail(
+                f"--filter {key} is given twice ({out[key]!r} and {value!r}): a figure is for one "
+                f"group of each breakdown (use --by {key} to see them all)"
+            )
+        out[key] = value
+    return out
 
 
-def _change(rec: dict[str, Any], prefix: str, unit: str) -> Text:
-    change = rec["change" if prefix == "previous" else "year_ago_change"]
-    significant = rec[
-        "significant_change" if prefix == "previous" else "significant_change_year_ago"
+def _wants_ledger(catalogue: Catalogue, metric_ids: Sequence[str] | None, by: str | None,
+                  filters: Mapping[str, str]) -> bool:  # fmt: skip
+    """Whether a metric that will be computed counts the entitlement ledger: one asked for (all
+    by default) that has the breakdown and the filters asked for. An unknown metric: no (the
+    engine reports it before anything is computed)."""
+    chosen = list(metric_ids or catalogue.metric_ids)
+    if any(m not in catalogue.metric_ids for m in chosen):
+        return False
+    return any(
+        m.source == LEDGER
+        and (by is None or by in m.breakdowns)
+        and all(f in m.breakdowns for f in filters)
+        for m in map(catalogue.metric, chosen)
+    )
+
+
+def _unfilterable(catalogue: Catalogue, filters: Mapping[str, str]) -> list[str]:
+    """A note naming the metrics left out because they cannot be split by a filter's breakdown
+    (the engine notes them itself only for metrics asked for by name)."""
+    left = [m.id for m in catalogue.metrics if any(f not in m.breakdowns for f in filters)]
+    if not left:
+        return []
+    return [
+        f"{len(left)} metric(s) cannot be filtered by {', '.join(filters)} and are left out: "
+        + ", ".join(left)
     ]
-    before = rec[f"{prefix}_value"]
-    if before is None:
-        return Text("")
-    text = Text(_fmt(before, unit))
-    if change is not None:
-        step = 100 * change if unit == "proportion" else change
-        digits = 0 if unit == "count" else 1
-        text.append(f" {step:+,.{digits}f}", style="bold" if significant else "")
-    if significant:
-        text.append("*", style="bold")
-    return text
 
 
-def _row(v: MetricValue, label: Text, show_year: bool) -> list[Text]:
-    rec = v.record()
-    unit = v.unit
-    if v.suppressed:
-        value, interval, n = Text("suppressed", style="italic grey50"), Text(""), Text("")
-    else:
-        value = Text(_fmt(v.current.value, unit))
-        if v.small_sample:
-            value.append(" †", style="yellow")
-        lo, hi = v.current.ci_low, v.current.ci_high
-        interval = Text(
-            f"{_fmt(lo, unit)}–{_fmt(hi, unit)}" if lo is not None else "", style="grey62"
+def _nothing_computed(notes: Sequence[str], filters: Mapping[str, str]) -> str:
+    """Why the command printed nothing: the notes, and for a filter a hint about group names."""
+    if not filters:
+        if notes:
+            return "no metric could be computed (see the notes above)"
+        return "no metric could be computed: the database holds no rows in the periods asked for"
+    shown = ", ".join(f"{k}={v}" for k, v in filters.items())
+    groups = f"`vcop metrics --by {next(iter(filters))}` lists the groups"
+    if notes:
+        return f"no metric could be computed for {shown} (see the notes above; {groups})"
+    return f"no metric could be computed for {shown}: no row is in every group named ({groups})"
+
+
+# --- the database, with a ledger as of the date asked for -------------------------------------
+
+
+def stored_ledger_dates(con: duckdb.DuckDBPyConnection) -> list[date] | None:
+    """The as-of dates of the ledger stored in ``con`` (None: there is no ledger table)."""
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'",
+        [LEDGER],
+    ).fetchall()
+    if not found[0][0]:
+        return None
+    rows = con.execute(f'SELECT DISTINCT as_of FROM "{LEDGER}" WHERE as_of IS NOT NULL').fetchall()
+    return sorted({d.date() if isinstance(d, datetime) else d for (d,) in rows})
+
+
+def _holds_victims(con: duckdb.DuckDBPyConnection) -> bool:
+    import duckdb
+
+    try:
+        return bool(con.execute("SELECT count(*) FROM victims").fetchall()[0][0])
+    except duckdb.Error:
+        return False
+
+
+@contextmanager
+def _source(db: Path, day: date, wants_ledger: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``db`` opened read-only; when the metrics asked for count the ledger and the stored one
+    is not as of ``day``, an in-memory database over it with a ledger evaluated as of ``day``."""
+    con = open_store(db, read_only=True)
+    stored = stored_ledger_dates(con)
+    if not wants_ledger or stored == [day] or not _holds_victims(con):
+        try:
+            yield con
+        finally:
+            con.close()
+        return
+    con.close()
+    source = _evaluate_in_memory(db, day)
+    if source.evaluated_here:
+        was = (
+            "the database holds no ledger"
+            if stored is None
+            else f"the stored ledger is as of {', '.join(d.isoformat() for d in stored) or 'no date'}"
         )
-        if v.kind in ("proportion", "share"):
-            n = Text(f"{v.current.numerator or 0:,}/{v.current.denominator or 0:,}")
-        elif v.kind == "count":
-            n = Text("")
-        else:
-            n = Text(f"{v.current.denominator or 0:,}")
-    if v.spc_variation is None:
-        spc_word, spc_style = (f"{v.spc_points} mo", "grey50")
-    else:
-        spc_word, spc_style = _VARIATION[v.spc_variation]
-    assurance, ass_style = _ASSURANCE.get(v.spc_assurance or "", ("", ""))
-    cells = [label, value, interval, n, _change(rec, "previous", unit)]
-    if show_year:
-        cells.append(_change(rec, "year_ago", unit))
-    cells += [Text(spc_word, style=spc_style), Text(assurance, style=ass_style)]
-    return cells
+        err_console.print(
+            f"[yellow]note:[/] {was}; a ledger was evaluated in memory as of {day} for these "
+            "figures (the database is unchanged)",
+            highlight=False,
+        )
+    try:
+        yield source.con
+    finally:
+        source.close()
 
 
-def _table(values: Sequence[MetricValue]) -> None:
-    first = values[0]
-    show_year = (
-        first.previous is None
-        or first.year_ago is None
-        or (first.previous.estimate.start != first.year_ago.estimate.start)
-    )
-    table = RichTable(
-        title=(
-            f"vcop metrics — {first.period} {first.current.start} to {first.current.end} "
-            f"(as of {first.as_of})"
-        ),
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-    )
-    table.add_column("metric / group", overflow="fold", min_width=18)
-    table.add_column("value", justify="right", no_wrap=True)
-    table.add_column("95% CI", justify="right", no_wrap=True)
-    table.add_column("n", justify="right", no_wrap=True)
-    table.add_column("previous" if show_year else "year before", justify="right", no_wrap=True)
-    if show_year:
-        table.add_column("year before", justify="right", no_wrap=True)
-    table.add_column("SPC", no_wrap=True)
-    table.add_column("target", no_wrap=True)
-    by_metric: dict[str, list[MetricValue]] = {}
-    for v in values:
-        by_metric.setdefault(v.metric_id, []).append(v)
-    for metric_id, rows in by_metric.items():
-        if len(rows) == 1 and rows[0].group_name == "all":
-            table.add_row(*_row(rows[0], Text(metric_id, style="bold"), show_year))
-            continue
-        table.add_row(Text(f"{metric_id} (by {rows[0].breakdown_name})", style="bold"))
-        for v in rows:
-            table.add_row(*_row(v, Text(f"  {v.group_name}"), show_year))
-    console.print(table)
-    compared = first.previous.estimate if first.previous else None
-    console.print(
-        "* significant change (5% level)   † small sample   "
-        + (
-            f"{'previous' if show_year else 'year before'}: {compared.start} to {compared.end}"
-            if compared
-            else ""
-        ),
-        style="grey50",
-        highlight=False,
-    )
+def _evaluate_in_memory(db: Path, day: date) -> ReportSource:
+    """:func:`vcop.reports.source.open_source`, with a progress bar on standard error."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    from vcop.reports.source import open_source
+    from vcop.store import StoreError
 
-def _list(metrics: Sequence[Any], breakdowns: list[tuple[str, str]]) -> None:
-    table = RichTable(
-        title="Metric catalogue (docs/metrics.md has the definitions)", title_justify="left"
-    )
-    table.add_column("metric", no_wrap=True)
-    for name in ("title", "kind", "unit", "breakdowns"):
-        table.add_column(name, overflow="fold")
-    for m in metrics:
-        table.add_row(m.id, m.title, m.kind, m.unit, ", ".join(m.breakdowns))
-    console.print(table)
-    console.print("Breakdowns: " + "; ".join(f"{b} ({t})" for b, t in breakdowns), highlight=False)
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    ) as bar:
+        task = bar.add_task(f"ledger as of {day}", total=None)
+
+        def progress(description: str, done: int, total: int) -> None:
+            bar.update(task, description=f"ledger as of {day}: {description}",
+                       completed=done, total=total)  # fmt: skip
+
+        try:
+            return open_source(db, day, progress=progress)
+        except StoreError as exc:
+            fail(str(exc))

@@ -12,11 +12,12 @@ obligation id is a problem found by ``vcop check``, not a silent zero.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
+import textwrap
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-import datetime as dt
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -927,7 +928,8 @@ Every figure vcop reports is one of the metrics below, computed the same way eve
   earlier) and with the **same period a year before**. A month or quarter that is not yet
   complete is compared with the same number of days of the earlier periods. A count is not
   compared with a window that starts before the data does (its count there would be too low,
-  not a fall).
+  not a fall). A provisional figure, and a window in the warm-up, are not compared at all (see
+  [What may be said about a figure](#what-may-be-said-about-a-figure)).
 - **Significance.** A change is called significant only when a test says so at the 5% level:
   proportions by the two-proportion z-test (Fisher's exact test when an expected count is under
   5); counts by the exact conditional test of two Poisson rates (allowing for different lengths);
@@ -938,26 +940,187 @@ Every figure vcop reports is one of the metrics below, computed the same way eve
   in whole seconds, so every engine gets the same answer.
 - **Statistical process control** (NHS "Making Data Count"). An XmR chart of the metric's
   monthly series (the {spc_months} complete months up to the as-of date, from the first month
-  with data): limits at the mean ± {spc_limit} × the mean moving range, leaving out moving ranges
+  with data; only mature months out of the warm-up are points, see
+  [SPC: which months are judged](#spc-which-months-are-judged)): limits at the mean
+  ± {spc_limit} × the mean moving range, leaving out moving ranges
   of 3.267 × their mean or more (screen_outliers: {screen}). Special cause: a point outside the
   limits; {trend} points in a row rising or
   falling; 2 of 3 points beyond two sigma on the same side (two_of_three: {two_of_three}); {run}
-  points in a row on one side of the mean. `spc_variation` is the latest month's type:
+  points in a row on one side of the mean. `spc_variation` is the latest point's type:
   `common_cause`, `special_cause_improvement`, `special_cause_concern`, or for a neutral metric
   `special_cause_neutral_high` / `_low`. `spc_assurance`, when the metric has a target:
   `consistently_pass`, `consistently_fail` or `hit_and_miss`. No signal under {min_points} months.
 - **Small numbers.** Partner and public outputs (`vcop metrics --suppress`) go through one
-  suppression layer: a count from 1 to the threshold minus one (default 10, setting
-  `suppression_threshold`) is hidden with everything computed from it, and further groups are
-  hidden so no hidden count can be worked out from a total. Zero is shown: it describes nobody.
+  suppression layer, and a hidden figure is shown as `[c]` (see
+  [Small numbers](#small-numbers-suppression) below).
 - **Stamp.** Every value carries `definitions_hash`, a hash of this catalogue and of the Victims'
   Code definitions that made the ledger.
 
+"""
+
+DOC_BREAKDOWNS = """\
 ## Breakdowns
 
 | breakdown | what | from |
 |---|---|---|
 """
+
+#: What may be said about a figure, for an analyst: the rules of ``vcop.metrics.policy``,
+#: ``vcop.metrics.targets`` and ``vcop.metrics.suppress`` in plain words (keep them in step).
+DOC_READING = """\
+## What may be said about a figure
+
+A figure can be right and still not ready to be judged: the latest months are not complete yet,
+the first months of the data lack the history some measures need, and a small count can point
+at a person. vcop decides these things once, in the metric engine, and stamps every value with
+them; the dashboard, `vcop metrics` and the reports only show the marks, so they cannot
+disagree. The columns named here are in `vcop metrics --format csv` and `--format json`.
+
+### Provisional figures (maturity)
+
+A recent period's figure can still change: an obligation that was missed is often completed a
+few days late, and an outcome is recorded weeks after the crime. Each metric declares how many
+days after a period ends its figure is complete, `maturity_days` ("Complete after" under each
+metric below). Where a metric's file leaves it blank, a Victims' Code measure (one counted from
+the entitlement ledger) takes the longest deadline of the obligations it counts, in calendar
+days (N working days count as N × 7 ÷ 5, rounded up; a deadline agreed with the victim as 28
+days), plus {late} days for late completions to arrive; every other measure takes 0: it is
+complete as soon as the period ends.
+
+{month_bullet}
+- A **quarter, financial year to date or 12 months** is provisional when it contains a
+  provisional month (with a maturity above 0 its latest month always is), and carries
+  `provisional_share`: the share of its cases in provisional months (a proportion's
+  denominator, a count's rows, a median's or mean's sample size). A 12-month figure with a
+  `provisional_share` of 0.08 is 92% settled.
+- A provisional figure is **shown, marked and never judged**: `provisional` is true (`p` in
+  the `vcop metrics` table, `p(8%)` for a partly provisional one), it is not compared with
+  earlier periods (`comparable` is false, `comparable_reason` says why, and the changes and
+  p-values are blank), and it is never an SPC point. To compare a period, ask for an as-of date
+  at least its maturity after the period ends.
+
+### Warm-up at the start of the data
+
+Some figures depend on what happened before the rows they count: a repeat victim's earlier
+crime, the crime behind an outcome, an investigation or an entitlement. In the first months of
+the data those earlier events are missing, so a figure there is too low or too high, not a
+change. Each metric declares the history it depends on, `warm_up_days` ("Warm-up" under each
+metric below; where the file leaves it blank: {warm} days for measures that follow crimes
+through their investigation, 0 for calls, questionnaires and counts). The data begin on the
+day the first crime was reported.
+
+- A window that starts less than `warm_up_days` after the data begin is **in the warm-up**.
+  When the current period is, the figure is not compared at all; when the previous period or
+  the same period a year before is, that comparison is left out. Either way `comparable` is
+  false and `comparable_reason` names the window.
+- A month in the warm-up is not an SPC point.
+- A count has no warm-up, but is never compared with a window that starts before its own data
+  do (a count there would be too low, not a fall).
+
+### SPC: which months are judged
+
+- The SPC points are the months of the series that are **mature and out of the warm-up**.
+  `spc_points` counts them and `spc_variation` describes the latest of them, which can be a
+  month or two before the as-of date. With fewer than {min_points} points there is no reading.
+- A series whose points are all the same (its mean moving range is 0) has **no variation to
+  judge**: no limits, no special cause and no assurance, and `spc_variation` is
+  `no_variation` (NHSRplotthedots draws no limits there either).
+- **Rebasing.** When a process changes on purpose (a new way of working), the metric lists in
+  `spc_rebase` the months (their first days) from which it is judged afresh ("SPC rebased"
+  under the metric below). Limits are computed, and the rules applied, within each segment
+  separately, and the reading is the latest segment's; a segment whose points are all the same
+  is judged as above. A rebase that would leave a segment of fewer than two points is ignored.
+
+### Targets
+
+vcop ships no targets. A force writes the targets it has adopted into `targets.yaml` beside its
+database (or the file named by the environment variable `VCOP_TARGETS_FILE`); without that file
+there are none. One entry per target:
+
+```yaml
+targets:
+  - metric: victim_updates_on_time
+    value: 0.9                 # a proportion as 0.9 (90%); a duration in the metric's unit
+    source: Police and Crime Plan 2024-28, victims priority 2
+    adopted: true              # false (the default): recorded, never shown or judged against
+    effective_from: 2024-04-01 # blank: since always
+    effective_to: null         # blank: open-ended
+    basis: aggregate           # aggregate (the default): the figure itself; per_incident: each case
+```
+
+- `metric`, `value` and `source` are required. A target for an unknown or a neutral metric, a
+  proportion outside 0 to 1, or an `effective_to` before its `effective_from` stops the
+  command, naming the file and line.
+- A target is **judged** only when it is adopted, in force on the as-of date and `aggregate`.
+  Then `target` holds its value and `spc_assurance` says where it sits against the process
+  limits: `consistently_pass`, `consistently_fail` or `hit_and_miss`.
+- A **per-incident** standard ("each emergency attended within 15 minutes") says nothing about
+  a median or an average, so it is not judged against one: `target` is blank and there is no
+  assurance; `target_source` and `target_basis` say what the standard is (the `vcop metrics`
+  table shows its value, marked `each`).
+- An **unadopted** target's value is never shown and nothing is judged against it;
+  `target_source` still names it, with `target_adopted` false, so it is plain that one is
+  written down. An adopted target that is not in force on the as-of date is not judged
+  either.
+- Beside `target`, every value carries `target_source`, `target_adopted`,
+  `target_effective_from`, `target_effective_to` and `target_basis`. Where a metric has several
+  targets, the adopted one in force is used (the last written, if several are); without one,
+  the last written is named and not judged.
+
+### Which way is better
+
+Every value carries `better`: `higher`, `lower` or `neutral` (the metric's polarity; `↑` and `↓`
+in the `vcop metrics` table). It decides whether an SPC special cause is an improvement or a
+concern and which side of a target passes. A neutral metric (a count of crimes, a share of delay
+reasons) has neither, and cannot have a target.
+
+### Small numbers: suppression
+
+Partner and public outputs (the partner pack, the dashboard as a partner sees it,
+`vcop metrics --suppress`) hide every count from 1 to the threshold minus one (default 10, the
+setting `suppression_threshold`) and whatever would reveal it. A hidden figure is shown as `[c]`
+(in CSV and JSON: `suppressed` is true and the figure is blank). Zero is shown: it describes
+nobody.
+
+- **Primary suppression** of counts and shortfalls under the threshold. A figure is hidden when
+  any count it shows or lets a reader work out is small: a proportion's numerator, its
+  denominator and its shortfall (96 of 100 reveals 4 not met); a count; the number of cases
+  behind a median or mean. Its value, interval, changes, p-values and benchmark go with it.
+- **Complementary suppression** over the sets that are published together and add up to a
+  total a reader can see: the groups of one split of one metric and period (the areas within
+  the force, likewise the districts, units or officers of a split). In each such set either
+  nothing is hidden, or at least two groups are and together their counts and shortfalls are
+  not small; until then the next smallest group is hidden too. A split two ways (an obligation
+  by area) is checked both ways (the areas of each obligation and the obligations of each
+  area), again and again until nothing changes.
+- The earlier figures a value is compared with (the previous period, the year before) show
+  their own values and sizes, so each goes through the same rules as a table of its own. A
+  hidden earlier figure takes the change with it; the current figure stays.
+
+"""
+
+
+def _month_bullet(cat: Catalogue) -> str:
+    """The rule for a provisional month, with a worked example from the catalogue's own
+    figures (the ledger measure that takes longest to complete)."""
+    rule = "- A **month is provisional** when it ends less than its maturity before the as-of date."
+    ledger = [m for m in cat.metrics if m.source == LEDGER and m.maturity_days]
+    if not ledger:
+        return rule
+    m = max(ledger, key=lambda m: m.maturity_days or 0)
+    as_of = dt.date(2025, 6, 30)
+    cutoff = as_of - dt.timedelta(days=m.maturity_days or 0)
+    month, young = as_of.replace(day=1), []
+    while (month + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1) > cutoff:
+        young.append(month)
+        month = (month - dt.timedelta(days=1)).replace(day=1)
+    named = " and ".join(f"{d:%B}" for d in reversed(young))
+    example = (
+        f" For example, `{m.id}` is complete after {m.maturity_days} days, so as of 30 June 2025"
+        f" its figures for {named} 2025 are provisional and {month:%B %Y} is its latest complete"
+        " month."
+    )
+    return textwrap.fill(rule + example, width=96, subsequent_indent="  ", break_on_hyphens=False)
 
 
 def _polarity_words(p: str) -> str:
@@ -983,6 +1146,15 @@ def catalogue_doc() -> str:
             run=s.spc.run_length,
             min_points=s.spc.min_points,
         ).rstrip("\n")
+        + "\n",
+        DOC_READING.format(
+            late=LATE_ARRIVAL_DAYS,
+            warm=FOLLOWS_CRIMES_WARM_UP_DAYS,
+            min_points=s.spc.min_points,
+            month_bullet=_month_bullet(cat),
+        ).rstrip("\n")
+        + "\n",
+        DOC_BREAKDOWNS.rstrip("\n"),
     ]
     for b in cat.breakdowns:
         how = f"`{b.table}.{b.column}`"
