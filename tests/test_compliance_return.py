@@ -377,7 +377,32 @@ def test_a_quarter_evaluated_in_memory_leaves_the_database_alone(
         assert load_catalogue().metric(metric_id).description in notes[metric_id]
     release = notes["5. Victims told in advance of the offender's release"]
     assert "Not held in the force's data: Advance notice of release" in release
-    assert wb[SHEET_RETURN].freeze_panes == "E14"
+    assert wb[SHEET_RETURN].freeze_panes == "E15"  # below the Status field
+
+
+def test_the_engines_provisional_figures_are_said_to_be_provisional(
+    data: WebData, tmp_path: Path
+) -> None:
+    """A quarter as of its last day is younger than the ledger measures' maturity: the engine
+    marks their figures provisional, and the return says so, naming each and when it is
+    complete; the survey measure, complete when the quarter ends, is not named."""
+    out = tmp_path / "q2.xlsx"
+    done = run("--db", str(data.db), "--quarter", "2025Q2", "--out", str(out))
+    assert done.exit_code == 0, done.output
+    raw, _ = engine(data.db, Q2[1])
+    provisional = {k[0] for k, v in raw.items() if v.provisional}
+    settled = {k[0] for k, v in raw.items() if not v.provisional}
+    assert provisional and settled
+    _, fields = figures_of(out)
+    assert fields["Status"].startswith("provisional: the metric engine marks figures")
+    wb = openpyxl.load_workbook(out)
+    notes = {r[0]: r[1] for r in wb[SHEET_NOTES].iter_rows(max_col=2, values_only=True) if r[0]}
+    catalogue = load_catalogue()
+    for metric_id in provisional:
+        m = catalogue.metric(metric_id)
+        assert f"{m.title}: {m.maturity_days} days" in notes["Provisional"]
+    for metric_id in settled:
+        assert catalogue.metric(metric_id).title not in notes["Provisional"]
 
 
 def test_a_small_area_is_suppressed_and_so_is_another(data: WebData, tmp_path: Path) -> None:

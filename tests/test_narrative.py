@@ -12,9 +12,11 @@ from datetime import date
 import pytest
 
 from vcop.metrics import stats
+from vcop.metrics.spc import NO_VARIATION
 from vcop.metrics.values import Comparison, Estimate, MetricValue
+from vcop.reports.board import NOT_COMPARED, sig_word
 from vcop.reports.figures import FigureBook, number, percent
-from vcop.reports.narrative import change_of, change_sentence, spc_sentence
+from vcop.reports.narrative import change_of, change_sentence, moved_sentence, spc_sentence
 
 NOW = Estimate(date(2024, 7, 1), date(2025, 6, 30), 0, 0, None)
 THEN = (date(2023, 7, 1), date(2024, 6, 30))
@@ -139,3 +141,88 @@ def test_spc_words_follow_the_engines_reading() -> None:
         "The monthly figures over the last 24 months show special cause variation indicating "
         "concern."
     )
+
+
+def month_value(provisional: bool) -> MetricValue:
+    """June 2025 against May 2025, a change the test calls significant (70% against 50%)."""
+    test = stats.two_proportion_test(140, 200, 100, 200)
+    assert test is not None and test.significant
+    v = MetricValue(
+        metric_id="victim_updates_on_time", kind="proportion", unit="proportion", period="month",
+        as_of=date(2025, 6, 30), breakdown=(), group=(),
+        current=Estimate(date(2025, 6, 1), date(2025, 6, 30), 140, 200, 0.7),
+        previous=Comparison(
+            Estimate(date(2025, 5, 1), date(2025, 5, 31), 100, 200, 0.5), 0.2, test.p_value,
+            test.method,
+        ),
+        year_ago=None, small_sample=False, provisional=provisional,
+        provisional_share=1.0 if provisional else None, spc_points=12,
+        spc_variation="special_cause_improvement",
+    )  # fmt: skip
+    return v
+
+
+def test_a_provisional_month_gets_no_change_sentence_and_is_marked(book: FigureBook) -> None:
+    """Even with an earlier month and a significant test beside it, a provisional figure is
+    never called higher or lower: it is marked (provisional), and the table says not compared."""
+    settled = month_value(provisional=False)
+    assert "significantly higher than May 2025" in change_sentence(
+        book, settled, "x", which="previous"
+    )
+    book.citations.clear()
+    v = month_value(provisional=True)
+    assert change_of(v, "previous") is None
+    assert change_sentence(book, v, "4.2.2", which="previous") == ""
+    assert book.citations == []  # the earlier month is not even quoted
+    assert book.cite(v, "4.2.2") == "70.0% (provisional)"
+    assert book.cite(v, "Table 5", small=True) == "70.0% (provisional)"
+    small = MetricValue(**{**v.__dict__, "small_sample": True})
+    assert book.cite(small, "Table 5", small=True) == "70.0% † (provisional)"
+    assert [c.text for c in book.citations] == ["70.0%"] * 3  # the appendix: the number itself
+    assert all(c.provisional and c.spc_variation == "special_cause_improvement"
+               for c in book.citations)  # fmt: skip
+    assert sig_word(v, "previous") == NOT_COMPARED
+    assert sig_word(settled, "previous") == "significantly higher"
+    # the SPC sentence reads the complete months only, and says so
+    assert spc_sentence(v) == (
+        "The monthly figures over the last 12 complete months (the provisional ones are not "
+        "judged) show special cause variation indicating improvement."
+    )
+
+
+def test_provisional_figures_are_not_summed_up_as_unchanged_or_missing() -> None:
+    v = proportion(70, 100, None, 0)
+    provisional = MetricValue(**{**v.__dict__, "provisional": True, "comparable": False})
+    assert moved_sentence([provisional], [], lead="", none="none moved").startswith(
+        "These figures are provisional, so they are not compared with a year before"
+    )
+    warm = MetricValue(**{**v.__dict__, "comparable": False, "comparable_reason": "warm-up"})
+    assert moved_sentence([warm], [], lead="", none="none moved").startswith(
+        "These figures are not compared with a year before"
+    )
+
+
+def test_a_flat_series_is_no_variation_to_judge_not_special_cause() -> None:
+    v = proportion(70, 100, 70, 100)
+    flat = MetricValue(**{**v.__dict__, "spc_points": 24, "spc_variation": NO_VARIATION,
+                          "target": 0.9, "spc_assurance": None})  # fmt: skip
+    text = spc_sentence(flat)
+    assert "no variation to judge" in text
+    assert not re.search(r"special cause|common cause|target|concern|improvement", text)
+
+
+def test_a_target_is_named_with_its_source_only_when_the_engine_judged_against_it() -> None:
+    v = proportion(70, 100, 70, 100)
+    judged = MetricValue(
+        **{**v.__dict__, "spc_points": 24, "spc_variation": "common_cause",
+           "spc_assurance": "hit_and_miss", "target": 0.75, "target_source": "PCP 2024-28",
+           "target_adopted": True}
+    )  # fmt: skip
+    assert spc_sentence(judged).endswith(
+        "will sometimes meet and sometimes miss the target of 75.0% (adopted by the force: "
+        "PCP 2024-28; Appendix B)."
+    )
+    unadopted = MetricValue(
+        **{**judged.__dict__, "target": None, "spc_assurance": None, "target_adopted": False}
+    )
+    assert "target" not in spc_sentence(unadopted)

@@ -6,6 +6,10 @@ partner pack, the suppression layer); the files are read back (Word with python-
 with pypdfium2, figures.csv) and the PDF's pages are turned into PNGs. The board paper's text is
 compared with a golden snapshot: after a deliberate change, regenerate it with
 ``VCOP_UPDATE_GOLDEN=1 uv run pytest tests/test_report_board.py`` and read the diff.
+
+What may be said about a figure is the engine's: every citation carries the engine's marks
+(provisional, comparable, SPC reading), checked here against a fresh computation, and targets come
+only from a targets.yaml beside the database, adopted ones only.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import hashlib
 import os
 import re
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date
+from html import unescape
 from pathlib import Path
 
 import docx
@@ -24,19 +29,19 @@ import pypdfium2 as pdfium
 import pytest
 from typer.testing import CliRunner
 
-from tests.webdata import AS_OF, WebData, build
+from tests.webdata import AS_OF, WebData, build, copy_of
 from vcop.cli import app
 from vcop.metrics.engine import compute
 from vcop.metrics.series import monthly_series
 from vcop.metrics.suppress import publish
+from vcop.metrics.targets import targets_for_db
 from vcop.metrics.values import MetricValue
-from vcop.reports.board import board_paper
+from vcop.reports.board import NOT_COMPARED, board_paper
 from vcop.reports.compliance_return import publish_linked, right_links
 from vcop.reports.document import Document, Paragraph, Table
 from vcop.reports.figures import (
-    NO_WARM_UP,
+    PROVISIONAL,
     SUPPRESSED,
-    WARM_UP_DAYS,
     Citation,
     FigureBook,
     number,
@@ -86,18 +91,17 @@ def _fresh(
     by = None
     if c.breakdown not in ("all", grouping):
         by = c.breakdown.removeprefix(grouping + "/") if grouping else c.breakdown
-    book = FigureBook(backend, AS_OF)  # for its warm-up rule only
     if suppressed and c.metric_id in LINKED:
         # the partner pack publishes rights and obligations, force-wide and by area, together
-        whole = [book._comparable(v) for v in _compute(backend, list(LINKED), None)]
-        split = [book._comparable(v) for v in _compute(backend, list(LINKED), "area")]
+        whole = _compute(backend, list(LINKED), None)
+        split = _compute(backend, list(LINKED), "area")
         raw = [*whole, *split]
         right_of = {o.id: str(o.right) if o.right is not None else "local standard"
                     for o in load_code().obligations}  # fmt: skip
         linked, _ = publish_linked(raw, THRESHOLD, right_links(raw, right_of))
         part = linked[: len(whole)] if by is None else linked[len(whole) :]
         return {v.group: v for v in part if v.metric_id == c.metric_id}
-    values = [book._comparable(v) for v in _compute(backend, [c.metric_id], by, c.period)]
+    values = _compute(backend, [c.metric_id], by, c.period)
     if suppressed:
         values = publish(values, THRESHOLD)
     return {v.group: v for v in values}
@@ -126,9 +130,16 @@ def _check_citations(source: ReportSource, book: FigureBook, *, suppressed: bool
                     series[c.metric_id] = monthly_series(
                         ibis.duckdb.from_connection(source.con), book.catalogue, c.metric_id, AS_OF
                     )
-            points = {p.month: p for p in series[c.metric_id][group].points}  # type: ignore[index]
-            p = points[c.start]
+            months = series[c.metric_id][group]  # type: ignore[index]
+            types = dict(zip([q.month for q in months.points], months.point_types(), strict=True))
+            p = {q.month: q for q in months.points}[c.start]
             assert (p.numerator, p.denominator, p.value) == (c.numerator, c.denominator, c.value)
+            # the engine's marks of the month: provisional, judged by SPC, its SPC type
+            assert (c.provisional, c.comparable, c.spc_variation) == (
+                p.provisional,
+                p.judged,
+                types[p.month],
+            ), c
             checked += 1
             continue
         key = (c.metric_id, c.period, c.breakdown)
@@ -146,6 +157,15 @@ def _check_citations(source: ReportSource, book: FigureBook, *, suppressed: bool
         assert match, f"{c}: no window of {v.metric_id} {v.group} is {c.start}–{c.end}"
         e = match[0]
         assert (e.numerator, e.denominator, e.value) == (c.numerator, c.denominator, c.value), c
+        # the engine's marks, as the value carries them (an earlier window is never provisional)
+        assert c.provisional == (v.provisional and e is v.current), c
+        assert (c.comparable, c.comparable_reason, c.spc_variation) == (
+            v.comparable,
+            v.comparable_reason,
+            v.spc_variation,
+        ), c
+        if e is not v.current:
+            assert v.comparable or not v.provisional, f"{c}: a provisional value was compared"
         if not (c.where.endswith("(n)") or c.where.endswith("(numerator)")):
             assert e.value is not None and c.text == number(e.value, v.unit), c
         checked += 1
@@ -173,7 +193,7 @@ def test_percentages_have_one_decimal_place(board: tuple[Document, FigureBook]) 
 
 
 CHANGE_WORDS = {"significantly higher", "significantly lower", "normal variation", "unchanged",
-                "too few to test", "–"}  # fmt: skip
+                "too few to test", NOT_COMPARED, "–"}  # fmt: skip
 
 
 @pytest.mark.parametrize("which", ["board", "partner"])
@@ -198,15 +218,33 @@ def test_no_sentence_or_cell_claims_a_change_without_a_significant_test(
             assert {row[-1] for row in block.rows} <= CHANGE_WORDS, block.caption
 
 
-def test_no_comparison_reaches_into_the_first_year_of_the_data(
-    board: tuple[Document, FigureBook],
+@pytest.mark.parametrize("which", ["board", "partner"])
+def test_a_provisional_figure_is_marked_and_never_compared(
+    which: str, request: pytest.FixtureRequest
 ) -> None:
-    _, book = board
-    first = book.first_day()
-    assert first is not None
+    doc, book = request.getfixturevalue(which)
+    provisional = [c for c in book.citations if c.provisional]
+    assert provisional  # the ledger's latest months are younger than their maturity
+    text = doc.text()
+    for c in provisional:
+        if c.where.endswith(("(n)", "(numerator)")):
+            continue
+        assert f"{c.text} {PROVISIONAL}" in text or f"{c.text} † {PROVISIONAL}" in text, c
+    # nor is a provisional value ever quoted beside an earlier window of itself
+    provisional_values = {(c.metric_id, c.group, c.period) for c in provisional}
     for c in book.citations:
-        if book.catalogue.metric(c.metric_id).source not in NO_WARM_UP:
-            assert c.start >= first + timedelta(days=WARM_UP_DAYS) or c.end == AS_OF, c
+        if (c.metric_id, c.group, c.period) in provisional_values and c.source == "value":
+            assert (c.start, c.end) == next(
+                (p.start, p.end) for p in provisional
+                if (p.metric_id, p.group, p.period) == (c.metric_id, c.group, c.period)
+            ), c  # fmt: skip
+    for block in doc.blocks:
+        if isinstance(block, Table) and block.columns[-1].startswith("Change"):
+            for row in block.rows:
+                if any(cell.endswith(PROVISIONAL) for cell in row):
+                    assert row[-1] == NOT_COMPARED, (block.caption, row)
+    # the caveats say what provisional means
+    assert f"Figures marked {PROVISIONAL}" in text
 
 
 def test_the_board_paper_text_matches_the_golden_snapshot(
@@ -270,6 +308,14 @@ def test_the_cli_writes_word_pdf_html_and_csv_that_say_the_same(
     for row, c in zip(rows, book.citations, strict=True):
         assert (row["metric_id"], row["group"], row["shown_as"]) == (c.metric_id, c.group, c.text)
         assert row["denominator"] == ("" if c.denominator is None else str(c.denominator))
+        # the engine's marks, which _check_citations compares with a fresh computation
+        assert (row["provisional"], row["comparable"]) == (
+            str(c.provisional).lower(),
+            str(c.comparable).lower(),
+        )
+        assert row["spc_variation"] == (c.spc_variation or "")
+        assert row["comparable_reason"] == (c.comparable_reason or "")
+    assert any(row["provisional"] == "true" for row in rows)
     for c in book.citations:
         if c.where.startswith("Table"):
             assert any(c.text in cell for cell in cells), c
@@ -357,3 +403,81 @@ def test_bad_options_are_refused_and_nothing_is_written(
     assert result.exit_code != 0
     assert message in " ".join(result.output.split())
     assert not out.exists()
+
+
+ADOPTED = "Demoshire Police and Crime Plan 2024-28, priority 3 (test)"
+UNADOPTED = "A draft target the board never agreed (test)"
+PER_CASE = "National standard for attendance at emergencies (test)"
+
+
+def test_an_adopted_target_appears_with_its_source_and_an_unadopted_one_nowhere(
+    data: WebData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """targets.yaml beside the database: the adopted aggregate target is judged against (the
+    SPC assurance sentence names it with its source) and shown in Appendix B; the one the force
+    has not adopted appears nowhere, not even as a number; a per-case standard is shown with its
+    source but never judged against the median."""
+    monkeypatch.delenv("VCOP_TARGETS_FILE", raising=False)
+    own = copy_of(data, tmp_path)
+    (tmp_path / "targets.yaml").write_text(
+        f"""targets:
+  - metric: response_time_median_immediate
+    value: 19
+    source: {ADOPTED}
+    adopted: true
+    effective_from: 2024-04-01
+    basis: aggregate
+  - metric: satisfaction_whole_experience
+    value: 0.973
+    source: {UNADOPTED}
+    adopted: false
+  - metric: response_time_median_prompt
+    value: 60
+    source: {PER_CASE}
+    adopted: true
+    basis: per_incident
+"""
+    )
+    out = tmp_path / "board"
+    result = CliRunner().invoke(
+        app,
+        ["report", "board", "--db", str(own.db), "--as-of", AS_OF.isoformat(),
+         "--out", str(out), "--format", "html", "--no-charts"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    html = (out / f"board-paper-{AS_OF:%Y-%m}.html").read_text()
+    text = " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+    assert UNADOPTED not in text and "97.3%" not in text
+    appendix_b = text[text.index("Appendix B: definitions") :]
+    assert f"19 minutes ({ADOPTED})" in appendix_b
+    assert f"60 minutes for each case ({PER_CASE})" in appendix_b
+    assert "satisfaction_whole_experience Satisfied with the whole experience" in appendix_b
+    # the prompt grade's median is never judged against the per-case standard
+    body = text[: text.index("Appendix A: every figure")]
+    assert "target of 60 minutes" not in body
+    # the engine judged the immediate grade against the adopted target: the sentence says so
+    with open_source(own.db, AS_OF) as src, quietly():
+        v = compute(
+            ibis.duckdb.from_connection(src.con), AS_OF, "month",
+            metrics=["response_time_median_immediate"], targets=targets_for_db(own.db),
+        ).values[0]  # fmt: skip
+    assert v.target == 19 and v.target_source == ADOPTED and v.spc_assurance is not None
+    assert f"the target of 19 minutes (adopted by the force: {ADOPTED}; Appendix B)" in body
+    with (out / "figures.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert not [r for r in rows if UNADOPTED in str(r)]
+
+
+def test_a_targets_file_with_problems_stops_the_report(data: WebData, tmp_path: Path) -> None:
+    own = copy_of(data, tmp_path)
+    (tmp_path / "targets.yaml").write_text(
+        "targets:\n  - metric: no_such_metric\n    value: 1\n    source: x\n"
+    )
+    result = CliRunner().invoke(
+        app,
+        ["report", "board", "--db", str(own.db), "--as-of", AS_OF.isoformat(),
+         "--out", str(tmp_path / "out"), "--format", "html", "--no-charts"],
+    )  # fmt: skip
+    assert result.exit_code != 0
+    assert "no metric 'no_such_metric'" in " ".join(result.output.split())
+    assert not (tmp_path / "out").exists()

@@ -19,11 +19,12 @@ import pypdfium2 as pdfium
 import pytest
 from PIL import Image as PILImage
 
+from vcop.metrics.series import Point, Series
 from vcop.metrics.spc import Polarity, analyse
 from vcop.reports import render
+from vcop.reports.charts import PROVISIONAL_LABEL, WARM_UP_LABEL, reading_words, xmr_spec
 from vcop.reports.document import Document, Heading, Image, PageBreak, Paragraph, Table
 from vcop.spec.metrics import load_catalogue
-from vcop.web.charts import POINT_COLOURS, SPC_LABELS, xmr_chart
 
 VALUES = [0.70, 0.72, 0.71, 0.69, 0.74, 0.75, 0.73, 0.76, 0.78, 0.77, 0.80, 0.82, 0.79, 0.81]
 
@@ -32,15 +33,34 @@ def months(n: int) -> list[dt.date]:
     return [dt.date(2024 + (i // 12), i % 12 + 1, 1) for i in range(n)]
 
 
-def xmr_spec(with_reading: bool = True) -> dict[str, Any]:
-    """An XmR chart made the way the dashboard makes one (metric_pages.metric_page)."""
+def series_of(
+    values: list[float],
+    *,
+    provisional: int = 0,
+    warm_up: int = 0,
+    target: float | None = None,
+    rebase: tuple[int, ...] = (),
+    metric: str = "victim_updates_on_time",
+) -> Series:
+    """A monthly series as the engine makes one: the first ``warm_up`` months in the warm-up,
+    the last ``provisional`` provisional, and the SPC reading of the months between."""
+    polarity = Polarity(load_catalogue().metric(metric).polarity)
+    n = len(values)
+    points = tuple(
+        Point(m, v, None, 100, provisional=i >= n - provisional, warm_up=i < warm_up)
+        for i, (m, v) in enumerate(zip(months(n), values, strict=True))
+    )
+    judged = [p.value for p in points if p.judged]
+    return Series(points, analyse(judged, polarity, target, rebase=rebase))
+
+
+def chart_spec(with_reading: bool = True) -> dict[str, Any]:
+    """An XmR chart made the way a report makes one (reports.charts.xmr_spec)."""
     metric = load_catalogue().metric("victim_updates_on_time")
-    reading = analyse(VALUES, Polarity(metric.polarity), metric.target) if with_reading else None
-    rows = [
-        {"month": m, "value": v, "point_type": reading.point_type[i] if reading else None}
-        for i, (m, v) in enumerate(zip(months(len(VALUES)), VALUES, strict=True))
-    ]
-    return xmr_chart(rows, reading, metric, labels=SPC_LABELS, colours=POINT_COLOURS)
+    series = series_of(VALUES, target=0.9)
+    if not with_reading:
+        series = Series(series.points, None)
+    return xmr_spec(series, metric, target=0.9, target_source="Police and Crime Plan")
 
 
 def sample_document(chart: bytes) -> Document:
@@ -104,7 +124,7 @@ def sample_document(chart: bytes) -> Document:
 
 @pytest.fixture(scope="module")
 def chart() -> bytes:
-    return render.chart_png(xmr_spec(), width=640)
+    return render.chart_png(chart_spec(), width=640)
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +163,7 @@ def tables(doc: Document) -> list[Table]:
 
 
 def test_chart_png_renders_an_xmr_chart_at_the_asked_width(chart: bytes) -> None:
-    spec = xmr_spec()
+    spec = chart_spec()
     picture = PILImage.open(io.BytesIO(chart))
     assert picture.format == "PNG"
     assert picture.width == pytest.approx(1280, abs=4)  # 640 CSS pixels at scale 2
@@ -154,9 +174,63 @@ def test_chart_png_renders_an_xmr_chart_at_the_asked_width(chart: bytes) -> None
 
 
 def test_chart_png_without_a_reading_and_with_a_height() -> None:
-    png = render.chart_png(xmr_spec(with_reading=False), width=400, height=300, scale=1)
+    png = render.chart_png(chart_spec(with_reading=False), width=400, height=300, scale=1)
     picture = PILImage.open(io.BytesIO(png))
     assert picture.size == pytest.approx((400, 300), abs=4)
+
+
+def _layers(spec: dict[str, Any], mark: str) -> list[dict[str, Any]]:
+    return [layer for layer in spec["layer"] if layer["mark"]["type"] == mark]
+
+
+def test_provisional_and_warm_up_months_are_hollow_labelled_and_never_a_signal() -> None:
+    metric = load_catalogue().metric("victim_updates_on_time")
+    series = series_of([*VALUES, 0.5, 0.95], provisional=2, warm_up=2)
+    spec = xmr_spec(series, metric)
+    rows = spec["data"]["values"]
+    assert [r["signal"] for r in rows[:2]] == [WARM_UP_LABEL] * 2
+    assert [r["signal"] for r in rows[-2:]] == [PROVISIONAL_LABEL] * 2
+    assert all(r["hollow"] for r in rows[:2] + rows[-2:])
+    assert not any(r["hollow"] for r in rows[2:-2])
+    assert [r["label"] for r in rows if r["hollow"]] == ["W", "W", "P", "P"]
+    # hollow: white inside, in the legend too; the labels are drawn beside the points
+    (points,) = _layers(spec, "point")
+    fill = points["encoding"]["fill"]["scale"]
+    fills = dict(zip(fill["domain"], fill["range"], strict=True))
+    assert fills[PROVISIONAL_LABEL] == fills[WARM_UP_LABEL] == "#ffffff"
+    assert fills["Common cause"] != "#ffffff"
+    (labels,) = _layers(spec, "text")
+    assert labels["encoding"]["text"] == {"field": "label"}
+    # the limits stop at the last judged month: the provisional ones are not judged
+    limit_months = {r["month"] for layer in _layers(spec, "line")[1:]
+                    for r in layer["data"]["values"]}  # fmt: skip
+    assert limit_months == {r["month"] for r in rows[2:-2]}
+    assert render.chart_png(spec, width=480, scale=1)
+
+
+def test_a_flat_series_has_no_limits_and_no_special_cause() -> None:
+    metric = load_catalogue().metric("response_time_median_immediate")
+    series = series_of([18.0] * 23 + [30.0], provisional=1, metric=metric.id)
+    assert series.reading is not None and series.reading.xmr is None
+    spec = xmr_spec(series, metric)
+    assert len(_layers(spec, "line")) == 1  # the values' line only: no mean, no limits
+    signals = {r["signal"] for r in spec["data"]["values"]}
+    assert signals == {"Common cause", PROVISIONAL_LABEL}
+    assert reading_words(series, metric) == "no variation to judge, so no process limits"
+    assert render.chart_png(spec, width=480, scale=1)
+
+
+def test_after_a_rebase_each_segment_has_its_own_limits() -> None:
+    metric = load_catalogue().metric("response_time_median_immediate")
+    values = [20.0, 21, 19, 22, 20, 21, 19, 20, 22, 21, 15, 14, 16, 15, 14, 16, 15, 13, 16, 15]
+    series = series_of(values, rebase=(10,), metric=metric.id)
+    spec = xmr_spec(series, metric, target=15, target_source="Police and Crime Plan")
+    mean = _layers(spec, "line")[1]["data"]["values"]
+    assert len({r["segment"] for r in mean}) == 2
+    first, second = ({r["y"] for r in mean if r["segment"] == s} for s in (0, 1))
+    assert first == {sum(values[:10]) / 10} and second == {sum(values[10:]) / 10}
+    assert _layers(spec, "rule")[0]["data"]["values"] == [{"y": 15}]
+    assert "Police and Crime Plan" in spec["description"]
 
 
 def test_chart_png_fetches_nothing() -> None:

@@ -16,7 +16,7 @@ from rich.table import Table as RichTable
 
 from vcop.cli.app import console, err_console, fail
 from vcop.cli.data import DbOption
-from vcop.cli.reports import report_app
+from vcop.cli.reports import force_targets, report_app
 from vcop.config import DEFAULT_DB, Settings
 
 
@@ -110,6 +110,7 @@ def compliance_return_command(
             highlight=False,
         )
     limit = threshold or Settings().suppression_threshold
+    targets = force_targets(db)
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -127,7 +128,13 @@ def compliance_return_command(
             with open_source(db, end, progress=report) as source:
                 bar.update(task, description="computing the figures", completed=0, total=None)
                 figures = compute_return(
-                    source, definition, label, window, threshold=limit, force=force or found.force
+                    source,
+                    definition,
+                    label,
+                    window,
+                    threshold=limit,
+                    force=force or found.force,
+                    targets=targets,
                 )
         except (StoreError, ReturnError) as exc:
             fail(str(exc))

@@ -25,6 +25,7 @@ report_app = typer.Typer(
 app.add_typer(report_app, name="report")
 
 if TYPE_CHECKING:
+    from vcop.metrics.targets import Targets
     from vcop.reports.document import Document
     from vcop.reports.figures import FigureBook
     from vcop.reports.source import ReportSource
@@ -203,22 +204,43 @@ def _force_name(con: object) -> str:
     return str(rows[0][0]) if rows else "the force"
 
 
+#: The columns of figures.csv (add beside them, never rename them). ``provisional``,
+#: ``comparable``, ``comparable_reason`` and ``spc_variation`` are the engine's marks of the value
+#: a figure came from (see :class:`vcop.reports.figures.Citation`).
+FIGURES_COLUMNS = ("ref", "where", "metric_id", "breakdown", "group", "period", "period_start",
+                   "period_end", "numerator", "denominator", "value", "shown_as",
+                   "definitions_hash", "provisional", "comparable", "comparable_reason",
+                   "spc_variation")  # fmt: skip
+
+
 def write_figures_csv(book: FigureBook, path: Path) -> None:
     """Every figure a document cites, as CSV (the appendix, machine-readable)."""
     tmp = path.with_name(f".{path.name}.tmp")
     with tmp.open("w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["ref", "where", "metric_id", "breakdown", "group", "period",
-                         "period_start", "period_end", "numerator", "denominator", "value",
-                         "shown_as", "definitions_hash"])  # fmt: skip
+        writer.writerow(FIGURES_COLUMNS)
         for c in book.citations:
             writer.writerow([c.ref, c.where, c.metric_id, c.breakdown, c.group, c.period,
                              c.start.isoformat(), c.end.isoformat(),
                              "" if c.numerator is None else c.numerator,
                              "" if c.denominator is None else c.denominator,
                              "" if c.value is None else repr(c.value), c.text,
-                             book.definitions_hash])  # fmt: skip
+                             book.definitions_hash, str(c.provisional).lower(),
+                             str(c.comparable).lower(), c.comparable_reason or "",
+                             c.spc_variation or ""])  # fmt: skip
     tmp.replace(path)
+
+
+def force_targets(db: Path) -> Targets:
+    """The targets the force keeps beside ``db`` (targets.yaml, or VCOP_TARGETS_FILE); none
+    when there is no such file. A file with problems stops the command, naming each."""
+    from vcop.metrics.targets import targets_for_db
+    from vcop.spec.check import DefinitionError
+
+    try:
+        return targets_for_db(db)
+    except DefinitionError as exc:
+        fail(f"the targets file has problems:\n{exc}")
 
 
 def write_documents(
@@ -278,8 +300,11 @@ def board_command(
     started = time.perf_counter()
     import ibis
 
+    targets = force_targets(db)
     with report_source(db, day) as source:
-        book = FigureBook(ibis.duckdb.from_connection(source.con), day, threshold=threshold)
+        book = FigureBook(
+            ibis.duckdb.from_connection(source.con), day, threshold=threshold, targets=targets
+        )
         with console.status("computing the figures"):
             doc = board_paper(
                 book,
@@ -331,8 +356,11 @@ def partner_command(
     folder = out or Path(f"partner-pack-{day:%Y-%m}")
     started = time.perf_counter()
     limit = threshold or Settings().suppression_threshold
+    targets = force_targets(db)
     with report_source(db, day) as source:
-        book = FigureBook(ibis.duckdb.from_connection(source.con), day, threshold=limit)
+        book = FigureBook(
+            ibis.duckdb.from_connection(source.con), day, threshold=limit, targets=targets
+        )
         with console.status("computing the figures"):
             doc = partner_pack(
                 book,

@@ -8,10 +8,11 @@ Victims' Code compliance by right and obligation, this month's priority areas (d
 child abuse, serious sexual offences), data caveats, and appendices listing every figure with its
 metric, numerator, denominator and period, and every metric's definition.
 
-Nothing here computes a figure: values come from the metric engine through a
-:class:`~vcop.reports.figures.FigureBook`, sentences about change from
-:mod:`vcop.reports.narrative`, and charts from the dashboard's own chart definitions
-(:func:`vcop.web.charts.xmr_chart`), rendered to images.
+Nothing here computes a figure or decides what may be said about one: values come from the metric
+engine through a :class:`~vcop.reports.figures.FigureBook` (with the engine's marks: provisional,
+comparable, SPC reading, the force's adopted targets), sentences about change from
+:mod:`vcop.reports.narrative`, and XmR charts of the engine's monthly series from
+:mod:`vcop.reports.charts`, rendered to images.
 """
 
 from __future__ import annotations
@@ -24,7 +25,16 @@ from typing import Any
 
 from vcop.metrics.values import MetricValue
 from vcop.reports.document import Document, Heading, Image, PageBreak, Paragraph, Table
-from vcop.reports.figures import SUPPRESSED, FigureBook, Which, number, period_words
+from vcop.reports.figures import (
+    PROVISIONAL,
+    SMALL,
+    SUPPRESSED,
+    FigureBook,
+    Which,
+    marks,
+    number,
+    period_words,
+)
 from vcop.reports.narrative import change_of, change_sentence, moved_sentence, spc_sentence
 from vcop.spec.code import load_code
 
@@ -104,19 +114,20 @@ class Numbering:
             self.doc.add(Paragraph(text, number or self.next()))
 
 
+#: The table's word for a figure the engine does not compare (provisional, or not comparable).
+NOT_COMPARED = "not compared"
+
+
 def sig_word(v: MetricValue, which: Which = "year_ago") -> str:
-    """The table's word for a change: its direction only when significant."""
+    """The table's word for a change: its direction only when significant; "not compared" when
+    the engine says the figure may not be compared (provisional, warm-up: see the caveats)."""
     change = change_of(v, which)
     if change is None:
-        return "–"
+        return NOT_COMPARED if v.provisional or not v.comparable else "–"
     claim = change.claim
     if claim in ("higher", "lower"):
         return f"significantly {claim}"
     return {"unchanged": "unchanged", "untested": "too few to test"}.get(claim, "normal variation")
-
-
-def small_mark(v: MetricValue) -> str:
-    return " †" if v.small_sample else ""
 
 
 def measure_rows(
@@ -143,7 +154,7 @@ def measure_rows(
         rows.append(
             (
                 title,
-                book.cite(v, where) + small_mark(v),
+                book.cite(v, where, small=True),
                 book.cite_n(v, where),
                 book.cite(v, where, which) if earlier else "–",
                 book.cite_n(v, where, which) if earlier else "–",
@@ -240,8 +251,10 @@ def board_paper(
     n.para(
         "A figure is described as higher or lower than before only when the change is "
         "statistically significant at the 5% level; otherwise the change is described as "
-        "within normal variation. Monthly series are read with statistical process control "
-        "(the NHS “Making Data Count” rules)."
+        "within normal variation. A figure for a period too recent to be complete is marked "
+        f"{PROVISIONAL}: it may still change, so it is not compared with earlier periods. "
+        "Monthly series are read with statistical process control (the NHS “Making Data "
+        "Count” rules), from complete months only."
     )
     n.para(
         "Alongside the overall review of performance, this month's priority areas are "
@@ -268,7 +281,8 @@ def board_paper(
 
     n.section("Data caveats")
     n.para(
-        f"Figures marked † are based on fewer than {small} cases (survey responses, incidents "
+        f"Figures marked {SMALL} are based on fewer than {small} cases (survey responses, "
+        "incidents "
         "or entitlements) and are prone to greater fluctuation. Satisfaction figures come "
         "from a sample of victims surveyed; differences between small groups are rarely "
         "significant."
@@ -292,13 +306,8 @@ def board_paper(
         "for the 12 months ending with the month, compared with the 12 months before that, so "
         "no two compared periods overlap."
     )
-    if book.warm_up_dropped:
-        n.para(
-            "Measures that follow crimes through their investigation (the Victims' Code "
-            "ledger, outcomes and repeat victimisation) are not compared with periods that "
-            "begin in the first 12 months of the data: crimes reported before the data begin "
-            "are missing from those periods, so they are not like the current one."
-        )
+    for text in comparability_notes(book, charts=chart is not None):
+        n.para(text)
     for note in book.notes:
         n.para(f"Note: {note}.")
 
@@ -398,12 +407,12 @@ def _satisfaction(book: FigureBook, n: Numbering, chart: Charter | None) -> None
     if book.shown(burglary):
         where = n.next()
         n.para(
-            f"Of victims of burglary, {book.cite(burglary, where)}{small_mark(burglary)} "
+            f"Of victims of burglary, {book.cite(burglary, where, small=True)} "
             f"(n = {book.cite_n(burglary, where)}) were at least fairly satisfied with the whole "
             "experience.",
             change_sentence(book, burglary, where),
-            f"Satisfaction of burglary victims with follow-up was {book.cite(follow, where)}"
-            f"{small_mark(follow)} (n = {book.cite_n(follow, where)})."
+            "Satisfaction of burglary victims with follow-up was "
+            f"{book.cite(follow, where, small=True)} (n = {book.cite_n(follow, where)})."
             if book.shown(follow)
             else "",
             change_sentence(book, follow, where, subject="This") if book.shown(follow) else "",
@@ -416,11 +425,11 @@ def _satisfaction(book: FigureBook, n: Numbering, chart: Charter | None) -> None
         where = n.next()
         n.para(
             "Victims of domestic abuse are surveyed separately by a specialist team. "
-            f"{book.cite(da, where)}{small_mark(da)} (n = {book.cite_n(da, where)}) of the victims "
+            f"{book.cite(da, where, small=True)} (n = {book.cite_n(da, where)}) of the victims "
             f"surveyed in {period_words(da.current, da.period)} were at least fairly satisfied "
             "with the whole experience.",
             change_sentence(book, da, where),
-            f"Satisfaction with follow-up was {book.cite(da_follow, where)}{small_mark(da_follow)} "
+            f"Satisfaction with follow-up was {book.cite(da_follow, where, small=True)} "
             f"(n = {book.cite_n(da_follow, where)})."
             if book.shown(da_follow)
             else "",
@@ -464,7 +473,7 @@ def _response(book: FigureBook, n: Numbering, chart: Charter | None) -> None:
         where = n.next()
         n.para(
             f"The median time to attend prompt-grade dwelling burglary incidents was "
-            f"{book.cite(burglary, where)}{small_mark(burglary)} in {month} "
+            f"{book.cite(burglary, where, small=True)} in {month} "
             f"(n = {book.cite_n(burglary, where)}).",
             change_sentence(book, burglary, where, which="previous", subject="This"),
             spc_sentence(burglary),
@@ -486,7 +495,7 @@ def _response(book: FigureBook, n: Numbering, chart: Charter | None) -> None:
             delay = (
                 f"Of the {book.cite_n(da_share, where)} immediate- and prompt-grade incidents "
                 f"of the type “{DA_INCIDENT}” in {month} with a reason for delayed attendance "
-                f"recorded, {book.cite(da_share, where)}{small_mark(da_share)} cited no "
+                f"recorded, {book.cite(da_share, where, small=True)} cited no "
                 "resources being available to attend"
                 + ("; the highest share of any incident type with at least 30 such incidents."
                    if highest else ".")
@@ -496,7 +505,7 @@ def _response(book: FigureBook, n: Numbering, chart: Charter | None) -> None:
             )
         n.para(
             f"The median time to attend prompt-grade domestic abuse incidents was "
-            f"{book.cite(da, where)}{small_mark(da)} in {month} (n = {book.cite_n(da, where)}).",
+            f"{book.cite(da, where, small=True)} in {month} (n = {book.cite_n(da, where)}).",
             change_sentence(book, da, where, which="previous", subject="This"),
             delay.strip(),
             number=where,
@@ -565,7 +574,7 @@ def _compliance(book: FigureBook, n: Numbering, chart: Charter | None) -> None:
         rows.append(
             (
                 right_label(v.group[0], titles),
-                book.cite(v, "Table 4") + small_mark(v),
+                book.cite(v, "Table 4", small=True),
                 book.cite_count(v, "Table 4"),
                 book.cite_n(v, "Table 4"),
                 book.cite(v, "Table 4", "year_ago") if earlier else "–",
@@ -616,7 +625,7 @@ def _compliance(book: FigureBook, n: Numbering, chart: Charter | None) -> None:
                 tuple(
                     (
                         f"{v.group[0]}: {otitles.get(v.group[0], '')}".rstrip(": "),
-                        book.cite(v, "Table 6") + small_mark(v),
+                        book.cite(v, "Table 6", small=True),
                         book.cite_n(v, "Table 6"),
                         book.cite(v, "Table 6", "year_ago") if book.shown(v, "year_ago") else "–",
                         sig_word(v),
@@ -640,9 +649,9 @@ def _extremes(
     high = max(ranked, key=lambda v: v.current.value or 0.0)
     return (
         f"Of the rights with at least {book.catalogue.settings.small_sample} entitlements due, "
-        f"compliance was highest for {right_label(high.group[0], titles)} "
-        f"({book.cite(high, where)}) and lowest for {right_label(low.group[0], titles)} "
-        f"({book.cite(low, where)})."
+        f"compliance was highest for {right_label(high.group[0], titles)}, at "
+        f"{book.cite(high, where)}, and lowest for {right_label(low.group[0], titles)}, at "
+        f"{book.cite(low, where)}."
     )
 
 
@@ -667,7 +676,9 @@ def _priority(book: FigureBook, n: Numbering, p: Priority) -> None:
         return
     sentences = [f"{p.title}."]
     for v, title in shown[:3]:
-        sentence = f"{title}: {book.cite(v, where)}{small_mark(v)} for {p.who} (n = {book.cite_n(v, where)})"
+        sentence = (
+            f"{title}: {book.cite(v, where, small=True)} for {p.who} (n = {book.cite_n(v, where)})"
+        )
         if p.others:
             other = book.value(v.metric_id, by=p.by, group=(p.others,))
             if book.shown(other):
@@ -699,12 +710,67 @@ def _priority(book: FigureBook, n: Numbering, p: Priority) -> None:
 # -- appendices ------------------------------------------------------------------------------
 
 
-def _target(book: FigureBook, metric_id: str) -> str:
-    m = book.catalogue.metric(metric_id)
-    if m.target is None:
-        return "none set"
-    text = number(m.target, m.unit)
-    return f"{text} ({m.target_source})" if m.target_source else text
+def target_text(book: FigureBook, metric_id: str) -> str:
+    """A metric's target as a report may state it: only one the force has adopted and that is in
+    force on the as-of date (targets.yaml, as the engine reads it), with its source. An
+    aggregate target is what the engine judged the figure against (the value's ``target``); a
+    per-case standard is shown but not judged against an aggregate figure. A target the force
+    has not adopted is never shown."""
+    unit = book.catalogue.metric(metric_id).unit
+    judged = [v for v in book.cached(metric_id) if v.target is not None]
+    if judged:
+        v = judged[0]
+        assert v.target is not None
+        return f"{number(v.target, unit)} ({v.target_source})"
+    t = book.target(metric_id).target
+    if t is None or not t.adopted or not t.in_force(book.as_of):
+        return "none adopted"
+    if t.basis == "aggregate":
+        return f"{number(t.value, unit)} ({t.source})"
+    return (
+        f"{number(t.value, unit)} for each case ({t.source}): a standard for each case, so "
+        "this figure is not judged against it"
+    )
+
+
+def comparability_notes(book: FigureBook, *, charts: bool = False) -> list[str]:
+    """The caveats the engine's marks call for, in its terms: which figures cited are
+    provisional (and after how many days each measure is complete), and which the engine does
+    not compare with an earlier period, and why (its ``comparable_reason``)."""
+    out: list[str] = []
+    provisional = list(dict.fromkeys(c.metric_id for c in book.citations if c.provisional))
+    if provisional:
+        days = sorted({int(book.catalogue.metric(m).maturity_days or 0) for m in provisional})
+        span = f"{days[0]} days" if len(days) == 1 else f"{days[0]} to {days[-1]} days"
+        out.append(
+            f"Figures marked {PROVISIONAL} are for periods that end, or include months that "
+            "end, too recently to be complete: obligations that fell due then may still be met "
+            "late and records may still arrive, so the figure may change. They are shown but "
+            "not compared with earlier periods, and provisional months are not read with "
+            "statistical process control. A month of these measures is complete "
+            f"{span} after it ends (its longest deadline and time for late records; "
+            "docs/metrics.md gives each measure's)."
+        )
+    reasons: dict[str, list[str]] = {}
+    for c in book.citations:
+        if c.comparable or not c.comparable_reason or c.source != "value" or c.provisional:
+            continue  # a provisional figure is explained above
+        if c.comparable_reason.startswith("provisional"):
+            continue
+        for reason in c.comparable_reason.split("; "):
+            titles = reasons.setdefault(reason, [])
+            title = book.catalogue.metric(c.metric_id).title
+            if title not in titles:
+                titles.append(title)
+    for reason, titles in reasons.items():
+        out.append(f"{', '.join(titles)}: not compared with an earlier period, because {reason}.")
+    if charts:
+        out.append(
+            "In the charts, provisional months (P) and months in the data's warm-up (W) are "
+            "drawn hollow: statistical process control does not judge them. A series that does "
+            "not vary has no variation to judge, and no process limits."
+        )
+    return out
 
 
 def appendices(book: FigureBook, doc: Document, noun: str = "paper") -> None:
@@ -714,8 +780,8 @@ def appendices(book: FigureBook, doc: Document, noun: str = "paper") -> None:
     doc.add(
         Paragraph(
             "Each figure quoted above, in order, with the metric it comes from (Appendix B "
-            "defines each), the group it is for, its period, numerator and denominator (for a "
-            "median, the number of cases).",
+            "defines each), the group it is for, its period (marked when provisional), "
+            "numerator and denominator (for a median, the number of cases).",
             note=True,
         )
     )
@@ -728,7 +794,7 @@ def appendices(book: FigureBook, doc: Document, noun: str = "paper") -> None:
                     c.where,
                     c.metric_id,
                     c.group,
-                    f"{c.start:%d/%m/%Y}–{c.end:%d/%m/%Y}",
+                    f"{c.start:%d/%m/%Y}–{c.end:%d/%m/%Y}" + marks(False, c.provisional),
                     "" if c.numerator is None else f"{c.numerator:,}",
                     "" if c.denominator is None else f"{c.denominator:,}",
                     c.text,
@@ -749,7 +815,7 @@ def appendices(book: FigureBook, doc: Document, noun: str = "paper") -> None:
                     m,
                     book.catalogue.metric(m).title,
                     " ".join(book.catalogue.metric(m).description.split()),
-                    _target(book, m),
+                    target_text(book, m),
                 )
                 for m in used
             ),

@@ -38,6 +38,7 @@ from vcop.metrics.engine import compute, quietly
 from vcop.metrics.periods import PeriodKind, Window, windows
 from vcop.metrics.suppress import _sets as table_sets  # the sets publish() itself checks
 from vcop.metrics.suppress import publish, suppress
+from vcop.metrics.targets import Targets
 from vcop.metrics.values import MetricValue
 from vcop.reports.source import ReportSource
 from vcop.rules.ledger import last_run
@@ -212,6 +213,24 @@ class ReturnFigures:
     def suppressed(self) -> int:
         return sum(v.suppressed for t in self.values.values() for v in t.values())
 
+    @property
+    def provisional(self) -> list[str]:
+        """The metrics whose figures the engine marks provisional (the quarter is younger than
+        their maturity: late records may still arrive), in the return's order."""
+        return [m for m, t in self.values.items() if any(v.provisional for v in t.values())]
+
+    def provisional_text(self) -> str:
+        """Which figures are provisional and when each is complete, in the engine's terms."""
+        days = "; ".join(
+            f"{self.catalogue.metric(m).title}: {self.catalogue.metric(m).maturity_days} days"
+            for m in self.provisional
+        )
+        return (
+            "Provisional: the quarter ended less than the measure's maturity before the figures' "
+            "date, so obligations may still be met late and records may still arrive; the "
+            f"figures may change. Days after a month ends before each measure is complete: {days}."
+        )
+
 
 @dataclass(frozen=True)
 class Coverage:
@@ -252,8 +271,10 @@ def compute_return(
     *,
     threshold: int,
     force: str | None = None,
+    targets: Targets | None = None,
 ) -> ReturnFigures:
     """The return's figures for ``window`` (a calendar quarter) from a ledger as of its last day.
+    ``targets``: the force's (``targets_for_db``), passed to the engine like every report's.
 
     Raises :class:`ReturnError` when the metrics cannot be computed as the return needs them.
     """
@@ -266,10 +287,16 @@ def compute_return(
     backend = ibis.duckdb.from_connection(source.con)
     ids = list(definition.metric_ids)
     with quietly():
-        whole = compute(backend, window.end, PeriodKind.quarter, metrics=ids, catalogue=catalogue)
-        split = compute(
-            backend, window.end, PeriodKind.quarter, metrics=ids, by=AREA, catalogue=catalogue
+        whole = compute(
+            backend,
+            window.end,
+            PeriodKind.quarter,
+            metrics=ids,
+            catalogue=catalogue,
+            targets=targets,
         )
+        split = compute(backend, window.end, PeriodKind.quarter, metrics=ids, by=AREA,
+                        catalogue=catalogue, targets=targets)  # fmt: skip
     if whole.notes or split.notes:
         raise ReturnError("; ".join(dict.fromkeys([*whole.notes, *split.notes])))
     raw = [*whole.values, *split.values]
@@ -556,6 +583,14 @@ def _return_sheet(ws: Any, figures: ReturnFigures, s: _Styles) -> None:
         wrap=False,
     )
     sheet.field("Definitions hash", figures.definitions_hash, wrap=False)
+    if figures.provisional:
+        sheet.field(
+            "Status",
+            "provisional: the metric engine marks "
+            + ("every figure" if len(figures.provisional) == len(figures.values) else "figures")
+            + " in this return provisional (see Notes)",
+            wrap=False,
+        )
     sheet.field(
         "Small numbers",
         f"counts of 1 to {figures.threshold - 1} are suppressed, and "
@@ -734,6 +769,8 @@ def _notes_sheet(ws: Any, figures: ReturnFigures, s: _Styles) -> None:
         "catalogue and of the Victims' Code definitions that made the ledger; the same "
         "hash means the same definitions.",
     )
+    if figures.provisional:
+        sheet.field("Provisional", figures.provisional_text())
     sheet.field("Made by", f"vcop {vcop_version()}")
 
     heading("How a figure is counted")

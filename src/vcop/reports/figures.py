@@ -7,35 +7,42 @@ which formats it and records where it came from: the metric id, the group, the w
 numerator and the denominator. The appendix is those records, so every figure in a report is
 traceable to a metric definition, and the tests read each one back and compare it with the value
 it came from.
+
+What may be said about a figure is the engine's, never the report's: each value arrives stamped
+with ``provisional``, ``comparable`` (and why not), its SPC reading and its target (the force's
+adopted ones, from ``targets.yaml``: :mod:`vcop.metrics.targets`). A citation keeps those marks,
+and :meth:`FigureBook.cite` marks a provisional figure wherever it is shown.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal, TypeGuard
 
 import ibis
 
+from vcop.metrics import policy
 from vcop.metrics.engine import Result, compute, quietly
 from vcop.metrics.periods import PeriodKind
 from vcop.metrics.series import Point, Series, monthly_series
 from vcop.metrics.suppress import publish
+from vcop.metrics.targets import NONE as NO_TARGETS
+from vcop.metrics.targets import TargetReading, Targets
 from vcop.metrics.values import ALL, Estimate, MetricValue
 from vcop.spec.metrics import Catalogue, load_catalogue
 
 #: Which window of a value a figure is: the current period, the previous one or a year before.
 Which = Literal["current", "previous", "year_ago"]
 
-#: Days of history a measure that follows crimes through their investigation needs before a
-#: window can be compared (see :meth:`FigureBook._comparable`).
-WARM_UP_DAYS = 365
-#: Sources whose measures need no history: each row stands on its own.
-NO_WARM_UP = frozenset({"incidents", "survey_responses"})
-
 #: What a report shows in place of a suppressed figure (the dashboard's mark, GSS style).
 SUPPRESSED = "[c]"
+#: The mark after a figure based on fewer than the catalogue's ``small_sample`` cases.
+SMALL = "†"
+#: The mark after a provisional figure (the engine's ``provisional``: its period is younger than
+#: the metric's maturity, so it may still change; it is not compared and not judged by SPC).
+PROVISIONAL = "(provisional)"
 
 
 def percent(value: float) -> str:
@@ -83,6 +90,14 @@ class Citation:
     text: str
     #: "value": a window of a metric value; "month": a month of a metric's monthly series.
     source: str = "value"
+    #: The engine's marks. ``provisional``: this figure's own window is provisional (an earlier
+    #: window a value is compared with never is). ``comparable``, ``comparable_reason`` and
+    #: ``spc_variation``: the value's (for a month: whether SPC judges the point, why not, and
+    #: the point's SPC type).
+    provisional: bool = False
+    comparable: bool = True
+    comparable_reason: str | None = None
+    spc_variation: str | None = None
 
 
 class FigureBook:
@@ -95,19 +110,18 @@ class FigureBook:
         *,
         catalogue: Catalogue | None = None,
         threshold: int | None = None,
+        targets: Targets | None = None,
     ) -> None:
         self.backend = backend
         self.as_of = as_of
         self.catalogue = catalogue or load_catalogue()
+        #: The force's targets (``targets_for_db``): the engine judges against the adopted ones.
+        self.targets = targets or NO_TARGETS
         #: Suppress small numbers (partner and public outputs) below this count; None: don't.
         self.threshold = threshold
         #: How values are published when suppressing (default: :func:`publish` per call).
         self.publisher: Callable[[list[MetricValue]], list[MetricValue]] | None = None
         self.citations: list[Citation] = []
-        #: Comparisons left out because their window starts in the data's first year.
-        self.warm_up_dropped = 0
-        self._first_day: date | None = None
-        self._first_day_known = False
         self.notes: list[str] = []
         self._results: dict[tuple[str, str | None], list[MetricValue]] = {}
         self._series: dict[str, dict[tuple[str, ...], Series]] = {}
@@ -127,13 +141,13 @@ class FigureBook:
             with quietly():
                 result: Result = compute(
                     self.backend, self.as_of, period, metrics=wanted, by=by,
-                    catalogue=self.catalogue,
+                    catalogue=self.catalogue, targets=self.targets,
                 )  # fmt: skip
             for note in result.notes:
                 if note not in self.notes:
                     self.notes.append(note)
             self.definitions_hash = result.definitions_hash
-            have.extend(self._publish([self._comparable(v) for v in result.values]))
+            have.extend(self._publish(result.values))
         return [v for v in have if v.metric_id in set(metrics)]
 
     def preload(self, values: Sequence[MetricValue], period: str, by: str | None) -> None:
@@ -141,16 +155,20 @@ class FigureBook:
         together; later :meth:`values` calls for them return these."""
         self._results.setdefault((PeriodKind(period).value, by), []).extend(values)
 
+    def cached(self, metric_id: str) -> list[MetricValue]:
+        """Every value of ``metric_id`` computed so far (any period and breakdown)."""
+        return [v for have in self._results.values() for v in have if v.metric_id == metric_id]
+
     def raw(
         self, metrics: Sequence[str], period: str = "rolling_12m", by: str | None = None
     ) -> list[MetricValue]:
-        r"""Values straight from the engine (comparisons in the warm-up left out), unpublished:
-        for a report that publishes them itself and then :meth:`preload`\ s them."""
+        r"""Values straight from the engine, unpublished: for a report that publishes them
+        itself and then :meth:`preload`\ s them."""
         with quietly():
             result = compute(self.backend, self.as_of, period, metrics=list(metrics), by=by,
-                             catalogue=self.catalogue)  # fmt: skip
+                             catalogue=self.catalogue, targets=self.targets)  # fmt: skip
         self.definitions_hash = result.definitions_hash
-        return [self._comparable(v) for v in result.values]
+        return result.values
 
     def _publish(self, values: list[MetricValue]) -> list[MetricValue]:
         if self.threshold is None:
@@ -158,36 +176,6 @@ class FigureBook:
         if self.publisher is not None:
             return self.publisher(values)
         return publish(values, self.threshold)
-
-    def first_day(self) -> date | None:
-        """The day the first crime in the data was reported (None: no crimes)."""
-        if not self._first_day_known:
-            with quietly():
-                value = self.backend.table("crimes").reported_at.min().execute()
-            self._first_day = None if value is None or value != value else value.date()
-            self._first_day_known = True
-        return self._first_day
-
-    def _comparable(self, v: MetricValue) -> MetricValue:
-        """``v`` without comparisons with windows that start in the first year of the data, for
-        measures that follow a crime through its investigation (its ledger, outcome or victims):
-        crimes reported before the data begin are missing from them, so such a window is not
-        like the current one. Incident and survey measures have no such history."""
-        if self.catalogue.metric(v.metric_id).source in NO_WARM_UP:
-            return v
-        first = self.first_day()
-        if first is None:
-            return v
-        ready = first + timedelta(days=WARM_UP_DAYS)
-        changes: dict[str, None] = {}
-        for which in ("previous", "year_ago"):
-            c = getattr(v, which)
-            if c is not None and c.estimate.start < ready:
-                changes[which] = None
-        if not changes:
-            return v
-        self.warm_up_dropped += 1
-        return replace(v, **changes)  # type: ignore[arg-type]
 
     def value(
         self,
@@ -207,9 +195,14 @@ class FigureBook:
         if metric_id not in self._series:
             with quietly():
                 self._series[metric_id] = monthly_series(
-                    self.backend, self.catalogue, metric_id, self.as_of
+                    self.backend, self.catalogue, metric_id, self.as_of, targets=self.targets
                 )
         return self._series[metric_id]
+
+    def target(self, metric_id: str) -> TargetReading:
+        """The force's target for a metric on the as-of date, as the engine reads it: ``value``
+        is set only for an adopted, in-force, aggregate target (the one SPC judges against)."""
+        return self.targets.for_metric(metric_id, self.as_of)
 
     # -- citing ----------------------------------------------------------------------------
 
@@ -226,16 +219,23 @@ class FigureBook:
         e = self.estimate(v, which)
         return e is not None and e.value is not None and not (which == "current" and v.suppressed)
 
-    def cite(self, v: MetricValue | None, where: str, which: Which = "current") -> str:
-        """The figure formatted for the text, recorded for the appendix ("[c]" if suppressed)."""
+    def cite(
+        self, v: MetricValue | None, where: str, which: Which = "current", *, small: bool = False
+    ) -> str:
+        """The figure formatted for the text, recorded for the appendix ("[c]" if suppressed).
+
+        A provisional figure is followed by :data:`PROVISIONAL`; with ``small``, a figure on
+        fewer than the catalogue's ``small_sample`` cases by :data:`SMALL` before it."""
         if v is None:
             return "not available"
         e = self.estimate(v, which)
         if e is None or e.value is None:
             return SUPPRESSED if v.suppressed or self.threshold is not None else "not available"
         text = number(e.value, v.unit)
-        self._record(v, e, where, text)
-        return text
+        self._record(v, e, where, text, which=which)
+        if which != "current":
+            return text
+        return text + marks(v.small_sample and small, v.provisional)
 
     def cite_n(self, v: MetricValue, where: str, which: Which = "current") -> str:
         """The sample size (denominator) of a figure, formatted, recorded for the appendix."""
@@ -243,7 +243,7 @@ class FigureBook:
         if e is None or e.denominator is None:
             return SUPPRESSED
         text = f"{e.denominator:,}"
-        self._record(v, e, where, text, what="n")
+        self._record(v, e, where, text, what="n", which=which)
         return text
 
     def cite_count(self, v: MetricValue, where: str, which: Which = "current") -> str:
@@ -252,14 +252,26 @@ class FigureBook:
         if e is None or e.numerator is None:
             return SUPPRESSED
         text = f"{e.numerator:,}"
-        self._record(v, e, where, text, what="numerator")
+        self._record(v, e, where, text, what="numerator", which=which)
         return text
 
     def cite_point(self, metric_id: str, group: tuple[str, ...], point: Point, where: str) -> str:
-        """One month of a metric's monthly series, formatted, recorded for the appendix."""
+        """One month of a metric's monthly series, formatted (marked when provisional),
+        recorded for the appendix with the point's SPC type (None: SPC does not judge it)."""
         metric = self.catalogue.metric(metric_id)
         end = (point.month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
         text = number(point.value, metric.unit)
+        series = self.series(metric_id).get(group)
+        types = (
+            {p.month: t for p, t in zip(series.points, series.point_types(), strict=True)}
+            if series
+            else {}
+        )
+        reason = None
+        if point.provisional:
+            reason = policy.provisional_reason(metric)
+        elif point.warm_up:
+            reason = policy.warm_up_reason(metric, "the month")
         self.citations.append(
             Citation(
                 ref=f"F{len(self.citations) + 1}",
@@ -275,12 +287,22 @@ class FigureBook:
                 value=point.value,
                 text=text,
                 source="month",
+                provisional=point.provisional,
+                comparable=point.judged,
+                comparable_reason=reason,
+                spc_variation=types.get(point.month),
             )
         )
-        return text
+        return text + marks(False, point.provisional)
 
     def _record(
-        self, v: MetricValue, e: Estimate, where: str, text: str, what: str = "value"
+        self,
+        v: MetricValue,
+        e: Estimate,
+        where: str,
+        text: str,
+        what: str = "value",
+        which: Which = "current",
     ) -> None:
         ref = f"F{len(self.citations) + 1}"
         self.citations.append(
@@ -297,5 +319,14 @@ class FigureBook:
                 denominator=e.denominator,
                 value=e.value,
                 text=text,
+                provisional=v.provisional and which == "current",
+                comparable=v.comparable,
+                comparable_reason=v.comparable_reason,
+                spc_variation=v.spc_variation,
             )
         )
+
+
+def marks(small: bool, provisional: bool) -> str:
+    """The marks after a figure: " †" (few cases), " (provisional)", in that order."""
+    return (f" {SMALL}" if small else "") + (f" {PROVISIONAL}" if provisional else "")

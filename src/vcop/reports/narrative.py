@@ -9,8 +9,14 @@ The rules, the same in every report:
 * Otherwise the change is **within normal variation**: the earlier figure is given, and no
   direction is claimed. A figure equal to the earlier one is **unchanged**. When no test is
   possible (no earlier figure, or too few cases), the sentence says so.
+* A **provisional** figure (the engine's mark: its period is too recent to be complete) gets no
+  sentence about change at all, and a figure the engine marks not comparable gets none with the
+  earlier window it left out.
 * What the monthly series shows is the engine's SPC reading (NHS "Making Data Count" rules),
-  in words.
+  in words, from the months it judges (never a provisional or warm-up month). A series that does
+  not vary has **no variation to judge**: no limits and no signal, so no "special cause".
+* A target is named only when the engine judged against it (an adopted target in force on the
+  as-of date), with its source.
 
 Each function returns finished text and cites every number through the report's
 :class:`~vcop.reports.figures.FigureBook`.
@@ -22,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from vcop.metrics.spc import NO_VARIATION
 from vcop.metrics.values import MetricValue
 from vcop.reports.figures import FigureBook, Which, number, period_words
 
@@ -47,7 +54,10 @@ class Change:
 
 
 def change_of(v: MetricValue, which: Which = "year_ago") -> Change | None:
-    """The change from the earlier window (None: there is no earlier figure to compare with)."""
+    """The change from the earlier window (None: there is no earlier figure to compare with,
+    or the figure is provisional and so is not compared)."""
+    if v.provisional:
+        return None
     c = v.year_ago if which == "year_ago" else v.previous
     if c is None or c.estimate.value is None or v.current.value is None or c.change is None:
         return None
@@ -111,16 +121,33 @@ _ASSURANCE_WORDS = {
 
 
 def spc_sentence(v: MetricValue, *, subject: str = "The monthly figures") -> str:
-    """What the monthly series shows, in words (the engine's SPC reading)."""
+    """What the monthly series shows, in words (the engine's SPC reading of the months it judges:
+    complete months outside the data's warm-up)."""
+    months = f"{v.spc_points} month{'s' if v.spc_points != 1 else ''}"
     if v.spc_variation is None:
+        if not v.spc_points:
+            return (
+                "No month of the series can yet be judged with statistical process control "
+                "(months in the data's warm-up and provisional months are not judged)."
+            )
         return (
-            f"There are {v.spc_points} months of data, too few for a statistical process control "
-            "reading."
+            f"There are {months} that statistical process control can judge (complete months "
+            "outside the data's warm-up), too few for a reading."
         )
-    text = f"{subject} over the last {v.spc_points} months {_SPC_WORDS[v.spc_variation]}"
+    span = f"the last {months}"
+    if v.provisional:
+        span = f"the last {v.spc_points} complete months (the provisional ones are not judged)"
+    if v.spc_variation == NO_VARIATION:
+        return (
+            f"{subject} over {span} do not vary from month to month: there is no variation to "
+            "judge, so no process limits are drawn and no signal is read."
+        )
+    text = f"{subject} over {span} {_SPC_WORDS[v.spc_variation]}"
     if v.spc_assurance in _ASSURANCE_WORDS and v.target is not None:
+        source = f": {v.target_source}" if v.target_source else ""
         words = _ASSURANCE_WORDS[v.spc_assurance].replace(
-            "the target", f"the target of {number(v.target, v.unit)} (Appendix B)"
+            "the target",
+            f"the target of {number(v.target, v.unit)} (adopted by the force{source}; Appendix B)",
         )
         text += f"; on current performance the measure {words}"
     return text + "."
@@ -133,6 +160,13 @@ def moved_sentence(
     phrases for those that did): only what the comparisons support."""
     compared = [v for v in values if change_of(v) is not None]
     if not compared:
+        if values and all(v.provisional for v in values):
+            return (
+                "These figures are provisional, so they are not compared with a year before "
+                "(see the caveats below)."
+            )
+        if values and all(not v.comparable for v in values):
+            return "These figures are not compared with a year before (see the caveats below)."
         return "There are no figures from a year before to compare with."
     rest = "" if len(compared) == len(values) else " (some have no figure a year before)"
     if moved:

@@ -18,16 +18,16 @@ from vcop.metrics.values import MetricValue
 from vcop.reports.board import (
     Numbering,
     appendices,
+    comparability_notes,
     measure_table,
     obligation_titles,
     right_key,
     right_label,
     right_titles,
     sig_word,
-    small_mark,
 )
 from vcop.reports.document import Document, Paragraph, Table
-from vcop.reports.figures import SUPPRESSED, FigureBook, period_words
+from vcop.reports.figures import PROVISIONAL, SUPPRESSED, FigureBook, period_words
 from vcop.reports.narrative import change_of, change_sentence, moved_sentence
 from vcop.spec.code import load_code
 
@@ -94,8 +94,10 @@ def partner_pack(
     )
     n.para(
         "A change is called higher or lower only when it is statistically significant at the "
-        "5% level; otherwise it is within normal variation. Appendix A lists every figure with "
-        "its metric, numerator, denominator and period, and Appendix B defines each metric."
+        "5% level; otherwise it is within normal variation. A figure for a period too recent "
+        f"to be complete is marked {PROVISIONAL} and is not compared with earlier periods. "
+        "Appendix A lists every figure with its metric, numerator, denominator and period, and "
+        "Appendix B defines each metric."
     )
 
     n.section("Victims' Code compliance")
@@ -124,7 +126,7 @@ def partner_pack(
             tuple(
                 (
                     right_label(v.group[0], titles),
-                    book.cite(v, "Table 1") + (small_mark(v) if book.shown(v) else ""),
+                    book.cite(v, "Table 1", small=True),
                     book.cite_n(v, "Table 1") if book.shown(v) else SUPPRESSED,
                     _earlier(book, v, "Table 1"),
                     sig_word(v) if book.shown(v) else "–",
@@ -175,7 +177,7 @@ def partner_pack(
                 (
                     partner,
                     f"{oid}: {otitles.get(oid, '')}".rstrip(": "),
-                    book.cite(v, "Table 3") + (small_mark(v) if book.shown(v) else ""),
+                    book.cite(v, "Table 3", small=True),
                     book.cite_n(v, "Table 3") if book.shown(v) else SUPPRESSED,
                     sig_word(v) if book.shown(v) else "–",
                 )
@@ -216,6 +218,8 @@ def partner_pack(
         measure_table(book, (*SATISFACTION, *OUTCOMES), "Table 4",
                       "Victim satisfaction and outcomes, 12 months")
     )  # fmt: skip
+    for text in comparability_notes(book):
+        doc.add(Paragraph(text, note=True))
     for note in book.notes:
         doc.add(Paragraph(f"Note: {note}.", note=True))
     appendices(book, doc, noun="pack")
@@ -243,7 +247,7 @@ def _publish_compliance(book: FigureBook) -> None:
 
 def _earlier(book: FigureBook, v: MetricValue, where: str) -> str:
     """A figure's year-before value: [c] when suppressed (blanked by the suppression layer),
-    – when there is none (no data then, or a window in the data's first year)."""
+    – when there is none (no data then, or the engine does not compare the figure)."""
     if book.shown(v, "year_ago"):
         return book.cite(v, where, "year_ago")
     blanked = v.year_ago is not None and v.year_ago.estimate.denominator is None

@@ -19,7 +19,8 @@ extractable. Those fonts cover Windows-1252 plus the Symbol and ZapfDingbats fon
 reportlab switches to by itself, so "–", "’", "£", "†" and "≥" all print as themselves; any
 other character is replaced in the PDF only (see :func:`_pdf_safe`).
 
-Charts are the dashboard's Vega-Lite specs (:mod:`vcop.web.charts`) drawn by vl-convert, which
+Charts are Vega-Lite specs (:mod:`vcop.reports.charts`, in the dashboard's colours from
+:mod:`vcop.web.charts`) drawn by vl-convert, which
 runs Vega in-process, fetches nothing (``allowed_base_urls=[]``) and carries its own Liberation
 Sans (metrically Arial), so the charts' "arial, sans-serif" renders without Arial installed.
 """
