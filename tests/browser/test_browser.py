@@ -221,7 +221,9 @@ def test_drill_down_from_loads_to_rejected_rows(person: Person) -> None:
 PAGES = {
     "analyst1": [
         "/", "/compliance", "/compliance?by=sex", "/satisfaction", "/response-times", "/outcomes",
-        "/metrics/support_referral_on_time", "/worklist", "/victims", "/data-quality",
+        "/metrics/support_referral_on_time", "/metrics/satisfaction_whole_experience",
+        "/compliance?measure=victim_updates_on_time&area=North", "/?period=month",
+        "/worklist", "/victims", "/data-quality",
         "/data-quality/rejects",
     ],
     "admin1": ["/access-log", "/users"],

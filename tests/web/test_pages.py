@@ -262,7 +262,7 @@ def test_every_series_agrees_with_the_engines_spc_reading(shared: FastAPI) -> No
     for v in values:
         series = view.series(v.metric_id, as_of)[v.group]
         reading = series.reading
-        assert len(series.points) == v.spc_points, v.metric_id
+        assert len(series.judged) == v.spc_points, v.metric_id
         assert (reading.variation if reading else None) == v.spc_variation, (v.metric_id, v.group)
         assert (reading.assurance if reading else None) == v.spc_assurance, (v.metric_id, v.group)
 
@@ -329,19 +329,37 @@ def test_xmr_chart_shows_limits_signals_and_icons(
     shared: FastAPI, clients: dict[str, TestClient]
 ) -> None:
     client = clients["analyst1"]
-    page = client.get("/metrics/support_referral_on_time")
+    record = engine_values(shared)
+    # a metric the engine judges (a year of data: out of no warm-up, with no maturity)
+    judged = next(
+        m
+        for (m, g), r in record.items()
+        if g == "all" and r["spc_variation"] in ("common_cause", "special_cause_improvement",
+                                                 "special_cause_concern")
+    )  # fmt: skip
+    page = client.get(f"/metrics/{judged}")
     assert page.status_code == 200
     assert "Upper process limit" in page.text and 'data-vega-spec="chart-months"' in page.text
-    body = client.get("/metrics/support_referral_on_time.json").json()
-    record = engine_values(shared)[("support_referral_on_time", "all")]
-    assert body["meta"]["variation"] == record["spc_variation"]
-    assert body["meta"]["assurance"] == record["spc_assurance"]
+    body = client.get(f"/metrics/{judged}.json").json()
+    want = record[(judged, "all")]
+    assert body["meta"]["variation"] == want["spc_variation"]
+    assert body["meta"]["assurance"] == want["spc_assurance"]
     assert body["meta"]["lpl"] < body["meta"]["mean"] < body["meta"]["upl"]
-    assert len(body["tables"]["months"]["rows"]) == record["spc_points"]
+    months = body["tables"]["months"]["rows"]
+    assert sum(1 for r in months if r["point_type"]) == want["spc_points"]
+    assert all(r["upl"] == body["meta"]["upl"] for r in months if r["point_type"])
+    # a Victims' Code measure on a year of data: every month is in the warm-up, none is judged
+    code = client.get("/metrics/support_referral_on_time.json").json()
+    rows = code["tables"]["months"]["rows"]
+    assert rows and all(r["mark"] in ("warm-up", "provisional") for r in rows)
+    assert all(r["point_type"] is None and r["upl"] is None for r in rows)
+    assert rows[-1]["mark"] == "provisional"
+    assert code["meta"]["variation"] is None and any("SPC can judge" in n for n in code["notes"])
     grouped = client.get("/metrics/compliance_by_right.json?group=6").json()
     assert grouped["meta"]["group"] == ["6"]
     assert client.get("/metrics/no_such_metric").status_code == 404
     assert client.get("/metrics/compliance_by_right?group=99").status_code == 404
+    assert client.get("/metrics/compliance_by_right?officer=X").status_code == 400
 
 
 def test_partner_sees_no_monthly_chart_with_small_months(clients: dict[str, TestClient]) -> None:

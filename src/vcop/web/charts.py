@@ -24,7 +24,11 @@ SPC_LABELS: dict[str, tuple[str, str]] = {
     "special_cause_concern": ("Concern", "govuk-tag--orange"),
     "special_cause_neutral_high": ("Unusually high", "govuk-tag--purple"),
     "special_cause_neutral_low": ("Unusually low", "govuk-tag--purple"),
+    "no_variation": ("No variation to judge", "govuk-tag--grey"),
 }
+#: The marks of points SPC does not judge (see :class:`vcop.metrics.series.Point`): drawn hollow,
+#: in grey, labelled, never coloured as a signal.
+POINT_MARKS: dict[str, str] = {"provisional": "Provisional", "warm-up": "Warm-up"}
 #: The colour of a point of each SPC type on an XmR chart.
 POINT_COLOURS = {
     "common_cause": GREY,
@@ -99,10 +103,18 @@ def line_chart(
     series: str | None = None,
     percent: bool = False,
     height: int = 240,
+    hollow: str | None = None,
 ) -> dict[str, Any]:
-    """A trend line (one per ``series`` value), ``x`` a date."""
+    """A trend line (one per ``series`` value), ``x`` a date; rows whose ``hollow`` field is true
+    (provisional months) are drawn as hollow points, the others filled."""
     keep = [x, y] + ([series] if series else [])
-    values = [{k: r.get(k) for k in keep} for r in rows if r.get(y) is not None]
+    values = [
+        {**{k: r.get(k) for k in keep}, "hollow": bool(hollow and r.get(hollow))}
+        for r in rows
+        if r.get(y) is not None
+    ]
+    for v in values:
+        v["mark"] = "provisional" if v["hollow"] else None
     encoding: dict[str, Any] = {
         "x": {"field": x, "type": "temporal", "title": x_title},
         "y": {
@@ -121,30 +133,72 @@ def line_chart(
             },
         ],
     }
+    colour: dict[str, Any] = {}
     if series:
         encoding["color"] = {"field": series, "type": "nominal", "title": None}
-    return _base(
-        description,
-        values,
-        height=height,
-        mark={"type": "line", "point": True, "color": None if series else BLUE},
-        encoding=encoding,
-    )
+    else:
+        colour = {"color": BLUE}
+    points = {k: v for k, v in encoding.items() if k != "tooltip"}
+    layers: list[dict[str, Any]] = [
+        {"mark": {"type": "line", **colour}, "encoding": encoding},
+    ]
+    filled = [v for v in values if not v["hollow"]]
+    if filled:
+        layers.append(
+            {
+                "data": {"values": filled},
+                "mark": {"type": "point", "filled": True, "size": 40, **colour},
+                "encoding": encoding,
+            }
+        )
+    open_points = [v for v in values if v["hollow"]]
+    if open_points:
+        layers.append(
+            {
+                "data": {"values": open_points},
+                "mark": {"type": "point", "filled": False, "fill": "#ffffff", "fillOpacity": 1,
+                         "size": 50, "strokeWidth": 2, **colour},
+                "encoding": {**points, "tooltip": [*encoding["tooltip"],
+                             {"field": "mark", "type": "nominal", "title": "Note"}]},
+            }
+        )  # fmt: skip
+    return _base(description, values, height=height, layer=layers)
 
 
-def sparkline(rows: list[dict[str, Any]], *, x: str, y: str, description: str) -> dict[str, Any]:
-    """A small trend line with no axes, for a headline figure (its values are in the table)."""
-    values = [{x: r.get(x), y: r.get(y)} for r in rows if r.get(y) is not None]
-    return _base(
-        description,
-        values,
-        height=40,
-        mark={"type": "line", "color": BLUE, "strokeWidth": 2},
-        encoding={
-            "x": {"field": x, "type": "temporal", "axis": None},
-            "y": {"field": y, "type": "quantitative", "axis": None, "scale": {"zero": False}},
-        },
-    )
+def sparkline(
+    rows: list[dict[str, Any]],
+    *,
+    x: str,
+    y: str,
+    description: str,
+    hollow: str | None = None,
+) -> dict[str, Any]:
+    """A small trend line with no axes, for a headline figure (its values are in the table).
+
+    Rows whose ``hollow`` field is true (provisional months) are drawn as hollow points."""
+    values = [
+        {x: r.get(x), y: r.get(y), "hollow": bool(hollow and r.get(hollow))}
+        for r in rows
+        if r.get(y) is not None
+    ]
+    encoding = {
+        "x": {"field": x, "type": "temporal", "axis": None},
+        "y": {"field": y, "type": "quantitative", "axis": None, "scale": {"zero": False}},
+    }
+    layers: list[dict[str, Any]] = [
+        {"mark": {"type": "line", "color": BLUE, "strokeWidth": 2}, "encoding": encoding}
+    ]
+    open_points = [v for v in values if v["hollow"]]
+    if open_points:
+        layers.append(
+            {
+                "data": {"values": open_points},
+                "mark": {"type": "point", "filled": False, "color": BLUE, "fill": "#ffffff",
+                         "fillOpacity": 1, "size": 30, "strokeWidth": 1.5},
+                "encoding": encoding,
+            }
+        )  # fmt: skip
+    return _base(description, values, height=40, layer=layers)
 
 
 def xmr_chart(
@@ -154,76 +208,146 @@ def xmr_chart(
     *,
     labels: dict[str, tuple[str, str]],
     colours: dict[str, str],
+    target: float | None = None,
 ) -> dict[str, Any]:
     """An XmR chart: the monthly values, their mean and process limits, and the target.
 
-    ``reading`` is a :class:`vcop.metrics.spc.SpcResult` (or None with too few months: then the
-    values alone are drawn). Points are coloured by their SPC signal.
+    ``rows``: one per month, oldest first, with ``month``, ``value``, ``point_type`` (the SPC type
+    of a judged point) and ``mark`` (``provisional`` or ``warm-up`` for a point SPC does not
+    judge: drawn hollow and labelled, never coloured as a signal). A row may carry the ``mean``,
+    ``upl`` and ``lpl`` it was judged against (after a rebase each segment has its own); without
+    them the limits come from ``reading`` (a :class:`vcop.metrics.spc.SpcResult`, laid on the
+    judged rows in order). No limits are drawn where there is no variation to judge, nor with too
+    few months (``reading`` None). ``target``: the force's adopted target, if any.
     """
     percent = metric.unit == "proportion"
 
-    def label(code: str | None) -> str:
-        return labels.get(code or "common_cause", (str(code), ""))[0]
+    def label(row: dict[str, Any]) -> str:
+        mark = row.get("mark")
+        if mark:
+            return POINT_MARKS.get(str(mark), str(mark))
+        code = row.get("point_type") or "common_cause"
+        return labels.get(code, (str(code), ""))[0]
 
-    values = [
-        {"month": r["month"].isoformat(), "value": r["value"], "signal": label(r.get("point_type"))}
-        for r in rows
-    ]
-    colour_of = {label(code): colour for code, colour in colours.items()}
+    limits = _row_limits(rows, reading)
+    values = []
+    for r, lim in zip(rows, limits, strict=True):
+        values.append(
+            {
+                "month": r["month"].isoformat(),
+                "value": r["value"],
+                "signal": label(r),
+                "judged": not r.get("mark"),
+                **(lim or {}),
+            }
+        )
+    colour_of = {label({"point_type": code}): colour for code, colour in colours.items()}
+    colour_of.update({name: GREY for name in POINT_MARKS.values()})
     fmt = ".1%" if percent else ",.1f"
     y_axis: dict[str, Any] = {"format": ".0%"} if percent else {}
-    lines: list[dict[str, Any]] = []
-    if reading is not None:
-        for name, value, dash in (
-            ("Mean", reading.xmr.mean, []),
-            ("Upper process limit", reading.xmr.upl, [6, 4]),
-            ("Lower process limit", reading.xmr.lpl, [6, 4]),
-        ):
-            lines.append({"name": name, "y": value, "dash": dash, "colour": GREY})
-    if metric.target is not None:
-        lines.append({"name": "Target", "y": metric.target, "dash": [2, 2], "colour": RED})
     signals = sorted({v["signal"] for v in values})
+    colour = {
+        "field": "signal", "type": "nominal", "title": "Signal",
+        "scale": {"domain": signals, "range": [colour_of.get(s, GREY) for s in signals]},
+    }  # fmt: skip
+    shape = {"field": "signal", "type": "nominal", "title": "Signal", "scale": {"domain": signals}}
+    tooltip = [
+        {"field": "month", "type": "temporal", "title": "Month", "format": "%B %Y"},
+        {"field": "value", "type": "quantitative", "title": "Value", "format": fmt},
+        {"field": "signal", "type": "nominal", "title": "Signal"},
+    ]
+    x = {"field": "month", "type": "temporal"}
+    y = {"field": "value", "type": "quantitative"}
     layers: list[dict[str, Any]] = [
         {
             "mark": {"type": "line", "color": LIGHT_GREY},
             "encoding": {
-                "x": {"field": "month", "type": "temporal", "title": "Month"},
-                "y": {"field": "value", "type": "quantitative", "title": metric.title,
-                      "axis": y_axis, "scale": {"zero": False}},
-            },
-        },
-        {
-            "mark": {"type": "point", "filled": True, "size": 70},
-            "encoding": {
-                "x": {"field": "month", "type": "temporal"},
-                "y": {"field": "value", "type": "quantitative"},
-                "color": {
-                    "field": "signal", "type": "nominal", "title": "Signal",
-                    "scale": {"domain": signals, "range": [colour_of.get(s, GREY) for s in signals]},
+                "x": {
+                    **x,
+                    "title": "Month",
+                    "axis": {"format": "%b %Y", "tickCount": {"interval": "month", "step": 3}},
                 },
-                "shape": {"field": "signal", "type": "nominal", "title": "Signal", "scale": {"domain": signals}},
-                "tooltip": [
-                    {"field": "month", "type": "temporal", "title": "Month", "format": "%B %Y"},
-                    {"field": "value", "type": "quantitative", "title": "Value", "format": fmt},
-                    {"field": "signal", "type": "nominal", "title": "Signal"},
-                ],
+                "y": {**y, "title": metric.title, "axis": y_axis, "scale": {"zero": False}},
             },
         },
-    ]  # fmt: skip
-    for line in lines:
+    ]
+    # judged points filled and coloured by signal; the others hollow, in grey, labelled (a layer
+    # with no points is left out: an empty group of marks would have no accessible name)
+    for judged, mark in (
+        (True, {"filled": True}),
+        (False, {"filled": False, "fill": "#ffffff", "fillOpacity": 1, "strokeWidth": 2}),
+    ):
+        points = [v for v in values if v["judged"] is judged]
+        if points:
+            layers.append(
+                {
+                    "data": {"values": points},
+                    "mark": {"type": "point", "size": 70, **mark},
+                    "encoding": {
+                        "x": x, "y": y, "color": colour, "shape": shape, "tooltip": tooltip
+                    },
+                }
+            )  # fmt: skip
+    limited = [v for v in values if v.get("upl") is not None]
+    for name, key, dash in (
+        ("Mean", "mean", []),
+        ("Upper process limit", "upl", [6, 4]),
+        ("Lower process limit", "lpl", [6, 4]),
+    ):
+        if limited:
+            layers.append(
+                {
+                    "data": {"values": [{**v, "line": name} for v in limited]},
+                    "mark": {"type": "line", "color": GREY, "strokeDash": dash},
+                    "encoding": {
+                        "x": x,
+                        "y": {"field": key, "type": "quantitative"},
+                        "detail": {"field": "segment", "type": "nominal"},
+                    },
+                }
+            )  # fmt: skip
+    if target is not None:
         layers.append(
             {
-                "data": {"values": [{"y": line["y"], "name": line["name"]}]},
-                "mark": {"type": "rule", "color": line["colour"], "strokeDash": line["dash"]},
+                "data": {"values": [{"y": target, "name": "Target"}]},
+                "mark": {"type": "rule", "color": RED, "strokeDash": [2, 2]},
                 "encoding": {"y": {"field": "y", "type": "quantitative"}},
             }
         )
-    return _base(
-        f"XmR chart of {metric.title}, monthly",
-        values,
-        height=320,
-        layer=layers,
-    )
+    return _base(f"XmR chart of {metric.title}, monthly", values, height=320, layer=layers)
+
+
+def _row_limits(rows: list[dict[str, Any]], reading: Any) -> list[dict[str, Any] | None]:
+    """Each row's centre line and limits (and the segment they belong to), or None: from the
+    row's own ``mean``/``upl``/``lpl`` where it has them, else ``reading.point_xmr`` laid on the
+    judged rows in order (falling back to the latest limits when the counts do not match)."""
+    if any("upl" in r for r in rows):
+        found = [
+            {"mean": r["mean"], "upl": r["upl"], "lpl": r["lpl"]}
+            if r.get("upl") is not None
+            else None
+            for r in rows
+        ]
+    else:
+        per_point = list(getattr(reading, "point_xmr", ()) or ())
+        judged = [i for i, r in enumerate(rows) if not r.get("mark")]
+        if len(per_point) != len(judged):
+            per_point = [getattr(reading, "xmr", None)] * len(judged)
+        found = [None] * len(rows)
+        for i, xmr in zip(judged, per_point, strict=True):
+            if xmr is not None:
+                found[i] = {"mean": xmr.mean, "upl": xmr.upl, "lpl": xmr.lpl}
+    segment = 0
+    before: tuple[float, float, float] | None = None
+    for lim in found:
+        if lim is None:
+            continue
+        now = (lim["mean"], lim["upl"], lim["lpl"])
+        if before is not None and now != before:
+            segment += 1
+        lim["segment"] = segment
+        before = now
+    return found
 
 
 def point_map(

@@ -60,7 +60,7 @@ def spc_tag(value: Any) -> Markup:
 
 
 def assurance_tag(value: Any) -> Markup:
-    from vcop.web.routes.metric_pages import ASSURANCE_LABELS
+    from vcop.web.routes.figures import ASSURANCE_LABELS
 
     if not value:
         return Markup("–")

@@ -3,7 +3,11 @@
 Every figure on a metric page comes from :func:`vcop.metrics.engine.compute` — the same values
 ``vcop metrics`` prints — and every figure a partner sees has been through
 :func:`vcop.metrics.suppress.publish`. Nothing is recomputed per request: the server holds the
-database, so values are computed once per (as-of date, period, breakdown) and kept.
+database, so values are computed once per (as-of date, period, breakdown, filters) and kept.
+
+The engine applies the policy (provisional periods, warm-up, targets, SPC readings); this view
+only passes it what it needs — the drill-down's filters and the force's targets (``targets.yaml``
+beside the database, read once) — and the pages only show the marks it stamps.
 
 The monthly series behind a metric's SPC reading (for its XmR chart and sparkline) comes from
 :func:`vcop.metrics.series.monthly_series`, which the reports use too.
@@ -12,7 +16,7 @@ The monthly series behind a metric's SPC reading (for its XmR chart and sparklin
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
 from typing import Any, TypeVar
@@ -22,7 +26,9 @@ import ibis
 from vcop.metrics.engine import Result, compute, quietly
 from vcop.metrics.periods import PeriodKind
 from vcop.metrics.series import Series, monthly_series
+from vcop.metrics.spc import XmR
 from vcop.metrics.suppress import is_small, publish
+from vcop.metrics.targets import TargetReading, Targets, targets_for_db
 from vcop.metrics.values import MetricValue
 from vcop.spec.metrics import Catalogue, load_catalogue
 from vcop.web.auth import User
@@ -30,6 +36,9 @@ from vcop.web.db import WebStore
 from vcop.web.ledger import ledger_as_of
 
 T = TypeVar("T")
+
+#: Filters on a figure (breakdown id -> group label), as the cache keys them: sorted pairs.
+FilterKey = tuple[tuple[str, str], ...]
 
 #: Engine work runs one at a time: it is heavy, and the server has few cores. (Re-entrant, so
 #: that work needing other cached engine results may ask for them.)
@@ -65,6 +74,8 @@ class MetricsView:
     def __init__(self, store: WebStore) -> None:
         self.store = store
         self._local = threading.local()
+        #: The force's targets, from the targets file beside the database (read once).
+        self.targets: Targets = targets_for_db(store.path, self.catalogue)
 
     @property
     def catalogue(self) -> Catalogue:
@@ -121,19 +132,31 @@ class MetricsView:
 
         return self.store.cached(key, run)
 
+    def target(self, metric_id: str, as_of: date) -> TargetReading:
+        """What ``metric_id`` shows of its target on ``as_of`` (the engine's reading)."""
+        return self.targets.for_metric(metric_id, as_of)
+
     def result(
-        self, as_of: date, period: str, by: str | None = None, only: str | None = None
+        self,
+        as_of: date,
+        period: str,
+        by: str | None = None,
+        only: str | None = None,
+        filters: Mapping[str, str] | None = None,
     ) -> Result:
         """Every metric's values (or ``only`` one's), overall or by one breakdown, for the period
-        ending on ``as_of``."""
+        ending on ``as_of``, of the rows that match every one of ``filters`` (breakdown id ->
+        group label, e.g. the drill-down's area and district)."""
         kind = PeriodKind(period)
         chosen = [only] if only else None
+        key = filter_key(filters)
         return self._cached(
-            ("metrics", as_of, kind.value, by, only),
+            ("metrics", as_of, kind.value, by, only, key),
             lambda: compute(
-                self.backend(), as_of, kind, metrics=chosen, by=by, catalogue=self.catalogue
+                self.backend(), as_of, kind, metrics=chosen, by=by, catalogue=self.catalogue,
+                filters=dict(key) or None, targets=self.targets,
             ),
-        )
+        )  # fmt: skip
 
     def values(
         self,
@@ -144,26 +167,48 @@ class MetricsView:
         by: str | None = None,
         metric_ids: set[str] | None = None,
         only: str | None = None,
+        filters: Mapping[str, str] | None = None,
     ) -> list[MetricValue]:
         """The values ``user`` may see: suppressed for a partner (a whole result at once, so
         secondary suppression sees every group of each metric)."""
-        result = self.result(as_of, period, by, only)
+        result = self.result(as_of, period, by, only, filters)
         values = result.values
         if user.suppressed:
             values = self.store.cached(
-                ("published", as_of, period, by, only, threshold),
+                ("published", as_of, period, by, only, filter_key(filters), threshold),
                 lambda: publish(result.values, threshold),
             )
         if metric_ids is not None:
             values = [v for v in values if v.metric_id in metric_ids]
         return values
 
-    def series(self, metric_id: str, as_of: date) -> dict[tuple[str, ...], Series]:
-        """The monthly SPC series of a metric (per group of its grouping), with its reading."""
-        return self._cached(("series", metric_id, as_of), lambda: self._series(metric_id, as_of))
+    def series(
+        self, metric_id: str, as_of: date, filters: Mapping[str, str] | None = None
+    ) -> dict[tuple[str, ...], Series]:
+        """The monthly SPC series of a metric (per group of its grouping), with its reading, of
+        the rows that match every one of ``filters``."""
+        key = filter_key(filters)
+        return self._cached(
+            ("series", metric_id, as_of, key),
+            lambda: monthly_series(
+                self.backend(), self.catalogue, metric_id, as_of,
+                filters=dict(key) or None, targets=self.targets,
+            ),
+        )  # fmt: skip
 
-    def _series(self, metric_id: str, as_of: date) -> dict[tuple[str, ...], Series]:
-        return monthly_series(self.backend(), self.catalogue, metric_id, as_of)
+
+def filter_key(filters: Mapping[str, str] | None) -> FilterKey:
+    """``filters`` as a cache key: the same filters in any order are one key."""
+    return tuple(sorted((str(k), str(v)) for k, v in (filters or {}).items()))
+
+
+def point_limits(series: Series) -> list[XmR | None]:
+    """The centre line and limits each point was judged against, in ``series.points`` order
+    (None for a point SPC does not read, or in a segment with no variation to judge) — the
+    engine's ``reading.point_xmr``, laid beside the points as :meth:`Series.point_types` does."""
+    reading = series.reading
+    limits = iter(reading.point_xmr) if reading else iter(())
+    return [next(limits, None) if p.judged else None for p in series.points]
 
 
 def visible_series(series: Series, user: User, threshold: int) -> Series | None:

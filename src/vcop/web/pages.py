@@ -37,6 +37,7 @@ ColumnKind = Literal[
     "spc",
     "assurance",
     "sparkline",
+    "note",
 ]
 
 

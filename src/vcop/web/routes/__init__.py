@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from vcop.web.routes import admin, journey, metric_pages, quality, worklist
+from vcop.web.routes import admin, compliance, journey, metric_pages, quality, worklist, xmr
 
 ROUTERS: list[APIRouter] = [
     metric_pages.router,
+    compliance.router,
+    xmr.router,
     worklist.router,
     journey.router,
     quality.router,

@@ -1,0 +1,258 @@
+"""Compliance with the Victims' Code: by right, by obligation or one measure, split by place
+(drill down area → district → unit → officer) or by crime type, enhanced rights and protected
+characteristics.
+
+Every split honours every filter: the drill-down's places are passed to the engine as filters,
+so each figure is of the filtered ledger — a unit that works in several districts shows, under a
+district, that district's share of its work — and the groups of a split add up to the filtered
+total. The monthly trend is of the same filtered rows.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException
+
+from vcop.spec.metrics import Metric
+from vcop.web.auth import Permission
+from vcop.web.charts import bar_chart, line_chart
+from vcop.web.metrics import PERIODS, MetricsView, visible_series
+from vcop.web.pages import Column, Ctx, Page, Table, page
+from vcop.web.routes.common import no_ledger_note
+from vcop.web.routes.figures import PUBLIC_COLUMNS, VALUE_COLUMNS, group_label, value_row
+from vcop.web.routes.metric_pages import common_meta, metrics_of, period_context, period_of
+
+router = APIRouter()
+
+#: Drill-down levels of compliance, and the level below each.
+LEVELS = ("area", "district", "unit", "officer")
+#: Splits that are not places.
+SPLITS = ("crime_type", "enhanced", "age_band", "sex", "ethnicity", "disability")
+#: The grouped compliance measures, and the metrics behind them.
+MEASURE_METRICS = {"right": "compliance_by_right", "obligation": "compliance_by_obligation"}
+
+
+def compliance_measures(view: MetricsView) -> dict[str, str]:
+    """What compliance can be shown for: by right, by obligation, or one Victims' Code measure
+    (only single measures go down to officers in the catalogue)."""
+    out = {"right": "By right", "obligation": "By obligation"}
+    for m in view.catalogue.metrics:
+        if m.family == "victims_code" and not m.grouping and m.kind == "proportion":
+            out[m.id] = m.title
+    return out
+
+
+def drill_filters(ctx: Ctx) -> dict[str, str]:
+    """The places drilled into (area, district, unit), as filters on the figures."""
+    parents: dict[str, str] = {}
+    for level in LEVELS[:-1]:
+        value = ctx.param(level)
+        if value:
+            parents[level] = value
+    return parents
+
+
+@page(router, "/compliance", Permission.aggregate, name="compliance")
+def compliance(ctx: Ctx) -> Page:
+    """Compliance by right or by obligation, split by place (drill down area → district → unit →
+    officer) or by crime type, enhanced rights and protected characteristics."""
+    view = metrics_of(ctx)
+    catalogue = view.catalogue
+    period = period_of(ctx)
+    measures = compliance_measures(view)
+    measure = ctx.param("measure") or "right"
+    if measure not in measures:
+        raise HTTPException(400, f"measure must be one of {', '.join(measures)}")
+    metric_id = MEASURE_METRICS.get(measure, measure)
+    metric = catalogue.metric(metric_id)
+    grouped = bool(metric.grouping)
+    by = ctx.param("by")
+    if by is not None and by not in (*LEVELS, *SPLITS):
+        raise HTTPException(400, f"by must be one of {', '.join((*LEVELS, *SPLITS))}")
+    parents = drill_filters(ctx)
+    chosen_group = ctx.param("group") if grouped else None
+    as_of = view.as_of()
+    title = f"Compliance: {measures[measure].lower()}"
+    context = {
+        **period_context(ctx, period), "measure": measure, "measures": measures, "by": by,
+        "parents": parents, "levels": LEVELS, "splits": SPLITS, "group": chosen_group,
+        "as_of": as_of, "officer_measures": {
+            k: v for k, v in measures.items() if "officer" in catalogue.metric(MEASURE_METRICS.get(k, k)).breakdowns
+        },
+    }  # fmt: skip
+    if as_of is None or not view.values(
+        ctx.user, ctx.suppression_threshold, as_of, period, metric_ids={metric_id}
+    ):
+        return Page(
+            title=title, template="compliance.html", notes=[no_ledger_note()], context=context
+        )
+    if by is not None and by not in metric.breakdowns:
+        context["unsupported"] = catalogue.breakdown(by).title.lower()
+        return Page(title=title, template="compliance.html", context=context)
+    # a split or a filtered view computes just this metric, not the catalogue
+    only = metric_id if by or parents else None
+    result = view.result(as_of, period, by, only, parents)
+    values = view.values(
+        ctx.user, ctx.suppression_threshold, as_of, period, by, {metric_id}, only, parents
+    )
+    next_level = LEVELS[LEVELS.index(by) + 1] if by in LEVELS[:-1] else None
+    rows = []
+    for v in values:
+        head = v.group[0] if grouped else ""
+        if chosen_group and head != chosen_group:
+            continue
+        split = v.group[-1] if by else None
+        row = value_row(v, metric)
+        row["measure_label"] = (
+            group_label(metric, head, metric.grouping[0]) if grouped else metric.title
+        )
+        # the row's own monthly XmR chart: its right or obligation, of its filtered rows
+        xmr_query = {**({"group": head} if grouped else {}), **parents}
+        if by is not None and split is not None:
+            xmr_query[by] = split
+        row["trend_link"] = f"/metrics/{metric_id}" + (
+            f"?{urlencode(xmr_query)}" if xmr_query else ""
+        )
+        if split is not None:
+            row["split"] = split
+            if next_level is not None and by is not None:
+                query: dict[str, str] = {
+                    "measure": measure,
+                    "period": period,
+                    "by": next_level,
+                    **parents,
+                    by: split,
+                }
+                if chosen_group:
+                    query["group"] = chosen_group
+                row["drill"] = "/compliance?" + urlencode(query)
+        rows.append(row)
+    rows.sort(key=lambda r: (_group_order(r["group"].split("/")[0]), str(r.get("split", ""))))
+    label = {"right": "Right", "obligation": "Obligation"}.get(measure, "Measure")
+    columns = [Column("measure_label", label, link="{trend_link}")]
+    if by:
+        drill = "{drill}" if next_level else None
+        columns.append(Column("split", catalogue.breakdown(by).title, link=drill))
+    place = " › ".join(parents.values())
+    table = Table(
+        "compliance",
+        f"Met on time, {PERIODS[period].lower()}"
+        + (f", {place}" if place else "")
+        + (f", by {catalogue.breakdown(by).title.lower()}" if by else ""),
+        [*columns, *VALUE_COLUMNS, Column("drill", "drill", html=False), *PUBLIC_COLUMNS],
+        rows,
+        caption="Of the entitlements that fell due in the period, the share met by their due date. "
+        f"Select a {label.lower()} for its monthly XmR chart"
+        + ("; select a place to see the level below it." if next_level else "."),
+        empty="No entitlement fell due in this period for this selection.",
+    )
+    tables = [table]
+    if not by:
+        chart_rows = [
+            {"label": r["measure_label"][:40], "value": r["value"]}
+            for r in rows if isinstance(r.get("value"), float) and not r["suppressed"]
+        ]  # fmt: skip
+        table.chart = bar_chart(
+            chart_rows, x="value", y="label", x_title="Met on time", y_title=label,
+            percent=True, description=f"{title}: share met on time",
+        ) if chart_rows else None  # fmt: skip
+        if measure != "obligation":
+            trend = trend_table(ctx, view, metric, as_of, parents, title)
+            if trend is not None:
+                tables.append(trend)
+    notes = list(result.notes)
+    if ctx.user.suppressed:
+        notes.append(f"Figures below {ctx.suppression_threshold} are suppressed and shown as [c].")
+    return Page(
+        title=title,
+        template="compliance.html",
+        tables=tables,
+        meta={**common_meta(ctx, as_of, period, result.definitions_hash), "metric_id": metric_id,
+              "by": by, "parents": parents, "group": chosen_group},
+        notes=notes,
+        context=context,
+    )  # fmt: skip
+
+
+def _group_order(group: str) -> tuple[int, str]:
+    """Rights in number order (local standards last); obligations by their id."""
+    return (int(group), "") if group.isdigit() else (99, group)
+
+
+def trend_table(
+    ctx: Ctx,
+    view: MetricsView,
+    metric: Metric,
+    as_of: date,
+    filters: dict[str, str],
+    title: str,
+) -> Table | None:
+    """The monthly trend of the (filtered) measure, one line per right; provisional months are
+    marked in the table and drawn hollow."""
+    trend = _trend_rows(ctx, view, metric, as_of, filters)
+    if not trend:
+        return None
+    labels = list(dict.fromkeys(r["series"] for r in trend))
+    by_month: dict[date, dict[str, Any]] = {}
+    for r in trend:
+        row = by_month.setdefault(r["month"], {"month": r["month"], "provisional": False})
+        row[r["series"]] = r["value"]
+        row["provisional"] = row["provisional"] or r["provisional"]
+    for row in by_month.values():
+        row["provisional_text"] = "Provisional" if row["provisional"] else "No"
+    return Table(
+        "trend",
+        "Monthly trend",
+        [
+            Column("month", "Month", "date"),
+            *(Column(lb, lb, "percent") for lb in labels),
+            Column("provisional_text", "Provisional"),
+            Column("provisional", "provisional", html=False),
+        ],
+        [by_month[m] for m in sorted(by_month)],
+        chart=line_chart(
+            trend,
+            x="month",
+            y="value",
+            series="series",
+            x_title="Month",
+            y_title="Met on time",
+            percent=True,
+            description=f"{title}, monthly",
+            hollow="provisional",
+        ),
+        caption="Each month's figure is the share of the entitlements that fell due that month "
+        "which were met by their due date. A provisional month (drawn hollow) ends too recently "
+        "for every late completion to have arrived: its figure may still change.",
+    )
+
+
+def _trend_rows(
+    ctx: Ctx, view: MetricsView, metric: Metric, as_of: date, filters: dict[str, str]
+) -> list[dict[str, Any]]:
+    rows = []
+    for group, series in sorted(
+        view.series(metric.id, as_of, filters).items(),
+        key=lambda kv: _group_order(kv[0][0] if kv[0] else ""),
+    ):
+        shown = visible_series(series, ctx.user, ctx.suppression_threshold)
+        if shown is None:
+            continue
+        if group:
+            label = group_label(metric, group[0], metric.grouping[0]).split(":")[0]
+        else:
+            label = metric.title
+        for p in shown.points:
+            rows.append(
+                {
+                    "month": p.month,
+                    "series": label,
+                    "value": p.value,
+                    "denominator": p.denominator,
+                    "provisional": p.provisional,
+                }
+            )
+    return rows

@@ -1,0 +1,234 @@
+"""The XmR chart of any metric: its monthly values, centre line and process limits, target,
+signals and icons — of the whole force, or of the rows that match the filters in the query string
+(``?area=North&district=Marshwick``, any breakdown the metric has).
+
+The engine's series says which months SPC judges: a provisional month (younger than the metric's
+maturity) or a month in the data's warm-up is drawn hollow and labelled, never coloured as a
+signal; after a rebase each segment has its own limits; a series with no variation has nothing to
+judge, so no limits are drawn.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+
+from vcop.metrics.spc import XmR
+from vcop.metrics.targets import TargetReading
+from vcop.spec.metrics import Metric
+from vcop.web.auth import Permission
+from vcop.web.charts import POINT_COLOURS, SPC_LABELS, xmr_chart
+from vcop.web.metrics import point_limits, visible_series
+from vcop.web.pages import Column, Ctx, Page, Table, page
+from vcop.web.routes.figures import group_label, show
+from vcop.web.routes.metric_pages import metrics_of
+
+router = APIRouter()
+
+
+def chart_filters(ctx: Ctx, metric: Metric) -> dict[str, str]:
+    """The filters in the query string: every parameter named after a breakdown (other than the
+    metric's own grouping, chosen with ``group``)."""
+    out: dict[str, str] = {}
+    for b in metrics_of(ctx).catalogue.breakdowns:
+        value = ctx.param(b.id)
+        if value is None or b.id in metric.grouping:
+            continue
+        if b.id not in metric.breakdowns:
+            raise HTTPException(400, f"{metric.id} cannot be filtered by {b.id}")
+        out[b.id] = value
+    return out
+
+
+def point_mark(provisional: bool, warm_up: bool) -> str | None:
+    """The label of a point SPC does not judge."""
+    if provisional:
+        return "provisional"
+    return "warm-up" if warm_up else None
+
+
+def _limits(xmr: XmR | None) -> dict[str, Any]:
+    return {
+        "mean": xmr.mean if xmr else None,
+        "upl": xmr.upl if xmr else None,
+        "lpl": xmr.lpl if xmr else None,
+    }
+
+
+@page(router, "/metrics/{metric_id}", Permission.aggregate, name="xmr")
+def xmr(ctx: Ctx) -> Page:
+    """A metric's monthly XmR chart: mean, process limits, target, signals and icons."""
+    view = metrics_of(ctx)
+    metric_id = ctx.request.path_params["metric_id"]
+    catalogue = view.catalogue
+    if metric_id not in catalogue.metric_ids:
+        raise HTTPException(404, f"There is no metric {metric_id!r}.")
+    metric = catalogue.metric(metric_id)
+    filters = chart_filters(ctx, metric)
+    as_of = view.as_of()
+    if as_of is None:
+        return Page(title=metric.title, template="xmr.html", notes=["No data has been loaded yet."])
+    all_series = view.series(metric_id, as_of, filters)
+    groups = sorted(all_series)
+    group_param = ctx.param("group")
+    group: tuple[str, ...] = (group_param,) if group_param else (groups[0] if groups else ())
+    if groups and group not in all_series:
+        raise HTTPException(404, f"{metric_id} has no group {group_param!r}.")
+    series = all_series.get(group)
+    shown = visible_series(series, ctx.user, ctx.suppression_threshold) if series else None
+    target = view.target(metric_id, as_of)
+    notes: list[str] = []
+    tables: list[Table] = []
+    reading = shown.reading if shown else None
+    summary: dict[str, Any] = {}
+    month_columns = [
+        Column("month", "Month", "date"),
+        Column("value_text", "Value", "number"),
+        Column("numerator", "Numerator", "number"),
+        Column("denominator", "n", "number"),
+        Column("point_type", "Signal", "spc"),
+        Column("mark", "Not judged"),
+        Column("limits_text", "Process limits"),
+        *(
+            Column(k, k, html=False)
+            for k in ("value", "provisional", "warm_up", "mean", "upl", "lpl")
+        ),
+    ]
+    if shown is None:
+        suppressed = series is not None
+        tables.append(
+            Table(
+                "months",
+                "Monthly values",
+                month_columns,
+                [],
+                empty="Some months' figures are based on so few victims that they are suppressed, "
+                "so the monthly values and chart are not shown."
+                if suppressed
+                else "There are no monthly values yet.",
+            )
+        )
+    else:
+        rows = []
+        for p, kind, lim in zip(
+            shown.points, shown.point_types(), point_limits(shown), strict=True
+        ):
+            rows.append(
+                {
+                    "month": p.month,
+                    "value": p.value,
+                    "value_text": show(p.value, metric.unit),
+                    "numerator": p.numerator,
+                    "denominator": p.denominator,
+                    "point_type": kind,
+                    "mark": point_mark(p.provisional, p.warm_up),
+                    "provisional": p.provisional,
+                    "warm_up": p.warm_up,
+                    **_limits(lim),
+                    "limits_text": (
+                        f"{show(lim.lpl, metric.unit)} to {show(lim.upl, metric.unit)}"
+                        if lim
+                        else None
+                    ),
+                }
+            )
+        chart = (
+            xmr_chart(
+                rows, reading, metric, labels=SPC_LABELS, colours=POINT_COLOURS,
+                target=target.value,
+            )
+            if rows
+            else None
+        )  # fmt: skip
+        tables.append(
+            Table(
+                "months",
+                "Monthly values",
+                month_columns,
+                rows,
+                chart=chart,
+                caption="Months up to the as-of date, oldest first. Hollow points are months SPC "
+                "does not judge: provisional (still completing) or in the data's warm-up.",
+            )
+        )
+        notes.extend(_notes(metric, shown.points, reading, catalogue.settings.spc.min_points))
+        if reading is not None:
+            summary = {
+                "Mean": show(reading.xmr.mean, metric.unit) if reading.xmr else None,
+                "Upper process limit": show(reading.xmr.upl, metric.unit) if reading.xmr else None,
+                "Lower process limit": show(reading.xmr.lpl, metric.unit) if reading.xmr else None,
+            }
+            summary = {k: v for k, v in summary.items() if v is not None}
+            summary["Target"] = _target_words(target, as_of, metric)
+    label = group_label(metric, group[0], metric.grouping[0]) if group and metric.grouping else None
+    place = " › ".join(filters.values())
+    title = metric.title + "".join(f" – {x}" for x in (label, place) if x)
+    return Page(
+        title=title,
+        template="xmr.html",
+        tables=tables,
+        notes=notes,
+        meta={
+            "metric_id": metric_id, "group": list(group), "filters": filters, "as_of": as_of,
+            "mean": reading.xmr.mean if reading and reading.xmr else None,
+            "upl": reading.xmr.upl if reading and reading.xmr else None,
+            "lpl": reading.xmr.lpl if reading and reading.xmr else None,
+            "variation": reading.variation if reading else None,
+            "assurance": reading.assurance if reading else None,
+            "target": target.value,
+            "target_source": target.target.source if target.value is not None and target.target else None,
+        },
+        context={
+            "metric": metric, "reading": reading, "summary": summary, "groups": groups,
+            "group": group, "filters": filters, "group_labels": {
+                g: group_label(metric, g[0], metric.grouping[0]) for g in groups if g and metric.grouping
+            },
+        },
+    )  # fmt: skip
+
+
+def _target_words(reading: TargetReading, as_of: date, metric: Metric) -> str:
+    """The target the engine judges against, and its source; an adopted per-incident standard in
+    force is named but not judged against the monthly figure; an unadopted target is never shown
+    as a target."""
+    target = reading.target
+    if reading.value is not None:
+        source = f" ({target.source})" if target is not None else ""
+        return f"{show(reading.value, metric.unit)}{source}"
+    if (
+        target is not None
+        and target.adopted
+        and target.basis == "per_incident"
+        and target.in_force(as_of)
+    ):
+        return f"Per-incident standard, not judged against the monthly figure ({target.source})"
+    return "None to judge against"
+
+
+def _notes(metric: Metric, points: Any, reading: Any, min_points: int) -> list[str]:
+    notes = []
+    judged = sum(1 for p in points if p.judged)
+    if reading is None:
+        notes.append(
+            f"There are {judged} months SPC can judge: it needs at least {min_points} before it "
+            "gives a signal."
+        )
+    elif reading.xmr is None:
+        notes.append(
+            "No variation to judge: the months SPC judges all have the same value (their moving "
+            "ranges are all zero), so there are no process limits and no signal."
+        )
+    if any(p.provisional for p in points):
+        notes.append(
+            f"Months marked provisional end less than {metric.maturity_days} days before the "
+            "as-of date, so late completions may still arrive: they are drawn hollow and not "
+            "judged."
+        )
+    if any(p.warm_up for p in points):
+        notes.append(
+            f"Months marked warm-up fall in the data's first {metric.warm_up_days} days, so they "
+            "miss earlier crimes the figure depends on: they are drawn hollow and not judged."
+        )
+    return notes
