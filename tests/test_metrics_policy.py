@@ -89,12 +89,38 @@ def test_a_month_is_provisional_until_its_maturity_has_passed() -> None:
     assert policy.provisional_from(april, date(2025, 6, 30), 30) is None
 
 
-def test_a_provisional_value_is_marked_and_not_compared(con: duckdb.DuckDBPyConnection) -> None:
+def test_a_provisional_value_is_compared_at_the_same_age(con: duckdb.DuckDBPyConnection) -> None:
     june = one(con, "needs_assessment_completion", "month")
-    assert june.provisional and not june.comparable
-    assert june.previous is None and june.year_ago is None
-    assert june.comparable_reason.startswith("provisional")
+    assert june.provisional and june.comparable
     assert june.provisional_share == pytest.approx(1.0)
+    # May as it stood on 31 May and June 2024 as it stood on 30 June 2024: the same ledger rows,
+    # with completions after those dates not yet made
+    b = backend(con)
+    for which, seen in (("previous", date(2025, 5, 31)), ("year_ago", date(2024, 6, 30))):
+        c = getattr(june, which)
+        assert c is not None
+        rows = con.execute(
+            "SELECT count(*) FILTER (WHERE met_at < ?::DATE + 1), count(*) FROM entitlements "
+            "WHERE obligation_id = 'R4.needs-assessment' AND due_date BETWEEN ? AND ? "
+            "AND (trigger_at IS NULL OR trigger_at < ?::DATE + 1) "
+            "AND (status IN ('met', 'late') AND met_at < ?::DATE + 1 "
+            "     OR status <> 'not_applicable' AND due_date < ?)",
+            [seen, c.estimate.start, c.estimate.end, seen, seen, seen],
+        ).fetchone()
+        assert (c.estimate.numerator, c.estimate.denominator) == rows
+    del b
+
+
+def test_a_comparison_in_the_warm_up_is_dropped_even_at_the_same_age(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    # the data begin in July 2022: the 12 months to June 2024 are in the warm-up of a year
+    year = one(con, "needs_assessment_completion", "rolling_12m")
+    assert year.provisional and year.year_ago is not None  # July 2023 on: out of the warm-up
+    (early,) = compute(
+        backend(con), date(2023, 6, 30), "rolling_12m", metrics=["repeat_victimisation_rate"]
+    ).values
+    assert not early.comparable and "warm-up" in early.comparable_reason
     # the same metric's quarter to the end of March, seen on 30 June, is complete
     (march,) = compute(
         backend(con), AS_OF, "quarter", metrics=["response_time_median_prompt"]
@@ -107,7 +133,7 @@ def test_a_year_carries_the_share_of_its_cases_in_provisional_months(
 ) -> None:
     year = one(con, "needs_assessment_completion", "rolling_12m")
     june = one(con, "needs_assessment_completion", "month")
-    assert year.provisional and not year.comparable
+    assert year.provisional and year.comparable
     assert year.provisional_share == pytest.approx(
         june.current.denominator / year.current.denominator
     )

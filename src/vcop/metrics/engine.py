@@ -33,7 +33,7 @@ import ibis
 import ibis.expr.types as ir
 
 from vcop.metrics import policy, spc, stats
-from vcop.metrics.periods import PeriodKind, PeriodWindows, Window, windows
+from vcop.metrics.periods import PeriodKind, PeriodWindows, Window, add_months, month_end, windows
 from vcop.metrics.relations import Filters, flagged_rows, metric_rows
 from vcop.metrics.targets import NONE as NO_TARGETS
 from vcop.metrics.targets import Targets
@@ -396,7 +396,10 @@ def _values_for_metric(
     breakdown: tuple[str, ...],
     stamp: str,
     ctx: _Context,
+    aged: Mapping[str, Aggregates] | None = None,
 ) -> list[MetricValue]:
+    """The values of metric ``m`` of a batch. ``aged``: the comparison windows' aggregates as
+    the data stood at the same age (see :func:`compute_batch`), for provisional values."""
     kind = metric.kind
     conf = catalogue.settings.confidence
     # a share's whole: the sum over its categories, per window and every other group column (the
@@ -432,6 +435,17 @@ def _values_for_metric(
             window = bench_window
         return _point(kind, window, aggs.get((m, w, g)), totals.get((w, whole(g)), 0), conf)
 
+    def then(which: str, g: Group) -> _Point:
+        """An earlier window as it stood at the same age as the current one."""
+        a = (aged or {})[which]
+        total = 0
+        if kind == "share":
+            total = sum(
+                int(x["n"]) for (mi, _, gg), x in a.items() if mi == m and whole(gg) == whole(g)
+            )
+        window = plan.windows[plan.previous if which == "previous" else plan.year_ago]
+        return _point(kind, window, a.get((m, 0, g)), total, conf)
+
     groups = sorted({g for (mi, w, g) in aggs if mi == m and w == plan.current})
     # the SPC series: the months the data covers (for counts, an empty month after that is 0),
     # judged only where mature and out of the warm-up (see vcop.metrics.policy)
@@ -446,6 +460,7 @@ def _values_for_metric(
     )
     tail_start = policy.provisional_from(pw.current, pw.as_of, policy.maturity(metric))
     tail = plan.tails.get(tail_start) if tail_start is not None else None
+    same_age = tail is not None and aged is not None
     rules = spc_rules(catalogue)
     polarity = spc.Polarity(metric.polarity)
     target = ctx.targets.for_metric(metric.id, pw.as_of)
@@ -484,8 +499,12 @@ def _values_for_metric(
             breakdown=breakdown,
             group=g,
             current=now.estimate,
-            previous=_compare(kind, now, point(plan.previous, g), conf),
-            year_ago=_compare(kind, now, point(plan.year_ago, g), conf),
+            previous=_compare(
+                kind, now, then("previous", g) if same_age else point(plan.previous, g), conf
+            ),
+            year_ago=_compare(
+                kind, now, then("year_ago", g) if same_age else point(plan.year_ago, g), conf
+            ),
             small_sample=now.n < catalogue.settings.small_sample,
             benchmark=bench_value,
             benchmark_significant=bench_sig,
@@ -503,7 +522,7 @@ def _values_for_metric(
             target_basis=provenance.basis if provenance else None,
             better=policy.better(metric),
         )
-        out.append(_comparability(value, metric, plan, pw, ready, covered))
+        out.append(_comparability(value, metric, plan, pw, ready, covered, same_age))
     return out
 
 
@@ -514,9 +533,11 @@ def _comparability(
     pw: PeriodWindows,
     ready: date | None,
     covered: Any,
+    same_age: bool = False,
 ) -> MetricValue:
-    """``v`` with only the comparisons the policy allows (see :mod:`vcop.metrics.policy`)."""
-    if v.provisional:
+    """``v`` with only the comparisons the policy allows (see :mod:`vcop.metrics.policy`): a
+    provisional value only with earlier windows as they stood at the same age."""
+    if v.provisional and not same_age:
         return v.not_comparable(policy.provisional_reason(metric))
     if policy.in_warm_up(pw.current, ready):
         return v.not_comparable(policy.warm_up_reason(metric, "the period"))
@@ -600,23 +621,52 @@ def compute_batch(
         if (d := policy.provisional_from(pw.current, as_of, policy.maturity(m))) is not None
     ]
     plan = _Plan.make(pw, bench, count=first.kind == "count", tails=tails)
-    flt = context.filters
-    if first.kind == "proportion" and first.count_distinct is None:
-        rows = flagged_rows(backend, metrics, breakdowns, as_of, flt)
-        aggs = _flag_aggregates(backend, rows, plan, len(metrics), len(breakdowns))
-    else:
+
+    def aggregate(p: _Plan, seen_at: date | None = None) -> Aggregates:
+        flt = context.filters
+        if first.kind == "proportion" and first.count_distinct is None:
+            rows = flagged_rows(backend, metrics, breakdowns, as_of, flt, seen_at)
+            return _flag_aggregates(backend, rows, p, len(metrics), len(breakdowns))
         parts = [
-            metric_rows(backend, m, breakdowns, as_of, flt).mutate(_m=ibis.literal(i, type="int64"))
+            metric_rows(backend, m, breakdowns, as_of, flt, seen_at).mutate(
+                _m=ibis.literal(i, type="int64")
+            )
             for i, m in enumerate(metrics)
         ]
         rows = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
-        aggs = _stacked_aggregates(backend, first, rows, plan, len(breakdowns), conf)
+        return _stacked_aggregates(backend, first, rows, p, len(breakdowns), conf)
+
+    aggs = aggregate(plan)
+    # a provisional value is compared with the earlier windows as they stood at the same age:
+    # each counted again from the data as seen a period (or a year) before the as-of date
+    aged: dict[str, Aggregates] | None = None
+    if tails:
+        aged = {}
+        seen_for = {"previous": same_age(pw, "previous"), "year_ago": same_age(pw, "year_ago")}
+        for which, window in (("previous", pw.previous), ("year_ago", pw.year_ago)):
+            done = [k for k in aged if seen_for[k] == seen_for[which]]
+            if which == "year_ago" and done and pw.previous == pw.year_ago:
+                aged[which] = aged[done[0]]
+                continue
+            one = _Plan((window,), 0, 0, 0, None, None, ())
+            aged[which] = aggregate(one, seen_for[which])
     out: list[MetricValue] = []
     for i, metric in enumerate(metrics):
         out.extend(
-            _values_for_metric(metric, i, aggs, plan, pw, catalogue, names, stamp, context)
+            _values_for_metric(metric, i, aggs, plan, pw, catalogue, names, stamp, context, aged)
         )
     return out
+
+
+def same_age(pw: PeriodWindows, which: str) -> date:
+    """The date on which the ``previous`` (or ``year_ago``) window was as old as the current
+    window is on the as-of date: a period (or a year) before it; month ends stay month ends."""
+    back = 12
+    if which == "previous":
+        back = {PeriodKind.month: 1, PeriodKind.quarter: 3}.get(pw.kind, 12)
+    if pw.as_of == month_end(pw.as_of):
+        return month_end(add_months(pw.as_of.replace(day=1), -back))
+    return add_months(pw.as_of, -back)
 
 
 def resolve_filters(
@@ -778,7 +828,9 @@ def missing_source(backend: ibis.BaseBackend, metric: Metric) -> str | None:
         return None  # the ledger's own notes say what to run
     for table in _TABLES_OF.get(metric.source, (metric.source,)):
         if not _has_table(backend, table):
-            return f"there is no {table} table: load a {table} extract (see docs/data-dictionary.md)"
+            return (
+                f"there is no {table} table: load a {table} extract (see docs/data-dictionary.md)"
+            )
     return None
 
 

@@ -7,8 +7,9 @@ series marks every point with them, and the dashboard, the CLI and the reports o
   measure its longest deadline plus the time late completions take to arrive). A month is
   provisional when it ends less than its maturity before the as-of date; a longer window
   (quarter, year to date, 12 months) is provisional when it contains a provisional month, and
-  carries the share of its denominator in such months. A provisional figure is shown, marked, and
-  never judged: it is not an SPC point and it is not compared with earlier periods.
+  carries the share of its denominator in such months. A provisional figure is shown and marked;
+  it is not an SPC point, and it is compared only with earlier periods as they stood at the same
+  age (counted from the data as seen a period, or a year, before the as-of date).
 * **Warm-up.** A metric declares how many days of history before a row's date its figure depends
   on (``warm_up_days``). A window that starts less than that after the data begin (the first
   crime reported) would miss rows the current one has, so it is not compared with, and its
@@ -79,8 +80,9 @@ def rebase_indexes(months: list[date], metric: Metric) -> list[int]:
 
 def provisional_reason(metric: Metric) -> str:
     return (
-        f"provisional: the period ends less than {maturity(metric)} days before the as-of date, "
-        "so late completions may still arrive; it is compared with earlier periods once complete"
+        f"provisional (the period ends less than {maturity(metric)} days before the as-of date, "
+        "so late completions may still arrive) and the earlier period cannot be seen as it "
+        "stood at the same age"
     )
 
 

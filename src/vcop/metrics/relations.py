@@ -79,16 +79,47 @@ def victim_crimes(
     return t.mutate(days_since_previous_crime=gap)
 
 
+#: The ledger columns that say where a row stood on an earlier date.
+_LEDGER_TIMELINE = {"trigger_at", "met_at", "due_date", "status"}
+
+
+def ledger_seen_at(t: ir.Table, seen: date) -> ir.Table:
+    """The ledger as it stood at the end of ``seen`` (an earlier date than its own as-of date),
+    rebuilt from its rows' dates: a row triggered later is left out, a completion after ``seen``
+    had not happened, and a row not yet met is overdue if its due date had passed, else pending
+    (the rule of :func:`vcop.rules.obligations.status`). Records entered after ``seen`` about
+    earlier events count as if entered on time: the stored ledger cannot tell."""
+    cut = cutoff(seen)
+    t = t.filter(t.trigger_at.isnull() | (t.trigger_at < cut))
+    met = t.met_at.notnull() & (t.met_at < cut)
+    status = ibis.cases(
+        (t.status == "not_applicable", t.status),
+        (met, t.status),
+        (t.due_date.notnull() & (t.due_date < ibis.literal(seen)), ibis.literal("overdue")),
+        else_=ibis.literal("pending"),
+    )
+    return t.mutate(status=status, met_at=ibis.ifelse(met, t.met_at, ibis.null("timestamp")))
+
+
 def source_table(
-    backend: ibis.BaseBackend, name: str, as_of: date, columns: set[str] | None = None
+    backend: ibis.BaseBackend,
+    name: str,
+    as_of: date,
+    columns: set[str] | None = None,
+    seen_at: date | None = None,
 ) -> ir.Table:
-    """The rows of a catalogue source, as seen on the as-of date (only ``columns``, if given)."""
+    """The rows of a catalogue source, as seen on the as-of date (only ``columns``, if given), or
+    as they stood on an earlier date ``seen_at``."""
     if name == LEDGER:
         t = backend.table(LEDGER)
+        if seen_at is not None and seen_at < as_of:
+            keep = None if columns is None else sorted(columns | _LEDGER_TIMELINE)
+            t = ledger_seen_at(t.select(*keep) if keep else t, seen_at)
         return t.select(*sorted(columns)) if columns is not None else t
+    seen = as_of if seen_at is None else min(seen_at, as_of)
     if name == VICTIM_CRIMES:
-        return victim_crimes(backend, as_of, columns)
-    return _canonical(backend, name, as_of, columns)
+        return victim_crimes(backend, seen, columns)
+    return _canonical(backend, name, seen, columns)
 
 
 #: Filters on a metric's rows: (breakdown, group label) pairs a row must all match.
@@ -197,6 +228,7 @@ def with_groups(
         t = t.left_join(dim, [t.victim_id == dim._gk_victim, t.crime_id == dim._gk_vcrime]).drop(
             "_gk_victim", "_gk_vcrime"
         )
+
     def raw(b: Breakdown) -> ir.Value:
         if b.column in own:
             return t[b.column]
@@ -222,11 +254,12 @@ def metric_rows(
     breakdowns: tuple[Breakdown, ...],
     as_of: date,
     filters: Filters = (),
+    seen_at: date | None = None,
 ) -> ir.Table:
     """The rows ``metric`` counts (its ``where`` and ``filters`` applied), with ``_d``, ``_g*``
-    and its kind's columns."""
+    and its kind's columns (as they stood on ``seen_at``, if given)."""
     needed = _needed([metric], breakdowns, metric.source, filters)
-    t = source_table(backend, metric.source, as_of, needed)
+    t = source_table(backend, metric.source, as_of, needed, seen_at)
     t = t.filter(all_of(t, metric.where)) if metric.where else t
     extra: dict[str, ir.Value] = {"_d": period_date(t, metric.date)}
     if metric.numerator:
@@ -256,6 +289,7 @@ def flagged_rows(
     breakdowns: tuple[Breakdown, ...],
     as_of: date,
     filters: Filters = (),
+    seen_at: date | None = None,
 ) -> ir.Table:
     """Rows for several proportions of one source, date and grouping, counted in one query.
 
@@ -264,7 +298,7 @@ def flagged_rows(
     """
     first = metrics[0]
     needed = _needed(metrics, breakdowns, first.source, filters)
-    t = source_table(backend, first.source, as_of, needed)
+    t = source_table(backend, first.source, as_of, needed, seen_at)
     flags: dict[str, ir.Value] = {"_d": period_date(t, first.date)}
     for i, m in enumerate(metrics):
         where = all_of(t, m.where).fill_null(False)
