@@ -38,6 +38,8 @@ class Point:
     provisional: bool = False
     #: The month is in the data's warm-up: shown, never judged.
     warm_up: bool = False
+    #: Hidden in a partner release (small numbers): ``value`` is NaN and the counts are blank.
+    suppressed: bool = False
 
     @property
     def judged(self) -> bool:
