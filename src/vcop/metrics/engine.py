@@ -335,7 +335,9 @@ def _point(
     return _Point(Estimate(start, end, None, n, med.median, med.ci_low, med.ci_high), med, n)
 
 
-def _compare(kind: str, now: _Point, then: _Point, conf: float) -> Comparison:
+def _compare(
+    kind: str, now: _Point, then: _Point, conf: float, seen_at: date | None = None
+) -> Comparison:
     a, b = now.estimate, then.estimate
     change = None if a.value is None or b.value is None else a.value - b.value
     result: stats.TestResult | None = None
@@ -367,6 +369,7 @@ def _compare(kind: str, now: _Point, then: _Point, conf: float) -> Comparison:
         change=change,
         p_value=None if result is None else result.p_value,
         method=None if result is None else result.method,
+        seen_at=seen_at,
     )
 
 
@@ -460,7 +463,8 @@ def _values_for_metric(
     )
     tail_start = policy.provisional_from(pw.current, pw.as_of, policy.maturity(metric))
     tail = plan.tails.get(tail_start) if tail_start is not None else None
-    same_age = tail is not None and aged is not None
+    at_same_age = tail is not None and aged is not None
+    ages = {which: same_age(pw, which) for which in ("previous", "year_ago")}
     rules = spc_rules(catalogue)
     polarity = spc.Polarity(metric.polarity)
     target = ctx.targets.for_metric(metric.id, pw.as_of)
@@ -499,12 +503,12 @@ def _values_for_metric(
             breakdown=breakdown,
             group=g,
             current=now.estimate,
-            previous=_compare(
-                kind, now, then("previous", g) if same_age else point(plan.previous, g), conf
-            ),
-            year_ago=_compare(
-                kind, now, then("year_ago", g) if same_age else point(plan.year_ago, g), conf
-            ),
+            previous=_compare(kind, now, then("previous", g), conf, ages["previous"])
+            if at_same_age
+            else _compare(kind, now, point(plan.previous, g), conf),
+            year_ago=_compare(kind, now, then("year_ago", g), conf, ages["year_ago"])
+            if at_same_age
+            else _compare(kind, now, point(plan.year_ago, g), conf),
             small_sample=now.n < catalogue.settings.small_sample,
             benchmark=bench_value,
             benchmark_significant=bench_sig,
@@ -522,7 +526,7 @@ def _values_for_metric(
             target_basis=provenance.basis if provenance else None,
             better=policy.better(metric),
         )
-        out.append(_comparability(value, metric, plan, pw, ready, covered, same_age))
+        out.append(_comparability(value, metric, plan, pw, ready, covered, at_same_age))
     return out
 
 

@@ -69,8 +69,9 @@ PERIODS: tuple[str, ...] = ("month", "quarter", "fytd", "rolling_12m")
 PARTNER_SPLITS: tuple[str, ...] = ("area",)
 
 Group = tuple[str, ...]
-#: A figure: metric, window start and end, group of the metric's grouping, split group(s).
-CellKey = tuple[str, date, date, Group, frozenset[tuple[str, str]]]
+#: A figure: metric, window start and end, group of the metric's grouping, split group(s), and
+#: the date the data were seen as of (an earlier window may be counted as it stood then).
+CellKey = tuple[str, date, date, Group, frozenset[tuple[str, str]], date]
 TableKey = tuple[str, str | None]
 #: A parent figure (None: a whole the children show) and the figures that add up to it.
 Sum = tuple[CellKey | None, list[CellKey]]
@@ -280,7 +281,9 @@ class _Atoms:
         return f.rights is None or self.right_of.get(o) in f.rights
 
     def cell(self, key: CellKey) -> dict[str, dict[Any, int]]:
-        metric_id, start, end, group, split = key
+        """The figure's components as sums of atoms; an atom ends with the date its data were
+        seen as of and its split (the structural sums rely on that order)."""
+        metric_id, start, end, group, split, seen = key
         m = self.catalogue.metric(metric_id)
         months = _months(start, end)
         form = self.ledger.get(metric_id)
@@ -295,7 +298,7 @@ class _Atoms:
             for o in obligations:
                 for block in self.blocks[o]:
                     for month in months:
-                        atom = ("L", o, block, month, split)
+                        atom = ("L", o, block, month, seen, split)
                         if block <= form.den:
                             exprs["den"][atom] = 1
                         if block <= form.num:
@@ -305,18 +308,18 @@ class _Atoms:
             whole = group[: len(m.group_by)]
             cat = group[len(m.group_by)]
             return {
-                "num": {(m.id, whole, cat, month, split): 1 for month in months},
+                "num": {(m.id, whole, cat, month, seen, split): 1 for month in months},
                 "den": {
-                    (m.id, whole, c, month, split): 1
+                    (m.id, whole, c, month, seen, split): 1
                     for c in sorted(self.categories[m.id])
                     for month in months
                 },
             }
         if m.kind == "proportion":
-            num = {(m.id, group, "num", month, split): 1 for month in months}
-            rest = {(m.id, group, "rest", month, split): 1 for month in months}
+            num = {(m.id, group, "num", month, seen, split): 1 for month in months}
+            rest = {(m.id, group, "rest", month, seen, split): 1 for month in months}
             return {"num": num, "den": {**num, **rest}}
-        return {"n": {(m.id, group, "n", month, split): 1 for month in months}}
+        return {"n": {(m.id, group, "n", month, seen, split): 1 for month in months}}
 
 
 def _counts(e: Estimate, kind: str) -> dict[str, int]:
@@ -332,21 +335,23 @@ def _split_of(v: MetricValue, m: Metric) -> frozenset[tuple[str, str]]:
     return frozenset(zip(extra, v.group[len(m.grouping) :], strict=True))
 
 
-def _estimates(v: MetricValue) -> list[Estimate]:
-    out = [v.current]
+def _estimates(v: MetricValue) -> list[tuple[Estimate, date]]:
+    """The windows a value publishes, each with the date its data were seen as of."""
+    out = [(v.current, v.as_of)]
     for c in (v.previous, v.year_ago):
         if c is not None:
-            out.append(c.estimate)
+            out.append((c.estimate, c.seen_at or v.as_of))
     return out
 
 
-def key_of(v: MetricValue, e: Estimate, catalogue: Catalogue) -> CellKey:
+def key_of(v: MetricValue, e: Estimate, catalogue: Catalogue, seen: date | None = None) -> CellKey:
     m = catalogue.metric(v.metric_id)
-    return (v.metric_id, e.start, e.end, v.group[: len(m.grouping)], _split_of(v, m))
+    group = v.group[: len(m.grouping)]
+    return (v.metric_id, e.start, e.end, group, _split_of(v, m), seen or v.as_of)
 
 
-def series_key(metric_id: str, group: Group, month: date) -> CellKey:
-    return (metric_id, month, month_end(month), group, frozenset())
+def series_key(metric_id: str, group: Group, month: date, as_of: date) -> CellKey:
+    return (metric_id, month, month_end(month), group, frozenset(), as_of)
 
 
 @dataclass
@@ -378,15 +383,15 @@ def figures(release: Release, catalogue: Catalogue) -> _Figures:
     for (_period, by), values in release.tables.items():
         for v in values:
             m = catalogue.metric(v.metric_id)
-            for e in _estimates(v):
-                add(key_of(v, e, catalogue), _counts(e, m.kind))
+            for e, seen in _estimates(v):
+                add(key_of(v, e, catalogue, seen), _counts(e, m.kind))
             groups_seen[(m.id, by)].add((v.group[: len(m.grouping)], v.group[len(m.grouping) :]))
     for metric_id, by_group in release.series.items():
         m = catalogue.metric(metric_id)
         for group, s in by_group.items():
             for p in s.points:
                 e = Estimate(p.month, month_end(p.month), p.numerator, p.denominator, p.value)
-                add(series_key(metric_id, group, p.month), _counts(e, m.kind))
+                add(series_key(metric_id, group, p.month, release.as_of), _counts(e, m.kind))
     # a group missing from a table had nothing in its current window: a reader knows that zero
     for (_period, by), values in release.tables.items():
         present: dict[str, set[tuple[Group, Group]]] = defaultdict(set)
@@ -407,7 +412,7 @@ def figures(release: Release, catalogue: Catalogue) -> _Figures:
                 for part in parts:
                     if (g, part) not in have:
                         split = frozenset(zip(names[metric_id], part, strict=True))
-                        key = (metric_id, start, end, g, split)
+                        key = (metric_id, start, end, g, split, release.as_of)
                         if key not in model.cells:
                             implied.add(key)
                         add(key, dict(zero))
@@ -440,9 +445,9 @@ def _sets(model: Model, catalogue: Catalogue, atoms: _Atoms) -> list[Sum]:
     children: dict[tuple[Any, ...], list[CellKey]] = defaultdict(list)
     for k in keys:
         for b, g in k[4]:
-            children[(k[0], k[1], k[2], k[3], k[4] - {(b, g)}, b)].append(k)
-    for (metric_id, start, end, group, parent_split, _b), kids in children.items():
-        parent: CellKey = (metric_id, start, end, group, parent_split)
+            children[(k[0], k[1], k[2], k[3], k[4] - {(b, g)}, k[5], b)].append(k)
+    for (metric_id, start, end, group, parent_split, seen, _b), kids in children.items():
+        parent: CellKey = (metric_id, start, end, group, parent_split, seen)
         if parent in model.cells:
             out.append((parent, kids))
     # obligations within their right (the same statuses counted)
@@ -455,13 +460,14 @@ def _sets(model: Model, catalogue: Catalogue, atoms: _Atoms) -> list[Sum]:
     index: dict[tuple[Hashable, ...], list[CellKey]] = defaultdict(list)
     for k in keys:
         if k[0] in by_obligation:
-            index[(atoms.ledger[k[0]], k[1], k[2], atoms.right_of.get(k[3][0]), k[4])].append(k)
+            right = atoms.right_of.get(k[3][0])
+            index[(atoms.ledger[k[0]], k[1], k[2], right, k[4], k[5])].append(k)
     for k in keys:
         if k[0] in by_right:
             kids = [
                 c
                 for mid in by_obligation
-                for c in index.get((atoms.ledger[k[0]], k[1], k[2], k[3][0], k[4]), [])
+                for c in index.get((atoms.ledger[k[0]], k[1], k[2], k[3][0], k[4], k[5]), [])
                 if atoms.ledger[mid] == atoms.ledger[k[0]] and c[0] == mid
             ]
             if kids:
@@ -471,7 +477,7 @@ def _sets(model: Model, catalogue: Catalogue, atoms: _Atoms) -> list[Sum]:
     for k in keys:
         m = catalogue.metric(k[0])
         if m.kind == "share":
-            shares[(k[0], k[1], k[2], k[3][: len(m.group_by)], k[4])].append(k)
+            shares[(k[0], k[1], k[2], k[3][: len(m.group_by)], k[4], k[5])].append(k)
     for kids in shares.values():
         if len(kids) > 1:
             out.append((None, kids))
@@ -479,12 +485,12 @@ def _sets(model: Model, catalogue: Catalogue, atoms: _Atoms) -> list[Sum]:
     months: dict[tuple[Hashable, ...], dict[date, CellKey]] = defaultdict(dict)
     for k in keys:
         if k[1].day == 1 and k[2] == month_end(k[1]):
-            months[(k[0], k[3], k[4])][k[1]] = k
+            months[(k[0], k[3], k[4], k[5])][k[1]] = k
     for k in keys:
         span = _months(k[1], k[2])
         if len(span) < 2:
             continue
-        have = months.get((k[0], k[3], k[4]), {})
+        have = months.get((k[0], k[3], k[4], k[5]), {})
         if all(m in have for m in span):
             out.append((k, [have[m] for m in span]))
     return out
@@ -610,7 +616,7 @@ def publish(release: Release, catalogue: Catalogue | None = None) -> Release:
         (metric_id, group)
         for metric_id, by_group in release.series.items()
         for group, s in by_group.items()
-        if any(series_key(metric_id, group, p.month) in hidden for p in s.points)
+        if any(series_key(metric_id, group, p.month, release.as_of) in hidden for p in s.points)
     }
     tables = {
         key: [_published(v, hidden, gaps, catalogue) for v in values]
@@ -618,7 +624,8 @@ def publish(release: Release, catalogue: Catalogue | None = None) -> Release:
     }
     series = {
         metric_id: {
-            group: _published_series(metric_id, group, s, hidden) for group, s in by_group.items()
+            group: _published_series(metric_id, group, s, hidden, release.as_of)
+            for group, s in by_group.items()
         }
         for metric_id, by_group in release.series.items()
     }
@@ -640,7 +647,7 @@ def _published(
     def comparison(c: Comparison | None) -> Comparison | None:
         if c is None:
             return None
-        if key_of(v, c.estimate, catalogue) in hidden:
+        if key_of(v, c.estimate, catalogue, c.seen_at) in hidden:
             return replace(c, estimate=_blank(c.estimate), change=None, p_value=None)
         if now:
             return replace(c, change=None, p_value=None)
@@ -666,11 +673,13 @@ def _published(
     return out
 
 
-def _published_series(metric_id: str, group: Group, s: Series, hidden: set[CellKey]) -> Series:
+def _published_series(
+    metric_id: str, group: Group, s: Series, hidden: set[CellKey], as_of: date
+) -> Series:
     points = []
     any_hidden = False
     for p in s.points:
-        if series_key(metric_id, group, p.month) in hidden:
+        if series_key(metric_id, group, p.month, as_of) in hidden:
             any_hidden = True
             points.append(
                 Point(p.month, math.nan, None, None, p.provisional, p.warm_up, suppressed=True)

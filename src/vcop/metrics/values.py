@@ -60,6 +60,8 @@ RECORD_COLUMNS: tuple[str, ...] = (
     "target_effective_to",
     "target_basis",
     "better",
+    "previous_seen_at",
+    "year_ago_seen_at",
 )
 
 #: Name of the breakdown and group of a value that is not broken down.
@@ -108,6 +110,9 @@ class Comparison:
     change: float | None
     p_value: float | None
     method: str | None
+    #: The earlier window as the data stood on this date (the same age as the current figure,
+    #: for a provisional one); None: as of the value's own as-of date.
+    seen_at: date | None = None
 
     @property
     def significant(self) -> bool | None:
@@ -217,6 +222,8 @@ class MetricValue:
             "target_effective_to": _iso(self.target_effective_to),
             "target_basis": self.target_basis,
             "better": self.better,
+            "previous_seen_at": _iso(p.seen_at) if p else None,
+            "year_ago_seen_at": _iso(y.seen_at) if y else None,
         }
         return out
 
