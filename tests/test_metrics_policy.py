@@ -356,3 +356,22 @@ def test_rebasing_judges_each_segment_on_its_own_limits() -> None:
     assert rebased.point_xmr[0] is not None and rebased.point_xmr[0].mean == pytest.approx(50)
     # a rebase that would leave a one-point segment is ignored
     assert spc.segments(14, [13]) == [range(0, 14)]
+
+
+def test_the_demo_ships_demoshires_own_targets_labelled_synthetic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vcop.cli.main_job import install_demo_targets
+
+    monkeypatch.delenv("VCOP_TARGETS_FILE", raising=False)
+    db = tmp_path / "vcop.duckdb"
+    path = install_demo_targets(db)
+    assert path == tmp_path / "targets.yaml"
+    targets = load_targets(path)
+    assert targets.targets and all("synthetic" in t.source for t in targets.targets)
+    assert targets.for_metric("victim_updates_on_time", AS_OF).value == 0.9
+    assert targets.for_metric("support_referral_on_time", AS_OF).value is None  # not adopted
+    assert targets.for_metric("response_time_median_immediate", AS_OF).value is None
+    # an edited file is left alone
+    path.write_text("targets: []\n", "utf-8")
+    assert install_demo_targets(db) is None and load_targets(path).targets == ()

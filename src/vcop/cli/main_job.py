@@ -27,6 +27,22 @@ from vcop.spec.schema import load_schema
 DEMO_END = dt.datetime(2025, 6, 30)
 
 
+def install_demo_targets(db: Path) -> Path | None:
+    """Copy Demoshire's synthetic targets beside the demo database, unless a targets file is
+    already there (it may have been edited); returns the path written, or None."""
+    from importlib import resources
+
+    from vcop.metrics.targets import targets_path
+
+    path = targets_path(db)
+    if path is None or path.exists():
+        return None
+    source = resources.files("vcop.definitions").joinpath("synth", "targets.yaml")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(source.read_bytes())
+    return path
+
+
 @app.command()
 def demo(
     db: Annotated[Path, typer.Option("--db", help="The DuckDB file to build.")] = DEFAULT_DB,
@@ -79,6 +95,9 @@ def demo(
         )
     password = ensure_demo_account(con, now=dt.datetime.now())
     con.close()
+    targets = install_demo_targets(db)
+    if targets is not None:
+        console.print(f"Demoshire's (synthetic) targets written to {targets}.")
     if password:
         console.print(
             f"\nA demo account was made: sign in as [bold]{DEMO_ACCOUNT}[/] with the password "
