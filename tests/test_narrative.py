@@ -16,7 +16,14 @@ from vcop.metrics.spc import NO_VARIATION
 from vcop.metrics.values import Comparison, Estimate, MetricValue
 from vcop.reports.board import NOT_COMPARED, sig_word
 from vcop.reports.figures import FigureBook, number, percent
-from vcop.reports.narrative import change_of, change_sentence, moved_sentence, spc_sentence
+from vcop.reports.narrative import (
+    as_it_stood,
+    change_of,
+    change_sentence,
+    moved_sentence,
+    spc_sentence,
+    then_words,
+)
 
 NOW = Estimate(date(2024, 7, 1), date(2025, 6, 30), 0, 0, None)
 THEN = (date(2023, 7, 1), date(2024, 6, 30))
@@ -162,18 +169,31 @@ def month_value(provisional: bool) -> MetricValue:
     return v
 
 
-def test_a_provisional_month_gets_no_change_sentence_and_is_marked(book: FigureBook) -> None:
-    """Even with an earlier month and a significant test beside it, a provisional figure is
-    never called higher or lower: it is marked (provisional), and the table says not compared."""
+def test_a_provisional_month_is_compared_as_it_stood_at_the_same_age_and_marked(
+    book: FigureBook,
+) -> None:
+    """The engine compares a provisional figure with the earlier period as it stood at the same
+    age: the words follow its test as for any comparable figure, and say that the earlier figure
+    is as it stood then (the engine's same-age date: 31 May 2025 for May against June)."""
     settled = month_value(provisional=False)
-    assert "significantly higher than May 2025" in change_sentence(
-        book, settled, "x", which="previous"
+    assert change_sentence(book, settled, "x", which="previous") == (
+        "This is significantly higher than May 2025 (50.0%), an improvement."
     )
     book.citations.clear()
     v = month_value(provisional=True)
-    assert change_of(v, "previous") is None
-    assert change_sentence(book, v, "4.2.2", which="previous") == ""
-    assert book.citations == []  # the earlier month is not even quoted
+    change = change_of(v, "previous")
+    assert change is not None and change.claim == "higher"
+    assert change_sentence(book, v, "4.2.2", which="previous") == (
+        "This is significantly higher than May 2025 as it stood on 31 May 2025 (50.0%), an "
+        "improvement."
+    )
+    [then] = book.citations  # the earlier month, as the engine counted it
+    assert (then.start, then.numerator, then.denominator, then.provisional) == (
+        date(2025, 5, 1), 100, 200, False,
+    )  # fmt: skip
+    assert then_words(book, v, "4.2.2", "previous") == "(50.0% then, as it stood on 31 May 2025)"
+    assert then_words(book, settled, "4.2.2", "previous") == "(50.0% then)"
+    book.citations.clear()
     assert book.cite(v, "4.2.2") == "70.0% (provisional)"
     assert book.cite(v, "Table 5", small=True) == "70.0% (provisional)"
     small = MetricValue(**{**v.__dict__, "small_sample": True})
@@ -181,8 +201,7 @@ def test_a_provisional_month_gets_no_change_sentence_and_is_marked(book: FigureB
     assert [c.text for c in book.citations] == ["70.0%"] * 3  # the appendix: the number itself
     assert all(c.provisional and c.spc_variation == "special_cause_improvement"
                for c in book.citations)  # fmt: skip
-    assert sig_word(v, "previous") == NOT_COMPARED
-    assert sig_word(settled, "previous") == "significantly higher"
+    assert sig_word(v, "previous") == sig_word(settled, "previous") == "significantly higher"
     # the SPC sentence reads the complete months only, and says so
     assert spc_sentence(v) == (
         "The monthly figures over the last 12 complete months (the provisional ones are not "
@@ -190,11 +209,53 @@ def test_a_provisional_month_gets_no_change_sentence_and_is_marked(book: FigureB
     )
 
 
-def test_provisional_figures_are_not_summed_up_as_unchanged_or_missing() -> None:
+@pytest.mark.parametrize(
+    ("num", "words"),
+    [
+        (101, "The difference from May 2025 as it stood on 31 May 2025 (50.0%) is within normal "
+              "variation."),
+        (100, "This is unchanged from May 2025 as it stood on 31 May 2025 (50.0%)."),
+    ],
+)  # fmt: skip
+def test_a_provisional_figure_within_normal_variation_or_unchanged_says_as_it_stood(
+    book: FigureBook, num: int, words: str
+) -> None:
+    test = stats.two_proportion_test(num, 200, 100, 200)
+    assert test is not None and not test.significant
+    v = month_value(provisional=True)
+    v = MetricValue(
+        **{**v.__dict__,
+           "current": Estimate(v.current.start, v.current.end, num, 200, num / 200),
+           "previous": Comparison(Estimate(date(2025, 5, 1), date(2025, 5, 31), 100, 200, 0.5),
+                                  num / 200 - 0.5, test.p_value, test.method)}
+    )  # fmt: skip
+    assert change_sentence(book, v, "4.2.2", which="previous") == words
+
+
+def test_a_year_ago_window_as_it_stood_a_year_before() -> None:
+    v = proportion(600, 1000, 700, 1000)
+    provisional = MetricValue(**{**v.__dict__, "provisional": True})
+    assert as_it_stood(provisional) == "as it stood on 30 June 2024"
+    assert as_it_stood(v) == ""
+
+
+def test_a_figure_the_engine_does_not_compare_gets_no_change_words(book: FigureBook) -> None:
+    """Not comparable (a provisional figure whose earlier period cannot be seen at the same age,
+    or the warm-up): the engine left the comparisons out, so nothing is said about change, and
+    the table says "not compared"."""
+    v = month_value(provisional=True).not_comparable("provisional (…) and the earlier period "
+                                                     "cannot be seen as it stood at the same age")  # fmt: skip
+    assert change_of(v, "previous") is None
+    assert change_sentence(book, v, "4.2.2", which="previous") == ""
+    assert book.citations == []  # the earlier month is not even quoted
+    assert sig_word(v, "previous") == NOT_COMPARED
+
+
+def test_figures_not_compared_are_not_summed_up_as_unchanged_or_missing() -> None:
     v = proportion(70, 100, None, 0)
     provisional = MetricValue(**{**v.__dict__, "provisional": True, "comparable": False})
     assert moved_sentence([provisional], [], lead="", none="none moved").startswith(
-        "These figures are provisional, so they are not compared with a year before"
+        "These figures are not compared with a year before"
     )
     warm = MetricValue(**{**v.__dict__, "comparable": False, "comparable_reason": "warm-up"})
     assert moved_sentence([warm], [], lead="", none="none moved").startswith(

@@ -1,9 +1,10 @@
 """`vcop report board` and `vcop report partner`: every figure is the metric value it came from.
 
 The documents are built from the shared small Demoshire database (ledger as of 2025-06-30). Each
-figure a document cites is checked against a fresh computation by the engine (and, for the
-partner pack, the suppression layer); the files are read back (Word with python-docx, PDF text
-with pypdfium2, figures.csv) and the PDF's pages are turned into PNGs. The board paper's text is
+figure the board paper cites is checked against a fresh computation by the engine; each figure
+the partner pack shows (and each it hides) against the release of the month end it is cut from,
+built once for this module. The files are read back (Word with python-docx, PDF text with
+pypdfium2, figures.csv) and the PDF's pages are turned into PNGs. The board paper's text is
 compared with a golden snapshot: after a deliberate change, regenerate it with
 ``VCOP_UPDATE_GOLDEN=1 uv run pytest tests/test_report_board.py`` and read the diff.
 
@@ -22,6 +23,7 @@ from collections.abc import Iterator
 from datetime import date
 from html import unescape
 from pathlib import Path
+from typing import Any
 
 import docx
 import ibis
@@ -32,26 +34,22 @@ from typer.testing import CliRunner
 from tests.webdata import AS_OF, WebData, build, copy_of
 from vcop.cli import app
 from vcop.metrics.engine import compute
+from vcop.metrics.release import SUPPRESSED, Release, suppressed_note
 from vcop.metrics.series import monthly_series
-from vcop.metrics.suppress import publish
 from vcop.metrics.targets import targets_for_db
 from vcop.metrics.values import MetricValue
 from vcop.reports.board import NOT_COMPARED, board_paper
-from vcop.reports.compliance_return import publish_linked, right_links
 from vcop.reports.document import Document, Paragraph, Table
 from vcop.reports.figures import (
     PROVISIONAL,
-    SUPPRESSED,
     Citation,
     FigureBook,
     number,
     quietly,
 )
 from vcop.reports.partner import partner_pack
-from vcop.reports.source import ReportSource, open_source
-from vcop.spec.code import load_code
+from vcop.reports.source import ReportSource, build_release, open_source
 
-LINKED = ("compliance_by_right", "compliance_by_obligation")
 GOLDEN = Path(__file__).parent / "golden" / "board-paper.txt"
 THRESHOLD = 10
 
@@ -74,52 +72,56 @@ def board(source: ReportSource) -> tuple[Document, FigureBook]:
 
 
 @pytest.fixture(scope="module")
-def partner(source: ReportSource) -> tuple[Document, FigureBook]:
-    book = FigureBook(ibis.duckdb.from_connection(source.con), AS_OF, threshold=THRESHOLD)
+def release(source: ReportSource) -> Release:
+    """The release of the month end the partner pack is cut from (built once: tens of
+    seconds)."""
+    return build_release(source, threshold=THRESHOLD)
+
+
+@pytest.fixture(scope="module")
+def partner(release: Release) -> tuple[Document, FigureBook]:
+    book = FigureBook.of_release(release)
     return partner_pack(book, force="Demoshire Police"), book
 
 
-def _fresh(
-    source: ReportSource, c: Citation, *, suppressed: bool
-) -> dict[tuple[str, ...], MetricValue]:
+def _fresh(source: ReportSource, c: Citation) -> dict[tuple[str, ...], MetricValue]:
     """The engine's values for a citation's metric, period and breakdown, computed afresh."""
     backend = ibis.duckdb.from_connection(source.con)
-    from vcop.spec.metrics import load_catalogue
-
-    metric = load_catalogue().metric(c.metric_id)
-    grouping = "/".join(metric.grouping)
-    by = None
-    if c.breakdown not in ("all", grouping):
-        by = c.breakdown.removeprefix(grouping + "/") if grouping else c.breakdown
-    if suppressed and c.metric_id in LINKED:
-        # the partner pack publishes rights and obligations, force-wide and by area, together
-        whole = _compute(backend, list(LINKED), None)
-        split = _compute(backend, list(LINKED), "area")
-        raw = [*whole, *split]
-        right_of = {o.id: str(o.right) if o.right is not None else "local standard"
-                    for o in load_code().obligations}  # fmt: skip
-        linked, _ = publish_linked(raw, THRESHOLD, right_links(raw, right_of))
-        part = linked[: len(whole)] if by is None else linked[len(whole) :]
-        return {v.group: v for v in part if v.metric_id == c.metric_id}
-    values = _compute(backend, [c.metric_id], by, c.period)
-    if suppressed:
-        values = publish(values, THRESHOLD)
+    with quietly():
+        values = compute(backend, AS_OF, c.period, metrics=[c.metric_id], by=_by(c)).values
     return {v.group: v for v in values}
 
 
-def _compute(
-    backend: ibis.BaseBackend, metrics: list[str], by: str | None, period: str = "rolling_12m"
-) -> list[MetricValue]:
-    with quietly():
-        return compute(backend, AS_OF, period, metrics=metrics, by=by).values
+def _by(c: Citation) -> str | None:
+    """The split of a citation's breakdown beyond its metric's own grouping (None: none)."""
+    from vcop.spec.metrics import load_catalogue
+
+    grouping = "/".join(load_catalogue().metric(c.metric_id).grouping)
+    if c.breakdown in ("all", grouping):
+        return None
+    return c.breakdown.removeprefix(grouping + "/") if grouping else c.breakdown
 
 
-def _check_citations(source: ReportSource, book: FigureBook, *, suppressed: bool) -> int:
+def _group(c: Citation) -> tuple[str, ...]:
+    return () if c.group == "all" else tuple(c.group.split("/"))
+
+
+def _window(v: MetricValue, c: Citation) -> Any:
+    """The window of ``v`` a citation quotes (current, previous or a year before)."""
+    windows = [v.current]
+    windows += [x.estimate for x in (v.previous, v.year_ago) if x is not None]
+    match = [e for e in windows if (e.start, e.end) == (c.start, c.end)]
+    assert match, f"{c}: no window of {v.metric_id} {v.group} is {c.start}–{c.end}"
+    return match[0]
+
+
+def _check_citations(source: ReportSource, book: FigureBook) -> int:
     cache: dict[tuple[str, str, str], dict[tuple[str, ...], MetricValue]] = {}
     series: dict[str, object] = {}
     checked = 0
     for c in book.citations:
-        group = () if c.group == "all" else tuple(c.group.split("/"))
+        group = _group(c)
+        assert not c.suppressed, c  # the board paper is internal: nothing is hidden
         if c.where.endswith("(n)") or c.where.endswith("(numerator)"):
             shown = c.denominator if c.where.endswith("(n)") else c.numerator
             assert c.text == f"{shown:,}", c
@@ -144,18 +146,9 @@ def _check_citations(source: ReportSource, book: FigureBook, *, suppressed: bool
             continue
         key = (c.metric_id, c.period, c.breakdown)
         if key not in cache:
-            cache[key] = _fresh(source, c, suppressed=suppressed)
+            cache[key] = _fresh(source, c)
         v = cache[key][group]
-        if suppressed:
-            assert not v.suppressed, f"{c}: a suppressed figure was shown"
-        windows = {"current": v.current}
-        if v.previous is not None:
-            windows["previous"] = v.previous.estimate
-        if v.year_ago is not None:
-            windows["year_ago"] = v.year_ago.estimate
-        match = [e for e in windows.values() if (e.start, e.end) == (c.start, c.end)]
-        assert match, f"{c}: no window of {v.metric_id} {v.group} is {c.start}–{c.end}"
-        e = match[0]
+        e = _window(v, c)
         assert (e.numerator, e.denominator, e.value) == (c.numerator, c.denominator, c.value), c
         # the engine's marks, as the value carries them (an earlier window is never provisional)
         assert c.provisional == (v.provisional and e is v.current), c
@@ -165,7 +158,7 @@ def _check_citations(source: ReportSource, book: FigureBook, *, suppressed: bool
             v.spc_variation,
         ), c
         if e is not v.current:
-            assert v.comparable or not v.provisional, f"{c}: a provisional value was compared"
+            assert v.comparable, f"{c}: a value the engine does not compare was compared"
         if not (c.where.endswith("(n)") or c.where.endswith("(numerator)")):
             assert e.value is not None and c.text == number(e.value, v.unit), c
         checked += 1
@@ -177,7 +170,7 @@ def test_every_figure_in_the_board_paper_is_its_metric_value(
 ) -> None:
     _, book = board
     assert len(book.citations) > 100
-    assert _check_citations(source, book, suppressed=False) == len(book.citations)
+    assert _check_citations(source, book) == len(book.citations)
 
 
 def test_percentages_have_one_decimal_place(board: tuple[Document, FigureBook]) -> None:
@@ -219,32 +212,32 @@ def test_no_sentence_or_cell_claims_a_change_without_a_significant_test(
 
 
 @pytest.mark.parametrize("which", ["board", "partner"])
-def test_a_provisional_figure_is_marked_and_never_compared(
+def test_a_provisional_figure_is_marked_and_compared_only_as_it_stood_at_the_same_age(
     which: str, request: pytest.FixtureRequest
 ) -> None:
     doc, book = request.getfixturevalue(which)
-    provisional = [c for c in book.citations if c.provisional]
+    provisional = [c for c in book.citations if c.provisional and not c.suppressed]
     assert provisional  # the ledger's latest months are younger than their maturity
     text = doc.text()
     for c in provisional:
         if c.where.endswith(("(n)", "(numerator)")):
             continue
         assert f"{c.text} {PROVISIONAL}" in text or f"{c.text} † {PROVISIONAL}" in text, c
-    # nor is a provisional value ever quoted beside an earlier window of itself
-    provisional_values = {(c.metric_id, c.group, c.period) for c in provisional}
+    # an earlier window of a provisional value is quoted only where the engine compared it (as
+    # it stood at the same age), and a sentence quoting it says so
+    provisional_values = {(c.metric_id, c.group, c.period): c for c in provisional}
+    paragraphs = {b.number: b.text for b in doc.blocks if isinstance(b, Paragraph) and b.number}
     for c in book.citations:
-        if (c.metric_id, c.group, c.period) in provisional_values and c.source == "value":
-            assert (c.start, c.end) == next(
-                (p.start, p.end) for p in provisional
-                if (p.metric_id, p.group, p.period) == (c.metric_id, c.group, c.period)
-            ), c  # fmt: skip
-    for block in doc.blocks:
-        if isinstance(block, Table) and block.columns[-1].startswith("Change"):
-            for row in block.rows:
-                if any(cell.endswith(PROVISIONAL) for cell in row):
-                    assert row[-1] == NOT_COMPARED, (block.caption, row)
+        now = provisional_values.get((c.metric_id, c.group, c.period))
+        if now is None or c.source != "value" or (c.start, c.end) == (now.start, now.end):
+            continue
+        assert c.comparable, c
+        if c.where in paragraphs:
+            assert "as it stood on" in paragraphs[c.where], paragraphs[c.where]
     # the caveats say what provisional means
     assert f"Figures marked {PROVISIONAL}" in text
+    assert "with the earlier period as it stood at the same age" in text
+    assert "not compared with earlier periods" not in text
 
 
 def test_the_board_paper_text_matches_the_golden_snapshot(
@@ -261,12 +254,51 @@ def test_the_board_paper_text_matches_the_golden_snapshot(
     )
 
 
-def test_every_figure_in_the_partner_pack_went_through_suppression(
-    source: ReportSource, partner: tuple[Document, FigureBook]
+def _release_value(release: Release, c: Citation) -> MetricValue:
+    found = release.value(c.metric_id, c.period, _by(c), _group(c))
+    assert found is not None, f"{c}: not in the release"
+    return found
+
+
+def test_every_figure_in_the_partner_pack_is_the_releases(
+    release: Release, partner: tuple[Document, FigureBook]
 ) -> None:
+    """Each figure the pack shows, and each it hides, is the release's: the same numerator,
+    denominator and value, hidden exactly when the release hides it; each month is the
+    release's month."""
     doc, book = partner
-    assert _check_citations(source, book, suppressed=True) == len(book.citations)
-    # the small database has small groups: some are suppressed, and shown as [c]
+    assert book.citations and any(c.suppressed for c in book.citations)
+    for c in book.citations:
+        if c.source == "month":
+            points = {p.month: p for p in release.series[c.metric_id][_group(c)].points}
+            p = points[c.start]
+            assert c.suppressed == p.suppressed, c
+            if p.suppressed:
+                assert (c.numerator, c.denominator, c.value, c.text) == (None, None, None,
+                                                                         SUPPRESSED)  # fmt: skip
+            else:
+                assert (c.numerator, c.denominator, c.value) == (p.numerator, p.denominator,
+                                                                 p.value)  # fmt: skip
+            continue
+        v = _release_value(release, c)
+        assert c.period == "rolling_12m" and _by(c) in (None, "area"), c
+        e = _window(v, c)
+        assert (c.numerator, c.denominator, c.value) == (e.numerator, e.denominator, e.value), c
+        hidden = v.suppressed if e is v.current else e.denominator is None and e.value is None
+        assert c.suppressed == hidden, c
+        assert (c.text == SUPPRESSED) == hidden, c
+        assert (c.comparable, c.comparable_reason) == (v.comparable, v.comparable_reason), c
+    # every right, force-wide (Table 1) and by area (Table 2), is in the pack: shown or hidden
+    # as the release has it
+    for table, by in (("Table 1", None), ("Table 2", "area")):
+        values = release.values("rolling_12m", by, ["compliance_by_right"])
+        now = (values[0].current.start, values[0].current.end)
+        cited = {
+            (c.group, c.suppressed)
+            for c in book.citations
+            if c.where == table and (c.start, c.end) == now
+        }
+        assert cited == {(v.group_name, v.suppressed) for v in values}, table
     assert SUPPRESSED in doc.text()
 
 
@@ -339,21 +371,82 @@ def test_the_cli_writes_word_pdf_html_and_csv_that_say_the_same(
     assert len(pdf) >= 5
 
 
-def test_the_partner_cli_writes_the_pack(data: WebData, tmp_path: Path) -> None:
+def test_the_partner_cli_writes_the_pack_from_the_release(
+    data: WebData,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    release: Release,
+    partner: tuple[Document, FigureBook],
+) -> None:
+    """The command cuts the pack from the release of its month end (the module's, so it is not
+    built twice), writes Word, PDF, HTML and figures.csv, and every one of them shows a hidden
+    figure as [c] with the one sentence that explains it."""
+    import vcop.reports.source
+
+    asked: list[tuple[date, int]] = []
+
+    def same_release(source: ReportSource, *, threshold: int, **_: Any) -> Release:
+        asked.append((source.as_of, threshold))
+        return release
+
+    monkeypatch.setattr(vcop.reports.source, "build_release", same_release)
     out = tmp_path / "pack"
     result = CliRunner().invoke(
         app,
         ["report", "partner", "--db", str(data.db), "--as-of", AS_OF.isoformat(),
-         "--out", str(out), "--format", "docx,html"],
+         "--out", str(out), "--no-charts"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
+    assert asked == [(AS_OF, THRESHOLD)]
     stem = f"partner-pack-{AS_OF:%Y-%m}"
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [f"{stem}.docx", f"{stem}.html", "figures.csv"]
+        [f"{stem}.docx", f"{stem}.pdf", f"{stem}.html", "figures.csv"]
     )
+    note = suppressed_note(THRESHOLD)
     word = docx.Document(str(out / f"{stem}.docx"))
     cells = [c.text for t in word.tables for r in t.rows for c in r.cells]
     assert SUPPRESSED in cells
+    word_text = "\n".join([p.text for p in word.paragraphs] + cells)
+    pdf = pdfium.PdfDocument(str(out / f"{stem}.pdf"))
+    pdf_text = " ".join(" ".join(page.get_textpage().get_text_range().split()) for page in pdf)
+    html = " ".join(unescape(re.sub(r"<[^>]+>", " ", (out / f"{stem}.html").read_text())).split())
+    for text in (word_text, pdf_text, html):
+        assert note in text
+        assert not re.search(r"\bsuppressed\b", text, re.IGNORECASE)
+    # figures.csv: every figure the pack shows, a hidden one as [c] with no numbers
+    _, book = partner
+    with (out / "figures.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(book.citations)
+    for row, c in zip(rows, book.citations, strict=True):
+        assert (row["metric_id"], row["group"], row["shown_as"]) == (c.metric_id, c.group, c.text)
+        assert row["suppressed"] == str(c.suppressed).lower()
+        if c.suppressed:
+            assert (row["shown_as"], row["numerator"], row["denominator"], row["value"]) == (
+                SUPPRESSED,
+                "",
+                "",
+                "",
+            )
+    assert any(row["suppressed"] == "true" for row in rows)
+
+
+def test_the_pack_draws_the_charts_of_series_with_no_hidden_month(
+    release: Release,
+) -> None:
+    from vcop.reports.charts import xmr_image
+    from vcop.reports.document import Image
+
+    book = FigureBook.of_release(release)
+    doc = partner_pack(book, chart=xmr_image)
+    images = [b for b in doc.blocks if isinstance(b, Image)]
+    drawn = [
+        m for m in ("victim_updates_on_time", "support_referral_on_time", "vcs_referral_on_time")
+        if m in release.series and () in release.series[m]
+        and not any(p.suppressed for p in release.series[m][()].points)
+    ]  # fmt: skip
+    assert drawn and len(images) == len(drawn)
+    assert all(i.png.startswith(b"\x89PNG") for i in images)
 
 
 def _sha(path: Path) -> str:
@@ -383,19 +476,21 @@ def test_a_report_for_another_date_evaluates_in_memory_and_leaves_the_file_alone
     assert _sha(data.db) == before
 
 
+@pytest.mark.parametrize("command", ["board", "partner"])
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--format", "docx,odt"], "odt: choose from docx, pdf, html"),
         (["--db", "nowhere.duckdb"], "no such database"),
+        # a partner pack is cut from the release of a month end
         (["--as-of", "2025-06-15"], "the last day of a month (e.g. 2025-06-30)"),
     ],
 )
 def test_bad_options_are_refused_and_nothing_is_written(
-    data: WebData, tmp_path: Path, args: list[str], message: str
+    data: WebData, tmp_path: Path, command: str, args: list[str], message: str
 ) -> None:
     out = tmp_path / "out"
-    base = ["report", "board", "--db", str(data.db), "--as-of", AS_OF.isoformat(),
+    base = ["report", command, "--db", str(data.db), "--as-of", AS_OF.isoformat(),
             "--out", str(out)]  # fmt: skip
     if "--db" in args:
         base = base[:2] + base[4:]

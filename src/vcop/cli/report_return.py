@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich import box
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
@@ -48,15 +49,19 @@ def compliance_return_command(
     quality, the offer of a Victim Personal Statement, advance notice of an
     offender's release where the data hold it), then compliance with every
     right and obligation the data can show, force-wide and by policing area,
-    with n. Small numbers are suppressed; a Notes sheet gives the definitions.
+    with n; a Notes sheet gives the definitions.
 
-    The figures come from a ledger as of the quarter's last day: the stored
-    one if it is for that day, else one evaluated in memory. The database is
-    never changed.
+    The return is cut from the partner release at the quarter's end: its
+    figures, and the small numbers it hides as [c], are those of every partner
+    output for that month end. The release is made from a ledger as of the
+    quarter's last day: the stored one if it is for that day, else one
+    evaluated in memory. The database is never changed.
     """
     import duckdb
 
+    from vcop.metrics.engine import MetricsError
     from vcop.metrics.periods import Window
+    from vcop.metrics.release import SUPPRESSED
     from vcop.reports.compliance_return import (
         ReturnError,
         compute_return,
@@ -126,7 +131,12 @@ def compliance_return_command(
 
         try:
             with open_source(db, end, progress=report) as source:
-                bar.update(task, description="computing the figures", completed=0, total=None)
+
+                def step(description: str) -> None:
+                    bar.update(task, description=f"the release of {end}: {description}",
+                               completed=0, total=None)  # fmt: skip
+
+                step("computing the figures")
                 figures = compute_return(
                     source,
                     definition,
@@ -135,8 +145,9 @@ def compliance_return_command(
                     threshold=limit,
                     force=force or found.force,
                     targets=targets,
+                    progress=step,
                 )
-        except (StoreError, ReturnError) as exc:
+        except (StoreError, ReturnError, MetricsError) as exc:
             fail(str(exc))
         bar.update(task, description=f"writing {target}")
         _write_atomically(target, lambda path: write_workbook(figures, path))
@@ -159,7 +170,7 @@ def compliance_return_command(
             else:
                 cell = figures.measure_cell(measure, None)
                 if cell.suppressed:
-                    cells = ["suppressed", "", ""]
+                    cells = [escape(SUPPRESSED)] * 3
                 else:
                     share = "–" if cell.share is None else f"{100 * cell.share:.1f}%"
                     cells = [share, f"{cell.numerator:,}", f"{cell.denominator:,}"]
@@ -171,9 +182,10 @@ def compliance_return_command(
         else f"stored ledger as of {end}"
     )
     console.print(
-        f"Wrote {target}: {len(figures.areas)} policing area(s); {ledger}; "
-        f"{figures.suppressed:,} of {figures.shown:,} figures suppressed (threshold {limit}); "
-        f"definitions {figures.definitions_hash}; {seconds:.1f} s.",
+        f"Wrote {target}: {len(figures.areas)} policing area(s); {ledger}; cut from the "
+        f"release of {end}: {figures.suppressed:,} of {figures.shown:,} figures are "
+        f"{escape(SUPPRESSED)} (threshold {limit}); definitions {figures.definitions_hash}; "
+        f"{seconds:.1f} s.",
         highlight=False,
     )
 

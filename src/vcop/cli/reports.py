@@ -206,11 +206,12 @@ def _force_name(con: object) -> str:
 
 #: The columns of figures.csv (add beside them, never rename them). ``provisional``,
 #: ``comparable``, ``comparable_reason`` and ``spc_variation`` are the engine's marks of the value
-#: a figure came from (see :class:`vcop.reports.figures.Citation`).
+#: a figure came from (see :class:`vcop.reports.figures.Citation`); ``suppressed``: the figure is
+#: hidden in the release (shown as [c], with no numbers).
 FIGURES_COLUMNS = ("ref", "where", "metric_id", "breakdown", "group", "period", "period_start",
                    "period_end", "numerator", "denominator", "value", "shown_as",
                    "definitions_hash", "provisional", "comparable", "comparable_reason",
-                   "spc_variation")  # fmt: skip
+                   "spc_variation", "suppressed")  # fmt: skip
 
 
 def write_figures_csv(book: FigureBook, path: Path) -> None:
@@ -227,7 +228,7 @@ def write_figures_csv(book: FigureBook, path: Path) -> None:
                              "" if c.value is None else repr(c.value), c.text,
                              book.definitions_hash, str(c.provisional).lower(),
                              str(c.comparable).lower(), c.comparable_reason or "",
-                             c.spc_variation or ""])  # fmt: skip
+                             c.spc_variation or "", str(c.suppressed).lower()])  # fmt: skip
     tmp.replace(path)
 
 
@@ -330,7 +331,7 @@ def partner_command(
     threshold: Annotated[
         int | None,
         typer.Option(
-            min=1, help="Suppress counts below this (default: the suppression_threshold, 10)."
+            min=1, help="Hide counts below this (default: the suppression_threshold, 10)."
         ),
     ] = None,
     board: Annotated[str, typer.Option(help="The board the pack goes to.")] = (
@@ -338,18 +339,24 @@ def partner_command(
     ),
     force: ForceOption = None,
     paper_date: DateOption = None,
+    charts: Annotated[
+        bool, typer.Option(help="Include the XmR charts of monthly series with no hidden month.")
+    ] = True,
 ) -> None:
     """Write the partner pack for the Local Criminal Justice Board (Word, PDF and HTML).
 
-    Aggregate figures only, every one through the suppression layer: Victims' Code compliance by
-    right and policing area, the obligations shared with CPS, witness care, courts and
-    probation, victim satisfaction and outcomes. figures.csv lists every figure shown.
+    Aggregate figures only, cut from the partner release of the as-of date (a month end), so
+    every figure and every hidden one ([c]) is as in every partner output for that month end:
+    Victims' Code compliance by right and policing area, the obligations shared with CPS,
+    witness care, courts and probation, victim satisfaction and outcomes, and the latest months
+    of a few monthly series. figures.csv lists every figure shown.
     """
-    import ibis
-
     from vcop.config import Settings
+    from vcop.metrics.engine import MetricsError
+    from vcop.reports.charts import xmr_image
     from vcop.reports.figures import FigureBook
     from vcop.reports.partner import partner_pack
+    from vcop.reports.source import build_release
 
     chosen = parse_formats(formats)
     day = month_end(as_of)
@@ -358,16 +365,23 @@ def partner_command(
     limit = threshold or Settings().suppression_threshold
     targets = force_targets(db)
     with report_source(db, day) as source:
-        book = FigureBook(
-            ibis.duckdb.from_connection(source.con), day, threshold=limit, targets=targets
+        with console.status(f"the release of {day}: computing the figures") as status:
+
+            def step(description: str) -> None:
+                status.update(f"the release of {day}: {description}")
+
+            try:
+                release = build_release(source, threshold=limit, targets=targets, progress=step)
+            except MetricsError as exc:
+                fail(str(exc))
+        book = FigureBook.of_release(release, targets=targets)
+        doc = partner_pack(
+            book,
+            force=force or _force_name(source.con),
+            board=board,
+            paper_date=paper_date.date() if paper_date else None,
+            chart=xmr_image if charts else None,
         )
-        with console.status("computing the figures"):
-            doc = partner_pack(
-                book,
-                force=force or _force_name(source.con),
-                board=board,
-                paper_date=paper_date.date() if paper_date else None,
-            )
     write_documents(doc, book, folder / f"partner-pack-{day:%Y-%m}", chosen,
-                    f"the partner pack as of {day} ({len(book.citations)} figures shown, counts "
-                    f"below {limit} suppressed)", started)  # fmt: skip
+                    f"the partner pack as of {day}, cut from its release ({len(book.citations)} "
+                    f"figures shown; counts below {limit} hidden as \\[c])", started)  # fmt: skip

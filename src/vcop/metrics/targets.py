@@ -141,7 +141,9 @@ def load_targets(path: Path | None, catalogue: Catalogue | None = None) -> Targe
             )
         if t.effective_from and t.effective_to and t.effective_to < t.effective_from:
             problems.append(
-                lines.problem((*loc, "effective_to"), f"{m.id}: effective_to is before effective_from")
+                lines.problem(
+                    (*loc, "effective_to"), f"{m.id}: effective_to is before effective_from"
+                )
             )
     if problems:
         raise DefinitionError(problems)

@@ -23,19 +23,26 @@ from datetime import date
 from itertools import pairwise
 from typing import Any
 
+from vcop.metrics.release import suppressed_note
 from vcop.metrics.values import MetricValue
 from vcop.reports.document import Document, Heading, Image, PageBreak, Paragraph, Table
 from vcop.reports.figures import (
     PROVISIONAL,
     SMALL,
-    SUPPRESSED,
     FigureBook,
     Which,
     marks,
     number,
     period_words,
 )
-from vcop.reports.narrative import change_of, change_sentence, moved_sentence, spc_sentence
+from vcop.reports.narrative import (
+    as_it_stood,
+    change_of,
+    change_sentence,
+    moved_sentence,
+    spc_sentence,
+    then_words,
+)
 from vcop.spec.code import load_code
 
 SATISFACTION = (
@@ -114,16 +121,18 @@ class Numbering:
             self.doc.add(Paragraph(text, number or self.next()))
 
 
-#: The table's word for a figure the engine does not compare (provisional, or not comparable).
+#: The table's word for a figure the engine does not compare (``comparable`` false: the data's
+#: warm-up, or a provisional figure whose earlier period cannot be seen at the same age).
 NOT_COMPARED = "not compared"
 
 
 def sig_word(v: MetricValue, which: Which = "year_ago") -> str:
     """The table's word for a change: its direction only when significant; "not compared" when
-    the engine says the figure may not be compared (provisional, warm-up: see the caveats)."""
+    the engine says the figure may not be compared (the caveats say why). A provisional figure
+    is compared as the engine compared it, with the earlier period as it stood at the same age."""
     change = change_of(v, which)
     if change is None:
-        return NOT_COMPARED if v.provisional or not v.comparable else "–"
+        return NOT_COMPARED if not v.comparable else "–"
     claim = change.claim
     if claim in ("higher", "lower"):
         return f"significantly {claim}"
@@ -140,17 +149,14 @@ def measure_rows(
     group: tuple[str, ...] = (),
     which: Which = "year_ago",
 ) -> tuple[tuple[str, ...], ...]:
-    """Measure | value | n | earlier value | n | change: one row per measure with data."""
+    """Measure | value | n | earlier value | n | change: one row per measure with data (a
+    hidden figure, current or earlier, is cited as the mark of a hidden figure)."""
     rows = []
     for metric_id, title in measures:
         v = book.value(metric_id, period, by, group)
-        if v is None:
+        if v is None or not (book.shown(v) or book.hidden(v)):
             continue
-        if not book.shown(v):
-            if v.suppressed:
-                rows.append((title, SUPPRESSED, SUPPRESSED, "–", "–", "–"))
-            continue
-        earlier = book.shown(v, which)
+        earlier = book.shown(v, which) or book.hidden(v, which)
         rows.append(
             (
                 title,
@@ -158,7 +164,7 @@ def measure_rows(
                 book.cite_n(v, where),
                 book.cite(v, where, which) if earlier else "–",
                 book.cite_n(v, where, which) if earlier else "–",
-                sig_word(v, which),
+                sig_word(v, which) if book.shown(v) else "–",
             )
         )
     return tuple(rows)
@@ -252,7 +258,8 @@ def board_paper(
         "A figure is described as higher or lower than before only when the change is "
         "statistically significant at the 5% level; otherwise the change is described as "
         "within normal variation. A figure for a period too recent to be complete is marked "
-        f"{PROVISIONAL}: it may still change, so it is not compared with earlier periods. "
+        f"{PROVISIONAL}: it may still change, so it is compared with the earlier period as that "
+        "stood at the same age. "
         "Monthly series are read with statistical process control (the NHS “Making Data "
         "Count” rules), from complete months only."
     )
@@ -308,6 +315,8 @@ def board_paper(
     )
     for text in comparability_notes(book, charts=chart is not None):
         n.para(text)
+    if book.threshold is not None:
+        n.para(suppressed_note(book.threshold))
     for note in book.notes:
         n.para(f"Note: {note}.")
 
@@ -338,6 +347,7 @@ def _satisfaction(book: FigureBook, n: Numbering, chart: Charter | None) -> None
         parts = [f"{v.group[0]} {book.cite(v, where)} (n = {book.cite_n(v, where)})" for v in areas]
         moved = [
             f"{v.group[0]} is significantly {c.claim} than a year before"
+            + (f", {stood}" if (stood := as_it_stood(v)) else "")
             for v in areas
             if (c := change_of(v)) is not None and c.claim in ("higher", "lower")
         ]
@@ -555,7 +565,7 @@ def _compliance(book: FigureBook, n: Numbering, chart: Charter | None) -> None:
         rights,
         [
             f"{right_label(v.group[0], titles).split(':')[0]} is significantly {claim} "
-            f"({book.cite(v, where, 'year_ago')} then)"
+            + then_words(book, v, where)
             for v, claim in moved
         ],
         lead="Compared with a year before, ",
@@ -685,8 +695,7 @@ def _priority(book: FigureBook, n: Numbering, p: Priority) -> None:
                 sentence += f", against {book.cite(other, where)} for other victims"
         sentences.append(sentence + ".")
     moved = [
-        f"{title} is significantly {c.claim} than a year before"
-        f" ({book.cite(v, where, 'year_ago')} then)"
+        f"{title} is significantly {c.claim} than a year before " + then_words(book, v, where)
         for v, title in shown
         if (c := change_of(v)) is not None and c.claim in ("higher", "lower")
     ]
@@ -745,17 +754,17 @@ def comparability_notes(book: FigureBook, *, charts: bool = False) -> list[str]:
         out.append(
             f"Figures marked {PROVISIONAL} are for periods that end, or include months that "
             "end, too recently to be complete: obligations that fell due then may still be met "
-            "late and records may still arrive, so the figure may change. They are shown but "
-            "not compared with earlier periods, and provisional months are not read with "
-            "statistical process control. A month of these measures is complete "
-            f"{span} after it ends (its longest deadline and time for late records; "
-            "docs/metrics.md gives each measure's)."
+            "late and records may still arrive, so the figure may change. Where such a figure is "
+            "compared, it is with the earlier period as it stood at the same age (counted from "
+            "the records as they were a period, or a year, before), so like is compared with "
+            "like; "
+            "provisional months are not read with statistical process control. A month of "
+            f"these measures is complete {span} after it ends (its longest deadline and time "
+            "for late records; docs/metrics.md gives each measure's)."
         )
     reasons: dict[str, list[str]] = {}
     for c in book.citations:
-        if c.comparable or not c.comparable_reason or c.source != "value" or c.provisional:
-            continue  # a provisional figure is explained above
-        if c.comparable_reason.startswith("provisional"):
+        if c.comparable or not c.comparable_reason or c.source != "value":
             continue
         for reason in c.comparable_reason.split("; "):
             titles = reasons.setdefault(reason, [])
@@ -763,7 +772,8 @@ def comparability_notes(book: FigureBook, *, charts: bool = False) -> list[str]:
             if title not in titles:
                 titles.append(title)
     for reason, titles in reasons.items():
-        out.append(f"{', '.join(titles)}: not compared with an earlier period, because {reason}.")
+        why = f"the figure is {reason}" if reason.startswith("provisional") else reason
+        out.append(f"{', '.join(titles)}: not compared with an earlier period, because {why}.")
     if charts:
         out.append(
             "In the charts, provisional months (P) and months in the data's warm-up (W) are "

@@ -8,7 +8,9 @@ series the dashboard's XmR page draws) and everything said about them is the eng
   SPC does not judge them, so they carry no colour of a signal;
 * the mean and process limits are each judged point's own (``SpcResult.point_xmr``): after a
   rebase the limits start afresh, and a segment with no variation to judge has none;
-* the target is drawn only when the engine judges against it (adopted, in force, aggregate).
+* the target is drawn only when the engine judges against it (adopted, in force, aggregate);
+* a series with a month hidden in a partner release is not drawn: a gap in a chart would still
+  say where a small number is, and the release reads no SPC from such a series.
 """
 
 from __future__ import annotations
@@ -218,11 +220,11 @@ def reading_words(series: Series, metric: Metric) -> str:
 
 def xmr_image(book: FigureBook, metric_id: str, group: tuple[str, ...] = ()) -> Image | None:
     """A metric's monthly XmR chart as a PNG image with its text alternative; None with no
-    months."""
+    months, or with a month hidden in the release the book is cut from."""
     from vcop.reports.render import chart_png
 
     series = book.series(metric_id).get(group)
-    if series is None or not series.points:
+    if series is None or not series.points or any(p.suppressed for p in series.points):
         return None
     metric = book.catalogue.metric(metric_id)
     target = book.target(metric_id)

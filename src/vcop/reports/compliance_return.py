@@ -1,21 +1,21 @@
-"""The quarterly Victims' Code compliance return: figures from the metric engine, in a workbook.
+"""The quarterly Victims' Code compliance return: the release's figures, in a workbook.
 
 The return answers the areas of a return definition (``definitions/returns/moj_quarterly.yaml``,
 the five areas the Ministry of Justice asks forces about) and, beside them, gives compliance with
 every right and every obligation the data can show, force-wide and by policing area. It computes
-nothing of its own: every figure is a :class:`~vcop.metrics.values.MetricValue` from
-:func:`vcop.metrics.engine.compute` for the calendar quarter (period ``quarter`` ending on the
-quarter's last day, which is the whole quarter), read from a ledger evaluated as of that day.
+nothing of its own: a return is cut from the release at its quarter's end
+(:mod:`vcop.metrics.release`), and every figure is the release's ``quarter`` value (the calendar
+quarter ending on the release's month end), force-wide or by area, read from a ledger evaluated as
+of that day.
 
-**Small numbers.** Every figure goes through :func:`vcop.metrics.suppress.publish`, all in one
-call. The sheets also hold figures that add up across tables: a right is the sum of its
-obligations (Right 6 in an area is the sum of the R6 obligations there), which ``publish`` cannot
-see, as it checks each metric's table on its own. So :func:`publish_linked` then adds, for every
-right and scope (the force, or one area), the set "the right's obligations and the right itself"
-and runs the same secondary rule over every set again: a right is never shown beside all but one
-of its obligations, and a right with a single obligation is hidden exactly when the obligation is.
-Everything ``publish`` hides stays hidden. A measure of the return that names an obligation or a
-right is the same cell as on the other sheets, so it is hidden the same way everywhere.
+**Small numbers.** The release has already hidden, once for every partner output of that month
+end, what must be hidden: a count (or shortfall) from 1 to the threshold minus one, and whatever
+would let one be worked out from the figures that are really published (areas within the force,
+obligations within their right, months within a quarter and a year), audited by linear
+programming. The return shows a hidden figure as :data:`~vcop.metrics.release.SUPPRESSED` and
+explains it in the release's one sentence; it hides nothing of its own. A measure of the return
+that names an obligation or a right is the same cell as on the other sheets, so it is shown (or
+hidden) the same way everywhere.
 
 :func:`compute_return` makes the figures; :func:`write_workbook` writes them (openpyxl).
 """
@@ -24,23 +24,20 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import ibis
 
-from vcop.metrics.engine import compute, quietly
 from vcop.metrics.periods import PeriodKind, Window, windows
-from vcop.metrics.suppress import _sets as table_sets  # the sets publish() itself checks
-from vcop.metrics.suppress import publish, suppress
+from vcop.metrics.release import SUPPRESSED, Release, suppressed_note
 from vcop.metrics.targets import Targets
 from vcop.metrics.values import MetricValue
-from vcop.reports.source import ReportSource
+from vcop.reports.source import ReportSource, build_release
 from vcop.rules.ledger import last_run
 from vcop.spec.code import Code, LocalStandards, Obligation, load_code
 from vcop.spec.metrics import Catalogue, load_catalogue
@@ -52,15 +49,17 @@ from vcop.spec.returns import (
     ReturnMeasure,
 )
 
+__all__ = ["SUPPRESSED", "ReturnError", "ReturnFigures", "compute_return", "write_workbook"]
+
 #: Where a figure is for: a policing area, or None for the whole force.
 Scope = str | None
 #: A figure's key within its metric: (group, scope); the group is () for an ungrouped metric.
 Key = tuple[tuple[str, ...], Scope]
 
-#: The text that stands in place of a hidden figure.
-SUPPRESSED = "suppressed"
 #: The text in the % cell of a figure with nothing due (n = 0).
 NONE_DUE = "–"
+#: The release's period a return shows.
+QUARTER = PeriodKind.quarter.value
 
 SHEET_RETURN = "Return"
 SHEET_RIGHTS = "Rights by area"
@@ -72,71 +71,12 @@ class ReturnError(ValueError):
     """A return that cannot be made, with a reason a person can act on."""
 
 
-# --------------------------------------------------------------------------------------------
-# Suppression across the sheets
-# --------------------------------------------------------------------------------------------
-
-
 def scope_of(v: MetricValue) -> Scope:
     return v.group[-1] if v.breakdown and v.breakdown[-1] == AREA else None
 
 
 def group_of(v: MetricValue) -> tuple[str, ...]:
     return v.group[:-1] if scope_of(v) is not None else v.group
-
-
-def right_links(values: Sequence[MetricValue], right_of: dict[str, str]) -> list[list[int]]:
-    """For each right and scope, the indexes of the right's value and its obligations' values.
-
-    ``right_of``: obligation id → the group label of its right in ``compliance_by_right``.
-    """
-    rights: dict[tuple[str, Scope], int] = {}
-    parts: dict[tuple[str, Scope], list[int]] = defaultdict(list)
-    for i, v in enumerate(values):
-        if v.metric_id == RIGHT_METRIC:
-            rights[(group_of(v)[0], scope_of(v))] = i
-        elif v.metric_id == OBLIGATION_METRIC and group_of(v)[0] in right_of:
-            parts[(right_of[group_of(v)[0]], scope_of(v))].append(i)
-    return [[*parts[k], i] for k, i in rights.items() if parts.get(k)]
-
-
-def publish_linked(
-    values: Sequence[MetricValue], threshold: int, links: Sequence[Sequence[int]]
-) -> tuple[list[MetricValue], int]:
-    """``publish(values)``, then also hidden what the ``links`` would give away.
-
-    Each link is a set of values whose counts add up to a total a reader can know (see the module
-    docstring). The secondary rule runs over publish's own sets and the links together, starting
-    from everything publish hid. Returns the values and how many more were hidden.
-    """
-    published = publish(values, threshold)
-    first = [v.suppressed for v in published]
-    if not links or not any(first):
-        return published, 0
-    # A value publish hid enters as a small count, so suppress() starts from it.
-    counts = [(1,) if h else v.current.counts(v.kind) for v, h in zip(values, first, strict=True)]
-    additive = [v.current.additive(v.kind) for v in values]
-    keys = [((v.metric_id, v.period, v.breakdown), v.group) for v in values]
-    hidden = suppress(counts, additive, [*table_sets(keys), *links], threshold)
-    out: list[MetricValue] = []
-    extra = 0
-    for v, h, before in zip(published, hidden, first, strict=True):
-        if h and not before:
-            extra += 1
-            blank = replace(
-                v.current, numerator=None, denominator=None, value=None, ci_low=None, ci_high=None
-            )
-            v = replace(
-                v,
-                current=blank,
-                previous=None,
-                year_ago=None,
-                benchmark=None,
-                benchmark_significant=None,
-                suppressed=True,
-            )
-        out.append(v)
-    return out, extra
 
 
 # --------------------------------------------------------------------------------------------
@@ -182,10 +122,10 @@ class ReturnFigures:
     definitions_hash: str
     #: The policing areas, in the order the sheets show them.
     areas: tuple[str, ...]
-    #: metric id → (group, scope) → published value.
+    #: metric id → (group, scope) → the release's value.
     values: dict[str, dict[Key, MetricValue]]
-    #: Values hidden to keep the sheets consistent, beyond what publish hid.
-    linked: int
+    #: The as-of date of the release the figures are cut from (the quarter's end).
+    release_as_of: date
     #: When the last crime in the data was reported (None: no crimes).
     data_end: datetime | None
     code: Code = field(repr=False)
@@ -272,9 +212,12 @@ def compute_return(
     threshold: int,
     force: str | None = None,
     targets: Targets | None = None,
+    release: Release | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> ReturnFigures:
-    """The return's figures for ``window`` (a calendar quarter) from a ledger as of its last day.
-    ``targets``: the force's (``targets_for_db``), passed to the engine like every report's.
+    """The return's figures for ``window`` (a calendar quarter), cut from the release as of its
+    last day: ``release`` if given (it must be that release, with that threshold), else the one
+    built here from ``source`` (a ledger as of that day) with the force's ``targets``.
 
     Raises :class:`ReturnError` when the metrics cannot be computed as the return needs them.
     """
@@ -284,27 +227,24 @@ def compute_return(
         raise ReturnError(f"{window} is not a calendar quarter")
     code = load_code()
     catalogue = load_catalogue()
-    backend = ibis.duckdb.from_connection(source.con)
-    ids = list(definition.metric_ids)
-    with quietly():
-        whole = compute(
-            backend,
-            window.end,
-            PeriodKind.quarter,
-            metrics=ids,
-            catalogue=catalogue,
-            targets=targets,
+    if release is None:
+        release = build_release(source, threshold=threshold, targets=targets, progress=progress)
+    if release.as_of != window.end or release.threshold != threshold:
+        raise ReturnError(
+            f"the release is of {release.as_of} with threshold {release.threshold}, not of the "
+            f"quarter's end {window.end} with threshold {threshold}"
         )
-        split = compute(backend, window.end, PeriodKind.quarter, metrics=ids, by=AREA,
-                        catalogue=catalogue, targets=targets)  # fmt: skip
-    if whole.notes or split.notes:
-        raise ReturnError("; ".join(dict.fromkeys([*whole.notes, *split.notes])))
-    raw = [*whole.values, *split.values]
-    missing = catalogue.breakdown("right").missing_label
-    right_of = {o.id: str(o.right) if o.right is not None else missing for o in code.obligations}
-    published, linked = publish_linked(raw, threshold, right_links(raw, right_of))
+    ids = list(definition.metric_ids)
+    if AREA not in release.splits:
+        raise ReturnError(f"the release of {release.as_of} publishes no figures by {AREA}")
+    whole = release.values(QUARTER, None, ids)
+    split = release.values(QUARTER, AREA, ids)
+    # the release's notes that concern the return (the ledger, or one of its metrics)
+    notes = [n for n in release.notes if "ledger" in n or any(m in n for m in ids)]
+    if notes:
+        raise ReturnError("; ".join(notes))
     values: dict[str, dict[Key, MetricValue]] = defaultdict(dict)
-    for v in published:
+    for v in [*whole, *split]:
         values[v.metric_id][(group_of(v), scope_of(v))] = v
     run = last_run(source.con)
     found = coverage(source.con, window)
@@ -313,14 +253,14 @@ def compute_return(
         quarter=quarter,
         window=window,
         force=force or found.force or "",
-        threshold=threshold,
+        threshold=release.threshold,
         evaluated_here=source.evaluated_here,
         stored_as_of=source.stored_as_of,
         standards=run.standards if run else LocalStandards(),
-        definitions_hash=whole.definitions_hash,
-        areas=_area_order(catalogue, {s for v in split.values if (s := scope_of(v)) is not None}),
+        definitions_hash=release.definitions_hash,
+        areas=_area_order(catalogue, {s for v in split if (s := scope_of(v)) is not None}),
         values=dict(values),
-        linked=linked,
+        release_as_of=release.as_of,
         data_end=found.last_report,
         code=code,
         catalogue=catalogue,
@@ -526,7 +466,7 @@ def _figure_header(sheet: _Sheet, lead: Sequence[str], areas: Sequence[str], not
 
 
 def _figure(sheet: _Sheet, col: int, cell: Cell) -> None:
-    """A figure's three cells: %, numerator and n (or 'suppressed' in each)."""
+    """A figure's three cells: %, numerator and n (or the mark of a hidden figure in each)."""
     s = sheet.s
     if cell.suppressed:
         for j in range(3):
@@ -583,6 +523,12 @@ def _return_sheet(ws: Any, figures: ReturnFigures, s: _Styles) -> None:
         wrap=False,
     )
     sheet.field("Definitions hash", figures.definitions_hash, wrap=False)
+    sheet.field(
+        "Release",
+        f"the partner release of {_d(figures.release_as_of)}, the quarter's end: every figure, "
+        "and every hidden one, as in every partner output of that month end",
+        wrap=False,
+    )
     if figures.provisional:
         sheet.field(
             "Status",
@@ -591,14 +537,7 @@ def _return_sheet(ws: Any, figures: ReturnFigures, s: _Styles) -> None:
             + " in this return provisional (see Notes)",
             wrap=False,
         )
-    sheet.field(
-        "Small numbers",
-        f"counts of 1 to {figures.threshold - 1} are suppressed, and "
-        "further figures so that none can be worked out (see Notes)"
-        if figures.threshold > 1
-        else "no suppression (threshold 1)",
-        wrap=False,
-    )
+    sheet.field("Small numbers", suppressed_note(figures.threshold), wrap=False)
     sheet.row += 1
     lead = ["No.", "Area of the return", "Measure", "Figure"]
     header_row = sheet.row
@@ -633,7 +572,7 @@ def _return_sheet(ws: Any, figures: ReturnFigures, s: _Styles) -> None:
         "% = numerator / n. n: the obligations that fell due in the quarter (for a "
         "survey measure, the respondents who answered); numerator: those met by their "
         "due date (late and overdue count as not met) or the satisfied respondents. "
-        f"'{SUPPRESSED}': hidden small number; '{NONE_DUE}': nothing fell due. "
+        f"'{NONE_DUE}': nothing fell due; {SUPPRESSED}: see Small numbers above. "
         "Definitions on the Notes sheet.",
         font=s.muted,
     )
@@ -816,28 +755,21 @@ def _notes_sheet(ws: Any, figures: ReturnFigures, s: _Styles) -> None:
     sheet.field(
         "Threshold", f"{figures.threshold} (setting suppression_threshold, or --threshold)."
     )
+    sheet.field(SUPPRESSED, suppressed_note(figures.threshold))
     sheet.field(
-        "Primary",
-        f"A figure whose numerator, n, or n minus numerator is from 1 to "
-        f"{max(figures.threshold - 1, 0)} is shown as '{SUPPRESSED}' (%, numerator and n "
-        "all hidden). Zero is shown: it describes nobody.",
+        "The release",
+        f"This return is cut from the force's partner release of {_d(figures.release_as_of)} "
+        "(the quarter's end), which decides once, for every output partners see for that "
+        "month end, which figures are hidden: a figure with a count (or a shortfall, n minus "
+        "numerator) from 1 to the threshold minus one, and in each set of figures that are "
+        "published and add up (the areas of the force, the obligations of a right, the months "
+        "of a quarter and of a year) whatever else would let one be worked out; a check by "
+        "linear programming over every published figure confirms none can be. A hidden figure "
+        f"is '{SUPPRESSED}' in %, numerator and n alike. Zero is shown: it describes nobody "
+        "(docs/metrics.md).",
     )
     sheet.field(
-        "Secondary",
-        "Areas add up to the force, and the rights and obligations of an "
-        "area add up too, so one hidden figure could be worked out from the others: in "
-        "each such set either nothing is hidden or at least two figures are, together "
-        "holding no small count (the smallest visible figure is hidden as well).",
-    )
-    sheet.field(
-        "Across sheets",
-        "A right is the sum of its obligations, so each right is "
-        "checked with its obligations as one more set; and a measure of the return that "
-        "is a right or an obligation is the same cell as on the other sheets, hidden "
-        f"the same way. This hid {figures.linked} figure(s) beyond the per-table rules.",
-    )
-    sheet.field(
-        "In this workbook", f"{figures.suppressed} of {figures.shown} figures are suppressed."
+        "In this workbook", f"{figures.suppressed} of {figures.shown} figures are {SUPPRESSED}."
     )
 
     heading("The measures of the return")

@@ -1,12 +1,17 @@
 """The figures a report quotes: metric values from the engine, formatted, and cited for its appendix.
 
-A report asks a :class:`FigureBook` for values (computed once per period and breakdown, through
-:func:`vcop.metrics.engine.compute`, and for a partner output through
-:func:`vcop.metrics.suppress.publish`), and every number it writes goes through :meth:`cite`,
-which formats it and records where it came from: the metric id, the group, the window, the
-numerator and the denominator. The appendix is those records, so every figure in a report is
-traceable to a metric definition, and the tests read each one back and compare it with the value
-it came from.
+A report asks a :class:`FigureBook` for values, and every number it writes goes through
+:meth:`cite`, which formats it and records where it came from: the metric id, the group, the
+window, the numerator and the denominator. The appendix is those records, so every figure in a
+report is traceable to a metric definition, and the tests read each one back and compare it with
+the value it came from.
+
+An internal report (the board paper) computes its values through
+:func:`vcop.metrics.engine.compute`, once per period and breakdown. A partner output (the partner
+pack) is cut from a :class:`~vcop.metrics.release.Release`: every value and every month of a
+monthly series is the release's, already suppressed once for every partner output of that month
+end, and the book computes and hides nothing of its own. A hidden figure is cited too, as
+:data:`SUPPRESSED` with no numbers, so the appendix and ``figures.csv`` list every cell shown.
 
 What may be said about a figure is the engine's, never the report's: each value arrives stamped
 with ``provisional``, ``comparable`` (and why not), its SPC reading and its target (the force's
@@ -16,7 +21,7 @@ and :meth:`FigureBook.cite` marks a provisional figure wherever it is shown.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal, TypeGuard
@@ -26,6 +31,7 @@ import ibis
 from vcop.metrics import policy
 from vcop.metrics.engine import Result, compute, quietly
 from vcop.metrics.periods import PeriodKind
+from vcop.metrics.release import SUPPRESSED, Release
 from vcop.metrics.series import Point, Series, monthly_series
 from vcop.metrics.suppress import publish
 from vcop.metrics.targets import NONE as NO_TARGETS
@@ -36,12 +42,13 @@ from vcop.spec.metrics import Catalogue, load_catalogue
 #: Which window of a value a figure is: the current period, the previous one or a year before.
 Which = Literal["current", "previous", "year_ago"]
 
-#: What a report shows in place of a suppressed figure (the dashboard's mark, GSS style).
-SUPPRESSED = "[c]"
+__all__ = ["SUPPRESSED", "Citation", "FigureBook", "quietly"]
+
 #: The mark after a figure based on fewer than the catalogue's ``small_sample`` cases.
 SMALL = "†"
 #: The mark after a provisional figure (the engine's ``provisional``: its period is younger than
-#: the metric's maturity, so it may still change; it is not compared and not judged by SPC).
+#: the metric's maturity, so it may still change; it is compared only with the earlier period as
+#: it stood at the same age, and its months are not judged by SPC).
 PROVISIONAL = "(provisional)"
 
 
@@ -98,6 +105,8 @@ class Citation:
     comparable: bool = True
     comparable_reason: str | None = None
     spc_variation: str | None = None
+    #: Hidden in the partner release: shown as :data:`SUPPRESSED`, with no numbers.
+    suppressed: bool = False
 
 
 class FigureBook:
@@ -105,39 +114,59 @@ class FigureBook:
 
     def __init__(
         self,
-        backend: ibis.BaseBackend,
+        backend: ibis.BaseBackend | None,
         as_of: date,
         *,
         catalogue: Catalogue | None = None,
         threshold: int | None = None,
         targets: Targets | None = None,
+        release: Release | None = None,
     ) -> None:
         self.backend = backend
         self.as_of = as_of
         self.catalogue = catalogue or load_catalogue()
         #: The force's targets (``targets_for_db``): the engine judges against the adopted ones.
         self.targets = targets or NO_TARGETS
-        #: Suppress small numbers (partner and public outputs) below this count; None: don't.
-        self.threshold = threshold
-        #: How values are published when suppressing (default: :func:`publish` per call).
-        self.publisher: Callable[[list[MetricValue]], list[MetricValue]] | None = None
+        #: The partner release the figures are cut from (None: computed here, unsuppressed
+        #: unless ``threshold`` is set).
+        self.release = release
+        if release is not None and release.as_of != as_of:
+            raise ValueError(f"the release is of {release.as_of}, not {as_of}")
+        #: Counts below this are hidden (partner and public outputs); None: nothing is.
+        self.threshold = release.threshold if release is not None else threshold
         self.citations: list[Citation] = []
-        self.notes: list[str] = []
+        self.notes: list[str] = list(release.notes) if release is not None else []
         self._results: dict[tuple[str, str | None], list[MetricValue]] = {}
         self._series: dict[str, dict[tuple[str, ...], Series]] = {}
-        self.definitions_hash = ""
+        self.definitions_hash = release.definitions_hash if release is not None else ""
+
+    @classmethod
+    def of_release(
+        cls,
+        release: Release,
+        *,
+        catalogue: Catalogue | None = None,
+        targets: Targets | None = None,
+    ) -> FigureBook:
+        """A book whose every figure is ``release``'s (a partner output)."""
+        return cls(None, release.as_of, catalogue=catalogue, targets=targets, release=release)
 
     # -- values ----------------------------------------------------------------------------
 
     def values(
         self, metrics: Sequence[str], period: str = "rolling_12m", by: str | None = None
     ) -> list[MetricValue]:
-        """Values of ``metrics`` for the period ending on the as-of date (computed once)."""
+        """Values of ``metrics`` for the period ending on the as-of date: the release's, or
+        computed (once) by the engine."""
+        if self.release is not None:
+            return self.release.values(PeriodKind(period).value, by, metrics)
         key = (PeriodKind(period).value, by)
         have = self._results.setdefault(key, [])
         known = {v.metric_id for v in have}
         wanted = [m for m in dict.fromkeys(metrics) if m not in known]
         if wanted:
+            if self.backend is None:
+                raise ValueError("a book with neither a backend nor a release has no figures")
             with quietly():
                 result: Result = compute(
                     self.backend, self.as_of, period, metrics=wanted, by=by,
@@ -147,35 +176,16 @@ class FigureBook:
                 if note not in self.notes:
                     self.notes.append(note)
             self.definitions_hash = result.definitions_hash
-            have.extend(self._publish(result.values))
+            found = result.values
+            if self.threshold is not None:  # a board paper to be published (not partner-facing)
+                found = publish(found, self.threshold)
+            have.extend(found)
         return [v for v in have if v.metric_id in set(metrics)]
 
-    def preload(self, values: Sequence[MetricValue], period: str, by: str | None) -> None:
-        """Adopt values computed (and published) elsewhere, e.g. several metrics suppressed
-        together; later :meth:`values` calls for them return these."""
-        self._results.setdefault((PeriodKind(period).value, by), []).extend(values)
-
     def cached(self, metric_id: str) -> list[MetricValue]:
-        """Every value of ``metric_id`` computed so far (any period and breakdown)."""
-        return [v for have in self._results.values() for v in have if v.metric_id == metric_id]
-
-    def raw(
-        self, metrics: Sequence[str], period: str = "rolling_12m", by: str | None = None
-    ) -> list[MetricValue]:
-        r"""Values straight from the engine, unpublished: for a report that publishes them
-        itself and then :meth:`preload`\ s them."""
-        with quietly():
-            result = compute(self.backend, self.as_of, period, metrics=list(metrics), by=by,
-                             catalogue=self.catalogue, targets=self.targets)  # fmt: skip
-        self.definitions_hash = result.definitions_hash
-        return result.values
-
-    def _publish(self, values: list[MetricValue]) -> list[MetricValue]:
-        if self.threshold is None:
-            return values
-        if self.publisher is not None:
-            return self.publisher(values)
-        return publish(values, self.threshold)
+        """Every value of ``metric_id`` at hand (any period and breakdown)."""
+        tables = self.release.tables.values() if self.release else self._results.values()
+        return [v for have in tables for v in have if v.metric_id == metric_id]
 
     def value(
         self,
@@ -191,8 +201,14 @@ class FigureBook:
         return None
 
     def series(self, metric_id: str) -> dict[tuple[str, ...], Series]:
-        """The monthly SPC series of a metric (not for suppressed outputs: no small months)."""
+        """The monthly SPC series of a metric, per group of its grouping: the release's (hidden
+        months are ``Point(suppressed=True)``), or the engine's for an internal report."""
+        if self.release is not None:
+            return self.release.series.get(metric_id, {})
+        if self.threshold is not None:
+            return {}  # no monthly series is suppressed outside a release: none is shown
         if metric_id not in self._series:
+            assert self.backend is not None
             with quietly():
                 self._series[metric_id] = monthly_series(
                     self.backend, self.catalogue, metric_id, self.as_of, targets=self.targets
@@ -212,6 +228,20 @@ class FigureBook:
         c = v.previous if which == "previous" else v.year_ago
         return c.estimate if c is not None else None
 
+    def hidden(self, v: MetricValue, which: Which = "current") -> bool:
+        """Whether the figure is hidden (suppressed in a partner output): the current window of a
+        suppressed value, or an earlier window blanked by suppression."""
+        if which == "current":
+            return v.suppressed
+        e = self.estimate(v, which)
+        return (
+            self.threshold is not None
+            and e is not None
+            and e.value is None
+            and e.numerator is None
+            and e.denominator is None
+        )
+
     def shown(self, v: MetricValue | None, which: Which = "current") -> TypeGuard[MetricValue]:
         """Whether the figure exists and may be shown (not suppressed, not blank)."""
         if v is None:
@@ -222,15 +252,19 @@ class FigureBook:
     def cite(
         self, v: MetricValue | None, where: str, which: Which = "current", *, small: bool = False
     ) -> str:
-        """The figure formatted for the text, recorded for the appendix ("[c]" if suppressed).
+        """The figure formatted for the text, recorded for the appendix; a hidden figure is
+        :data:`SUPPRESSED`, recorded as such.
 
         A provisional figure is followed by :data:`PROVISIONAL`; with ``small``, a figure on
         fewer than the catalogue's ``small_sample`` cases by :data:`SMALL` before it."""
         if v is None:
             return "not available"
         e = self.estimate(v, which)
+        if e is not None and self.hidden(v, which):
+            self._record(v, e, where, SUPPRESSED, which=which, suppressed=True)
+            return SUPPRESSED
         if e is None or e.value is None:
-            return SUPPRESSED if v.suppressed or self.threshold is not None else "not available"
+            return "not available"
         text = number(e.value, v.unit)
         self._record(v, e, where, text, which=which)
         if which != "current":
@@ -238,29 +272,36 @@ class FigureBook:
         return text + marks(v.small_sample and small, v.provisional)
 
     def cite_n(self, v: MetricValue, where: str, which: Which = "current") -> str:
-        """The sample size (denominator) of a figure, formatted, recorded for the appendix."""
+        """The sample size (denominator) of a figure, formatted, recorded for the appendix
+        (:data:`SUPPRESSED` for a hidden figure: :meth:`cite` records it)."""
         e = self.estimate(v, which)
-        if e is None or e.denominator is None:
+        if e is None or self.hidden(v, which):
             return SUPPRESSED
+        if e.denominator is None:
+            return "–"
         text = f"{e.denominator:,}"
         self._record(v, e, where, text, what="n", which=which)
         return text
 
     def cite_count(self, v: MetricValue, where: str, which: Which = "current") -> str:
-        """The numerator (met, satisfied, …) of a figure, formatted, recorded for the appendix."""
+        """The numerator (met, satisfied, …) of a figure, formatted, recorded for the appendix
+        (:data:`SUPPRESSED` for a hidden figure: :meth:`cite` records it)."""
         e = self.estimate(v, which)
-        if e is None or e.numerator is None:
+        if e is None or self.hidden(v, which):
             return SUPPRESSED
+        if e.numerator is None:
+            return "–"
         text = f"{e.numerator:,}"
         self._record(v, e, where, text, what="numerator", which=which)
         return text
 
     def cite_point(self, metric_id: str, group: tuple[str, ...], point: Point, where: str) -> str:
         """One month of a metric's monthly series, formatted (marked when provisional),
-        recorded for the appendix with the point's SPC type (None: SPC does not judge it)."""
+        recorded for the appendix with the point's SPC type (None: SPC does not judge it); a
+        month hidden in the release is :data:`SUPPRESSED`, recorded as such."""
         metric = self.catalogue.metric(metric_id)
         end = (point.month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-        text = number(point.value, metric.unit)
+        text = SUPPRESSED if point.suppressed else number(point.value, metric.unit)
         series = self.series(metric_id).get(group)
         types = (
             {p.month: t for p, t in zip(series.points, series.point_types(), strict=True)}
@@ -282,17 +323,20 @@ class FigureBook:
                 period="month",
                 start=point.month,
                 end=end,
-                numerator=point.numerator,
-                denominator=point.denominator,
-                value=point.value,
+                numerator=None if point.suppressed else point.numerator,
+                denominator=None if point.suppressed else point.denominator,
+                value=None if point.suppressed else point.value,
                 text=text,
                 source="month",
                 provisional=point.provisional,
                 comparable=point.judged,
                 comparable_reason=reason,
                 spc_variation=types.get(point.month),
+                suppressed=point.suppressed,
             )
         )
+        if point.suppressed:
+            return text
         return text + marks(False, point.provisional)
 
     def _record(
@@ -303,6 +347,7 @@ class FigureBook:
         text: str,
         what: str = "value",
         which: Which = "current",
+        suppressed: bool = False,
     ) -> None:
         ref = f"F{len(self.citations) + 1}"
         self.citations.append(
@@ -323,6 +368,7 @@ class FigureBook:
                 comparable=v.comparable,
                 comparable_reason=v.comparable_reason,
                 spc_variation=v.spc_variation,
+                suppressed=suppressed,
             )
         )
 

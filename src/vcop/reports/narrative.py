@@ -9,9 +9,12 @@ The rules, the same in every report:
 * Otherwise the change is **within normal variation**: the earlier figure is given, and no
   direction is claimed. A figure equal to the earlier one is **unchanged**. When no test is
   possible (no earlier figure, or too few cases), the sentence says so.
-* A **provisional** figure (the engine's mark: its period is too recent to be complete) gets no
-  sentence about change at all, and a figure the engine marks not comparable gets none with the
-  earlier window it left out.
+* A **provisional** figure (the engine's mark: its period is too recent to be complete) is
+  compared, like any other, only as the engine compared it: with the earlier period as it stood
+  at the same age (the data as they were a period, or a year, before the as-of date), and the
+  sentence says so. A figure the engine marks not comparable (the data's warm-up, or a
+  provisional figure whose earlier period cannot be seen at the same age) gets no sentence about
+  change: the engine left its comparisons out.
 * What the monthly series shows is the engine's SPC reading (NHS "Making Data Count" rules),
   in words, from the months it judges (never a provisional or warm-up month). A series that does
   not vary has **no variation to judge**: no limits and no signal, so no "special cause".
@@ -28,6 +31,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from vcop.metrics.engine import same_age
+from vcop.metrics.periods import windows
 from vcop.metrics.spc import NO_VARIATION
 from vcop.metrics.values import MetricValue
 from vcop.reports.figures import FigureBook, Which, number, period_words
@@ -54,16 +59,32 @@ class Change:
 
 
 def change_of(v: MetricValue, which: Which = "year_ago") -> Change | None:
-    """The change from the earlier window (None: there is no earlier figure to compare with,
-    or the figure is provisional and so is not compared)."""
-    if v.provisional:
-        return None
+    """The change from the earlier window, as the engine tested it (None: there is no earlier
+    figure to compare with: none in the data, hidden, or the engine does not compare the
+    figure)."""
     c = v.year_ago if which == "year_ago" else v.previous
     if c is None or c.estimate.value is None or v.current.value is None or c.change is None:
         return None
     if c.change == 0:
         return Change("unchanged", c.significant)
     return Change("higher" if c.change > 0 else "lower", c.significant)
+
+
+def as_it_stood(v: MetricValue, which: Which = "year_ago") -> str:
+    """For a provisional figure, the words that say its earlier window was counted as it stood
+    at the same age ("as it stood on 30 June 2024": the engine's same-age date); "" for any
+    other figure, whose earlier window is counted as it stands now."""
+    if not v.provisional or which == "current":
+        return ""
+    seen = same_age(windows(v.period, v.as_of), which)
+    return f"as it stood on {seen.day} {seen:%B %Y}"
+
+
+def then_words(book: FigureBook, v: MetricValue, where: str, which: Which = "year_ago") -> str:
+    """The earlier figure in brackets, cited: "(60.2% then)", or for a provisional figure
+    "(60.2% then, as it stood on 30 June 2024)"."""
+    stood = as_it_stood(v, which)
+    return f"({book.cite(v, where, which)} then{', ' + stood if stood else ''})"
 
 
 def _meaning(v: MetricValue, direction: Direction, polarity: str) -> str:
@@ -88,7 +109,8 @@ def change_sentence(
     earlier = v.year_ago if which == "year_ago" else v.previous
     if change is None or earlier is None:
         return ""
-    then = period_words(earlier.estimate, v.period)
+    stood = as_it_stood(v, which)
+    then = period_words(earlier.estimate, v.period) + (f" {stood}" if stood else "")
     figure = book.cite(v, where, which)
     polarity = book.catalogue.metric(v.metric_id).polarity
     claim = change.claim
@@ -160,11 +182,6 @@ def moved_sentence(
     phrases for those that did): only what the comparisons support."""
     compared = [v for v in values if change_of(v) is not None]
     if not compared:
-        if values and all(v.provisional for v in values):
-            return (
-                "These figures are provisional, so they are not compared with a year before "
-                "(see the caveats below)."
-            )
         if values and all(not v.comparable for v in values):
             return "These figures are not compared with a year before (see the caveats below)."
         return "There are no figures from a year before to compare with."

@@ -1,21 +1,30 @@
-"""The partner pack for the Local Criminal Justice Board: aggregate figures only, all suppressed.
+"""The partner pack for the Local Criminal Justice Board: cut from the release of its month end.
 
 CPS, witness care, probation and court colleagues see how victims fare across the criminal justice
 system: Victims' Code compliance by right (force-wide and by policing area), the obligations each
-partner shares with the police, victim satisfaction and crime outcomes. The pack holds no record
-and no name: every figure is an aggregate computed by the metric engine and put through
-:func:`vcop.metrics.suppress.publish` (the :class:`~vcop.reports.figures.FigureBook` is made with
-a suppression threshold), so a count that could identify a handful of victims, or that could be
-worked out from the figures around it, shows as "[c]". No monthly chart is drawn: a month of a
-small group is exactly what suppression hides.
+partner shares with the police, victim satisfaction and crime outcomes, and the latest months of a
+few monthly series. The pack holds no record and no name.
+
+Every figure is the release's (:mod:`vcop.metrics.release`): the partner view of the month end,
+suppressed once for every partner output (the dashboard's partner pages, the XmR series, this pack
+and the compliance returns), so a figure hidden here is hidden everywhere and no two outputs can
+be combined to reveal one. The pack computes, publishes and hides nothing of its own: it reads
+:meth:`Release.values` for the 12 months to the month end (force-wide and by policing area, with
+the earlier windows the release gives) and the months of :attr:`Release.series`. A hidden figure
+shows as :data:`~vcop.metrics.release.SUPPRESSED`, explained in the release's one sentence
+(:func:`~vcop.metrics.release.suppressed_note`); a series with a hidden month is not charted.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
+from vcop.metrics.release import SUPPRESSED, suppressed_note
+from vcop.metrics.series import Series
 from vcop.metrics.values import MetricValue
 from vcop.reports.board import (
+    NOT_COMPARED,
+    Charter,
     Numbering,
     appendices,
     comparability_notes,
@@ -27,9 +36,14 @@ from vcop.reports.board import (
     sig_word,
 )
 from vcop.reports.document import Document, Paragraph, Table
-from vcop.reports.figures import PROVISIONAL, SUPPRESSED, FigureBook, period_words
-from vcop.reports.narrative import change_of, change_sentence, moved_sentence
-from vcop.spec.code import load_code
+from vcop.reports.figures import PROVISIONAL, FigureBook, period_words
+from vcop.reports.narrative import (
+    change_of,
+    change_sentence,
+    moved_sentence,
+    spc_sentence,
+    then_words,
+)
 
 #: The obligations each partner shares with the police, in the order the pack presents them.
 PARTNER_OBLIGATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -47,6 +61,14 @@ SATISFACTION = (
     ("satisfaction_follow_up", "Victim survey: satisfied with follow-up"),
     ("da_satisfaction_whole_experience", "Domestic abuse survey: satisfied with the whole experience"),
 )  # fmt: skip
+#: The force-wide monthly series the pack shows (the months of the release's series).
+MONTHLY = (
+    ("victim_updates_on_time", "Updates on time (Right 6)"),
+    ("support_referral_on_time", "Referrals to support on time (Right 4)"),
+    ("vcs_referral_on_time", "Victim Contact Scheme referrals on time (Right 11)"),
+)
+#: How many of the latest months the monthly table shows.
+MONTHS = 6
 
 
 def _cell(book: FigureBook, v: MetricValue | None, where: str) -> str:
@@ -54,7 +76,7 @@ def _cell(book: FigureBook, v: MetricValue | None, where: str) -> str:
     if v is None:
         return "–"
     if not book.shown(v):
-        return SUPPRESSED
+        return book.cite(v, where)
     return f"{book.cite(v, where)} ({book.cite_n(v, where)})"
 
 
@@ -64,10 +86,13 @@ def partner_pack(
     force: str = "the force",
     board: str = "Local Criminal Justice Board",
     paper_date: date | None = None,
+    chart: Charter | None = None,
 ) -> Document:
-    """The LCJB pack as of ``book.as_of``; ``book`` must suppress (``threshold`` set)."""
-    if book.threshold is None:
-        raise ValueError("the partner pack is made only from suppressed figures (set threshold)")
+    """The LCJB pack of ``book``'s release (see the module docstring). ``chart`` draws the XmR
+    charts of the monthly series with no hidden month."""
+    release = book.release
+    if release is None:
+        raise ValueError("the partner pack is cut from a release: make the book with one")
     as_of = book.as_of
     doc = Document(
         title="Victims' Code performance: pack for criminal justice partners",
@@ -78,26 +103,27 @@ def partner_pack(
             ("Figures to", f"{as_of:%-d %B %Y}"),
         ],
     )
-    _publish_compliance(book)
     n = Numbering(doc)
     n.section("About this pack")
     n.para(
         "This pack gives criminal justice partners the force's figures on how victims are "
         "treated under the Victims' Code of Practice. It holds aggregate figures only: no "
-        "record of any victim, case or officer."
+        "record of any victim, case or officer. Its figures are the force's partner release "
+        f"for {as_of:%-d %B %Y}: the same figures, hidden the same way, as every other output "
+        "partners see for that month end."
     )
     n.para(
-        f"Counts from 1 to {book.threshold - 1} could point to identifiable victims, so every "
-        f"figure built on one is suppressed and shown as {SUPPRESSED}; so is any figure from "
-        "which a suppressed one could be worked out (for example the last area of a "
-        "force-wide total). Figures in brackets are the number of cases a figure is based on."
+        suppressed_note(release.threshold),
+        "Figures in brackets are the number of cases a figure is based on.",
     )
     n.para(
         "A change is called higher or lower only when it is statistically significant at the "
         "5% level; otherwise it is within normal variation. A figure for a period too recent "
-        f"to be complete is marked {PROVISIONAL} and is not compared with earlier periods. "
-        "Appendix A lists every figure with its metric, numerator, denominator and period, and "
-        "Appendix B defines each metric."
+        f"to be complete is marked {PROVISIONAL}: it may still change, so it is compared with "
+        "the earlier period as that stood at the same age. A figure marked "
+        f"“{NOT_COMPARED}” is not compared at all, for the reason the caveats give. Appendix A "
+        "lists every figure with its metric, numerator, denominator and period, and Appendix B "
+        "defines each metric."
     )
 
     n.section("Victims' Code compliance")
@@ -107,7 +133,7 @@ def partner_pack(
     where = n.next()
     moved = [
         f"{right_label(v.group[0], titles).split(':')[0]} is significantly {c.claim} "
-        f"({book.cite(v, where, 'year_ago')} then)"
+        + then_words(book, v, where)
         for v in rights
         if book.shown(v) and (c := change_of(v)) is not None and c.claim in ("higher", "lower")
     ]
@@ -127,7 +153,7 @@ def partner_pack(
                 (
                     right_label(v.group[0], titles),
                     book.cite(v, "Table 1", small=True),
-                    book.cite_n(v, "Table 1") if book.shown(v) else SUPPRESSED,
+                    book.cite_n(v, "Table 1"),
                     _earlier(book, v, "Table 1"),
                     sig_word(v) if book.shown(v) else "–",
                 )
@@ -178,7 +204,7 @@ def partner_pack(
                     partner,
                     f"{oid}: {otitles.get(oid, '')}".rstrip(": "),
                     book.cite(v, "Table 3", small=True),
-                    book.cite_n(v, "Table 3") if book.shown(v) else SUPPRESSED,
+                    book.cite_n(v, "Table 3"),
                     sig_word(v) if book.shown(v) else "–",
                 )
             )
@@ -192,7 +218,6 @@ def partner_pack(
     )
 
     n.section("Victims' experience and outcomes")
-    book.values([m for m, _ in SATISFACTION])
     whole = book.value("satisfaction_whole_experience")
     if book.shown(whole):
         where = n.next()
@@ -203,7 +228,6 @@ def partner_pack(
             change_sentence(book, whole, where),
             number=where,
         )
-    book.values([m for m, _ in OUTCOMES])
     rate = book.value("prosecution_possible_outcome_rate")
     if book.shown(rate):
         where = n.next()
@@ -218,7 +242,10 @@ def partner_pack(
         measure_table(book, (*SATISFACTION, *OUTCOMES), "Table 4",
                       "Victim satisfaction and outcomes, 12 months")
     )  # fmt: skip
-    for text in comparability_notes(book):
+
+    _monthly(book, n, chart)
+
+    for text in comparability_notes(book, charts=chart is not None):
         doc.add(Paragraph(text, note=True))
     for note in book.notes:
         doc.add(Paragraph(f"Note: {note}.", note=True))
@@ -226,29 +253,57 @@ def partner_pack(
     return doc
 
 
-def _publish_compliance(book: FigureBook) -> None:
-    """Compliance by right and by obligation, force-wide and by area, published together: a
-    right is the sum of its obligations, so an obligation hidden in one table must not be
-    recoverable as its right minus the others (the compliance return's linked suppression).
-    Earlier windows are published table by table; the pack shows them for rights only."""
-    from vcop.reports.compliance_return import publish_linked, right_links
-
-    assert book.threshold is not None
-    metrics = ["compliance_by_right", "compliance_by_obligation"]
-    whole, split = book.raw(metrics), book.raw(metrics, by="area")
-    raw = [*whole, *split]
-    missing = book.catalogue.breakdown("right").missing_label
-    right_of = {o.id: str(o.right) if o.right is not None else missing
-                for o in load_code().obligations}  # fmt: skip
-    published, _ = publish_linked(raw, book.threshold, right_links(raw, right_of))
-    book.preload(published[: len(whole)], "rolling_12m", None)
-    book.preload(published[len(whole) :], "rolling_12m", "area")
+def _monthly(book: FigureBook, n: Numbering, chart: Charter | None) -> None:
+    """The latest months of a few force-wide series (the release's), what SPC reads in each,
+    and the XmR charts of those with no hidden month."""
+    series: list[tuple[str, str, Series]] = [
+        (metric_id, title, s)
+        for metric_id, title in MONTHLY
+        if (s := book.series(metric_id).get(())) is not None and s.points
+    ]
+    if not series:
+        return
+    n.section("Monthly figures")
+    months = sorted({p.month for _, _, s in series for p in s.points})[-MONTHS:]
+    where = n.next()
+    sentences = [
+        f"Table 5 shows the force's figures for each of the last {len(months)} months; "
+        "statistical process control reads each series from its complete months."
+    ]
+    for metric_id, title, s in series:
+        v = book.value(metric_id)
+        if any(p.suppressed for p in s.points):
+            sentences.append(
+                f"{title}: some months are hidden ({SUPPRESSED}), so the series is not read "
+                "with statistical process control here."
+            )
+        elif v is not None:
+            sentences.append(f"{title}: " + spc_sentence(v, subject="the monthly figures"))
+    n.para(*sentences, number=where)
+    rows = []
+    for month in months:
+        cells = []
+        for metric_id, _, s in series:
+            point = next((p for p in s.points if p.month == month), None)
+            cells.append("–" if point is None else book.cite_point(metric_id, (), point, "Table 5"))
+        rows.append((f"{month:%B %Y}", *cells))
+    n.doc.add(
+        Table(
+            ("Month", *(title for _, title, _ in series)),
+            tuple(rows),
+            caption="Table 5: The latest months, force-wide",
+            numeric=(False, *(True for _ in series)),
+        )
+    )
+    for metric_id, _, _ in series:
+        image = chart(book, metric_id, ()) if chart is not None else None
+        if image is not None:
+            n.doc.add(image)
 
 
 def _earlier(book: FigureBook, v: MetricValue, where: str) -> str:
-    """A figure's year-before value: [c] when suppressed (blanked by the suppression layer),
-    – when there is none (no data then, or the engine does not compare the figure)."""
-    if book.shown(v, "year_ago"):
+    """A figure's year-before value as the release gives it: [c] when hidden, – when there is
+    none (no data then, or the engine does not compare the figure)."""
+    if book.shown(v, "year_ago") or book.hidden(v, "year_ago"):
         return book.cite(v, where, "year_ago")
-    blanked = v.year_ago is not None and v.year_ago.estimate.denominator is None
-    return SUPPRESSED if blanked else "–"
+    return "–"

@@ -6,6 +6,9 @@ to an in-memory DuckDB, its canonical tables are seen through views, and the led
 there, as of the report's date, with the local standards of the stored ledger's last run (or the
 defaults): the figures are the ones ``vcop evaluate --as-of DATE`` followed by ``vcop metrics``
 would give, and the stored ledger (which the dashboard and worklists use) stays as it was.
+
+A partner output (the partner pack, the compliance return) is cut from the release of its month
+end, built from such a source by :func:`build_release`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from pathlib import Path
 import duckdb
 
 from vcop.metrics.engine import quietly
+from vcop.metrics.release import Release
+from vcop.metrics.targets import Targets
 from vcop.rules.ledger import last_run
 from vcop.spec.code import LocalStandards
 from vcop.spec.schema import load_schema
@@ -87,3 +92,27 @@ def _evaluated_copy(
         con.close()
         raise
     return ReportSource(con, as_of, evaluated_here=True, stored_as_of=stored_as_of)
+
+
+def build_release(
+    source: ReportSource,
+    *,
+    threshold: int,
+    targets: Targets | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Release:
+    """The release of ``source``'s as-of date (a month end): every figure a partner may see,
+    suppressed once (:func:`vcop.metrics.release.build`). Raises MetricsError for a date that is
+    not a month end."""
+    import ibis
+
+    from vcop.metrics import release
+
+    with quietly():
+        return release.build(
+            ibis.duckdb.from_connection(source.con),
+            source.as_of,
+            threshold=threshold,
+            targets=targets,
+            progress=progress,
+        )
