@@ -181,12 +181,14 @@ class _Solver:
                     parent[ra] = rb
         self._find = find
         self._rows: dict[Atom, list[tuple[dict[Atom, int], float]]] = defaultdict(list)
+        self._constrained: set[Atom] = set()
         for (expr, rhs), u in zip(equations, self._unknown, strict=True):
             if not u:
                 continue
             const = sum(c * self.fixed[a] for a, c in expr.items() if a in self.fixed)
             free = {a: c for a, c in expr.items() if a not in self.fixed}
             self._rows[find(next(iter(u)))].append((free, rhs - const))
+            self._constrained.update(free)
 
     def bounds(self, expr: Mapping[Atom, int], stop: float = math.inf) -> tuple[float, float]:
         """The least and greatest value ``expr`` can take, atoms being counts (>= 0). When the
@@ -195,6 +197,8 @@ class _Solver:
         free = {a: c for a, c in expr.items() if a not in self.fixed}
         if not free:
             return const, const
+        if any(c > 0 and a not in self._constrained for a, c in free.items()):
+            return -math.inf, math.inf  # an atom nothing visible bounds: no upper bound
         roots = {self._find(a) for a in free}
         rows = [row for r in roots for row in self._rows.get(r, [])]
         atoms = list(dict.fromkeys([*free, *(a for expr_, _ in rows for a in expr_)]))
