@@ -1076,26 +1076,33 @@ reasons) has neither, and cannot have a target.
 
 ### Small numbers: suppression
 
-Partner and public outputs (the partner pack, the dashboard as a partner sees it,
-`vcop metrics --suppress`) hide every count from 1 to the threshold minus one (default 10, the
-setting `suppression_threshold`) and whatever would reveal it. A hidden figure is shown as `[c]`
-(in CSV and JSON: `suppressed` is true and the figure is blank). Zero is shown: it describes
-nobody.
+Partners see a **release**: every figure for a month end that a partner may see — each metric
+for the month, the quarter, the financial year to date and the 12 months, force-wide and by
+policing area, with the earlier windows it is compared with, and every metric's monthly series —
+suppressed once. The dashboard as a partner sees it, the partner pack, the compliance return (the
+release at its quarter's end) and `vcop metrics --suppress` are all cut from it, so the same
+figure is hidden everywhere it appears. Splits below area, by officer, and by crime type or
+protected characteristic are not in a release. A hidden figure is shown as `[c]` with one
+sentence explaining it (in CSV and JSON: `suppressed` is true and the figure is blank); it
+carries nothing derived from it (interval, change, p-value, benchmark, SPC reading). Zero is
+shown: it describes nobody.
 
-- **Primary suppression** of counts and shortfalls under the threshold. A figure is hidden when
-  any count it shows or lets a reader work out is small: a proportion's numerator, its
-  denominator and its shortfall (96 of 100 reveals 4 not met); a count; the number of cases
-  behind a median or mean. Its value, interval, changes, p-values and benchmark go with it.
-- **Complementary suppression** over the sets that are published together and add up to a
-  total a reader can see: the groups of one split of one metric and period (the areas within
-  the force, likewise the districts, units or officers of a split). In each such set either
-  nothing is hidden, or at least two groups are and together their counts and shortfalls are
-  not small; until then the next smallest group is hidden too. A split two ways (an obligation
-  by area) is checked both ways (the areas of each obligation and the obligations of each
-  area), again and again until nothing changes.
-- The earlier figures a value is compared with (the previous period, the year before) show
-  their own values and sizes, so each goes through the same rules as a table of its own. A
-  hidden earlier figure takes the change with it; the current figure stays.
+- **Primary suppression** of counts and shortfalls from 1 to the threshold minus one (default
+  10, the setting `suppression_threshold`): a proportion's numerator and its shortfall (96 of 100
+  reveals 4 not met); a count; the number of cases behind a median or mean.
+- **Complementary suppression** over the sets that really are published: the areas within the
+  force, the obligations within their right, the months within a quarter and a year, the
+  categories of a share, and a figure published under two names (Right 6 and
+  `victim_updates_on_time`). In each, a lone hidden figure, or hidden figures whose counts add
+  up to a small number, are joined by the smallest visible one.
+- **An audit.** Every published figure is a sum of atoms — rows of one kind (an obligation and
+  status), month and group — and a reader who knows these definitions can solve for what is
+  hidden. vcop does exactly that, by linear programming over everything the release shows, and
+  hides one more figure beside any hidden count or shortfall it can still pin to a value from 1
+  to the threshold minus one (or bound within that range), until it finds none. A test in the
+  suite plays that reader against the dashboard, the partner pack and the return.
+- A split figure and a series with a hidden month carry no SPC reading for partners: it would be
+  made from months they cannot see.
 
 """
 
