@@ -155,7 +155,7 @@ def test_the_overview_marks_june_2025_provisional(analyst: TestClient) -> None:
     assert (june["period_start"], june["period_end"]) == ("2025-06-01", AS_OF.isoformat())
     assert june["provisional"] is True and june["provisional_share"] == 1.0
     assert june["comparable"] is False and june["change"] is None
-    assert june["change_text"].startswith("Not compared: provisional")
+    assert june["change_text"] == f"Not compared: {june['comparable_reason']}"
     assert june["provisional_text"] == "Provisional (100% of cases in months still completing)"
     assert june["spc_variation"] != "special_cause_concern"
     html = analyst.get("/?period=month").text

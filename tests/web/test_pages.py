@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from tests.web.helpers import Clock, csrf_of, sign_in
 from tests.webdata import AS_OF, USERS, WebData, copy_of
+from vcop.metrics.release import Release
 from vcop.web import create_app
 from vcop.web.app import api_routes
 from vcop.web.auth import GRANTS, Permission, Role
@@ -227,21 +228,15 @@ def test_overview_shows_every_headline_figure_as_the_engine_computes_it(
     assert "trend" not in next(iter(body["tables"].values()))["columns"]  # sparklines are HTML only
 
 
-def test_partner_figures_go_through_the_suppression_layer(
-    shared: FastAPI, clients: dict[str, TestClient]
+def test_partner_figures_are_the_releases(
+    published: Release, clients: dict[str, TestClient]
 ) -> None:
-    from vcop.metrics.suppress import publish
-
-    view = shared.state.vcop.metrics
-    published = {
-        (v.metric_id, v.group_name): v
-        for v in publish(view.result(view.as_of(), "rolling_12m").values, 10)
-    }
+    """A partner's figures are cut from the release (tests/web/test_partner.py has the rest)."""
     body = clients["partner1"].get("/index.json").json()
-    rows = [r for t in body["tables"].values() for r in t["rows"]]
     assert body["meta"]["suppressed"] is True
-    for row in rows:
-        v = published[(row["metric_id"], row["group"])]
+    wanted = {v.metric_id: v for v in published.values("rolling_12m") if not v.breakdown}
+    for row in (r for t in body["tables"].values() for r in t["rows"]):
+        v = wanted[row["metric_id"]]
         assert row["suppressed"] == v.suppressed
         if v.suppressed:
             assert row["value"] is None and row["denominator"] is None
@@ -362,12 +357,17 @@ def test_xmr_chart_shows_limits_signals_and_icons(
     assert client.get("/metrics/compliance_by_right?officer=X").status_code == 400
 
 
-def test_partner_sees_no_monthly_chart_with_small_months(clients: dict[str, TestClient]) -> None:
+def test_partner_sees_hidden_months_as_c(
+    published: Release, clients: dict[str, TestClient]
+) -> None:
     partner = clients["partner1"].get("/metrics/compliance_by_right.json?group=11").json()
-    analyst = clients["analyst1"].get("/metrics/compliance_by_right.json?group=11").json()
-    assert analyst["tables"]["months"]["rows"]
-    assert partner["tables"]["months"]["rows"] == []
-    assert "suppressed" in clients["partner1"].get("/metrics/compliance_by_right?group=11").text
+    series = published.series["compliance_by_right"][("11",)]
+    rows = partner["tables"]["months"]["rows"]
+    assert [r["suppressed"] for r in rows] == [p.suppressed for p in series.points]
+    assert any(r["suppressed"] for r in rows), "the test data should hide a month of Right 11"
+    assert all(r["value"] is None and r["value_text"] == "[c]" for r in rows if r["suppressed"])
+    assert partner["meta"]["upl"] is None and partner["meta"]["variation"] is None
+    assert "[c]" in clients["partner1"].get("/metrics/compliance_by_right?group=11").text
 
 
 # -- a victim's journey ---------------------------------------------------------------------------
@@ -638,11 +638,12 @@ def test_csv_cells_cannot_become_spreadsheet_formulas() -> None:
 
 
 def test_outcomes_page_shows_harm_by_district(clients: dict[str, TestClient]) -> None:
-    """Harm by district on the crime and outcomes page; partners get it suppressed, never a map."""
+    """Harm by district on the crime and outcomes page, for the force only: a release publishes
+    no place below area, so partners get neither the table nor the map."""
     analyst = clients["analyst1"].get("/outcomes.json").json()["tables"]
     rows = analyst["harm_by_district"]["rows"]
     assert rows and all(r["cchi"] > 0 and r["crimes"] > 0 for r in rows)
     assert [r["cchi"] for r in rows] == sorted((r["cchi"] for r in rows), reverse=True)
-    partner = clients["partner1"].get("/outcomes.json").json()["tables"]
-    assert "harm_map" not in partner
-    assert all(r["crimes"] >= 10 for r in partner["harm_by_district"]["rows"])
+    partner = clients["partner1"].get("/outcomes.json").json()
+    assert not {"harm_map", "harm_by_district"} & set(partner["tables"])
+    assert any("not among the figures published to partners" in n for n in partner["notes"])

@@ -5,6 +5,11 @@ SPC readings, targets and suppression are marks on each value, never worked out 
 database is opened read-only; when the stored ledger was evaluated for another date than the one
 asked for, a ledger for that date is evaluated in memory (as the reports do, with
 :func:`vcop.reports.source.open_source`) and the stored one is left as it was.
+
+With ``--suppress`` the figures are those a partner sees: the release of the month end
+(:func:`vcop.metrics.release.build`, every period and split it publishes, suppressed once) is
+built in memory and the period asked for is cut from it, so they are the dashboard's and the
+partner pack's figures for that month end, hidden in the same places.
 """
 
 from __future__ import annotations
@@ -24,16 +29,17 @@ import typer
 from vcop.cli.app import app, err_console, fail, open_store
 from vcop.cli.metrics_table import print_catalogue, print_table
 from vcop.config import DEFAULT_DB, Settings
-from vcop.metrics.engine import MetricsError, compute
-from vcop.metrics.periods import PeriodKind
-from vcop.metrics.suppress import publish
-from vcop.metrics.targets import targets_for_db
+from vcop.metrics.engine import MetricsError, Result, compute
+from vcop.metrics.periods import PeriodKind, month_end
+from vcop.metrics.release import month_ends_before, partner_splits
+from vcop.metrics.targets import Targets, targets_for_db
 from vcop.metrics.values import RECORD_COLUMNS
 from vcop.spec.check import DefinitionError
 from vcop.spec.metrics import LEDGER, Catalogue, load_catalogue
 
 if TYPE_CHECKING:
     import duckdb
+    import ibis
 
     from vcop.reports.source import ReportSource
 
@@ -79,7 +85,11 @@ def metrics(
     ] = MetricsFormat.table,
     suppress: Annotated[
         bool,
-        typer.Option("--suppress", help="Hide small numbers, as for partner and public outputs."),
+        typer.Option(
+            "--suppress",
+            help="The figures partners see: cut from the release of a month end (--as-of must "
+            "be one), small numbers hidden. Force-wide or --by area only.",
+        ),
     ] = False,
     threshold: Annotated[
         int | None,
@@ -119,15 +129,27 @@ def metrics(
     except DefinitionError as exc:
         fail(f"the targets file has problems:\n{exc}")
     day = as_of.date()
+    limit = (threshold or Settings().suppression_threshold) if suppress else None
+    if limit is not None:
+        _check_release_request(catalogue, day, by, filters)
     import ibis
 
-    wants = _wants_ledger(catalogue, metric, by, filters)
+    # a release computes every metric force-wide and by area, whatever is shown of it
+    wants = (
+        _wants_ledger(catalogue, None, None, {})
+        if limit is not None
+        else _wants_ledger(catalogue, metric, by, filters)
+    )
     with _source(db, day, wants) as con:
+        backend = ibis.duckdb.from_connection(con)
         try:
-            result = compute(
-                ibis.duckdb.from_connection(con), day, period, metrics=metric or None, by=by,
-                catalogue=catalogue, filters=filters or None, targets=targets,
-            )  # fmt: skip
+            if limit is None:
+                result = compute(
+                    backend, day, period, metrics=metric or None, by=by, catalogue=catalogue,
+                    filters=filters or None, targets=targets,
+                )  # fmt: skip
+            else:
+                result = _from_release(backend, day, period, by, metric, catalogue, targets, limit)
         except MetricsError as exc:
             fail(str(exc))
     notes = list(result.notes)
@@ -136,9 +158,6 @@ def metrics(
     for note in notes:
         err_console.print(f"[yellow]note:[/] {note}", highlight=False)
     values = result.values
-    limit = (threshold or Settings().suppression_threshold) if suppress else None
-    if limit is not None:
-        values = publish(values, limit)
     if not values:
         fail(_nothing_computed(notes, filters), code=1)
     if output is MetricsFormat.csv:
@@ -152,6 +171,71 @@ def metrics(
         sys.stdout.write("\n")
     else:
         print_table(values, catalogue, targets, filters, limit)
+
+
+# --- the figures partners see: a release -----------------------------------------------------
+
+
+def _check_release_request(
+    catalogue: Catalogue, day: date, by: str | None, filters: Mapping[str, str]
+) -> None:
+    """Exit with a message when ``--suppress`` asks for what no release publishes."""
+    splits = partner_splits(catalogue)
+    published = "force-wide" + "".join(f" and --by {s}" for s in splits)
+    if day != month_end(day):
+        fail(
+            f"--suppress cuts the figures from the release of a month end, and {day} is not "
+            f"one: use --as-of {month_ends_before(day)} (the last month end before it) or another "
+            "month end"
+        )
+    if by is not None and by not in splits:
+        fail(f"--suppress: a release publishes figures {published} only, not --by {by}")
+    if filters:
+        fail(f"--suppress: a release publishes no filtered figures (only {published})")
+
+
+def _from_release(
+    backend: ibis.BaseBackend,
+    day: date,
+    period: PeriodKind,
+    by: str | None,
+    metric_ids: Sequence[str] | None,
+    catalogue: Catalogue,
+    targets: Targets,
+    threshold: int,
+) -> Result:
+    """The values of ``period`` (by ``by``) in the release of ``day``, built in memory."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from vcop.metrics.engine import quietly
+    from vcop.metrics.release import build
+
+    unknown = [m for m in metric_ids or () if m not in catalogue.metric_ids]
+    if unknown:
+        raise MetricsError(f"no metric {', '.join(unknown)} in the catalogue (see --list)")
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    ) as bar:
+        task = bar.add_task(f"release of {day}", total=None)
+
+        def progress(step: str) -> None:
+            bar.update(task, description=f"release of {day}: {step}")
+
+        with quietly():
+            release = build(
+                backend,
+                day,
+                threshold=threshold,
+                catalogue=catalogue,
+                targets=targets,
+                progress=progress,
+            )
+    values = release.values(period.value, by, metric_ids or None)
+    return Result(values, list(release.notes), release.definitions_hash)
 
 
 # --- arguments --------------------------------------------------------------------------------

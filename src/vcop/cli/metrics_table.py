@@ -15,6 +15,7 @@ from rich.text import Text
 
 from vcop.cli.app import console
 from vcop.metrics.periods import Window, windows
+from vcop.metrics.release import SUPPRESSED, suppressed_note
 from vcop.metrics.spc import NO_VARIATION
 from vcop.metrics.targets import Targets
 from vcop.metrics.values import MetricValue
@@ -34,8 +35,6 @@ _ASSURANCE = {
     "hit_and_miss": ("hit & miss", "grey50"),
 }
 _BETTER = {"higher": " ↑", "lower": " ↓", "neutral": ""}
-#: The mark of a figure hidden by suppression.
-SUPPRESSED = "[c]"
 #: A comparison the policy does not allow (provisional, warm-up, no data before).
 NOT_COMPARED = "–"
 #: A provisional value.
@@ -177,7 +176,7 @@ def print_table(
     console.print(table)
     compared = ("previous", pw.previous) if show_year else ("year before", pw.year_ago)
     for line in _legend(values, targets, compared, threshold):
-        console.print(line, style="grey50", highlight=False, soft_wrap=True)
+        console.print(line, style="grey50", highlight=False, markup=False, soft_wrap=True)
 
 
 def _legend(
@@ -215,10 +214,7 @@ def _legend(
             "against it; 'each' = a per-incident standard, not judged against an aggregate"
         )
     if threshold is not None and any(v.suppressed or SUPPRESSED in _hidden(v) for v in values):
-        lines.append(
-            f"{SUPPRESSED}: hidden to protect victims' privacy — a count from 1 to "
-            f"{threshold - 1}, or a figure from which one could be worked out"
-        )
+        lines.append(suppressed_note(threshold))
     return lines
 
 

@@ -140,7 +140,8 @@ def create_app(
     tables — users, sessions, the access log — and holds the file while it runs).
 
     ``clock`` tells the time for sessions and the access log only; no figure depends on it.
-    ``warm`` starts computing the overview's figures in the background at once.
+    ``warm`` starts computing the overview's figures, and the partners' release, in the
+    background at once.
     """
     store = WebStore(db)
     templates = Jinja2Templates(directory=HERE / "templates")
@@ -167,7 +168,7 @@ def create_app(
     _add_error_handlers(app)
     app.add_middleware(SecurityHeaders)
     if warm:
-        app.state.vcop.metrics.start_warming()
+        app.state.vcop.metrics.start_warming(suppression_threshold)
     undeclared = [r.path for r in api_routes(app) if not hasattr(r.endpoint, "vcop_permission")]
     if undeclared:  # authorize() would refuse them anyway; say so when the app is built
         raise RuntimeError(f"routes without a declared permission: {', '.join(undeclared)}")

@@ -1,9 +1,8 @@
 """The dashboard's view of the metric catalogue: values from :mod:`vcop.metrics`, cached.
 
 Every figure on a metric page comes from :func:`vcop.metrics.engine.compute` — the same values
-``vcop metrics`` prints — and every figure a partner sees has been through
-:func:`vcop.metrics.suppress.publish`. Nothing is recomputed per request: the server holds the
-database, so values are computed once per (as-of date, period, breakdown, filters) and kept.
+``vcop metrics`` prints. Nothing is recomputed per request: the server holds the database, so
+values are computed once per (as-of date, period, breakdown, filters) and kept.
 
 The engine applies the policy (provisional periods, warm-up, targets, SPC readings); this view
 only passes it what it needs — the drill-down's filters and the force's targets (``targets.yaml``
@@ -11,6 +10,12 @@ beside the database, read once) — and the pages only show the marks it stamps.
 
 The monthly series behind a metric's SPC reading (for its XmR chart and sparkline) comes from
 :func:`vcop.metrics.series.monthly_series`, which the reports use too.
+
+A page asks :meth:`MetricsView.figures` for the figures the signed-in user may see: the force's
+(:class:`ForceFigures`), or for a partner the release of the latest month end
+(:class:`vcop.web.partner.ReleaseFigures`), which publishes fewer splits, hides small numbers
+once for every page and refuses (403) what it does not publish. Both answer the same questions,
+so a page has one way to get its figures.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import ibis
 
@@ -27,9 +32,7 @@ from vcop.metrics.engine import Result, compute, quietly
 from vcop.metrics.periods import PeriodKind
 from vcop.metrics.series import Series, monthly_series
 from vcop.metrics.spc import XmR
-from vcop.metrics.suppress import is_small, publish
 from vcop.metrics.targets import TargetReading, Targets, targets_for_db
-from vcop.metrics.values import MetricValue
 from vcop.spec.metrics import Catalogue, load_catalogue
 from vcop.web.auth import User
 from vcop.web.db import WebStore
@@ -107,9 +110,18 @@ class MetricsView:
 
         return self.store.cached(("last_crime",), last_crime)
 
-    def warm(self) -> None:
+    def figures(self, user: User, threshold: int) -> Figures:
+        """The figures ``user`` may see: the force's, or for a partner the release of the latest
+        month end (built once, with suppression ``threshold``; see :mod:`vcop.web.partner`)."""
+        if user.suppressed:
+            from vcop.web.partner import release_figures
+
+            return release_figures(self, threshold)
+        return ForceFigures(self, self.as_of())
+
+    def warm(self, threshold: int | None = None) -> None:
         """Arrange the journeys, and compute what the overview and compliance pages show first,
-        before anyone asks."""
+        before anyone asks; with ``threshold``, build the partners' release too."""
         from vcop.web import journeys
 
         journeys.ensure(self.store)
@@ -119,9 +131,15 @@ class MetricsView:
         result = self.result(as_of, "rolling_12m")
         for metric_id in dict.fromkeys(v.metric_id for v in result.values):
             self.series(metric_id, as_of)
+        if threshold is not None:
+            from vcop.web.partner import release_figures
 
-    def start_warming(self) -> threading.Thread:
-        thread = threading.Thread(target=self.warm, name="vcop-warm", daemon=True)
+            release_figures(self, threshold)
+
+    def start_warming(self, threshold: int | None = None) -> threading.Thread:
+        thread = threading.Thread(
+            target=self.warm, args=(threshold,), name="vcop-warm", daemon=True
+        )
         thread.start()
         return thread
 
@@ -158,30 +176,6 @@ class MetricsView:
             ),
         )  # fmt: skip
 
-    def values(
-        self,
-        user: User,
-        threshold: int,
-        as_of: date,
-        period: str,
-        by: str | None = None,
-        metric_ids: set[str] | None = None,
-        only: str | None = None,
-        filters: Mapping[str, str] | None = None,
-    ) -> list[MetricValue]:
-        """The values ``user`` may see: suppressed for a partner (a whole result at once, so
-        secondary suppression sees every group of each metric)."""
-        result = self.result(as_of, period, by, only, filters)
-        values = result.values
-        if user.suppressed:
-            values = self.store.cached(
-                ("published", as_of, period, by, only, filter_key(filters), threshold),
-                lambda: publish(result.values, threshold),
-            )
-        if metric_ids is not None:
-            values = [v for v in values if v.metric_id in metric_ids]
-        return values
-
     def series(
         self, metric_id: str, as_of: date, filters: Mapping[str, str] | None = None
     ) -> dict[tuple[str, ...], Series]:
@@ -197,6 +191,79 @@ class MetricsView:
         )  # fmt: skip
 
 
+class Figures(Protocol):
+    """The figures one user may see, as the pages ask for them."""
+
+    #: The date the figures are as of (None: no data has been loaded).
+    as_of: date | None
+    #: What the reader should know about all of them (shown on every page of figures).
+    notes: list[str]
+
+    def publishes(self, by: str | None = None, filters: Mapping[str, str] | None = None) -> bool:
+        """Whether figures split ``by`` a breakdown, of the rows matching ``filters``, are here."""
+        ...
+
+    def check(self, by: str | None = None, filters: Mapping[str, str] | None = None) -> None:
+        """Refuse (403) what :meth:`publishes` says is not here."""
+        ...
+
+    def publishes_series(self, filters: Mapping[str, str] | None = None) -> bool:
+        """Whether the monthly series of the rows matching ``filters`` are here."""
+        ...
+
+    def result(
+        self,
+        period: str,
+        by: str | None = None,
+        only: str | None = None,
+        filters: Mapping[str, str] | None = None,
+    ) -> Result:
+        """Every metric's values (or ``only`` one's) for ``period``, as :meth:`MetricsView.result`."""
+        ...
+
+    def series(
+        self, metric_id: str, filters: Mapping[str, str] | None = None
+    ) -> dict[tuple[str, ...], Series]:
+        """A metric's monthly series per group of its grouping, as :meth:`MetricsView.series`."""
+        ...
+
+
+class ForceFigures:
+    """Every figure the engine computes, for any split and filter (everyone but partners)."""
+
+    def __init__(self, view: MetricsView, as_of: date | None) -> None:
+        self.view = view
+        self.as_of = as_of
+        self.notes: list[str] = []
+
+    def publishes(self, by: str | None = None, filters: Mapping[str, str] | None = None) -> bool:
+        return True
+
+    def check(self, by: str | None = None, filters: Mapping[str, str] | None = None) -> None:
+        return None
+
+    def publishes_series(self, filters: Mapping[str, str] | None = None) -> bool:
+        return True
+
+    def result(
+        self,
+        period: str,
+        by: str | None = None,
+        only: str | None = None,
+        filters: Mapping[str, str] | None = None,
+    ) -> Result:
+        if self.as_of is None:
+            return Result()
+        return self.view.result(self.as_of, period, by, only, filters)
+
+    def series(
+        self, metric_id: str, filters: Mapping[str, str] | None = None
+    ) -> dict[tuple[str, ...], Series]:
+        if self.as_of is None:
+            return {}
+        return self.view.series(metric_id, self.as_of, filters)
+
+
 def filter_key(filters: Mapping[str, str] | None) -> FilterKey:
     """``filters`` as a cache key: the same filters in any order are one key."""
     return tuple(sorted((str(k), str(v)) for k, v in (filters or {}).items()))
@@ -209,10 +276,3 @@ def point_limits(series: Series) -> list[XmR | None]:
     reading = series.reading
     limits = iter(reading.point_xmr) if reading else iter(())
     return [next(limits, None) if p.judged else None for p in series.points]
-
-
-def visible_series(series: Series, user: User, threshold: int) -> Series | None:
-    """The series as ``user`` may see it: a partner sees none with a small monthly count."""
-    if user.suppressed and any(is_small(c, threshold) for p in series.points for c in p.counts):
-        return None
-    return series

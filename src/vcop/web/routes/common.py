@@ -1,4 +1,5 @@
-"""What several pages share: the ledger's state, obligation kinds, record scope and suppression."""
+"""What several pages share: the ledger's state, obligation kinds, record scope and the mark of
+a hidden figure."""
 
 from __future__ import annotations
 
@@ -8,11 +9,9 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
+from vcop.metrics.release import SUPPRESSED
 from vcop.web.auth import Permission, User
 from vcop.web.ledger import LEDGER, ledger_as_of, no_ledger_note
-
-#: Shown in place of a suppressed figure.
-SUPPRESSED = "[c]"
 
 __all__ = ["LEDGER", "SUPPRESSED", "ledger_as_of", "no_ledger_note"]
 
@@ -23,18 +22,6 @@ def scope_of(user: User) -> tuple[str, list[object]]:
         return user.crime_scope("c")
     except PermissionError:
         raise HTTPException(403, "Your role does not give access to records.") from None
-
-
-def suppress(value: Any, n: int | None, user: User, threshold: int) -> Any:
-    """``value`` unless ``user`` sees suppressed figures and ``n`` is below the threshold.
-
-    A count of zero is not disclosive and is shown; 1 to ``threshold - 1`` becomes ``[c]``.
-    """
-    if not user.suppressed or n is None:
-        return value
-    if 0 < n < threshold:
-        return SUPPRESSED
-    return value
 
 
 def action(

@@ -6,6 +6,9 @@ Every split honours every filter: the drill-down's places are passed to the engi
 so each figure is of the filtered ledger — a unit that works in several districts shows, under a
 district, that district's share of its work — and the groups of a split add up to the filtered
 total. The monthly trend is of the same filtered rows.
+
+A partner sees the release's figures (see :mod:`vcop.web.partner`): force-wide, by area, or of
+one area; no drill below area, no trend of a place, and a 403 for any other split or filter.
 """
 
 from __future__ import annotations
@@ -16,14 +19,21 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException
 
+from vcop.metrics.release import SUPPRESSED
 from vcop.spec.metrics import Metric
 from vcop.web.auth import Permission
 from vcop.web.charts import bar_chart, line_chart
-from vcop.web.metrics import PERIODS, MetricsView, visible_series
+from vcop.web.metrics import PERIODS, Figures, MetricsView
 from vcop.web.pages import Column, Ctx, Page, Table, page
 from vcop.web.routes.common import no_ledger_note
 from vcop.web.routes.figures import PUBLIC_COLUMNS, VALUE_COLUMNS, group_label, value_row
-from vcop.web.routes.metric_pages import common_meta, metrics_of, period_context, period_of
+from vcop.web.routes.metric_pages import (
+    common_meta,
+    figures_of,
+    metrics_of,
+    period_context,
+    period_of,
+)
 
 router = APIRouter()
 
@@ -73,32 +83,32 @@ def compliance(ctx: Ctx) -> Page:
     if by is not None and by not in (*LEVELS, *SPLITS):
         raise HTTPException(400, f"by must be one of {', '.join((*LEVELS, *SPLITS))}")
     parents = drill_filters(ctx)
+    figs = figures_of(ctx)
+    figs.check(by, parents)
     chosen_group = ctx.param("group") if grouped else None
-    as_of = view.as_of()
+    as_of = figs.as_of
     title = f"Compliance: {measures[measure].lower()}"
     context = {
         **period_context(ctx, period), "measure": measure, "measures": measures, "by": by,
-        "parents": parents, "levels": LEVELS, "splits": SPLITS, "group": chosen_group,
+        "parents": parents, "levels": [b for b in LEVELS if figs.publishes(b)],
+        "splits": [b for b in SPLITS if figs.publishes(b)], "group": chosen_group,
         "as_of": as_of, "officer_measures": {
             k: v for k, v in measures.items() if "officer" in catalogue.metric(MEASURE_METRICS.get(k, k)).breakdowns
         },
     }  # fmt: skip
-    if as_of is None or not view.values(
-        ctx.user, ctx.suppression_threshold, as_of, period, metric_ids={metric_id}
-    ):
-        return Page(
-            title=title, template="compliance.html", notes=[no_ledger_note()], context=context
-        )
+    if as_of is None or not any(v.metric_id == metric_id for v in figs.result(period).values):
+        notes = figs.notes if as_of is None and figs.notes else [no_ledger_note()]
+        return Page(title=title, template="compliance.html", notes=notes, context=context)
     if by is not None and by not in metric.breakdowns:
         context["unsupported"] = catalogue.breakdown(by).title.lower()
         return Page(title=title, template="compliance.html", context=context)
     # a split or a filtered view computes just this metric, not the catalogue
     only = metric_id if by or parents else None
-    result = view.result(as_of, period, by, only, parents)
-    values = view.values(
-        ctx.user, ctx.suppression_threshold, as_of, period, by, {metric_id}, only, parents
-    )
+    result = figs.result(period, by, only, parents)
+    values = [v for v in result.values if v.metric_id == metric_id]
     next_level = LEVELS[LEVELS.index(by) + 1] if by in LEVELS[:-1] else None
+    if next_level is not None and not figs.publishes(next_level):
+        next_level = None
     rows = []
     for v in values:
         head = v.group[0] if grouped else ""
@@ -113,8 +123,11 @@ def compliance(ctx: Ctx) -> Page:
         xmr_query = {**({"group": head} if grouped else {}), **parents}
         if by is not None and split is not None:
             xmr_query[by] = split
-        row["trend_link"] = f"/metrics/{metric_id}" + (
-            f"?{urlencode(xmr_query)}" if xmr_query else ""
+        places = {k: label for k, label in xmr_query.items() if k != "group"}
+        row["trend_link"] = (
+            f"/metrics/{metric_id}" + (f"?{urlencode(xmr_query)}" if xmr_query else "")
+            if figs.publishes_series(places)
+            else None
         )
         if split is not None:
             row["split"] = split
@@ -159,13 +172,11 @@ def compliance(ctx: Ctx) -> Page:
             chart_rows, x="value", y="label", x_title="Met on time", y_title=label,
             percent=True, description=f"{title}: share met on time",
         ) if chart_rows else None  # fmt: skip
-        if measure != "obligation":
-            trend = trend_table(ctx, view, metric, as_of, parents, title)
+        if measure != "obligation" and figs.publishes_series(parents):
+            trend = trend_table(figs, metric, parents, title)
             if trend is not None:
                 tables.append(trend)
-    notes = list(result.notes)
-    if ctx.user.suppressed:
-        notes.append(f"Figures below {ctx.suppression_threshold} are suppressed and shown as [c].")
+    notes = [*result.notes, *figs.notes]
     return Page(
         title=title,
         template="compliance.html",
@@ -182,24 +193,17 @@ def _group_order(group: str) -> tuple[int, str]:
     return (int(group), "") if group.isdigit() else (99, group)
 
 
-def trend_table(
-    ctx: Ctx,
-    view: MetricsView,
-    metric: Metric,
-    as_of: date,
-    filters: dict[str, str],
-    title: str,
-) -> Table | None:
+def trend_table(figs: Figures, metric: Metric, filters: dict[str, str], title: str) -> Table | None:
     """The monthly trend of the (filtered) measure, one line per right; provisional months are
-    marked in the table and drawn hollow."""
-    trend = _trend_rows(ctx, view, metric, as_of, filters)
+    marked in the table and drawn hollow, months a release hides are ``[c]`` and not drawn."""
+    trend = _trend_rows(figs, metric, filters)
     if not trend:
         return None
     labels = list(dict.fromkeys(r["series"] for r in trend))
     by_month: dict[date, dict[str, Any]] = {}
     for r in trend:
         row = by_month.setdefault(r["month"], {"month": r["month"], "provisional": False})
-        row[r["series"]] = r["value"]
+        row[r["series"]] = SUPPRESSED if r["suppressed"] else r["value"]
         row["provisional"] = row["provisional"] or r["provisional"]
     for row in by_month.values():
         row["provisional_text"] = "Provisional" if row["provisional"] else "No"
@@ -214,7 +218,7 @@ def trend_table(
         ],
         [by_month[m] for m in sorted(by_month)],
         chart=line_chart(
-            trend,
+            [r for r in trend if not r["suppressed"]],
             x="month",
             y="value",
             series="series",
@@ -230,29 +234,25 @@ def trend_table(
     )
 
 
-def _trend_rows(
-    ctx: Ctx, view: MetricsView, metric: Metric, as_of: date, filters: dict[str, str]
-) -> list[dict[str, Any]]:
+def _trend_rows(figs: Figures, metric: Metric, filters: dict[str, str]) -> list[dict[str, Any]]:
     rows = []
     for group, series in sorted(
-        view.series(metric.id, as_of, filters).items(),
+        figs.series(metric.id, filters).items(),
         key=lambda kv: _group_order(kv[0][0] if kv[0] else ""),
     ):
-        shown = visible_series(series, ctx.user, ctx.suppression_threshold)
-        if shown is None:
-            continue
         if group:
             label = group_label(metric, group[0], metric.grouping[0]).split(":")[0]
         else:
             label = metric.title
-        for p in shown.points:
+        for p in series.points:
             rows.append(
                 {
                     "month": p.month,
                     "series": label,
-                    "value": p.value,
+                    "value": None if p.suppressed else p.value,
                     "denominator": p.denominator,
                     "provisional": p.provisional,
+                    "suppressed": p.suppressed,
                 }
             )
     return rows

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from vcop.metrics.series import Series
+from vcop.metrics.release import SUPPRESSED
+from vcop.metrics.series import Point, Series
 from vcop.metrics.values import MetricValue
 from vcop.spec.code import load_code
 from vcop.spec.metrics import Metric
 from vcop.web.charts import sparkline
 from vcop.web.pages import Column
-from vcop.web.routes.common import SUPPRESSED
 
 ASSURANCE_LABELS: dict[str, tuple[str, str]] = {
     "consistently_pass": ("Consistently meets target", "govuk-tag--blue"),
@@ -63,9 +63,13 @@ def provisional_text(v: MetricValue) -> str:
 
 def change_text(v: MetricValue, unit: str) -> str | None:
     """The change on the previous period and whether it is significant; when the engine says the
-    figure may not be compared, why not."""
+    figure may not be compared, why not; ``[c]`` when a release hides the figure, or the earlier
+    one it would be compared with."""
     if v.suppressed:
         return SUPPRESSED
+    before = v.previous.estimate if v.previous is not None else None
+    if before is not None and before.numerator is None and before.denominator is None:
+        return f"Previous period {SUPPRESSED}"  # hidden in a release: so is the change
     if v.previous is not None and v.previous.change is not None:
         sig = v.previous.significant
         change = show(v.previous.change, unit, change=True)
@@ -138,19 +142,27 @@ PUBLIC_COLUMNS = [
 ]  # fmt: skip
 
 
+def point_text(p: Point, unit: str) -> str | None:
+    """A month's value as text: ``[c]`` for a month a release hides."""
+    return SUPPRESSED if p.suppressed else show(p.value, unit)
+
+
 def spark(series: Series | None, metric: Metric, key: str) -> dict[str, Any] | None:
     """A sparkline of the monthly series (the page shows it; the XmR page has its figures), its
-    provisional months hollow."""
+    provisional months hollow and the months a release hides left out."""
     if series is None or len(series.points) < 2:
         return None
     rows = [
         {"month": p.month.isoformat(), "value": p.value, "provisional": p.provisional}
         for p in series.points
+        if not p.suppressed
     ]
+    if len(rows) < 2:
+        return None
     first, last = series.points[0], series.points[-1]
     description = (
-        f"{metric.title}, monthly from {first.month:%B %Y} ({show(first.value, metric.unit)}) "
-        f"to {last.month:%B %Y} ({show(last.value, metric.unit)}"
+        f"{metric.title}, monthly from {first.month:%B %Y} ({point_text(first, metric.unit)}) "
+        f"to {last.month:%B %Y} ({point_text(last, metric.unit)}"
         + (", provisional" if last.provisional else "")
         + ")"
     )

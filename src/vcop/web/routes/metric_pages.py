@@ -2,8 +2,9 @@
 outcomes (compliance with its drill-down is :mod:`vcop.web.routes.compliance`, the XmR chart of
 any metric :mod:`vcop.web.routes.xmr`).
 
-Every figure comes from the metric engine (see :mod:`vcop.web.metrics`); partners see every
-figure after small-number suppression. Each value is shown with its sample size, interval,
+Every figure comes from the metric engine (see :mod:`vcop.web.metrics`); a partner's come from
+the release of the latest month end, suppressed once for every page (see
+:mod:`vcop.web.partner`). Each value is shown with its sample size, interval,
 change on the previous period (and whether it is significant, or why it is not compared), the
 marks the engine stamped on it (provisional, target and its source, which way is better) and its
 SPC reading (see :mod:`vcop.web.routes.figures`).
@@ -18,7 +19,7 @@ from fastapi import APIRouter, HTTPException
 
 from vcop.web.auth import Permission, Role
 from vcop.web.charts import bar_chart, point_map
-from vcop.web.metrics import FAMILY_TITLES, PERIODS, MetricsView, visible_series
+from vcop.web.metrics import FAMILY_TITLES, PERIODS, Figures, MetricsView
 from vcop.web.pages import Column, Ctx, Page, Table, page
 from vcop.web.routes.figures import PUBLIC_COLUMNS, VALUE_COLUMNS, spark, value_row
 
@@ -60,30 +61,31 @@ def no_values_page(title: str, notes: list[str], ctx: Ctx, period: str) -> Page:
 # -- the overview and the family pages ---------------------------------------------------------
 
 
+def figures_of(ctx: Ctx) -> Figures:
+    """The figures the signed-in user may see (a partner's: the release's)."""
+    return metrics_of(ctx).figures(ctx.user, ctx.suppression_threshold)
+
+
 def family_tables(ctx: Ctx, families: list[str], *, sparklines: bool, title: str) -> Page:
     view = metrics_of(ctx)
-    as_of = view.as_of()
+    figs = figures_of(ctx)
+    as_of = figs.as_of
     period = period_of(ctx)
     if as_of is None:
-        return no_values_page(title, ["No data has been loaded yet."], ctx, period)
+        return no_values_page(title, figs.notes or ["No data has been loaded yet."], ctx, period)
     catalogue = view.catalogue
-    result = view.result(as_of, period)
-    values = view.values(ctx.user, ctx.suppression_threshold, as_of, period)
+    result = figs.result(period)
     tables: list[Table] = []
     for family in families:
         rows = []
-        for v in values:
+        for v in result.values:
             metric = catalogue.metric(v.metric_id)
             if metric.family != family or v.breakdown:
                 continue
             row = value_row(v, metric)
             row["link"] = f"/metrics/{metric.id}"
             if sparklines and not v.suppressed:
-                series = view.series(metric.id, as_of).get(())
-                shown = (
-                    visible_series(series, ctx.user, ctx.suppression_threshold) if series else None
-                )
-                row["trend"] = spark(shown, metric, f"spark-{metric.id}")
+                row["trend"] = spark(figs.series(metric.id).get(()), metric, f"spark-{metric.id}")
             rows.append(row)
         if not rows:
             continue
@@ -98,18 +100,12 @@ def family_tables(ctx: Ctx, families: list[str], *, sparklines: bool, title: str
                 rows,
             )
         )
-    notes = list(result.notes)
-    if ctx.user.suppressed:
-        notes.append(
-            f"Figures based on fewer than {ctx.suppression_threshold} victims, and figures that "
-            "would let them be worked out, are suppressed and shown as [c]."
-        )
     return Page(
         title=title,
         template="metrics.html",
         tables=tables,
         meta=common_meta(ctx, as_of, period, result.definitions_hash),
-        notes=notes,
+        notes=[*result.notes, *figs.notes],
         context={**period_context(ctx, period), "as_of": as_of},
     )
 
@@ -128,7 +124,7 @@ def satisfaction(ctx: Ctx) -> Page:
         ctx, ["victim_satisfaction", "domestic_abuse_satisfaction"], sparklines=False,
         title="Victim satisfaction",
     )  # fmt: skip
-    as_of = metrics_of(ctx).as_of()
+    as_of = result.context.get("as_of")
     if as_of is not None and ctx.user.role is Role.analyst:
         comments = ctx.store.cached(("comments", as_of), lambda: _comments(ctx, as_of))
         result.tables.append(
@@ -173,6 +169,12 @@ def response_times(ctx: Ctx) -> Page:
 def outcomes(ctx: Ctx) -> Page:
     """Recorded crime, outcomes, investigation length and repeat victimisation, and harm."""
     result = family_tables(ctx, ["crime_outcomes"], sparklines=False, title="Crime and outcomes")
+    if ctx.user.suppressed:
+        result.notes.append(
+            "Harm by district and where it falls are for the force only: they are not among the "
+            "figures published to partners."
+        )
+        return result
     as_of = result.context.get("as_of") or _latest_crime_day(ctx)
     if as_of is not None:
         result.tables.extend(harm_tables(ctx, as_of))
@@ -188,9 +190,8 @@ def _latest_crime_day(ctx: Ctx) -> date | None:
 
 
 def harm_tables(ctx: Ctx, as_of: date) -> list[Table]:
-    """Harm by district and a map of where harm falls, for the 12 months ending ``as_of``.
-
-    Partners see districts with at least the suppression threshold of crimes and no map."""
+    """Harm by district and a map of where harm falls, for the 12 months ending ``as_of`` (for
+    the force only: a release publishes no harm, nor any place below area)."""
     from vcop.harm import concentration, harm_by_area
     from vcop.harm.compute import twelve_months_before
 
@@ -226,8 +227,6 @@ def harm_tables(ctx: Ctx, as_of: date) -> list[Table]:
     for r in rows:
         r["cchi"] = round(r["cchi"], 1)
         r["css"] = round(r["css"], 1)
-    if ctx.user.suppressed:
-        rows = [r for r in rows if r["crimes"] >= ctx.suppression_threshold]
     period = f"{start:%-d %b %Y} to {as_of:%-d %b %Y}"
     caption = (
         f"Harm of crimes reported {period}: Cambridge Crime Harm Index days (CCHI) and ONS Crime "
@@ -257,7 +256,7 @@ def harm_tables(ctx: Ctx, as_of: date) -> list[Table]:
             ),
         )
     ]  # fmt: skip
-    if points and not ctx.user.suppressed:
+    if points:
         shown = [
             {"longitude": lon, "latitude": lat, "place": place, "crimes": n, "cchi": h}
             for lon, lat, place, n, h in points

@@ -6,6 +6,9 @@ The engine's series says which months SPC judges: a provisional month (younger t
 maturity) or a month in the data's warm-up is drawn hollow and labelled, never coloured as a
 signal; after a rebase each segment has its own limits; a series with no variation has nothing to
 judge, so no limits are drawn.
+
+A partner sees the series of the release (force-wide, per group): a month it hides is ``[c]``,
+and a series with a hidden month has no reading, so no limits and no signal are shown.
 """
 
 from __future__ import annotations
@@ -15,15 +18,17 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 
+from vcop.metrics.release import SUPPRESSED
+from vcop.metrics.series import Point
 from vcop.metrics.spc import XmR
 from vcop.metrics.targets import TargetReading
 from vcop.spec.metrics import Metric
 from vcop.web.auth import Permission
 from vcop.web.charts import POINT_COLOURS, SPC_LABELS, xmr_chart
-from vcop.web.metrics import point_limits, visible_series
+from vcop.web.metrics import point_limits
 from vcop.web.pages import Column, Ctx, Page, Table, page
-from vcop.web.routes.figures import group_label, show
-from vcop.web.routes.metric_pages import metrics_of
+from vcop.web.routes.figures import group_label, point_text, show
+from vcop.web.routes.metric_pages import figures_of, metrics_of
 
 router = APIRouter()
 
@@ -67,21 +72,22 @@ def xmr(ctx: Ctx) -> Page:
         raise HTTPException(404, f"There is no metric {metric_id!r}.")
     metric = catalogue.metric(metric_id)
     filters = chart_filters(ctx, metric)
-    as_of = view.as_of()
+    figs = figures_of(ctx)
+    as_of = figs.as_of
     if as_of is None:
-        return Page(title=metric.title, template="xmr.html", notes=["No data has been loaded yet."])
-    all_series = view.series(metric_id, as_of, filters)
+        nothing = figs.notes or ["No data has been loaded yet."]
+        return Page(title=metric.title, template="xmr.html", notes=nothing)
+    all_series = figs.series(metric_id, filters)
     groups = sorted(all_series)
     group_param = ctx.param("group")
     group: tuple[str, ...] = (group_param,) if group_param else (groups[0] if groups else ())
     if groups and group not in all_series:
         raise HTTPException(404, f"{metric_id} has no group {group_param!r}.")
     series = all_series.get(group)
-    shown = visible_series(series, ctx.user, ctx.suppression_threshold) if series else None
     target = view.target(metric_id, as_of)
     notes: list[str] = []
     tables: list[Table] = []
-    reading = shown.reading if shown else None
+    reading = series.reading if series else None
     summary: dict[str, Any] = {}
     month_columns = [
         Column("month", "Month", "date"),
@@ -93,53 +99,30 @@ def xmr(ctx: Ctx) -> Page:
         Column("limits_text", "Process limits"),
         *(
             Column(k, k, html=False)
-            for k in ("value", "provisional", "warm_up", "mean", "upl", "lpl")
+            for k in ("value", "provisional", "warm_up", "suppressed", "mean", "upl", "lpl")
         ),
     ]
-    if shown is None:
-        suppressed = series is not None
+    if series is None:
         tables.append(
             Table(
-                "months",
-                "Monthly values",
-                month_columns,
-                [],
-                empty="Some months' figures are based on so few victims that they are suppressed, "
-                "so the monthly values and chart are not shown."
-                if suppressed
-                else "There are no monthly values yet.",
+                "months", "Monthly values", month_columns, [],
+                empty="There are no monthly values yet.",
             )
-        )
+        )  # fmt: skip
     else:
-        rows = []
-        for p, kind, lim in zip(
-            shown.points, shown.point_types(), point_limits(shown), strict=True
-        ):
-            rows.append(
-                {
-                    "month": p.month,
-                    "value": p.value,
-                    "value_text": show(p.value, metric.unit),
-                    "numerator": p.numerator,
-                    "denominator": p.denominator,
-                    "point_type": kind,
-                    "mark": point_mark(p.provisional, p.warm_up),
-                    "provisional": p.provisional,
-                    "warm_up": p.warm_up,
-                    **_limits(lim),
-                    "limits_text": (
-                        f"{show(lim.lpl, metric.unit)} to {show(lim.upl, metric.unit)}"
-                        if lim
-                        else None
-                    ),
-                }
+        rows = [
+            _month_row(p, kind, lim, metric)
+            for p, kind, lim in zip(
+                series.points, series.point_types(), point_limits(series), strict=True
             )
+        ]
+        shown = [r for r in rows if not r["suppressed"]]
         chart = (
             xmr_chart(
-                rows, reading, metric, labels=SPC_LABELS, colours=POINT_COLOURS,
+                shown, reading, metric, labels=SPC_LABELS, colours=POINT_COLOURS,
                 target=target.value,
             )
-            if rows
+            if shown
             else None
         )  # fmt: skip
         tables.append(
@@ -153,7 +136,15 @@ def xmr(ctx: Ctx) -> Page:
                 "does not judge: provisional (still completing) or in the data's warm-up.",
             )
         )
-        notes.extend(_notes(metric, shown.points, reading, catalogue.settings.spc.min_points))
+        hidden = any(p.suppressed for p in series.points)
+        if hidden:
+            notes.append(
+                f"Months shown as {SUPPRESSED} are hidden, so this chart has no process limits "
+                "and no signal: they would carry something of the hidden months."
+            )
+        notes.extend(
+            _notes(metric, series.points, reading, catalogue.settings.spc.min_points, hidden)
+        )
         if reading is not None:
             summary = {
                 "Mean": show(reading.xmr.mean, metric.unit) if reading.xmr else None,
@@ -162,6 +153,7 @@ def xmr(ctx: Ctx) -> Page:
             }
             summary = {k: v for k, v in summary.items() if v is not None}
             summary["Target"] = _target_words(target, as_of, metric)
+    notes.extend(figs.notes)
     label = group_label(metric, group[0], metric.grouping[0]) if group and metric.grouping else None
     place = " › ".join(filters.values())
     title = metric.title + "".join(f" – {x}" for x in (label, place) if x)
@@ -189,6 +181,33 @@ def xmr(ctx: Ctx) -> Page:
     )  # fmt: skip
 
 
+def _month_row(p: Point, kind: str | None, lim: XmR | None, metric: Metric) -> dict[str, Any]:
+    """A month of the series as a row: ``[c]`` and nothing else for a month a release hides."""
+    if p.suppressed:
+        return {
+            "month": p.month, "value": None, "value_text": SUPPRESSED, "numerator": SUPPRESSED,
+            "denominator": SUPPRESSED, "point_type": None, "mark": point_mark(p.provisional, p.warm_up),
+            "provisional": p.provisional, "warm_up": p.warm_up, "suppressed": True,
+            **_limits(None), "limits_text": None,
+        }  # fmt: skip
+    return {
+        "month": p.month,
+        "value": p.value,
+        "value_text": point_text(p, metric.unit),
+        "numerator": p.numerator,
+        "denominator": p.denominator,
+        "point_type": kind,
+        "mark": point_mark(p.provisional, p.warm_up),
+        "provisional": p.provisional,
+        "warm_up": p.warm_up,
+        "suppressed": False,
+        **_limits(lim),
+        "limits_text": (
+            f"{show(lim.lpl, metric.unit)} to {show(lim.upl, metric.unit)}" if lim else None
+        ),
+    }
+
+
 def _target_words(reading: TargetReading, as_of: date, metric: Metric) -> str:
     """The target the engine judges against, and its source; an adopted per-incident standard in
     force is named but not judged against the monthly figure; an unadopted target is never shown
@@ -207,14 +226,17 @@ def _target_words(reading: TargetReading, as_of: date, metric: Metric) -> str:
     return "None to judge against"
 
 
-def _notes(metric: Metric, points: Any, reading: Any, min_points: int) -> list[str]:
+def _notes(
+    metric: Metric, points: Any, reading: Any, min_points: int, hidden: bool = False
+) -> list[str]:
     notes = []
     judged = sum(1 for p in points if p.judged)
     if reading is None:
-        notes.append(
-            f"There are {judged} months SPC can judge: it needs at least {min_points} before it "
-            "gives a signal."
-        )
+        if not hidden:
+            notes.append(
+                f"There are {judged} months SPC can judge: it needs at least {min_points} before "
+                "it gives a signal."
+            )
     elif reading.xmr is None:
         notes.append(
             "No variation to judge: the months SPC judges all have the same value (their moving "
