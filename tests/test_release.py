@@ -269,3 +269,15 @@ def test_no_small_count_can_be_worked_out_from_a_release(
     # a group missing from a table is zero there, and a reader knows it
     seen.update({k: figures.model.cells[k].counts or {} for k in figures.implied})
     assert figures.model.audit(hidden, 10, values=seen, check=primary) == []
+
+
+def test_the_audit_finds_what_primary_suppression_alone_leaks(
+    small_force: tuple[release.Release, release.Release],
+) -> None:
+    raw, _ = small_force
+    figures = release.figures(raw, CAT)
+    primary = {k for k, c in figures.model.cells.items() if c.small(10)}
+    findings = figures.model.audit(primary, 10, check=primary)
+    # hiding small cells alone: many are their total minus the others
+    assert len(findings) > 10
+    assert all(1 <= f.low <= f.high <= 9 for f in findings)

@@ -110,7 +110,7 @@ class Model:
         for key, cell in self.cells.items():
             if key in hidden:
                 continue
-            counts = values[key] if values is not None else cell.counts
+            counts = values.get(key) if values is not None else cell.counts
             if counts is None:
                 continue
             for comp, expr in cell.exprs.items():
