@@ -5,7 +5,7 @@ On one demo force (a vcop database whose ledger is evaluated as of ``--as-of``),
 * the baseline: every metric of the catalogue, rolling 12 months, overall (what `vcop metrics`
   computes);
 * the board paper: its figures (several periods and breakdowns), charts and three documents;
-* the partner pack: its figures through the suppression layer, and three documents;
+* the partner pack: the release of the month end (every partner figure, suppressed and audited), and three documents;
 * the board paper as of a month the stored ledger is not evaluated for (the ledger evaluated in
   memory first).
 
@@ -46,6 +46,7 @@ def main() -> None:
 
     import ibis
 
+    from vcop.metrics import release
     from vcop.metrics.engine import compute
     from vcop.reports.board import board_paper
     from vcop.reports.charts import xmr_image
@@ -71,7 +72,9 @@ def main() -> None:
             write(doc, out / "board", "board", ["docx", "pdf", "html"])
 
         def partner() -> None:
-            book = FigureBook(backend, day, threshold=10)
+            with quietly():
+                published = release.build(backend, day, threshold=10)
+            book = FigureBook.of_release(published)
             write(partner_pack(book), out / "partner", "partner", ["docx", "pdf", "html"])
 
         base = best(catalogue, args.repeat)
