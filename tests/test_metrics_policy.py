@@ -6,8 +6,6 @@ Each rule is tested on both sides of its boundary, on the small seeded force of
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ import duckdb
 import ibis
 import pytest
 
+from tests import test_metrics_data as data
 from vcop.metrics import policy, spc
 from vcop.metrics.engine import MetricsError, compute
 from vcop.metrics.periods import Window, windows
@@ -24,18 +23,6 @@ from vcop.metrics.targets import load_targets
 from vcop.spec.check import DefinitionError
 from vcop.spec.metrics import load_catalogue
 
-
-def _load(name: str) -> Any:
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-data = _load("test_metrics_data")
 AS_OF: date = data.AS_OF
 START: date = data.START
 CAT = load_catalogue()
@@ -144,8 +131,10 @@ def test_spc_reads_mature_months_only(con: duckdb.DuckDBPyConnection) -> None:
     series = monthly_series(backend(con), CAT, "needs_assessment_completion", AS_OF)[()]
     assert series.points[-1].month == date(2025, 6, 1) and series.points[-1].provisional
     assert not series.points[-1].judged
-    assert v.spc_points == len(series.judged) == len(series.points) - 1 - sum(
-        p.warm_up for p in series.points
+    assert (
+        v.spc_points
+        == len(series.judged)
+        == len(series.points) - 1 - sum(p.warm_up for p in series.points)
     )
     assert series.point_types()[-1] is None
     assert v.spc_variation == (series.reading.variation if series.reading else None)
@@ -165,7 +154,9 @@ def test_a_window_in_the_warm_up_is_not_compared(con: duckdb.DuckDBPyConnection)
     first = con.execute("SELECT min(reported_at)::DATE FROM crimes").fetchone()[0]
     ready = first + timedelta(days=365)
     # as of 30 June 2024 the year before starts in the data's first year
-    result = compute(backend(con), date(2024, 6, 30), "quarter", metrics=["repeat_victimisation_rate"])
+    result = compute(
+        backend(con), date(2024, 6, 30), "quarter", metrics=["repeat_victimisation_rate"]
+    )
     (v,) = result.values
     assert v.year_ago is None and not v.comparable
     assert "warm-up" in v.comparable_reason

@@ -8,17 +8,15 @@ audit is run again over the published figures only, as a reader would.
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import ibis
 import pytest
 
+from tests import test_metrics_data as metrics_data
 from vcop.metrics import release
 from vcop.metrics.disclosure import Cell, Model
 from vcop.metrics.engine import MetricsError, quietly
@@ -32,16 +30,6 @@ AS_OF = date(2025, 6, 30)
 pytestmark = pytest.mark.filterwarnings(
     r"ignore:fetch_arrow_table\(\) is deprecated:DeprecationWarning"
 )
-
-
-def _load(name: str) -> Any:
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 # --- the audit on hand-made sums ----------------------------------------------------------------
@@ -107,7 +95,7 @@ def _ledger(rows: list[tuple[str, int | None, str, date, str]]) -> duckdb.DuckDB
     """A database with crimes in two areas and a ledger of (obligation, right, status, due, area)."""
     con = duckdb.connect()
     ensure_schema(con)
-    con.execute(_load("test_metrics_data").LEDGER_DDL)
+    con.execute(metrics_data.LEDGER_DDL)
     for i, (oid, right, status, due, area) in enumerate(rows):
         crime = f"C{i}"
         reported = datetime.combine(due - timedelta(days=20), datetime.min.time())
@@ -219,7 +207,7 @@ def test_a_release_is_at_a_month_end() -> None:
 def small_force() -> tuple[release.Release, release.Release]:
     """The seeded small force's release, published and not."""
     con = duckdb.connect()
-    _load("test_metrics_data").build(con, crimes=1200)
+    metrics_data.build(con, crimes=1200)
     backend = ibis.duckdb.from_connection(con)
     original = release.publish
     try:
