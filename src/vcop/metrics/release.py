@@ -41,7 +41,7 @@ from typing import Any
 import ibis
 
 from vcop.metrics.disclosure import Cell, Model
-from vcop.metrics.engine import MetricsError, compute
+from vcop.metrics.engine import MetricsError, compute, data_start
 from vcop.metrics.periods import add_months, month_end
 from vcop.metrics.series import Point, Series, monthly_series
 from vcop.metrics.suppress import DEFAULT_THRESHOLD
@@ -160,10 +160,13 @@ def build(
             stamp = result.definitions_hash
             notes.extend(n for n in result.notes if n not in notes)
     series: dict[str, dict[Group, Series]] = {}
+    start = data_start(backend)  # once, not once per series
     for metric_id in dict.fromkeys(v.metric_id for v in tables.get((periods[0], None), [])):
         if progress is not None:
             progress(f"monthly series of {metric_id}")
-        series[metric_id] = monthly_series(backend, catalogue, metric_id, as_of, targets=targets)
+        series[metric_id] = monthly_series(
+            backend, catalogue, metric_id, as_of, targets=targets, start=start
+        )
     release = Release(as_of, threshold, tables, series, notes, stamp)
     return publish(release, catalogue)
 
