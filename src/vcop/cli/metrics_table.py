@@ -35,7 +35,7 @@ _ASSURANCE = {
     "hit_and_miss": ("hit & miss", "grey50"),
 }
 _BETTER = {"higher": " ↑", "lower": " ↓", "neutral": ""}
-#: A comparison the policy does not allow (provisional, warm-up, no data before).
+#: A comparison the policy does not allow (warm-up, no data before).
 NOT_COMPARED = "–"
 #: A provisional value.
 PROVISIONAL = "p"
@@ -194,14 +194,15 @@ def _legend(
     if any(v.provisional for v in values):
         lines.append(
             f"{PROVISIONAL} provisional: the period ends less than its metric's maturity before the "
-            "as-of date (late completions may still arrive), so it is not compared and is no SPC "
-            f"point; {PROVISIONAL}(22%) = 22% of its cases are in provisional months "
-            "(provisional_share)"
+            "as-of date (late completions may still arrive): it is no SPC point, and it is compared "
+            "with the earlier periods as they stood at the same age (previous_seen_at, "
+            f"year_ago_seen_at in --format csv); {PROVISIONAL}(22%) = 22% of its cases are in "
+            "provisional months (provisional_share)"
         )
     if any(not v.comparable for v in values):
         lines.append(
             f"{NOT_COMPARED} not comparable: see comparable_reason in --format csv "
-            "(provisional, warm-up at the data's start, or no data before)"
+            "(warm-up at the data's start, or no data before)"
         )
     if any(v.spc_variation == NO_VARIATION for v in values):
         lines.append(

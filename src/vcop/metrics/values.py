@@ -141,12 +141,13 @@ class MetricValue:
     suppressed: bool = False
     definitions_hash: str = ""
     #: The period is younger than the metric's maturity (late completions, outcomes … may still
-    #: arrive): shown, marked, never judged (no SPC point, no higher/lower sentence).
+    #: arrive): shown and marked, no SPC point, compared only with earlier windows as they stood
+    #: at the same age (``Comparison.seen_at``).
     provisional: bool = False
     #: For a 12-month or year-to-date value: the share of its denominator in provisional months.
     provisional_share: float | None = None
     #: False when the figure may not be compared with earlier ones; ``comparable_reason`` says why
-    #: (a window in the data's warm-up, or a provisional figure), and the comparisons are absent.
+    #: (a window in the data's warm-up, no data before), and those comparisons are absent.
     comparable: bool = True
     comparable_reason: str | None = None
     #: The target's provenance (see :mod:`vcop.metrics.targets`): ``target`` is set only when the
