@@ -359,27 +359,7 @@ def _source(db: Path, day: date, wants_ledger: bool) -> Iterator[duckdb.DuckDBPy
 
 
 def _evaluate_in_memory(db: Path, day: date) -> ReportSource:
-    """:func:`vcop.reports.source.open_source`, with a progress bar on standard error."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    """The database with a ledger evaluated in memory as of ``day`` (as the reports do)."""
+    from vcop.cli.reports import open_with_progress
 
-    from vcop.reports.source import open_source
-    from vcop.store import StoreError
-
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=err_console,
-        transient=True,
-        disable=not err_console.is_terminal,
-    ) as bar:
-        task = bar.add_task(f"ledger as of {day}", total=None)
-
-        def progress(description: str, done: int, total: int) -> None:
-            bar.update(task, description=f"ledger as of {day}: {description}",
-                       completed=done, total=total)  # fmt: skip
-
-        try:
-            return open_source(db, day, progress=progress)
-        except StoreError as exc:
-            fail(str(exc))
+    return open_with_progress(db, day)

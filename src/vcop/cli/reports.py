@@ -150,23 +150,22 @@ def parse_formats(text: str) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
-@contextmanager
-def report_source(db: Path, as_of: date) -> Iterator[ReportSource]:
-    """The database with a ledger as of ``as_of`` (evaluated in memory if the stored one is for
-    another date, with a progress bar), closed afterwards."""
+def open_with_progress(db: Path, as_of: date) -> ReportSource:
+    """:func:`vcop.reports.source.open_source` (a ledger as of ``as_of``, evaluated in memory if
+    the stored one is for another date) with a progress bar on standard error when it is a
+    terminal; a database that cannot be opened ends the command with the reason."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from vcop.reports.source import has_crimes, open_source
+    from vcop.reports.source import open_source
     from vcop.store import StoreError
 
-    if not db.exists():
-        fail(f"{db}: no such database (load one with `vcop ingest` or `vcop demo`)")
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         console=err_console,
         transient=True,
+        disable=not err_console.is_terminal,
     ) as bar:
         task = bar.add_task("opening the database", total=None)
 
@@ -175,9 +174,20 @@ def report_source(db: Path, as_of: date) -> Iterator[ReportSource]:
                        completed=done, total=total)  # fmt: skip
 
         try:
-            source = open_source(db, as_of, progress=progress)
+            return open_source(db, as_of, progress=progress)
         except StoreError as exc:
             fail(str(exc))
+
+
+@contextmanager
+def report_source(db: Path, as_of: date) -> Iterator[ReportSource]:
+    """The database with a ledger as of ``as_of`` (evaluated in memory if the stored one is for
+    another date, with a progress bar), closed afterwards."""
+    from vcop.reports.source import has_crimes
+
+    if not db.exists():
+        fail(f"{db}: no such database (load one with `vcop ingest` or `vcop demo`)")
+    source = open_with_progress(db, as_of)
     if source.evaluated_here:
         stored = source.stored_as_of.isoformat() if source.stored_as_of else "none"
         err_console.print(
