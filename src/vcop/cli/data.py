@@ -23,6 +23,7 @@ from rich.table import Table as RichTable
 
 from vcop.cli.app import app, console, err_console, fail, open_store
 from vcop.config import DEFAULT_DB
+from vcop.export import safe_row
 from vcop.ingest import ExtractError, LoadResult, load_paths
 from vcop.ingest.load import Progress as LoadProgress
 from vcop.spec.profile import ProfileError, load_profile
@@ -205,7 +206,7 @@ def _emit(
     if output is OutputFormat.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(names)
-        writer.writerows(["" if v is None else v for v in r] for r in rows)
+        writer.writerows(safe_row(r) for r in rows)
     elif output is OutputFormat.json:
         sys.stdout.write(
             json.dumps([dict(zip(names, r, strict=True)) for r in rows], default=str, indent=1)

@@ -29,6 +29,7 @@ import typer
 from vcop.cli.app import app, err_console, fail, open_store
 from vcop.cli.metrics_table import print_catalogue, print_table
 from vcop.config import DEFAULT_DB, Settings
+from vcop.export import safe_row
 from vcop.metrics.engine import MetricsError, Result, compute
 from vcop.metrics.periods import PeriodKind, month_end
 from vcop.metrics.release import month_ends_before, partner_splits
@@ -165,7 +166,7 @@ def metrics(
         writer.writerow(RECORD_COLUMNS)
         for v in values:
             rec = v.record()
-            writer.writerow(["" if rec[c] is None else rec[c] for c in RECORD_COLUMNS])
+            writer.writerow(safe_row(rec[c] for c in RECORD_COLUMNS))
     elif output is MetricsFormat.json:
         sys.stdout.write(json.dumps([v.record() for v in values], indent=1))
         sys.stdout.write("\n")

@@ -16,6 +16,7 @@ from vcop.cli.access import log_access, require_account, require_reason
 from vcop.cli.app import app, console, err_console, fail, open_store
 from vcop.cli.data import DbOption
 from vcop.config import DEFAULT_DB
+from vcop.export import safe_row
 
 report_app = typer.Typer(
     help="Reports: the monthly board paper, the quarterly compliance return, the partner pack "
@@ -82,11 +83,13 @@ def sample_command(
         writer = csv.writer(f)
         writer.writerow(["sample_no", "crime_id", "area", "crime_type", "finalised_at", "enhanced"])
         for i, c in enumerate(chosen, start=1):
-            writer.writerow([i, c.crime_id, c.area, c.crime_type, c.outcome_at.date(), c.enhanced])
+            writer.writerow(
+                safe_row([i, c.crime_id, c.area, c.crime_type, c.outcome_at.date(), c.enhanced])
+            )
     with (folder / "ledger.csv").open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(names)
-        writer.writerows(["" if v is None else v for v in r] for r in ledger)
+        writer.writerows(safe_row(r) for r in ledger)
     log_access(
         con, user=user, role=role, action="dip_sample", reason=why,
         detail=f"quarter={quarter} n={n} seed={seed} enhanced_weight={enhanced_weight}; "
@@ -231,14 +234,13 @@ def write_figures_csv(book: FigureBook, path: Path) -> None:
         writer = csv.writer(f)
         writer.writerow(FIGURES_COLUMNS)
         for c in book.citations:
-            writer.writerow([c.ref, c.where, c.metric_id, c.breakdown, c.group, c.period,
-                             c.start.isoformat(), c.end.isoformat(),
-                             "" if c.numerator is None else c.numerator,
-                             "" if c.denominator is None else c.denominator,
-                             "" if c.value is None else repr(c.value), c.text,
-                             book.definitions_hash, str(c.provisional).lower(),
-                             str(c.comparable).lower(), c.comparable_reason or "",
-                             c.spc_variation or "", str(c.suppressed).lower()])  # fmt: skip
+            writer.writerow(safe_row([
+                c.ref, c.where, c.metric_id, c.breakdown, c.group, c.period, c.start.isoformat(),
+                c.end.isoformat(), c.numerator, c.denominator,
+                None if c.value is None else repr(c.value), c.text, book.definitions_hash,
+                str(c.provisional).lower(), str(c.comparable).lower(), c.comparable_reason,
+                c.spc_variation, str(c.suppressed).lower(),
+            ]))  # fmt: skip
     tmp.replace(path)
 
 

@@ -23,6 +23,7 @@ from vcop.cli.access import log_access
 from vcop.cli.app import app, console, err_console, fail, open_store
 from vcop.cli.data import DbOption, OutputFormat
 from vcop.config import DEFAULT_DB
+from vcop.export import safe_row
 from vcop.rules.explain import NotFound, journey, render
 from vcop.rules.ledger import (
     LEDGER_COLUMNS,
@@ -341,7 +342,7 @@ def _print_rows(
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(columns)
         for row in rows:
-            writer.writerow(_text(v) for v in row)
+            writer.writerow(safe_row(_text(v) for v in row))
     elif output is OutputFormat.json:
         sys.stdout.write("[")
         for i, row in enumerate(rows):

@@ -16,6 +16,7 @@ from rich.table import Table as RichTable
 
 from vcop.cli.app import app, console, err_console, fail, open_store
 from vcop.config import DEFAULT_DB, Settings
+from vcop.export import safe_row
 from vcop.web.auth import AuthError, Role, add_user, disable_user, list_users, set_password
 
 DbOption = Annotated[Path, typer.Option("--db", help="The vcop DuckDB database file.")]
@@ -108,7 +109,7 @@ def users_list(
     if output is UserFormat.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(names)
-        writer.writerows(["" if v is None else v for v in r] for r in rows)
+        writer.writerows(safe_row(r) for r in rows)
         return
     if output is UserFormat.json:
         print(json.dumps([dict(zip(names, r, strict=True)) for r in rows], default=str, indent=1))

@@ -33,6 +33,7 @@ from typing import Any
 
 import duckdb
 
+from vcop.export import safe_cell
 from vcop.metrics.periods import PeriodKind, Window, windows
 from vcop.metrics.release import SUPPRESSED, Release, suppressed_note
 from vcop.metrics.targets import Targets
@@ -397,7 +398,7 @@ class _Sheet:
         fill: Any = None,
         border: bool = False,
     ) -> Any:
-        cell = self.ws.cell(row=self.row, column=col, value=value)
+        cell = self.ws.cell(row=self.row, column=col, value=safe_cell(value))
         if fmt:
             cell.number_format = fmt
         if font is not None:

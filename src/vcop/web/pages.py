@@ -21,6 +21,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from vcop.export import safe_cell
 from vcop.web import audit
 from vcop.web.auth import Permission, Session, User
 from vcop.web.db import WebStore
@@ -288,21 +289,7 @@ def table_csv(table: Table) -> str:
 def _csv_value(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
-    if (
-        isinstance(value, str)
-        and value[:1] in ("=", "+", "-", "@", "\t", "\r")
-        and not _numeric(value)
-    ):
-        return "'" + value  # no formula injection when the CSV is opened in a spreadsheet
-    return value
-
-
-def _numeric(value: str) -> bool:
-    try:
-        float(value)
-    except ValueError:
-        return False
-    return True
+    return safe_cell(value)  # no formula injection when the CSV is opened in a spreadsheet
 
 
 def _json_default(value: Any) -> Any:
