@@ -74,3 +74,27 @@ def test_vcop_metrics_csv_writes_no_formula(hostile_db: Path) -> None:
         "'" + h for h in HOSTILE[: len(groups)]
     } & groups  # the hostile units are there, as text
     assert _unsafe([c for r in rows for c in r]) == []
+
+
+def test_vcop_rejects_csv_writes_no_formula(tiny: Path, tmp_path: Path) -> None:
+    """The README's own example: a rejected value that looks like a formula is listed as text."""
+    import shutil
+
+    extract = tmp_path / "extract"
+    shutil.copytree(tiny, extract)
+    crimes = extract / "crimes.csv"
+    text = crimes.read_text("utf-8").splitlines()
+    header = text[0].split(",")
+    row = ["" for _ in header]
+    row[header.index("crime_id")] = "T-HOSTILE"
+    row[header.index("reported_at")] = "@SUM(1+1)*cmd"  # not a date: rejected, value listed
+    row[header.index("crime_type")] = "Burglary"
+    crimes.write_text("\n".join([*text, ",".join(row)]) + "\n", "utf-8")
+    runner = CliRunner()
+    db = tmp_path / "c.duckdb"
+    assert runner.invoke(app, ["ingest", str(extract), "--db", str(db)]).exit_code == 0
+    listed = runner.invoke(app, ["rejects", "--db", str(db), "--format", "csv"])
+    assert listed.exit_code == 0, listed.output
+    rows = list(csv.reader(io.StringIO(listed.stdout)))
+    assert any("'@SUM(1+1)*cmd" in r for r in rows)
+    assert _unsafe([c for r in rows for c in r]) == []
