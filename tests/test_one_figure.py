@@ -31,7 +31,6 @@ import io
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -42,12 +41,11 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 import vcop.cli.metrics  # noqa: F401  (registers `vcop metrics`)
-from tests.web.helpers import Clock, sign_in
+from tests.web.helpers import served_copy, sign_in
 from tests.webdata import AS_OF, WebData, build, copy_of
 from vcop.cli import app as cli
 from vcop.metrics.release import SUPPRESSED, Release
 from vcop.spec.metrics import load_catalogue
-from vcop.web import create_app
 from vcop.web.routes.compliance import SPLITS
 
 pytestmark = pytest.mark.filterwarnings(
@@ -181,12 +179,9 @@ def cli_db(webdata: WebData, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def dashboard(webdata: WebData, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
-    data = copy_of(webdata, tmp_path_factory.mktemp("one-figure-web"))
-    application = create_app(
-        data.db, clock=Clock(datetime(2025, 7, 1, 9, 0)), suppression_threshold=THRESHOLD
-    )
-    yield application
-    application.state.vcop.store.close()
+    folder = tmp_path_factory.mktemp("one-figure-web")
+    with served_copy(webdata, folder, suppression_threshold=THRESHOLD) as application:
+        yield application
 
 
 @pytest.fixture(scope="module")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.webdata import PASSWORD
+from tests.webdata import PASSWORD, WebData, copy_of
 
 
 class Clock:
@@ -49,3 +53,17 @@ def sign_in(app: FastAPI, username: str, password: str = PASSWORD) -> TestClient
 def csrf_of(client: TestClient) -> str:
     """The signed-in session's CSRF token, as every page's sign-out form carries it."""
     return form_token(client.get("/").text)
+
+
+@contextmanager
+def served_copy(webdata: WebData, folder: Path, **settings: Any) -> Iterator[FastAPI]:
+    """The dashboard over a copy of the web data in ``folder``, at the tests' clock (9:00 on
+    1 July 2025), closed afterwards; ``settings`` go to ``create_app``."""
+    from vcop.web import create_app
+
+    data = copy_of(webdata, folder)
+    application = create_app(data.db, clock=Clock(datetime(2025, 7, 1, 9, 0)), **settings)
+    try:
+        yield application
+    finally:
+        application.state.vcop.store.close()

@@ -25,7 +25,7 @@ from __future__ import annotations
 import csv
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -36,7 +36,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from tests.web.conftest import THRESHOLD
-from tests.web.helpers import Clock, sign_in
+from tests.web.helpers import served_copy, sign_in
 from tests.webdata import WebData, copy_of
 from vcop.cli import app as cli
 from vcop.metrics import release as rel
@@ -45,7 +45,6 @@ from vcop.metrics.release import PERIODS, Release
 from vcop.metrics.values import MetricValue
 from vcop.spec.code import load_code
 from vcop.spec.metrics import load_catalogue
-from vcop.web import create_app
 
 CAT = load_catalogue()
 pytestmark = [
@@ -60,13 +59,10 @@ Seen = dict[rel.CellKey, dict[str, int] | None]
 @pytest.fixture(scope="module")
 def shared(
     webdata: WebData, published: Release, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[FastAPI, Path]]:
-    data = copy_of(webdata, tmp_path_factory.mktemp("attack"))
-    application = create_app(
-        data.db, clock=Clock(datetime(2025, 7, 1, 9, 0)), suppression_threshold=THRESHOLD
-    )
-    yield application, data.db
-    application.state.vcop.store.close()
+) -> Iterator[FastAPI]:
+    folder = tmp_path_factory.mktemp("attack")
+    with served_copy(webdata, folder, suppression_threshold=THRESHOLD) as application:
+        yield application
 
 
 def _counts(kind: str, num: Any, den: Any) -> dict[str, int]:
@@ -268,14 +264,13 @@ def differences(seen: Seen) -> list[str]:
 
 
 def test_a_partner_recovers_no_hidden_count(
-    shared: tuple[FastAPI, Path],
+    shared: FastAPI,
     webdata: WebData,
     published: Release,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    application, _ = shared
-    client = sign_in(application, "partner1")
+    client = sign_in(shared, "partner1")
     seen, rows = crawl(client, published)
     assert rows > 1000
     (tmp_path / "reports").mkdir()

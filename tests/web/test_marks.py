@@ -18,8 +18,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.web.helpers import Clock, sign_in
-from tests.webdata import AS_OF, WebData, copy_of
+from tests.web.helpers import Clock, served_copy, sign_in
+from tests.webdata import AS_OF, WebData
 from vcop.metrics import spc
 from vcop.metrics.series import Point, Series
 from vcop.web import create_app
@@ -33,12 +33,8 @@ ISSUE_URL = (
 
 @pytest.fixture(scope="module")
 def shared(webdata: WebData, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
-    from datetime import datetime
-
-    data = copy_of(webdata, tmp_path_factory.mktemp("marks"))
-    application = create_app(data.db, clock=Clock(datetime(2025, 7, 1, 9, 0)))
-    yield application
-    application.state.vcop.store.close()
+    with served_copy(webdata, tmp_path_factory.mktemp("marks")) as application:
+        yield application
 
 
 @pytest.fixture(scope="module")

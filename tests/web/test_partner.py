@@ -11,7 +11,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.web.conftest import THRESHOLD
-from tests.web.helpers import Clock, sign_in
+from tests.web.helpers import served_copy, sign_in
 from tests.webdata import AS_OF, WebData, copy_of
 from vcop.metrics.engine import MetricsError
 from vcop.metrics.release import PERIODS, SUPPRESSED, Release, suppressed_note
@@ -57,12 +57,9 @@ COUNTS = (
 def shared(
     webdata: WebData, published: Release, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[FastAPI]:
-    data = copy_of(webdata, tmp_path_factory.mktemp("partner"))
-    application = create_app(
-        data.db, clock=Clock(datetime(2025, 7, 1, 9, 0)), suppression_threshold=THRESHOLD
-    )
-    yield application
-    application.state.vcop.store.close()
+    folder = tmp_path_factory.mktemp("partner")
+    with served_copy(webdata, folder, suppression_threshold=THRESHOLD) as application:
+        yield application
 
 
 @pytest.fixture(scope="module")

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import datetime
 from urllib.parse import urlencode
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.web.helpers import Clock, sign_in
-from tests.webdata import WebData, copy_of
+from tests.web.helpers import served_copy, sign_in
+from tests.webdata import WebData
 from vcop.spec.metrics import load_catalogue
-from vcop.web import create_app
 from vcop.web.routes.compliance import LEVELS, MEASURE_METRICS, SPLITS
 
 #: The measures /compliance offers (checked against the page below).
@@ -37,10 +35,8 @@ Totals = dict[str, tuple[int, int]]
 
 @pytest.fixture(scope="module")
 def shared(webdata: WebData, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
-    data = copy_of(webdata, tmp_path_factory.mktemp("splits"))
-    application = create_app(data.db, clock=Clock(datetime(2025, 7, 1, 9, 0)))
-    yield application
-    application.state.vcop.store.close()
+    with served_copy(webdata, tmp_path_factory.mktemp("splits")) as application:
+        yield application
 
 
 @pytest.fixture(scope="module")
