@@ -678,12 +678,10 @@ def resolve_filters(
 ) -> Filters:
     """``filters`` (breakdown id → group label) checked against the catalogue and ``metrics``."""
     out = []
+    known = sorted(b.id for b in catalogue.breakdowns)
     for bid, value in (filters or {}).items():
-        if bid not in {b.id for b in catalogue.breakdowns}:
-            raise MetricsError(
-                f"no breakdown {bid!r} to filter on: one of "
-                + ", ".join(b.id for b in catalogue.breakdowns)
-            )
+        if bid not in known:
+            raise MetricsError(f"no breakdown {bid!r} to filter on: one of {', '.join(known)}")
         for metric in metrics:
             if bid not in metric.breakdowns:
                 raise MetricsError(f"{metric.id} cannot be filtered by {bid}")
@@ -743,11 +741,8 @@ def compute(
     known = {b.id for b in catalogue.breakdowns}
     if by is not None and by not in known:
         raise MetricsError(f"no breakdown {by!r}: one of {', '.join(sorted(known))}")
-    for bid in filters or {}:
-        if bid not in known:
-            raise MetricsError(
-                f"no breakdown {bid!r} to filter on: one of {', '.join(sorted(known))}"
-            )
+    # each metric's own breakdowns are checked below, with a note for those it lacks
+    flt = resolve_filters(catalogue, (), filters)
     result = Result()
     wants_ledger = any(catalogue.metric(m).source == LEDGER for m in chosen)
     ledger_ok = False
@@ -792,7 +787,7 @@ def compute(
     context = _Context(
         data_start(backend),
         targets or NO_TARGETS,
-        tuple((catalogue.breakdown(b), str(v)) for b, v in (filters or {}).items()),
+        flt,
     )
     values: list[MetricValue] = []
     for batch in batches.values():
