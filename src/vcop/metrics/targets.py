@@ -98,11 +98,16 @@ NONE = Targets()
 
 
 def targets_path(db: Path | None) -> Path | None:
-    """Where the targets file is: ``VCOP_TARGETS_FILE``, else ``targets.yaml`` beside ``db``."""
-    configured = os.environ.get("VCOP_TARGETS_FILE")
+    """Where the targets file is: the ``metrics.targets_file`` setting (``VCOP_TARGETS_FILE``
+    or ``VCOP_METRICS_TARGETS_FILE``, or the settings file), else ``targets.yaml`` beside ``db``."""
+    from vcop.config import load_settings
+
+    configured = os.environ.get("VCOP_METRICS_TARGETS_FILE") or os.environ.get("VCOP_TARGETS_FILE")
     if configured:
         return Path(configured)
-    return None if db is None else Path(db).resolve().parent / TARGETS_FILE
+    if db is None:
+        return None
+    return load_settings(Path(db)).targets_path
 
 
 def load_targets(path: Path | None, catalogue: Catalogue | None = None) -> Targets:
