@@ -5,11 +5,13 @@ contacts…):
 
 1. read every value as text (:mod:`vcop.ingest.readers`);
 2. map headers and value codes through the profile and parse each value into its canonical type;
-   every bad value is a reject with file, row, column, value and a reason
-   (:mod:`vcop.ingest.validate`);
+   every bad value — or a date in the future, or an outcome before its crime was reported — is a
+   reject with file, row, column, value and a reason (:mod:`vcop.ingest.validate`); a value is
+   never rounded, converted or blanked;
 3. rows sharing a key: identical ones load once; differing ones are a conflict and all of them
    are rejected, each naming the others;
-4. references are checked against the database, which by then holds this load's earlier files;
+4. references are checked against the database, which by then holds this load's earlier files,
+   and so is the order of events on a crime (none before the crime was reported);
 5. good rows are merged by key: new rows inserted, changed rows replaced, unchanged rows left
    alone (so loading the same extract again changes nothing);
 6. the file's batch (file, sha256, counts) and its rejects are recorded.
@@ -30,7 +32,15 @@ import duckdb
 import pyarrow as pa
 
 from vcop.ingest.readers import ExtractError, RawTable, discover, read, sha256_of
-from vcop.ingest.validate import checks, ident, lit, mapped_text, parsed
+from vcop.ingest.validate import (
+    ORDER_RULES,
+    checks,
+    ident,
+    lit,
+    mapped_text,
+    parsed,
+    row_checks,
+)
 from vcop.spec.profile import Profile
 from vcop.spec.schema import Schema, Table, load_schema
 from vcop.store import ensure_schema
@@ -54,6 +64,8 @@ class FileResult:
     rows_rejected: int = 0
     skipped: str | None = None
     ignored_columns: list[str] = field(default_factory=list)
+    #: Values of free-text columns from which personal details were scrubbed.
+    scrubbed: int = 0
 
     @property
     def personal_columns(self) -> list[str]:
@@ -67,7 +79,8 @@ class FileResult:
 class LoadResult:
     load_id: int
     files: list[FileResult] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # files skipped, and why
+    warnings: list[str] = field(default_factory=list)  # loaded, but worth telling the user
 
     @property
     def rows_rejected(self) -> int:
@@ -113,7 +126,7 @@ def load_paths(
                 file_result = FileResult(source.label, source.table, skipped=previous)
                 load.result.files.append(file_result)
             else:
-                raw = read(source)
+                raw = read(source, profile.encoding)
                 columns = _map_headers(profile, schema.table(source.table), source.label, raw)
                 file_result = load.load_raw(source.label, source.table, raw, digest, columns)
             done += size
@@ -190,9 +203,14 @@ class Load:
         batch_id = _scalar(con, "SELECT nextval('batch_seq')")
         result.batch_id = batch_id
         _stage(con, schema, profile, table, raw, columns)
-        _find_issues(con, schema, profile, table)
+        _refuse_personal_columns(con, table, label)
+        result.scrubbed = _scrub_free_text(con, table)
+        _find_issues(con, schema, profile, table, self.loaded_at.date())
+        _erased_issues(con, table)
+        _cell_issues(con, raw, columns)
         _check_keys(con, table)
         _check_references(con, schema, table)
+        _check_order(con, table)
         _merge(con, table, batch_id, result)
 
         con.execute(
@@ -257,6 +275,69 @@ def _map_headers(profile: Profile, table: Table, label: str, raw: RawTable) -> d
     return columns
 
 
+#: How many distinct values of a column the personal-content check reads (enough to find a
+#: mis-mapped address or phone column; the check is there for mapping mistakes, not single typos).
+PERSONAL_SAMPLE = 20_000
+
+
+def _refuse_personal_columns(con: duckdb.DuckDBPyConnection, table: Table, label: str) -> None:
+    """Refuse the file when a text column that is not free text holds what look like phone
+    numbers, email addresses, postcodes or street addresses (DECISIONS: in 1% or more of its
+    non-blank values, or three of them): a personal column mapped by mistake, not loaded."""
+    from vcop.privacy import personal_share
+
+    for column in table.columns:
+        if column.type != "string" or column.free_text or column.allowed:
+            continue
+        if column.name.endswith("_id"):
+            continue
+        values = [
+            str(r[0])
+            for r in con.execute(
+                f"SELECT DISTINCT {ident('t_' + column.name)} FROM _stage "
+                f"WHERE {ident('t_' + column.name)} IS NOT NULL LIMIT {PERSONAL_SAMPLE}"
+            ).fetchall()
+        ]
+        personal, present = personal_share(values)
+        if personal >= 3 or (present and personal / present >= 0.01):
+            raise ExtractError(
+                f"{label}: column {column.name!r} holds what look like personal details (a phone "
+                f"number, email address, postcode or street address) in {personal:,} of "
+                f"{present:,} distinct values; vcop holds pseudonymous ids only. Check which "
+                "source column the profile maps to it, or leave it out. Nothing was loaded."
+            )
+
+
+def _scrub_free_text(con: duckdb.DuckDBPyConnection, table: Table) -> int:
+    """Replace phone numbers, emails, postcodes and street addresses in free-text columns with a
+    marker (:func:`vcop.privacy.scrub`); how many values changed."""
+    from vcop.privacy import scrub
+
+    changed = 0
+    for column in table.columns:
+        if not column.free_text:
+            continue
+        text, value = ident("t_" + column.name), ident("v_" + column.name)
+        pairs = []
+        for (original,) in con.execute(
+            f"SELECT DISTINCT {text} FROM _stage WHERE {text} IS NOT NULL"
+        ).fetchall():
+            cleaned = scrub(str(original))
+            if cleaned.changed:
+                pairs.append((original, cleaned.text))
+        if not pairs:
+            continue
+        con.execute("CREATE OR REPLACE TEMP TABLE _scrubbed (original VARCHAR, cleaned VARCHAR)")
+        con.executemany("INSERT INTO _scrubbed VALUES (?, ?)", pairs)
+        changed += _scalar(con, f"SELECT count(*) FROM _stage JOIN _scrubbed ON {text} = original")
+        con.execute(
+            f"UPDATE _stage SET {text} = cleaned, {value} = cleaned FROM _scrubbed "
+            f"WHERE {text} = original"
+        )
+        con.execute("DROP TABLE _scrubbed")
+    return changed
+
+
 def _stage(
     con: duckdb.DuckDBPyConnection,
     schema: Schema,
@@ -290,22 +371,76 @@ def _stage(
 
 
 def _find_issues(
-    con: duckdb.DuckDBPyConnection, schema: Schema, profile: Profile, table: Table
+    con: duckdb.DuckDBPyConnection,
+    schema: Schema,
+    profile: Profile,
+    table: Table,
+    today: dt.date | None = None,
 ) -> None:
     parts = []
     ordinal = 0
     for column in table.columns:
-        for condition, reason in checks(column, profile.datetime_formats):
+        for condition, reason in checks(
+            column, profile.datetime_formats, table=table.name, today=today
+        ):
             parts.append(
                 f"SELECT _row, {ordinal} AS ord, {lit(column.name)} AS col, "
                 f"{ident('t_' + column.name)} AS val, {reason} AS reason FROM _stage WHERE {condition}"
             )
             ordinal += 1
+    for column_name, condition, reason in row_checks(table.name):
+        parts.append(
+            f"SELECT _row, {ordinal} AS ord, {lit(column_name)} AS col, "
+            f"{ident('t_' + column_name)} AS val, {reason} AS reason FROM _stage WHERE {condition}"
+        )
+        ordinal += 1
     con.execute(
         "CREATE TEMP TABLE _issues (_row BIGINT, ord INTEGER, col VARCHAR, val VARCHAR, reason VARCHAR)"
     )
     if parts:
         con.execute("INSERT INTO _issues " + " UNION ALL ".join(parts))
+
+
+def _erased_issues(con: duckdb.DuckDBPyConnection, table: Table) -> None:
+    """Reject the rows of victims erased with ``vcop erase`` (listed in ``erased_victims``):
+    an extract that still holds them must not bring them back."""
+    if "victim_id" not in table.column_names:
+        return
+    listed = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'erased_victims' "
+        "AND database_name = current_database() AND schema_name = 'main'"
+    ).fetchone()
+    if not listed or not listed[0]:
+        return
+    con.execute(
+        "INSERT INTO _issues SELECT _row, 10000, 'victim_id', t_victim_id, "
+        "'this victim''s records were erased (vcop erase): they are not loaded again' "
+        "FROM _stage WHERE v_victim_id IN (SELECT victim_id FROM erased_victims)"
+    )
+
+
+def _cell_issues(con: duckdb.DuckDBPyConnection, raw: RawTable, columns: dict[str, str]) -> None:
+    """The reader's cell issues (a formula with no saved value, a spreadsheet error, a field too
+    long) in loaded columns: each rejects its row, and replaces what the parsed text said of it."""
+    canonical = {header: column for column, header in columns.items()}
+    found = [
+        (i.row, canonical[i.header], i.value, i.reason)
+        for i in raw.cell_issues
+        if i.header in canonical
+    ]
+    if not found:
+        return
+    rows, cols, values, reasons = zip(*found, strict=True)
+    con.register(
+        "_cells",
+        pa.table({
+            "row": pa.array(rows, pa.int64()), "col": pa.array(cols, pa.string()),
+            "val": pa.array(values, pa.string()), "reason": pa.array(reasons, pa.string()),
+        }),
+    )  # fmt: skip
+    con.execute('DELETE FROM _issues i USING _cells c WHERE i._row = c."row" AND i.col = c.col')
+    con.execute('INSERT INTO _issues SELECT "row", -1, col, val, reason FROM _cells')
+    con.unregister("_cells")
 
 
 def _key_text(table: Table, prefix: str = "t_") -> str:
@@ -369,6 +504,31 @@ def _check_references(con: duckdb.DuckDBPyConnection, schema: Schema, table: Tab
             WHERE {present}
               AND s._row NOT IN (SELECT _row FROM _issues)
               AND NOT EXISTS (SELECT 1 FROM {ident(target.name)} t WHERE {match})
+            """
+        )
+
+
+def _check_order(con: duckdb.DuckDBPyConnection, table: Table) -> None:
+    """Order rules across tables (:data:`vcop.ingest.validate.ORDER_RULES`): e.g. a case event
+    dated before its crime was reported. Rows with other issues are not checked again."""
+    for ordinal, rule in enumerate(ORDER_RULES, start=3000):
+        if rule.table != table.name or rule.via is None:
+            continue
+        later = f"s.{ident('v_' + rule.column)}"
+        earlier = f"t.{ident(rule.earlier)}"
+        text = f"s.{ident('t_' + rule.column)}"
+        reason = (
+            f"{lit(rule.column + ' ')} || '''' || {text} || '''' "
+            f"|| {lit(f' is before the crime was reported ({rule.earlier} ')} "
+            f"|| strftime({earlier}, '%Y-%m-%d %H:%M') || {lit('): ' + rule.what)}"
+        )
+        con.execute(
+            f"""
+            INSERT INTO _issues
+            SELECT s._row, {ordinal}, {lit(rule.column)}, {text}, {reason}
+            FROM _stage s JOIN {ident(rule.via)} t ON t.crime_id = s.v_crime_id
+            WHERE CAST({later} AS DATE) < CAST({earlier} AS DATE)
+              AND s._row NOT IN (SELECT _row FROM _issues)
             """
         )
 

@@ -7,7 +7,10 @@ What becomes what:
   crime type, force, LSOA, anonymised location and the published last outcome category are kept;
   local_authority comes from the LSOA name ('Cambridge 007A' → 'Cambridge');
 * a street row with no Crime ID (anti-social behaviour) → an ``incidents`` row of type
-  'Anti-social behaviour' (grade ``ungraded``), never a crime;
+  'Anti-social behaviour' (grade ``ungraded``), never a crime. Its id is made from the force, the
+  month and a hash of the row's content (``PUK-ASB-<force>-<YYYY-MM>-<hash>``, with ``-2``, ``-3``…
+  for further identical rows in the file): unique across forces, and the same whenever the same
+  rows are imported again, whatever their order;
 * an outcomes row → a ``case_events`` row of type ``outcome_recorded`` on the first day of the
   outcome's month. Exact duplicate rows (same crime, month and outcome) load once. Outcomes for
   crimes that are not (yet) in the database — crimes from before the imported months, or whose
@@ -21,6 +24,10 @@ What becomes what:
 * district: the local authority when it holds at least ``IN_AREA_SHARE`` of the imported rows,
   otherwise 'Outside force area' (data.police.uk places some of a force's crimes in LSOAs far
   outside its area).
+
+Files are UTF-8, as data.police.uk publishes them; a file that is not (e.g. saved again by Excel
+on Windows) is read as Windows-1252 (which covers Latin-1's printable characters), with a warning. A
+file that is neither, or is not text at all, is reported and skipped; the other files load.
 
 Loading goes through :class:`vcop.ingest.load.Load`, so it has the guarantees of ``vcop ingest``:
 rejects with reasons, one transaction, and re-importing the same files changes nothing.
@@ -41,7 +48,14 @@ import duckdb
 import pyarrow as pa
 
 from vcop.ingest.load import FileResult, Load, LoadResult, Progress, row_hash_sql
-from vcop.ingest.readers import ExtractError, RawTable, SourceFile, read, sha256_of
+from vcop.ingest.readers import (
+    ExtractError,
+    RawTable,
+    SourceFile,
+    detect_encoding,
+    read,
+    sha256_of,
+)
 from vcop.spec.outcomes import Outcomes, load_outcomes
 from vcop.spec.profile import Profile
 from vcop.spec.schema import load_schema
@@ -53,6 +67,13 @@ ASB = "Anti-social behaviour"
 OUTSIDE = "Outside force area"
 #: A local authority holding less than this share of an import's located rows is outside the area.
 IN_AREA_SHARE = 0.01
+#: Encodings tried, in order, for each file (Windows-1252 reads Latin-1's printable characters too).
+ENCODINGS = ("utf-8", "cp1252")
+#: The columns of a street row that make an anti-social behaviour incident's content hash.
+ASB_CONTENT = (
+    "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location", "LSOA code",
+    "LSOA name", "Crime type", "Last outcome category", "Context",
+)  # fmt: skip
 _REQUIRED = {
     STREET: {"Crime ID", "Month", "Falls within", "Crime type", "Last outcome category"},
     OUTCOMES: {"Crime ID", "Month", "Falls within", "Outcome type"},
@@ -71,6 +92,7 @@ class PoliceUkFile:
     path: Path
     kind: str  # street | outcomes
     digest: str
+    encoding: str = "utf-8"
 
 
 @dataclass
@@ -82,9 +104,12 @@ class ImportResult:
     skipped_files: list[str] = field(default_factory=list)
 
 
-def _classify(path: Path) -> str | None:
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        header = set(next(csv.reader(f), []))
+def _classify(path: Path, encoding: str = "utf-8") -> str | None:
+    try:
+        with path.open(encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="") as f:
+            header = {h.strip() for h in next(csv.reader(f), [])}
+    except csv.Error as exc:
+        raise ExtractError(f"{path}: the header row cannot be read as CSV: {exc}") from exc
     for kind, needed in _REQUIRED.items():
         if needed <= header:
             return kind
@@ -92,19 +117,33 @@ def _classify(path: Path) -> str | None:
 
 
 def discover_police_uk(paths: Iterable[Path]) -> tuple[list[PoliceUkFile], list[str]]:
+    """The street and outcomes files among ``paths``, and notes on the files skipped (not such a
+    file, not text, in no encoding vcop can read) — a bad file never stops the others."""
     files, skipped = [], []
     for p in paths:
         if not p.exists():
             raise ExtractError(f"{p}: no such file or folder")
         candidates = sorted(p.rglob("*.csv")) if p.is_dir() else [p]
         for c in candidates:
-            kind = _classify(c)
+            try:
+                encoding = detect_encoding(c, ENCODINGS)
+                kind = _classify(c, encoding)
+                digest = sha256_of(c)
+            except ExtractError as exc:
+                skipped.append(str(exc))
+                continue
+            except OSError as exc:
+                skipped.append(f"{c}: cannot be read: {exc.strerror or exc}")
+                continue
             if kind is None:
                 skipped.append(f"{c}: not a data.police.uk street or outcomes file")
             else:
-                files.append(PoliceUkFile(c, kind, sha256_of(c)))
+                files.append(PoliceUkFile(c, kind, digest, encoding))
     if not files:
-        raise ExtractError("no data.police.uk street or outcomes CSV files were found")
+        raise ExtractError(
+            "no data.police.uk street or outcomes CSV files were found"
+            + ("; " + "; ".join(skipped) if skipped else "")
+        )
     # street before outcomes, each in file-name (month) order
     files.sort(key=lambda f: (f.kind != STREET, f.path.name, str(f.path)))
     return files, skipped
@@ -119,20 +158,47 @@ def _local_authority(lsoa_name: str) -> str:
 
 
 def _event_id(crime_id: str, month: str, category: str) -> str:
-    digest = hashlib.sha1(category.encode()).hexdigest()[:8]
+    digest = hashlib.sha1(category.encode(), usedforsecurity=False).hexdigest()[:8]
     return f"{crime_id}:{month}:{digest}"
+
+
+def _force_slug(force: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", force.lower()).strip("-") or "unknown-force"
+
+
+def _asb_ids(rows: list[tuple[str, ...]], forces: list[str], months: list[str]) -> list[str]:
+    """Incident ids for anti-social behaviour rows: force, month and a hash of the row's content;
+    identical rows (common: same month, same snap point) are told apart by their order among
+    themselves, so ids do not depend on row numbers or on the other rows of the file."""
+    seen: Counter[str] = Counter()
+    ids = []
+    for content, force, month in zip(rows, forces, months, strict=True):
+        digest = hashlib.sha256("\x1f".join(content).encode("utf-8")).hexdigest()[:16]
+        base = f"PUK-ASB-{_force_slug(force)}-{month.strip()}-{digest}"
+        seen[base] += 1
+        ids.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
+    return ids
 
 
 def _columns(raw: RawTable) -> dict[str, list[Any]]:
     return {h: raw.table.column(h).to_pylist() for h in ["_row", *raw.headers]}
 
 
-def _raw(rows: dict[str, list[object]]) -> RawTable:
+def _raw(rows: dict[str, list[object]], broken: list[tuple[int, str]] | None = None) -> RawTable:
     headers = [h for h in rows if h != "_row"]
     arrays = [pa.array(rows["_row"], pa.int64())] + [
         pa.array(["" if v is None else str(v) for v in rows[h]], pa.string()) for h in headers
     ]
-    return RawTable(headers, pa.table(arrays, names=["_row", *headers]))
+    return RawTable(headers, pa.table(arrays, names=["_row", *headers]), broken or [])
+
+
+def _bad_rows(raw: RawTable) -> list[tuple[int, str]]:
+    """Rows the reader could not split, and rows with a field too long to load: rejects (of the
+    file's first table) rather than rows silently left out."""
+    reasons: dict[int, list[str]] = {}
+    for row, reason in [*raw.broken_rows, *((i.row, i.reason) for i in raw.cell_issues)]:
+        reasons.setdefault(row, []).append(reason)
+    return [(row, "; ".join(r)) for row, r in sorted(reasons.items())]
 
 
 def import_police_uk(
@@ -158,11 +224,27 @@ def import_police_uk(
                 load.result.files.append(FileResult(str(f.path), tables[0], skipped=reasons[0]))
                 continue
             todo.append(f)
-        raws = {f.path: read(SourceFile(f.path, f.kind)) for f in todo}
+        raws: dict[Path, RawTable] = {}
+        for f in list(todo):
+            try:
+                raws[f.path] = read(SourceFile(f.path, f.kind), f.encoding)
+                missing = _REQUIRED[f.kind] - set(raws[f.path].headers)
+                if missing:
+                    raise ExtractError(f"{f.path}: columns {', '.join(sorted(missing))} missing")
+            except ExtractError as exc:
+                result.skipped_files.append(str(exc))
+                raws.pop(f.path, None)
+                todo.remove(f)
+                continue
+            if f.encoding != "utf-8":
+                load.result.warnings.append(
+                    f"{f.path}: not UTF-8; read as {f.encoding} (Windows-1252, which includes "
+                    "Latin-1's characters)"
+                )
         events = _latest_events(con, todo, raws)
         districts = _districts([raws[f.path] for f in todo if f.kind == STREET])
         for f, size in zip(files, sizes, strict=True):
-            if f not in todo:
+            if f not in todo or f.path not in raws:
                 done += size
                 continue
             if progress:
@@ -220,6 +302,8 @@ def _latest_events(
 def _districts(raws: list[RawTable]) -> dict[str, str]:
     counts: Counter[str] = Counter()
     for raw in raws:
+        if "LSOA name" not in raw.headers:
+            continue
         counts.update(_local_authority(n) for n in raw.table.column("LSOA name").to_pylist() if n)
     counts.pop("", None)
     total = sum(counts.values())
@@ -248,7 +332,24 @@ def _street(
         "Crime ID", "Month", "Falls within", "Crime type", "LSOA code", "LSOA name", "Location",
         "Longitude", "Latitude", "Last outcome category",
     )}  # fmt: skip
+    bad = _bad_rows(raw)
+    skip = {row for row, _ in bad}
+    content = {h: cols.get(h, [""] * n) for h in ASB_CONTENT}
+    asb = [i for i in range(n) if not get["Crime ID"][i].strip() and cols["_row"][i] not in skip]
+    asb_ids = dict(
+        zip(
+            asb,
+            _asb_ids(
+                [tuple(content[h][i].strip() for h in ASB_CONTENT) for i in asb],
+                [get["Falls within"][i].strip() for i in asb],
+                [get["Month"][i] for i in asb],
+            ),
+            strict=True,
+        )
+    )
     for i in range(n):
+        if cols["_row"][i] in skip:
+            continue
         crime_id = get["Crime ID"][i].strip()
         month = _month_start(get["Month"][i])
         located = get["Location"][i].strip().lower() != "no location"
@@ -264,9 +365,7 @@ def _street(
         }
         if not crime_id:
             incidents["_row"].append(cols["_row"][i])
-            incidents["incident_id"].append(
-                f"PUK-ASB-{get['Month'][i].strip()}-{cols['_row'][i]:07d}"
-            )
+            incidents["incident_id"].append(asb_ids[i])
             incidents["received_at"].append(month)
             incidents["grade"].append("ungraded")
             incidents["incident_type"].append(get["Crime type"][i].strip() or ASB)
@@ -292,7 +391,7 @@ def _street(
         crimes["outcome_at"].append(outcome_at)
         for k, v in common.items():
             crimes[k].append(v)
-    return _raw(crimes), _raw(incidents)
+    return _raw(crimes, bad), _raw(incidents)
 
 
 def _outcome_rows(
@@ -315,7 +414,11 @@ def _outcome_rows(
         "_row", "event_id", "crime_id", "event_type", "event_at", "outcome_category", "outcome_code",
     )}  # fmt: skip
     pending = []
+    bad = _bad_rows(raw)
+    skip = {row for row, _ in bad}
     for i, crime_id in enumerate(ids):
+        if cols["_row"][i] in skip:
+            continue
         category = cols["Outcome type"][i].strip()
         month = _month_start(cols["Month"][i])
         event_id = _event_id(crime_id, month, category)
@@ -332,7 +435,7 @@ def _outcome_rows(
         rows["event_at"].append(month)
         rows["outcome_category"].append(category)
         rows["outcome_code"].append(mapped.outcome_code if mapped and mapped.outcome_code else "")
-    return _raw(rows), pending
+    return _raw(rows, bad), pending
 
 
 def _keep_pending(

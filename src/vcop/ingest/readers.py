@@ -5,28 +5,76 @@ place (:mod:`vcop.ingest.validate`), so a value that cannot be parsed is reporte
 turned into a blank. Each row carries ``_row``: the row number a person would look for — in a CSV
 the record number counting the header as row 1 (so the first data row is row 2), in a workbook
 the spreadsheet row, in Parquet the 1-based record number.
+
+Nothing a file holds makes reading crash: a file that cannot be read at all (binary, not in its
+declared encoding, a damaged workbook) is an :class:`ExtractError` naming the file and what to do;
+a row that cannot be split into the header's fields is a *broken row*; a cell that holds no value
+vcop may load — a workbook formula with no saved value, a spreadsheet error such as ``#DIV/0!``, a
+field longer than :data:`MAX_FIELD_CHARS` — is a *cell issue*, which rejects its row when the
+column is loaded.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import hashlib
+import re
+import warnings
+import zipfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from vcop.spec.profile import Profile
 
 SUFFIXES = {".csv", ".xlsx", ".parquet"}
+#: The longest field vcop loads (characters); a longer one is a cell issue, never a crash.
+MAX_FIELD_CHARS = 1_000_000
+#: The csv module's field limit while vcop reads (its default, 128 KB, is below MAX_FIELD_CHARS).
+_CSV_FIELD_LIMIT = 2**31 - 1
+#: pyarrow's CSV block size; a record longer than a block is read by the careful reader instead.
+_BLOCK_SIZE = 16 << 20
+#: The column that numbers the rows; no source column may be called this.
+ROW = "_row"
+#: A CSV record whose fields hold only these characters is a blank line, not a row.
+BLANK = " \t\r\n"
+
+_MAGIC = (
+    (b"PK\x03\x04", "a ZIP archive (an XLSX workbook named .csv? name it .xlsx)"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel .xls workbook or another Office file"),
+    (b"%PDF", "a PDF document"),
+    (b"PAR1", "a Parquet file (name it .parquet)"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+)
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
 
 
 class ExtractError(Exception):
     """A file that cannot be read at all. The message names the file."""
+
+
+class EncodingError(ExtractError):
+    """A text file with a byte sequence that is not a character in the encoding tried."""
+
+    def __init__(self, message: str, where: str) -> None:
+        super().__init__(message)
+        self.where = where  # e.g. "byte 0xE9 on line 3"
 
 
 @dataclass(frozen=True)
@@ -42,20 +90,35 @@ class SourceFile:
         return f"{self.path}[{self.sheet}]" if self.sheet else str(self.path)
 
 
+@dataclass(frozen=True)
+class CellIssue:
+    """A cell whose text cannot be loaded as written; its row is rejected if the column is loaded."""
+
+    row: int
+    header: str
+    value: str  # what the reject shows: the formula, the error, or the start of a long field
+    reason: str
+
+
 @dataclass
 class RawTable:
-    """A file's rows as text, plus the rows that could not even be split into fields."""
+    """A file's rows as text, plus the rows that could not even be split into fields and the
+    cells that hold no loadable value."""
 
     headers: list[str]
     table: pa.Table  # columns: _row (int64) then one string column per header, in order
     broken_rows: list[tuple[int, str]] = field(default_factory=list)  # (row, reason)
+    cell_issues: list[CellIssue] = field(default_factory=list)
 
 
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
+    try:
+        with path.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError as exc:
+        raise ExtractError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
     return digest.hexdigest()
 
 
@@ -97,17 +160,21 @@ def discover(paths: Iterable[Path], profile: Profile) -> tuple[list[SourceFile],
     return found, skipped
 
 
-def read(source: SourceFile) -> RawTable:
+def read(source: SourceFile, encoding: str = "utf-8") -> RawTable:
+    """A source's rows as text. ``encoding`` is that of a CSV file (workbooks and Parquet files
+    say their own)."""
     suffix = source.path.suffix.lower()
     try:
         if suffix == ".csv":
-            return _read_csv(source.path)
-        if suffix == ".parquet":
-            return _read_parquet(source.path)
-        return _read_sheet(source.path, source.sheet or source.table)
+            raw = _read_csv(source.path, encoding)
+        elif suffix == ".parquet":
+            raw = _read_parquet(source.path)
+        else:
+            raw = _read_sheet(source.path, source.sheet or source.table)
+        return _limit_fields(raw)
     except ExtractError:
         raise
-    except (OSError, pa.ArrowException, ValueError, KeyError) as exc:
+    except (OSError, pa.ArrowException, ValueError, KeyError, csv.Error, MemoryError) as exc:
         raise ExtractError(f"{source.label}: cannot be read: {exc}") from exc
 
 
@@ -117,28 +184,138 @@ def _check_headers(path: str, headers: list[str]) -> list[str]:
         raise ExtractError(f"{path}: the first row has no column headers")
     seen: set[str] = set()
     for h in cleaned:
+        if h.lower() == ROW:
+            raise ExtractError(
+                f"{path}: the column header {h!r} is reserved by vcop (it numbers the rows); "
+                "rename that column"
+            )
         if h.lower() in seen:
             raise ExtractError(f"{path}: the column header {h!r} appears twice")
         seen.add(h.lower())
     return cleaned
 
 
-def _csv_header(path: Path) -> list[str]:
-    with path.open(encoding="utf-8-sig", newline="") as f:
+# -- text: encodings and binary files ------------------------------------------------------------
+
+
+def _codec(encoding: str) -> str:
+    return codecs.lookup(encoding).name
+
+
+def _is_utf8(encoding: str) -> bool:
+    return _codec(encoding) in ("utf-8", "utf-8-sig")
+
+
+def _python_encoding(encoding: str) -> str:
+    """The codec Python reads the file with (a UTF-8 byte-order mark is not part of the text)."""
+    return "utf-8-sig" if _is_utf8(encoding) else encoding
+
+
+def check_text(path: Path, encoding: str = "utf-8") -> None:
+    """Raise :class:`ExtractError` unless the whole file is text in ``encoding``: no binary
+    content, no NUL byte, every byte sequence valid. The message says where and what to do."""
+    wide = _codec(encoding).startswith(("utf-16", "utf-32"))
+    with path.open("rb") as f:
+        head = f.read(8)
+        for magic, what in _MAGIC:
+            if head.startswith(magic):
+                raise ExtractError(f"{path}: is {what}, not a text file of comma-separated values")
+        if not wide:
+            for bom, name in _WIDE_BOMS:
+                if head.startswith(bom):
+                    raise ExtractError(
+                        f"{path}: is {name} text (Excel's 'Unicode Text'), not {encoding}; save it "
+                        f"as 'CSV UTF-8', or declare `encoding: {name.lower()}` in the profile"
+                    )
+        f.seek(0)
+        decoder = codecs.getincrementaldecoder(_python_encoding(encoding))()
+        line, offset = 1, 0
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            nul = -1 if wide else chunk.find(b"\x00")
+            if nul >= 0:
+                at = line + chunk.count(b"\n", 0, nul)
+                raise ExtractError(
+                    f"{path}: is not a text file: it holds a NUL byte on line {at:,} "
+                    f"(byte {offset + nul:,}) — a binary file named .csv?"
+                )
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                at = line + bytes(exc.object[: exc.start]).count(b"\n")
+                raise _decode_error(
+                    path, encoding, bytes(exc.object[exc.start : exc.end]), at
+                ) from exc
+            line += chunk.count(b"\n")
+            offset += len(chunk)
         try:
-            first = next(csv.reader(f), None)
+            decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
-            raise ExtractError(
-                f"{path}: is not UTF-8 text ({exc.reason} at byte {exc.start}); "
-                "save it as 'CSV UTF-8' and load again"
-            ) from exc
+            raise _decode_error(path, encoding, bytes(exc.object[exc.start :]), line) from exc
+
+
+def _decode_error(path: Path, encoding: str, bad: bytes, line: int) -> EncodingError:
+    where = f"byte {' '.join(f'0x{b:02X}' for b in bad[:4])} on line {line:,}"
+    if not _is_utf8(encoding):
+        return EncodingError(
+            f"{path}: is not {encoding} text: {where} is not a character in {encoding}; "
+            "check the profile's `encoding`",
+            where,
+        )
+    try:
+        guess = f" (in Windows-1252 it would be {bad[:1].decode('cp1252')!r})"
+    except UnicodeDecodeError:
+        guess = ""
+    return EncodingError(
+        f"{path}: is not UTF-8 text: {where} cannot be read as UTF-8{guess}. Save it as "
+        "'CSV UTF-8' and load again, or declare its encoding in the profile (`encoding: cp1252` "
+        "for Excel's plain 'CSV' on Windows, or `encoding: latin-1`)",
+        where,
+    )
+
+
+def detect_encoding(path: Path, candidates: Iterable[str] = ("utf-8", "cp1252")) -> str:
+    """The first of ``candidates`` the whole file reads as. :class:`ExtractError` if the file is
+    not text, or is text in none of them."""
+    tried = list(candidates)
+    first: EncodingError | None = None
+    for encoding in tried:
+        try:
+            check_text(path, encoding)
+        except EncodingError as exc:
+            first = first or exc
+            continue
+        return encoding
+    assert first is not None
+    raise ExtractError(
+        f"{path}: is not text in {' or '.join(tried)} ({first.where} is not a character in "
+        f"{tried[0]}); save it as UTF-8"
+    )
+
+
+# -- CSV -----------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _big_fields() -> Iterator[None]:
+    """Let the csv module read fields up to 2 GB (vcop limits them itself, with a reason)."""
+    before = csv.field_size_limit(_CSV_FIELD_LIMIT)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(before)
+
+
+def _csv_header(path: Path, encoding: str) -> list[str]:
+    with _big_fields(), path.open(encoding=_python_encoding(encoding), newline="") as f:
+        first = next(csv.reader(f), None)
     if first is None:
         raise ExtractError(f"{path}: the file is empty (no header row)")
     return _check_headers(str(path), first)
 
 
-def _read_csv(path: Path) -> RawTable:
-    headers = _csv_header(path)
+def _read_csv(path: Path, encoding: str = "utf-8") -> RawTable:
+    check_text(path, encoding)
+    headers = _csv_header(path, encoding)
     invalid: list[int] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
@@ -148,9 +325,17 @@ def _read_csv(path: Path) -> RawTable:
     try:
         table = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(column_names=headers, skip_rows=1),
+            read_options=pacsv.ReadOptions(
+                column_names=headers,
+                skip_rows=1,
+                block_size=_BLOCK_SIZE,
+                encoding="utf8" if _is_utf8(encoding) else encoding,
+            ),
             parse_options=pacsv.ParseOptions(
-                newlines_in_values=True, invalid_row_handler=on_invalid
+                newlines_in_values=True,
+                # a blank line is not a row, but it is a line: the careful reader numbers rows
+                ignore_empty_lines=False,
+                invalid_row_handler=on_invalid,
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(headers, pa.string()),
@@ -158,40 +343,84 @@ def _read_csv(path: Path) -> RawTable:
                 quoted_strings_can_be_null=False,
             ),
         )
-    except pa.ArrowInvalid as exc:
-        if "UTF8" in str(exc) or "utf8" in str(exc).lower():
-            raise ExtractError(
-                f"{path}: is not UTF-8 text; save it as 'CSV UTF-8' and load again"
-            ) from exc
-        raise ExtractError(f"{path}: cannot be read as CSV: {exc}") from exc
+    except pa.ArrowInvalid:
+        # e.g. a record longer than a block: the careful reader copes with anything the csv
+        # module can split, and reports what it cannot
+        return _read_csv_slow(path, headers, encoding)
     if invalid:
         # Some rows could not be split into the header's fields: read again record by record so
         # every row number is exact, and report the broken rows.
-        return _read_csv_slow(path, headers)
+        return _read_csv_slow(path, headers, encoding)
     rows = pa.array(range(2, table.num_rows + 2), type=pa.int64())
-    return RawTable(headers, table.add_column(0, "_row", rows))
+    table = table.add_column(0, ROW, rows)
+    blank = None
+    for column in table.columns[1:]:
+        empty = pc.equal(pc.utf8_length(pc.utf8_trim(column, BLANK)), 0)
+        blank = empty if blank is None else pc.and_(blank, empty)
+    if blank is not None and pc.any(blank).as_py():
+        table = table.filter(pc.invert(blank))  # a blank line is not a row (but keeps its number)
+    return RawTable(headers, table)
 
 
-def _read_csv_slow(path: Path, headers: list[str]) -> RawTable:
+def _read_csv_slow(path: Path, headers: list[str], encoding: str = "utf-8") -> RawTable:
     columns: list[list[str]] = [[] for _ in headers]
     row_numbers: list[int] = []
     broken: list[tuple[int, str]] = []
-    with path.open(encoding="utf-8-sig", newline="") as f:
+    with _big_fields(), path.open(encoding=_python_encoding(encoding), newline="") as f:
         reader = csv.reader(f)
         next(reader)
-        for number, record in enumerate(reader, start=2):
-            if len(record) != len(headers):
-                if not any(v.strip() for v in record):
+        number = 1
+        try:
+            for number, record in enumerate(reader, start=2):
+                if not any(v.strip(BLANK) for v in record):
                     continue  # a blank line is not a row
-                broken.append(
-                    (number, f"the row has {len(record)} fields but the header has {len(headers)}")
-                )
-                continue
-            row_numbers.append(number)
-            for i, value in enumerate(record):
-                columns[i].append(value)
+                if len(record) != len(headers):
+                    reason = f"the row has {len(record)} fields but the header has {len(headers)}"
+                    lines = max(v.count("\n") for v in record)
+                    if lines > 10:
+                        reason += (
+                            f'; one field runs over {lines + 1:,} lines — probably a quote (") '
+                            "that is never closed"
+                        )
+                    broken.append((number, reason))
+                    continue
+                row_numbers.append(number)
+                for i, value in enumerate(record):
+                    columns[i].append(value)
+        except csv.Error as exc:
+            raise ExtractError(
+                f"{path}: cannot be read as CSV after row {number:,}: {exc}"
+            ) from exc
     arrays = [pa.array(row_numbers, type=pa.int64())] + [pa.array(c, pa.string()) for c in columns]
-    return RawTable(headers, pa.table(arrays, names=["_row", *headers]), broken)
+    return RawTable(headers, pa.table(arrays, names=[ROW, *headers]), broken)
+
+
+def _limit_fields(raw: RawTable) -> RawTable:
+    """Fields longer than MAX_FIELD_CHARS become cell issues (and blank, so they are not staged)."""
+    table, issues = raw.table, list(raw.cell_issues)
+    for index, header in enumerate(raw.headers, start=1):
+        column = table.column(index)
+        too_long = pc.greater(pc.utf8_length(column), MAX_FIELD_CHARS)
+        if not pc.any(too_long).as_py():
+            continue
+        rows = table.column(ROW).filter(too_long).to_pylist()
+        values = column.filter(too_long).to_pylist()
+        for row, value in zip(rows, values, strict=True):
+            reason = (
+                f"the {header} field is {len(value):,} characters long; vcop loads at most "
+                f"{MAX_FIELD_CHARS:,} characters in one field"
+            )
+            lines = value.count("\n")
+            if lines:
+                reason += f" (it runs over {lines + 1:,} lines: is a quote never closed?)"
+            issues.append(CellIssue(row, header, value[:40] + "…", reason))
+        table = table.set_column(
+            index, header, pc.if_else(too_long, pa.scalar("", pa.string()), column)
+        )
+    return RawTable(raw.headers, table, raw.broken_rows, issues)
+
+
+# -- Parquet -------------------------------------------------------------------------------------
 
 
 def _read_parquet(path: Path) -> RawTable:
@@ -199,14 +428,19 @@ def _read_parquet(path: Path) -> RawTable:
     headers = _check_headers(str(path), table.column_names)
     arrays = [column.cast(pa.string()) for column in table.columns]
     rows = pa.array(range(1, table.num_rows + 1), type=pa.int64())
-    return RawTable(headers, pa.table([rows, *arrays], names=["_row", *headers]))
+    return RawTable(headers, pa.table([rows, *arrays], names=[ROW, *headers]))
+
+
+# -- XLSX ----------------------------------------------------------------------------------------
 
 
 def _sheet_names(path: Path) -> list[str]:
     import openpyxl
 
     try:
-        wb = openpyxl.load_workbook(path, read_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            wb = openpyxl.load_workbook(path, read_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
         raise ExtractError(f"{path}: cannot be opened as an XLSX workbook: {exc}") from exc
     try:
@@ -229,31 +463,122 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
+def _formula_text(value: object) -> str:
+    text = getattr(value, "text", None)  # an array formula
+    return str(text if isinstance(text, str) else value)
+
+
 def _read_sheet(path: Path, sheet: str) -> RawTable:
+    try:
+        with warnings.catch_warnings():
+            # openpyxl warns, e.g., of a date cell out of range (it then reads it as an error)
+            warnings.simplefilter("ignore")
+            return _read_sheet_cells(path, sheet)
+    except ExtractError:
+        raise
+    except Exception as exc:  # openpyxl and its XML parser raise many kinds for a damaged sheet
+        raise ExtractError(f"{path}[{sheet}]: cannot be read: {exc}") from exc
+
+
+def _may_hold_formulas(path: Path, part: str | None) -> bool:
+    """Whether the sheet's XML holds a formula or an error cell (if unsure: True). Reading a sheet
+    for formulas costs a second pass, so a sheet of plain values is read once."""
+    if not part:
+        return True
+    pattern = re.compile(rb"<(?:\w+:)?f[\s>/]|\st=[\"']e[\"']")
+    with zipfile.ZipFile(path) as z, z.open(part.lstrip("/")) as f:
+        tail = b""
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            if pattern.search(tail + chunk):
+                return True
+            tail = chunk[-16:]
+    return False
+
+
+def _read_sheet_cells(path: Path, sheet: str) -> RawTable:
+    """A sheet's saved values. When the sheet holds formulas it is read twice in step — the saved
+    values and the formulas — as a formula cell whose saved value is missing reads as empty among
+    the values, and must not load as a blank; and an error cell (``#DIV/0!``) must not load as
+    text."""
     import openpyxl
 
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    label = f"{path}[{sheet}]"
+    values_wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    formulas_wb = None
     try:
-        ws = wb[sheet]
-        rows = ws.iter_rows(values_only=True)
+        ws = values_wb[sheet]
+        careful = _may_hold_formulas(path, getattr(ws, "_worksheet_path", None))
+        rows: Iterator[tuple[tuple[Any, ...], tuple[Any, ...]]]
+        if careful:
+            formulas_wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+            rows = zip(ws.iter_rows(), formulas_wb[sheet].iter_rows(), strict=True)
+        else:
+            rows = ((r, ()) for r in ws.iter_rows(values_only=True))
         first = next(rows, None)
         if first is None:
-            raise ExtractError(f"{path}[{sheet}]: the sheet is empty (no header row)")
-        width = len(first)
-        while width and first[width - 1] is None:
+            raise ExtractError(f"{label}: the sheet is empty (no header row)")
+        header_values = [getattr(c, "value", None) if careful else c for c in first[0]]
+        width = len(header_values)
+        while width and header_values[width - 1] is None:
             width -= 1
-        headers = _check_headers(f"{path}[{sheet}]", [_cell_text(v) for v in first[:width]])
+        headers = _check_headers(label, [_cell_text(v) for v in header_values[:width]])
         columns: list[list[str]] = [[] for _ in headers]
         numbers: list[int] = []
-        for number, record in enumerate(rows, start=2):
-            values = [_cell_text(v) for v in record[:width]]
-            if not any(v.strip() for v in values):
+        issues: list[CellIssue] = []
+        for number, (cells, formulas) in enumerate(rows, start=2):
+            if careful:
+                values, found = _careful_row(number, headers, cells, formulas)
+            else:
+                values, found = [_cell_text(v) for v in cells[:width]], []
+                values += [""] * (width - len(values))
+            if not found and not any(v.strip() for v in values):
                 continue
-            values += [""] * (width - len(values))
             numbers.append(number)
+            issues.extend(found)
             for i, v in enumerate(values):
                 columns[i].append(v)
     finally:
-        wb.close()
+        values_wb.close()
+        if formulas_wb is not None:
+            formulas_wb.close()
     arrays = [pa.array(numbers, pa.int64())] + [pa.array(c, pa.string()) for c in columns]
-    return RawTable(headers, pa.table(arrays, names=["_row", *headers]))
+    return RawTable(headers, pa.table(arrays, names=[ROW, *headers]), cell_issues=issues)
+
+
+def _careful_row(
+    number: int, headers: list[str], cells: tuple[Any, ...], formulas: tuple[Any, ...]
+) -> tuple[list[str], list[CellIssue]]:
+    """One row's texts from its value cells and formula cells, and the cells that cannot load."""
+    values: list[str] = []
+    found: list[CellIssue] = []
+    for i, header in enumerate(headers):
+        cell = cells[i] if i < len(cells) else None
+        formula = formulas[i] if i < len(formulas) else None
+        value = getattr(cell, "value", None)
+        kind = getattr(cell, "data_type", "n")
+        if value is None and getattr(formula, "data_type", None) == "f" and kind != "str":
+            # (kind 'str' with no value: a formula whose saved result is the empty string)
+            text = _formula_text(getattr(formula, "value", ""))
+            values.append(text)
+            found.append(
+                CellIssue(
+                    number,
+                    header,
+                    text,
+                    f"the {header} cell is a formula ({text}) with no saved value; open the "
+                    "workbook in Excel and save it (or paste values) so its results are stored",
+                )
+            )
+        elif kind == "e":
+            values.append(str(value))
+            found.append(
+                CellIssue(
+                    number,
+                    header,
+                    str(value),
+                    f"the {header} cell holds the spreadsheet error {value}, not a value",
+                )
+            )
+        else:
+            values.append(_cell_text(value))
+    return values, found

@@ -4,15 +4,26 @@ All parsing rules live here, once. A value that cannot be parsed rejects its row
 plain English; it never becomes a blank. Conventions:
 
 * blank (empty or only spaces) means missing; a column's ``default`` then applies;
+* integers are written as integers: ``12.7``, ``1e1``, ``0x10`` or ``1_000`` are rejects, never
+  13, 10, 16 or 1000 (vcop never rounds or converts a value); numbers are decimal (``-0.12``,
+  ``5.2E1``), finite, with no hex, underscores or thousands separators;
 * booleans: true/false, yes/no, y/n, 1/0, in any case;
 * datetimes: the profile's formats, then ISO 8601 (a date alone is the start of that day). A UTC
   offset, if written, is ignored: times are taken as written, in UK local time;
 * a profile's value codes and allowed values are matched ignoring case; allowed values are
   stored in their canonical spelling;
-* the 7-point satisfaction scale: a code 1..7 or its label, stored as the code.
+* the 7-point satisfaction scale: a code 1..7 or its label, stored as the code;
+* dates lie between 1900 and the load date plus one day: an event cannot be in the future. Due
+  dates and scheduled hearings may be (:func:`may_be_future`);
+* events keep their order where the Code depends on it (:data:`ORDER_RULES`): an outcome, or any
+  case event, dated before its crime was reported is a reject. Dates are compared by day, so a
+  time written as a date alone is never out of order with the same day.
 """
 
 from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
 
 from vcop.spec.profile import TableMapping
 from vcop.spec.schema import Column, Schema
@@ -20,6 +31,49 @@ from vcop.spec.schema import Column, Schema
 TRUE_WORDS = ("true", "yes", "y", "1")
 FALSE_WORDS = ("false", "no", "n", "0")
 YEAR_RANGE = (1900, 2100)
+#: A whole number as written: optional sign, ASCII digits.
+INTEGER_PATTERN = "[+-]?[0-9]+"
+#: A decimal number as written: optional sign, digits with an optional point, optional exponent.
+NUMBER_PATTERN = "[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?"
+#: Case event types that name something scheduled ahead (DECISIONS: "scheduled hearings may" be in
+#: the future): their event_at may be after the load date.
+SCHEDULED_EVENTS = ("hearing_listed",)
+
+
+@dataclass(frozen=True)
+class OrderRule:
+    """``column`` of ``table`` must not be dated (by day) before ``earlier``: on the same row when
+    ``via`` is None, else on the row of table ``via`` that the row's ``crime_id`` names."""
+
+    table: str
+    column: str
+    earlier: str
+    via: str | None
+    what: str
+
+
+#: Orders the Code depends on: its clocks start when the crime is reported, so nothing that
+#: happens to the crime can come before that.
+ORDER_RULES = (
+    OrderRule(
+        "crimes", "outcome_at", "reported_at", None,
+        "an outcome cannot come before the crime was reported",
+    ),
+    OrderRule(
+        "case_events", "event_at", "reported_at", "crimes",
+        "an event on a crime cannot come before the crime was reported",
+    ),
+)  # fmt: skip
+
+
+def may_be_future(table: str, column: Column) -> str | None:
+    """SQL condition (over the staging row) under which the date column may lie after the load
+    date: ``TRUE`` for a due date, a condition for a scheduled hearing, None for an event date."""
+    if column.name == "due_at" or column.name.endswith("_due_at"):
+        return "TRUE"
+    if table == "case_events" and column.name == "event_at":
+        return f"{ident('v_event_type')} IN {_in_list(SCHEDULED_EVENTS)}"
+    return None
 
 
 def ident(name: str) -> str:
@@ -60,9 +114,15 @@ def parsed(column: Column, text: str, schema: Schema, datetime_formats: tuple[st
     if t == "string":
         expr = text
     elif t == "integer":
-        expr = f"TRY_CAST({text} AS BIGINT)"
+        expr = (
+            f"(CASE WHEN regexp_full_match({text}, {lit(INTEGER_PATTERN)}) "
+            f"THEN TRY_CAST({text} AS BIGINT) END)"
+        )
     elif t == "number":
-        expr = f"TRY_CAST({text} AS DOUBLE)"
+        expr = (
+            f"(CASE WHEN regexp_full_match({text}, {lit(NUMBER_PATTERN)}) "
+            f"AND isfinite(TRY_CAST({text} AS DOUBLE)) THEN TRY_CAST({text} AS DOUBLE) END)"
+        )
     elif t == "boolean":
         expr = (
             f"(CASE WHEN lower({text}) IN {_in_list(TRUE_WORDS)} THEN TRUE "
@@ -78,8 +138,7 @@ def parsed(column: Column, text: str, schema: Schema, datetime_formats: tuple[st
             f"WHEN {lit(label)} THEN {code}" for code, label in schema.scale7_labels.items()
         )
         expr = (
-            f"CAST(CASE WHEN TRY_CAST({text} AS INTEGER) BETWEEN 1 AND 7 "
-            f"THEN TRY_CAST({text} AS INTEGER) "
+            f"CAST(CASE WHEN regexp_full_match({text}, '[1-7]') THEN TRY_CAST({text} AS INTEGER) "
             f"ELSE (CASE lower({text}) {whens} END) END AS TINYINT)"
         )
     else:  # pragma: no cover - the schema model forbids other types
@@ -106,20 +165,46 @@ def _expected(column: Column, datetime_formats: tuple[str, ...]) -> str:
     return "text"
 
 
-def checks(column: Column, datetime_formats: tuple[str, ...]) -> list[tuple[str, str]]:
+def checks(
+    column: Column,
+    datetime_formats: tuple[str, ...],
+    *,
+    table: str = "",
+    today: dt.date | None = None,
+) -> list[tuple[str, str]]:
     """(condition, reason) pairs over the staging row's ``t_<col>`` text and ``v_<col>`` value.
 
-    Reasons are SQL string expressions so they can quote the offending value."""
+    Reasons are SQL string expressions so they can quote the offending value. ``today`` is the
+    load date (default: today): an event date after the next day is a reject."""
     c = column.name
     text, value = ident(f"t_{c}"), ident(f"v_{c}")
+    expected = lit(_expected(column, datetime_formats))
     found: list[tuple[str, str]] = []
     if column.required:
         found.append((f"{text} IS NULL", lit(f"{c} is required but is blank")))
-    if column.type != "string":
+    if column.type in ("integer", "number"):
+        # a value DuckDB would have rounded or converted says so, naming the column
+        numeric = (
+            f"(TRY_CAST({text} AS DOUBLE) IS NOT NULL OR TRY_CAST({text} AS BIGINT) IS NOT NULL)"
+        )
+        found.append(
+            (
+                f"{text} IS NOT NULL AND {value} IS NULL AND {numeric}",
+                f"{lit(c + ' ')} || '''' || {text} || ''' is not ' || {expected} || "
+                f"{lit(' as written; vcop never rounds or converts a value')}",
+            )
+        )
+        found.append(
+            (
+                f"{text} IS NOT NULL AND {value} IS NULL AND NOT {numeric}",
+                f"'''' || {text} || ''' is not ' || {expected}",
+            )
+        )
+    elif column.type != "string":
         found.append(
             (
                 f"{text} IS NOT NULL AND {value} IS NULL",
-                f"'''' || {text} || ''' is not ' || {lit(_expected(column, datetime_formats))}",
+                f"'''' || {text} || ''' is not ' || {expected}",
             )
         )
     if column.allowed:
@@ -146,10 +231,49 @@ def checks(column: Column, datetime_formats: tuple[str, ...]) -> list[tuple[str,
         )
     if column.type in ("datetime", "date"):
         lo, hi = YEAR_RANGE
+        out_of_years = f"(year({value}) < {lo} OR year({value}) > {hi})"
         found.append(
             (
-                f"{value} IS NOT NULL AND (year({value}) < {lo} OR year({value}) > {hi})",
+                f"{value} IS NOT NULL AND {out_of_years}",
                 f"'''' || {text} || {lit(f''' is outside the years {lo}-{hi}, probably a typing error''')}",
+            )
+        )
+        ahead = may_be_future(table, column)
+        if ahead != "TRUE":
+            latest = (today or dt.date.today()) + dt.timedelta(days=1)
+            condition = (
+                f"{value} IS NOT NULL AND NOT {out_of_years} "
+                f"AND CAST({value} AS DATE) > DATE {lit(latest.isoformat())}"
+            )
+            if ahead is not None:
+                condition += f" AND NOT coalesce({ahead}, FALSE)"
+            found.append(
+                (
+                    condition,
+                    f"{lit(c + ' ')} || '''' || {text} || '''' || "
+                    + lit(
+                        f" is in the future (after {latest.isoformat()}, the day after the load);"
+                        " an event cannot have happened yet"
+                    ),
+                )
+            )
+    return found
+
+
+def row_checks(table: str) -> list[tuple[str, str, str]]:
+    """(column, condition, reason) for the order rules within one row of ``table``."""
+    found = []
+    for rule in ORDER_RULES:
+        if rule.table != table or rule.via is not None:
+            continue
+        later, earlier = ident(f"v_{rule.column}"), ident(f"v_{rule.earlier}")
+        found.append(
+            (
+                rule.column,
+                f"CAST({later} AS DATE) < CAST({earlier} AS DATE)",
+                f"{lit(rule.column + ' ')} || '''' || {ident('t_' + rule.column)} || "
+                f"''' is before {rule.earlier} ' || '''' || {ident('t_' + rule.earlier)} || "
+                f"'''' || {lit(': ' + rule.what)}",
             )
         )
     return found

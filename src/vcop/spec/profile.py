@@ -2,12 +2,14 @@
 
 A profile is a YAML file. It names, per canonical table, the files or sheets that hold it, the
 source headers for each canonical column, value codes to translate, and the date formats the
-source writes. The ``standard`` profile is the vcop standard extract itself; copy
+source writes, and the character encoding of its CSV files (``encoding``, default ``utf-8``; e.g.
+``cp1252`` for Excel's plain "CSV" on Windows, or ``latin-1``). The ``standard`` profile is the vcop standard extract itself; copy
 ``definitions/profiles/example-rms.yaml`` to describe your own system's layout.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 from functools import cache
 from importlib import resources
@@ -43,6 +45,8 @@ class Profile(BaseModel):
     description: str
     #: strptime formats (Python/DuckDB % codes) tried, in order, before ISO 8601.
     datetime_formats: tuple[str, ...] = ()
+    #: The character encoding of the source's CSV files (a Python codec name).
+    encoding: str = "utf-8"
     tables: dict[str, TableMapping] = Field(default_factory=dict)
     source: str = Field(default="", exclude=True)
 
@@ -93,6 +97,9 @@ def profile_problems(profile: Profile) -> list[str]:
     """Every way a profile disagrees with the canonical schema."""
     schema = load_schema()
     problems = []
+    encoding_problem = _encoding_problem(profile.encoding)
+    if encoding_problem:
+        problems.append(f"encoding: {encoding_problem}")
     for table, mapping in profile.tables.items():
         if table not in schema.table_names:
             problems.append(f"tables.{table}: no canonical table of that name")
@@ -107,6 +114,16 @@ def profile_problems(profile: Profile) -> list[str]:
             if column not in columns:
                 problems.append(f"tables.{table}.values.{column}: not a column of {table}")
     return problems
+
+
+def _encoding_problem(encoding: str) -> str | None:
+    """Why ``encoding`` cannot be used to read text files, or None."""
+    try:
+        codecs.lookup(encoding)
+        "a".encode(encoding).decode(encoding)
+    except LookupError:
+        return f"{encoding!r} is not a text encoding (use e.g. utf-8, cp1252 or latin-1)"
+    return None
 
 
 def packaged_profiles() -> dict[str, str]:
