@@ -38,6 +38,10 @@ class Column(BaseModel):
     min: float | None = None
     max: float | None = None
     default: Any = None
+    #: Free text a person typed: phone numbers, email addresses, postcodes and street addresses
+    #: are scrubbed from it on load (:mod:`vcop.privacy`). Any other text column whose values look
+    #: like those is refused.
+    free_text: bool = False
 
     @property
     def sql_type(self) -> str:
