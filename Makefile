@@ -34,6 +34,7 @@ demo: deps
 	$(UV) run vcop demo --db $(DB)
 
 test: deps test-system
+	$(UV) run bandit --quiet --recursive src --configfile pyproject.toml --severity-level low
 	$(UV) run pytest
 
 lint:

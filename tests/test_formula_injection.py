@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -18,9 +19,14 @@ from typer.testing import CliRunner
 from tests import test_metrics_data as metrics_data
 from vcop.cli import app
 from vcop.export import FORMULA_STARTS, safe_cell, safe_row
+from vcop.store.ops import open_ops
+from vcop.web.auth import Role, add_user
 
 HOSTILE = ['=HYPERLINK("http://evil.example","x")', "@SUM(1+1)*cmd|' /C calc'!A0", "+1+1", "-2+3",
            "\tTAB", "\rCR"]  # fmt: skip
+
+#: The password of the account that lists rejects (given as a scheduled job gives it).
+PASSWORD = "violet kettle orbit lantern"
 
 pytestmark = pytest.mark.filterwarnings(
     r"ignore:fetch_arrow_table\(\) is deprecated:DeprecationWarning"
@@ -93,7 +99,14 @@ def test_vcop_rejects_csv_writes_no_formula(tiny: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     db = tmp_path / "c.duckdb"
     assert runner.invoke(app, ["ingest", str(extract), "--db", str(db)]).exit_code == 0
-    listed = runner.invoke(app, ["rejects", "--db", str(db), "--format", "csv"])
+    ops = open_ops(db)  # rejected values are records: only an admin or analyst may list them
+    add_user(ops, "dq", Role.analyst, PASSWORD, now=datetime(2025, 7, 1))
+    ops.close()
+    listed = runner.invoke(
+        app,
+        ["rejects", "--db", str(db), "--format", "csv", "--user", "dq", "--reason", "fix extract"],
+        env={"VCOP_PASSWORD": PASSWORD},
+    )
     assert listed.exit_code == 0, listed.output
     rows = list(csv.reader(io.StringIO(listed.stdout)))
     assert any("'@SUM(1+1)*cmd" in r for r in rows)

@@ -11,9 +11,10 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from tests.webdata import WebData, build, copy_of
+from tests.webdata import PASSWORD, WebData, build, copy_of
 from vcop.cli import app
 from vcop.harm import concentration, load_weights, register_crime_harm
+from vcop.store.ops import open_ops
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,7 @@ def test_offence_code_weight_wins_over_crime_type(data: WebData) -> None:
 
 def test_harm_victims_is_restricted_and_logged(data: WebData, tmp_path: Path) -> None:
     copy = copy_of(data, tmp_path)
-    runner = CliRunner()
+    runner = CliRunner(env={"VCOP_PASSWORD": PASSWORD})  # as a scheduled job gives it
     args = [
         "harm",
         "victims",
@@ -70,11 +71,16 @@ def test_harm_victims_is_restricted_and_logged(data: WebData, tmp_path: Path) ->
     assert len(rows) == 5
     harms = [float(r["harm"]) for r in rows]
     assert harms == sorted(harms, reverse=True)
-    con = duckdb.connect(str(copy.db))
-    logged = con.execute(
-        "SELECT username, action, reason, detail FROM access_log WHERE channel = 'cli'"
-    ).fetchall()
-    assert [(u, a, r) for u, a, r, _ in logged] == [
-        ("analyst1", "harm_victims", "monthly harm list")
+    ops = open_ops(copy.db)
+    logged = ops.query(
+        "SELECT access_id, username, action, reason FROM access_log WHERE channel = 'cli'"
+    ).rows
+    assert [(u, a, r) for _, u, a, r in logged] == [
+        ("partner1", "harm_victims_refused", "curious"),
+        ("analyst1", "harm_victims", "monthly harm list"),
     ]
-    assert rows[0]["victim_id"] in logged[0][3]
+    shown = ops.query(
+        "SELECT victim_id, crime_id FROM access_records WHERE access_id = ?", [logged[-1][0]]
+    ).rows
+    ops.close()
+    assert shown == [(r["victim_id"], None) for r in rows]

@@ -314,14 +314,28 @@ def test_example_rms_profile(tmp_path: Path) -> None:
     assert victims.rows_rejected == 0
 
 
+#: A password the policy accepts.
+STRONG = "violet kettle orbit lantern"
+
+
 def test_cli_ingest_and_rejects(tiny: Path, tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from vcop.store.ops import open_ops
+    from vcop.web.auth import Role, add_user
+
     runner = CliRunner()
     db = tmp_path / "c.duckdb"
     out = runner.invoke(app, ["ingest", str(tiny), "--db", str(db)])
     assert out.exit_code == 0, out.output
     assert "crimes" in out.output
-    listed = runner.invoke(app, ["rejects", "--db", str(db), "--format", "csv"])
-    assert listed.exit_code == 0
+    add_user(open_ops(db), "dq", Role.analyst, STRONG, now=datetime(2025, 7, 1))
+    listed = runner.invoke(
+        app,
+        ["rejects", "--db", str(db), "--format", "csv", "--user", "dq", "--reason", "data check"],
+        env={"VCOP_PASSWORD": STRONG},
+    )
+    assert listed.exit_code == 0, listed.output
     lines = list(csv.DictReader(listed.output.splitlines()))
     assert {"file", "row", "column", "value", "reason"} <= set(lines[0])
     assert any(

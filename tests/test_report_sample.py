@@ -10,9 +10,10 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from tests.webdata import WebData, build, copy_of
+from tests.webdata import PASSWORD, WebData, build, copy_of
 from vcop.cli import app
 from vcop.reports.sample import Case, allocate, draw, finalised_cases, quarter_bounds
+from vcop.store.ops import open_ops
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +70,7 @@ def test_enhanced_cases_are_over_represented_on_request() -> None:
 
 def test_cli_writes_cases_and_their_ledger_and_logs_the_draw(data: WebData, tmp_path: Path) -> None:
     copy = copy_of(data, tmp_path)
-    runner = CliRunner()
+    runner = CliRunner(env={"VCOP_PASSWORD": PASSWORD})  # as a scheduled job gives it
     args = [
         "report",
         "sample",
@@ -101,10 +102,18 @@ def test_cli_writes_cases_and_their_ledger_and_logs_the_draw(data: WebData, tmp_
     )
     con = duckdb.connect(str(copy.db))
     assert len(finalised_cases(con, dt.date(2025, 1, 1), dt.date(2025, 3, 31))) >= 12
-    logged = con.execute(
-        "SELECT username, action, reason FROM access_log WHERE action = 'dip_sample'"
-    ).fetchall()
-    assert logged == [("analyst1", "dip_sample", "Q1 audit")]
+    con.close()
+    ops = open_ops(copy.db)
+    logged = ops.query("SELECT access_id, username, action, reason FROM access_log").rows
+    assert [r[1:] for r in logged] == [
+        ("partner1", "dip_sample_refused", "audit"),
+        ("analyst1", "dip_sample", "Q1 audit"),
+    ]
+    shown = ops.query(
+        "SELECT victim_id, crime_id FROM access_records WHERE access_id = ?", [logged[-1][0]]
+    ).rows
+    ops.close()
+    assert set(shown) == {(r["victim_id"], r["crime_id"]) for r in ledger}
     again = tmp_path / "again"
     runner.invoke(app, [*args, "--user", "analyst1", "--reason", "Q1 audit", "--out", str(again)])
     assert (again / "cases.csv").read_text() == (out / "cases.csv").read_text()

@@ -7,13 +7,12 @@ import io
 import json
 import shutil
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 import vcop.rules.ledger as ledger_module
 from tests.cases.runner import load_tables
@@ -21,6 +20,8 @@ from tests.cases.synthetic import synthetic_tables
 from vcop.cli import rules as _rules  # noqa: F401  (registers the commands)
 from vcop.cli.app import app
 from vcop.store import connect
+from vcop.store.ops import open_ops
+from vcop.web.auth import Role, add_user
 
 pytestmark = pytest.mark.filterwarnings(
     r"ignore:fetch_arrow_table\(\) is deprecated:DeprecationWarning"
@@ -34,7 +35,7 @@ REQUIRED = (
 STORY = {
     "crimes": [
         {"crime_id": "C1", "reported_at": "2025-02-02 22:10:00", "crime_type": "Violence and sexual offences",
-         "offence_code": "8N", "domestic_abuse": True},
+         "offence_code": "8N", "domestic_abuse": True, "unit": "CID North"},
     ],
     "victims": [{"victim_id": "V1", "crime_id": "C1", "age_at_report": 34}],
     "case_events": [
@@ -72,20 +73,35 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return raw, evaluated
 
 
+#: The accounts that read records here (an analyst, and a supervisor of C1's unit), and their
+#: password, given as a scheduled job gives it (the tests have no terminal).
+ANALYST, SUPERVISOR = "ana", "sup42"
+PASSWORD = "violet kettle orbit lantern"
+AS_ANALYST = ("--user", ANALYST, "--reason", "testing the listing")
+
+
+def with_accounts(db: Path) -> Path:
+    ops = open_ops(db)
+    add_user(ops, ANALYST, Role.analyst, PASSWORD, now=datetime(2025, 7, 1))
+    add_user(ops, SUPERVISOR, Role.supervisor, PASSWORD, now=datetime(2025, 7, 1), unit="CID North")
+    ops.close()
+    return db
+
+
 @pytest.fixture
 def db(templates: tuple[Path, Path], tmp_path: Path) -> Path:
     """A fresh copy of the force's database, no ledger yet."""
-    return Path(shutil.copy(templates[0], tmp_path / "force.duckdb"))
+    return with_accounts(Path(shutil.copy(templates[0], tmp_path / "force.duckdb")))
 
 
 @pytest.fixture
 def ready(templates: tuple[Path, Path], tmp_path: Path) -> Path:
     """A fresh copy of the force's database with the ledger as of 30 June 2025."""
-    return Path(shutil.copy(templates[1], tmp_path / "force.duckdb"))
+    return with_accounts(Path(shutil.copy(templates[1], tmp_path / "force.duckdb")))
 
 
 def run(*args: str) -> Result:
-    return CliRunner().invoke(app, list(args))
+    return CliRunner().invoke(app, list(args), env={"VCOP_PASSWORD": PASSWORD})
 
 
 def test_evaluate_writes_the_ledger(db: Path) -> None:
@@ -109,7 +125,9 @@ def test_evaluate_writes_the_ledger(db: Path) -> None:
     assert standards["needs_assessment_working_days"] == 2
     con.close()
     # The stored ledger is read back (not recomputed) because its definitions and standards match.
-    listed = run("entitlements", "--db", str(db), "--as-of", "2025-06-30", "--format", "csv")
+    listed = run(
+        "entitlements", "--db", str(db), "--as-of", "2025-06-30", "--format", "csv", *AS_ANALYST
+    )
     assert "computing" not in listed.stderr
     assert len(listed.stdout.splitlines()) == rows + 1
 
@@ -149,6 +167,7 @@ def test_entitlements_as_csv_and_json(ready: Path) -> None:
         "overdue",
         "--format",
         "csv",
+        *AS_ANALYST,
     )
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
@@ -156,7 +175,7 @@ def test_entitlements_as_csv_and_json(ready: Path) -> None:
     assert {r["status"] for r in rows} == {"overdue"}
     result = run(
         "entitlements", "--db", str(db), "--as-of", "2025-06-30", "--obligation",
-        "R4.referral-to-support", "--format", "json",
+        "R4.referral-to-support", "--format", "json", *AS_ANALYST,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     records = json.loads(result.stdout)
@@ -165,7 +184,8 @@ def test_entitlements_as_csv_and_json(ready: Path) -> None:
 
 
 def test_entitlements_for_another_date_are_computed_the_same_way(ready: Path) -> None:
-    args = ["entitlements", "--db", str(ready), "--as-of", "2025-03-31", "--format", "csv"]
+    args = ["entitlements", "--db", str(ready), "--as-of", "2025-03-31", "--format", "csv",
+            *AS_ANALYST]  # fmt: skip
     computed = run(*args)
     assert computed.exit_code == 0, computed.output
     assert (
@@ -180,23 +200,21 @@ def test_entitlements_for_another_date_are_computed_the_same_way(ready: Path) ->
 
 def test_record_level_reads_need_a_reason_and_are_logged(ready: Path) -> None:
     db = ready
-    refused = CliRunner().invoke(
-        app, ["entitlements", "--db", str(db), "--as-of", "2025-06-30", "--victim", "V1"]
-    )
+    refused = run("entitlements", "--db", str(db), "--as-of", "2025-06-30", "--victim", "V1")
     assert refused.exit_code == 2
     assert "--reason is required" in refused.stderr
-    allowed = CliRunner().invoke(
-        app,
-        ["entitlements", "--db", str(db), "--as-of", "2025-06-30", "--victim", "V1", "--format", "csv",
-         "--user", "sup42", "--reason", "weekly review of overdue updates"],
+    allowed = run(
+        "entitlements", "--db", str(db), "--as-of", "2025-06-30", "--victim", "V1", "--format",
+        "csv", "--user", "sup42", "--reason", "weekly review of overdue updates",
     )  # fmt: skip
     assert allowed.exit_code == 0, allowed.output
     rows = list(csv.DictReader(io.StringIO(allowed.stdout)))
     assert rows and {r["victim_id"] for r in rows} == {"V1"}
-    con = duckdb.connect(str(db), read_only=True)
-    logged = con.execute(
-        "SELECT username, channel, action, victim_id, crime_id, reason FROM access_log"
-    ).fetchall()
+    logged = (
+        open_ops(db)
+        .query("SELECT username, channel, action, victim_id, crime_id, reason FROM access_log")
+        .rows
+    )
     assert logged == [
         ("sup42", "cli", "entitlements", "V1", None, "weekly review of overdue updates")
     ]
@@ -222,18 +240,16 @@ def test_explain_tells_the_story(ready: Path) -> None:
     )
     assert "Phone call about suspect arrested — not successful (victim not reached)" in text
     assert "referred to an IDVA on Tue 4 Feb 2025 at 11:00 — met" in text
-    con = duckdb.connect(str(db), read_only=True)
-    assert con.execute("SELECT action, victim_id, crime_id FROM access_log").fetchall() == [
-        ("explain", "V1", "C1")
-    ]
+    logged = open_ops(db).query("SELECT action, victim_id, crime_id, os_user FROM access_log").rows
+    assert [r[:3] for r in logged] == [("explain", "V1", "C1")]
+    assert logged[0][3]  # the operating-system user who ran it
 
 
 def test_explain_an_unknown_victim(ready: Path) -> None:
     db = ready
-    result = CliRunner().invoke(
-        app,
-        ["explain", "--db", str(db), "--victim", "V1", "--crime", "C999", "--as-of", "2025-06-30",
-         "--reason", "checking"],
+    result = run(
+        "explain", "--db", str(db), "--victim", "V1", "--crime", "C999", "--as-of", "2025-06-30",
+        "--user", ANALYST, "--reason", "checking",
     )  # fmt: skip
     assert result.exit_code == 1
     assert "no victim 'V1' of crime 'C999' reported by 2025-06-30" in result.stderr

@@ -14,6 +14,7 @@ import pytest
 from vcop.ingest import load_paths
 from vcop.spec.profile import load_profile
 from vcop.store import connect
+from vcop.store.ops import open_ops, ops_path_for
 from vcop.synth import generate
 from vcop.web.auth import Role, add_user
 
@@ -86,14 +87,16 @@ def build(tmp: pytest.TempPathFactory) -> WebData:
         "SELECT c.officer_id, min(v.victim_id) FROM victims v JOIN crimes c USING (crime_id) "
         "WHERE c.officer_id IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
     ).fetchone()
+    con.close()
+    ops = open_ops(db)
     for name, role in USERS.items():
         add_user(
-            con, name, role, PASSWORD, now=CREATED,
+            ops, name, role, PASSWORD, now=CREATED,
             unit=unit if role is Role.supervisor else None,
             officer_id=officer_id if role is Role.officer else None,
         )  # fmt: skip
-    add_user(con, "super2", Role.supervisor, PASSWORD, now=CREATED, unit=other_unit)
-    con.close()
+    add_user(ops, "super2", Role.supervisor, PASSWORD, now=CREATED, unit=other_unit)
+    ops.close()
     data = WebData(
         db, unit, other_unit, officer_id, in_unit, out_of_unit, officer_victim, failed_victim
     )
@@ -102,10 +105,14 @@ def build(tmp: pytest.TempPathFactory) -> WebData:
 
 
 def copy_of(data: WebData, folder: Path) -> WebData:
-    """The same data in a database file of its own (tests that write, or a second server)."""
+    """The same data (build and operational store) in files of its own (tests that write, or a
+    second server)."""
     db = folder / "vcop.duckdb"
     shutil.copyfile(data.db, db)
     wal = Path(str(data.db) + ".wal")
     if wal.exists():
         shutil.copyfile(wal, Path(str(db) + ".wal"))
+    ops = open_ops(data.db)
+    ops.backup_to(ops_path_for(db))
+    ops.close()
     return WebData(db, *[getattr(data, f) for f in list(data.__dataclass_fields__)[1:]])

@@ -77,7 +77,7 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
-        self.app.state.vcop.store.close()
+        self.app.state.vcop.close()
 
 
 @pytest.fixture(scope="session")

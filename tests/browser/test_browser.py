@@ -109,7 +109,7 @@ def test_a_wrong_password_gets_an_accessible_error_summary(person: Person) -> No
     summary = person.page.locator(".govuk-error-summary")
     expect(summary).to_be_visible()
     expect(summary).to_be_focused()
-    person.page.get_by_role("link", name="The user name or password is not right").click()
+    person.page.get_by_role("link", name="The user name, password or code is not right").click()
     expect(person.page.locator("#username")).to_be_focused()
     person.assert_accessible()
 

@@ -58,4 +58,4 @@ def clock() -> Clock:
 def app(data: WebData, clock: Clock) -> Iterator[FastAPI]:
     application = create_app(data.db, clock=clock, suppression_threshold=THRESHOLD)
     yield application
-    application.state.vcop.store.close()
+    application.state.vcop.close()

@@ -66,4 +66,4 @@ def served_copy(webdata: WebData, folder: Path, **settings: Any) -> Iterator[Fas
     try:
         yield application
     finally:
-        application.state.vcop.store.close()
+        application.state.vcop.close()

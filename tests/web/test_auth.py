@@ -14,6 +14,7 @@ from tests.web.helpers import Clock, csrf_of, form_token, sign_in
 from tests.webdata import PASSWORD, WebData
 from vcop.cli import app as cli
 from vcop.store import connect
+from vcop.store.ops import open_ops
 from vcop.web.app import CSP
 
 
@@ -80,11 +81,11 @@ def test_session_cookie_is_httponly_samesite_and_expires(app: FastAPI) -> None:
 def test_the_database_holds_only_hashes(app: FastAPI) -> None:
     client = sign_in(app, "analyst1")
     token = client.cookies.get("vcop_session")
-    store = app.state.vcop.store
-    hashes = [r[0] for r in store.query("SELECT password_hash FROM users").rows]
+    ops = app.state.vcop.ops
+    hashes = [r[0] for r in ops.query("SELECT password_hash FROM users").rows]
     assert all(h.startswith("$argon2id$") for h in hashes)
     assert PASSWORD not in str(hashes)
-    sessions = [r[0] for r in store.query("SELECT session_hash FROM sessions").rows]
+    sessions = [r[0] for r in ops.query("SELECT session_hash FROM sessions").rows]
     assert token not in sessions and len(sessions) == 1
 
 
@@ -143,11 +144,11 @@ def test_sessions_survive_a_server_restart(data: WebData, clock: Clock) -> None:
     first = create_app(data.db, clock=clock)
     client = sign_in(first, "analyst1")
     token = client.cookies.get("vcop_session")
-    first.state.vcop.store.close()
+    first.state.vcop.close()
     second = create_app(data.db, clock=clock)
     again = TestClient(second, follow_redirects=False, cookies={"vcop_session": token})
     assert again.get("/").status_code == 200
-    second.state.vcop.store.close()
+    second.state.vcop.close()
 
 
 def test_responses_carry_security_headers(app: FastAPI) -> None:
@@ -205,14 +206,14 @@ def test_users_add_list_disable(tmp_path: Path, clock: Clock) -> None:
 
     app = create_app(db, clock=clock)
     client = sign_in(app, "ana")
-    app.state.vcop.store.close()
+    app.state.vcop.close()
 
     new = "another long passphrase"
     changed = runner.invoke(cli, ["users", "password", "ana", "--db", str(db)], input=new + "\n")
     assert changed.exit_code == 0, changed.output
     app = create_app(db, clock=clock)
     sign_in(app, "ana", new)
-    app.state.vcop.store.close()
+    app.state.vcop.close()
 
     assert runner.invoke(cli, ["users", "disable", "ana", "--db", str(db)]).exit_code == 0
     app = create_app(db, clock=clock)
@@ -226,7 +227,7 @@ def test_users_add_list_disable(tmp_path: Path, clock: Clock) -> None:
         data={"username": "ana", "password": PASSWORD, "csrf_token": form_token(page.text)},
     )
     assert refused.status_code == 401
-    app.state.vcop.store.close()
+    app.state.vcop.close()
 
 
 @pytest.mark.parametrize(
@@ -273,14 +274,15 @@ def test_the_demo_account_is_made_once_with_a_password_shown_once(
     from vcop.web.auth import DEMO_ACCOUNT, ensure_demo_account
 
     db = tmp_path / "v.duckdb"
-    con = connect(db)
-    password = ensure_demo_account(con, now=clock())
+    connect(db).close()
+    ops = open_ops(db)
+    password = ensure_demo_account(ops, now=clock())
     assert password and len(password) >= 12
-    assert ensure_demo_account(con, now=clock()) is None  # never reset behind the user's back
-    stored = con.execute("SELECT role, password_hash FROM users").fetchall()
+    assert ensure_demo_account(ops, now=clock()) is None  # never reset behind the user's back
+    stored = ops.query("SELECT role, password_hash FROM users").rows
     assert stored[0][0] == "analyst" and password not in stored[0][1]
-    con.close()
+    ops.close()
     app = create_app(db, clock=clock)
     client = sign_in(app, DEMO_ACCOUNT, password)
     assert client.get("/").status_code == 200
-    app.state.vcop.store.close()
+    app.state.vcop.close()

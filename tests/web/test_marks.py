@@ -337,7 +337,7 @@ def with_targets(data: WebData, clock: Clock) -> Iterator[FastAPI]:
     (Path(data.db).parent / "targets.yaml").write_text(TARGETS)
     application = create_app(data.db, clock=clock)
     yield application
-    application.state.vcop.store.close()
+    application.state.vcop.close()
 
 
 def test_only_an_adopted_target_is_shown_with_its_source(with_targets: FastAPI) -> None:

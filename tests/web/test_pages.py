@@ -33,7 +33,7 @@ def shared(webdata: WebData, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     data = copy_of(webdata, tmp_path_factory.mktemp("shared"))
     application = create_app(data.db, clock=Clock(datetime(2025, 7, 1, 9, 0)))
     yield application
-    application.state.vcop.store.close()
+    application.state.vcop.close()
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ def test_a_route_without_a_permission_is_refused(data: WebData) -> None:
 
     client = sign_in(application, "analyst1")
     assert client.get("/undeclared").status_code == 403
-    application.state.vcop.store.close()
+    application.state.vcop.close()
 
 
 CASES = [
@@ -380,8 +380,8 @@ def test_journey_asks_why_then_shows_and_logs(app: FastAPI, webdata: WebData) ->
     assert first.status_code == 200
     assert "Why are you opening this victim" in first.text
     assert "Timeline" not in first.text
-    store = app.state.vcop.store
-    assert store.scalar("SELECT count(*) FROM access_log") == 0
+    ops = app.state.vcop.ops
+    assert ops.scalar("SELECT count(*) FROM access_log") == 0
     assert client.get(f"/victims/{victim}.json").status_code == 428
 
     token = csrf_of(client)
@@ -412,7 +412,7 @@ def test_journey_asks_why_then_shows_and_logs(app: FastAPI, webdata: WebData) ->
     assert all(r["reason"] for r in obligations)
     assert client.get(f"/victims/{victim}.csv?table=obligations").status_code == 200
 
-    log = store.query(
+    log = ops.query(
         "SELECT username, role, action, victim_id, reason, session FROM access_log ORDER BY access_id"
     ).rows
     assert [r[2] for r in log] == ["journey", "journey_json", "journey_csv"]
@@ -450,7 +450,7 @@ def test_supervisor_sees_only_crimes_in_scope_of_a_victim(app: FastAPI) -> None:
     ).rows
     assert row, "the test data should have a victim of crimes in two units"
     victim, unit = row[0]
-    add_user(store.con, "super3", Role.supervisor, PASSWORD, now=CREATED, unit=unit)
+    add_user(app.state.vcop.ops, "super3", Role.supervisor, PASSWORD, now=CREATED, unit=unit)
     client = sign_in(app, "super3")
     give_reason(client, victim)
     body = client.get(f"/victims/{victim}.json").json()
@@ -549,7 +549,7 @@ def test_worklist_views_and_exports_are_logged(app: FastAPI) -> None:
     assert export.text.startswith("category_label,victim_id,crime_id")
     actions = [
         r[0]
-        for r in app.state.vcop.store.query("SELECT action FROM access_log ORDER BY access_id").rows
+        for r in app.state.vcop.ops.query("SELECT action FROM access_log ORDER BY access_id").rows
     ]
     assert actions == ["worklist", "worklist_csv"]
 
@@ -575,13 +575,14 @@ def test_data_quality_lists_rejected_rows(tmp_path: Path, tiny: Path, clock: Clo
     from vcop.ingest import load_paths
     from vcop.spec.profile import load_profile
     from vcop.store import connect
+    from vcop.store.ops import open_ops
     from vcop.web.auth import add_user
 
     db = tmp_path / "v.duckdb"
     con = connect(db)
     load_paths(con, [tiny], load_profile("standard"))
-    add_user(con, "a", Role.analyst, "correct horse battery", now=clock())
     con.close()
+    add_user(open_ops(db), "a", Role.analyst, "correct horse battery", now=clock())
     application = create_app(db, clock=clock)
     client = sign_in(application, "a", "correct horse battery")
     body = client.get("/data-quality.json").json()
@@ -592,7 +593,7 @@ def test_data_quality_lists_rejected_rows(tmp_path: Path, tiny: Path, clock: Clo
     assert "has not been built" in client.get("/worklist").text
     assert "has not been built" in client.get("/compliance").text
     assert "no entitlement ledger" in client.get("/").text
-    application.state.vcop.store.close()
+    application.state.vcop.close()
 
 
 # -- the access log ----------------------------------------------------------------------------

@@ -426,7 +426,7 @@ def test_mid_month_partners_see_the_last_month_end_with_a_ledger_evaluated_in_me
         assert partner.get("/").status_code == 200  # kept: not built again
         assert len(ledgers) == 1
     finally:
-        application.state.vcop.store.close()
+        application.state.vcop.close()
 
 
 def test_no_release_means_a_note_and_no_figures(
@@ -448,4 +448,4 @@ def test_no_release_means_a_note_and_no_figures(
                 "No figures are shown: no release of 30 June 2025" in n for n in body["notes"]
             )
     finally:
-        application.state.vcop.store.close()
+        application.state.vcop.close()

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import duckdb
 import typer
 from rich.console import Console
+from rich.markup import escape
 
+from vcop.config import Settings, SettingsError, load_settings
 from vcop.store import StoreError, connect
+
+if TYPE_CHECKING:
+    from vcop.store.ops import OpsStore
 
 app = typer.Typer(
     name="vcop",
@@ -33,7 +38,32 @@ def open_store(db: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnectio
         fail(str(exc))
 
 
+def open_ops_store(db: Path) -> OpsStore:
+    """The operational store beside build ``db`` (accounts, the access log, refreshes), or exit
+    with a message that names the file."""
+    from vcop.store.ops import OpsError, open_ops
+
+    try:
+        return open_ops(db, ops_path_setting(db))
+    except OpsError as exc:
+        fail(str(exc))
+
+
+def ops_path_setting(db: Path) -> Path:
+    """The operational store's file: the ``database.ops`` setting, else beside the build."""
+    return cli_settings(db).ops_path
+
+
+def cli_settings(db: Path) -> Settings:
+    """The settings in effect for a command on build ``db`` (``vcop.toml`` beside it or at
+    ``VCOP_SETTINGS``, then ``VCOP_*`` variables), or exit naming what is wrong."""
+    try:
+        return load_settings(db)
+    except SettingsError as exc:
+        fail(str(exc))
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print a user-facing error and exit non-zero (no traceback)."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     sys.exit(code)

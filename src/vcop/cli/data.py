@@ -12,6 +12,7 @@ from typing import Annotated, TypeVar
 
 import duckdb
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -21,12 +22,14 @@ from rich.progress import (
 )
 from rich.table import Table as RichTable
 
-from vcop.cli.app import app, console, err_console, fail, open_store
+from vcop.cli.app import app, console, err_console, fail, open_store, ops_path_setting
 from vcop.config import DEFAULT_DB
 from vcop.export import safe_row
 from vcop.ingest import ExtractError, LoadResult, load_paths
 from vcop.ingest.load import Progress as LoadProgress
 from vcop.spec.profile import ProfileError, load_profile
+from vcop.store import StoreError
+from vcop.store.build import changing
 
 DbOption = Annotated[Path, typer.Option("--db", help="The vcop DuckDB database file.")]
 
@@ -64,13 +67,16 @@ def ingest(
     except ProfileError as exc:
         fail(str(exc))
     result = run_load(
-        db, lambda con, progress: load_paths(con, paths, chosen, force=force, progress=progress)
+        db,
+        lambda con, progress: load_paths(con, paths, chosen, force=force, progress=progress),
+        changed=lambda r: bool(r.files),  # every file loaded is recorded, even with no new rows
     )
     print_load_summary(result, db)
     if result.rows_rejected:
         err_console.print(
             f"[yellow]{result.rows_rejected:,} row(s) rejected[/] — list them with "
-            f"`vcop rejects --db {db} --batch N`",
+            f"`vcop rejects --db {db} --batch N --user YOU --reason WHY` (reading them is "
+            "logged), or on the dashboard's data-quality page",
             highlight=False,
         )
 
@@ -78,23 +84,33 @@ def ingest(
 T = TypeVar("T")
 
 
-def run_load(db: Path, work: Callable[[duckdb.DuckDBPyConnection, LoadProgress], T]) -> T:
-    """Run a load with a progress bar; a bad extract or Ctrl-C ends it with nothing written."""
-    con = open_store(db)
+def run_load(
+    db: Path,
+    work: Callable[[duckdb.DuckDBPyConnection, LoadProgress], T],
+    *,
+    what: str = "ingest",
+    changed: Callable[[T], bool] = lambda _: True,
+) -> T:
+    """Run a load with a progress bar on a copy of the build, published when it succeeds (and
+    ``changed(result)`` says it changed something); a bad extract or Ctrl-C ends it with nothing
+    written, and a dashboard reading the build keeps serving it throughout."""
     try:
-        with _progress() as bar:
+        with changing(db, what, ops_path=ops_path_setting(db)) as change, _progress() as bar:
             task = bar.add_task("starting", total=None)
 
             def report(description: str, done: int, total: int) -> None:
-                bar.update(task, description=description, total=total, completed=done)
+                bar.update(task, description=escape(description), total=total, completed=done)
 
-            return work(con, report)
+            result = work(change.con, report)
+            if not changed(result):
+                change.discard()
+            return result
+    except StoreError as exc:
+        fail(str(exc))
     except ExtractError as exc:
         fail(f"{exc}\nNothing was loaded.")
     except KeyboardInterrupt:
         fail("interrupted; nothing was loaded (the database is as it was before).", code=130)
-    finally:
-        con.close()
 
 
 def _progress() -> Progress:
@@ -109,12 +125,23 @@ def _progress() -> Progress:
 
 
 def _short(label: str) -> str:
-    """A file's name (with its sheet), short enough for a summary table."""
-    return Path(label.split("[")[0]).name + ("[" + label.split("[", 1)[1] if "[" in label else "")
+    """A file's name (with its sheet), short enough for a summary table, escaped for the console
+    (file, folder and sheet names are user text: ``[/y]`` must print, not be read as markup)."""
+    from rich.markup import escape
+
+    path, sheet = label, ""
+    if label.endswith("]") and "[" in label:  # a workbook's sheet: names cannot hold [ or ]
+        path, _, name = label[:-1].rpartition("[")
+        sheet = f"[{name}]"
+    return escape(Path(path).name + sheet)
 
 
 def print_load_summary(result: LoadResult, db: Path) -> None:
-    table = RichTable(title=f"Load {result.load_id} into {db}", title_justify="left")
+    """The load's table of files and counts, then notes; every piece of user text (paths, column
+    headers, skip reasons) is escaped, so a name like ``[/x]`` prints as itself."""
+    from rich.markup import escape
+
+    table = RichTable(title=f"Load {result.load_id} into {escape(str(db))}", title_justify="left")
     for name in (
         "file",
         "table",
@@ -130,7 +157,7 @@ def print_load_summary(result: LoadResult, db: Path) -> None:
     for f in result.files:
         if f.skipped:
             table.add_row(_short(f.label), f.table, "", "", "", "", "", "", "", end_section=False)
-            table.add_row(f"  skipped: {f.skipped}", "", "", "", "", "", "", "", "")
+            table.add_row(f"  skipped: {escape(f.skipped)}", "", "", "", "", "", "", "", "")
             continue
         table.add_row(
             _short(f.label), f.table, str(f.batch_id),
@@ -141,18 +168,28 @@ def print_load_summary(result: LoadResult, db: Path) -> None:
     for f in result.files:
         if f.personal_columns:
             console.print(
-                f"[yellow]{f.label}: columns {', '.join(f.personal_columns)} look like personal "
-                "details and were not loaded — vcop holds pseudonymous ids only.[/]",
+                f"[yellow]{escape(f.label)}: columns {escape(', '.join(f.personal_columns))} look "
+                "like personal details and were not loaded — vcop holds pseudonymous ids only.[/]",
                 highlight=False,
             )
         others = [c for c in f.ignored_columns if c not in f.personal_columns]
         if others:
             console.print(
-                f"{f.label}: columns not in the standard extract, not loaded: {', '.join(others)}",
+                f"{escape(f.label)}: columns not in the standard extract, not loaded: "
+                f"{escape(', '.join(others))}",
                 highlight=False,
             )
+        if f.scrubbed:
+            console.print(
+                f"{escape(f.label)}: {f.scrubbed:,} free-text value(s) held a phone number, email "
+                "address, postcode or street address, replaced by a marker such as [phone] before "
+                "loading.".replace("[phone]", "\\[phone]"),
+                highlight=False,
+            )
+    for warning in result.warnings:
+        console.print(f"[yellow]{escape(warning)}[/]", highlight=False)
     for note in result.notes:
-        console.print(f"skipped {note}", highlight=False)
+        console.print(f"skipped {escape(note)}", highlight=False)
 
 
 @app.command()
@@ -165,8 +202,30 @@ def rejects(
     limit: Annotated[
         int | None, typer.Option(help="At most this many rows (table format: default 200).")
     ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user",
+            help="Your vcop account, an admin or analyst (default: your login name). Its password "
+            "is asked for at a terminal, else read from VCOP_PASSWORD.",
+        ),
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why you are reading rejected values (logged).")
+    ] = None,
 ) -> None:
-    """List rejected rows: file, row, column, value and the reason, in plain English."""
+    """List rejected rows: file, row, column, value and the reason, in plain English.
+
+    The values are the records as they came in: only admins and analysts may list them, with
+    their password and a reason, and every listing is written to the access log.
+    """
+    from vcop.cli.access import record_reader, rows_shown
+
+    shown_as = f"batch={batch if batch is not None else 'all'} format={output.value}"
+    reader = record_reader(
+        db, user=user, reason=reason, action="rejects", what="read rejected rows",
+        permission="data_quality", detail=shown_as,
+    )  # fmt: skip
     con = open_store(db, read_only=True)
     where, params = ("WHERE batch_id = ?", [batch]) if batch is not None else ("", [])
     if limit is None and output is OutputFormat.table:
@@ -177,6 +236,7 @@ def rejects(
     )
     total = con.execute(f"SELECT count(*) FROM rejects {where}", params).fetchall()[0]
     rows = con.execute(sql + (f" LIMIT {int(limit)}" if limit else ""), params).fetchall()
+    reader.log(f"{shown_as}; {len(rows)} of {total[0]:,} rejected value(s): {rows_shown(rows)}")
     names = ["batch_id", "file", "table", "row", "column", "value", "reason"]
     _emit(names, rows, output, title="Rejected rows")
     if output is OutputFormat.table and total and total[0] > len(rows):
@@ -217,7 +277,7 @@ def _emit(
         for n in names:
             table.add_column(n, overflow="fold")
         for r in rows:
-            table.add_row(*("" if v is None else str(v) for v in r))
+            table.add_row(*("" if v is None else escape(str(v)) for v in r))
         console.print(table)
 
 
@@ -249,7 +309,9 @@ def import_police_uk_command(
     from vcop.ingest.police_uk import import_police_uk
 
     result = run_load(
-        db, lambda con, progress: import_police_uk(con, paths, force=force, progress=progress)
+        db,
+        lambda con, progress: import_police_uk(con, paths, force=force, progress=progress),
+        what="import police-uk",
     )
     print_load_summary(result.load, db)
     if result.linked_outcomes:
@@ -269,4 +331,4 @@ def import_police_uk_command(
             highlight=False,
         )
     for note in result.skipped_files:
-        console.print(f"skipped {note}", highlight=False)
+        console.print(f"skipped {escape(note)}", highlight=False)

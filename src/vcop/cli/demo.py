@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
@@ -79,7 +80,7 @@ def demo_data(
             task = bar.add_task("starting", total=100)
 
             def report(description: str, done: int, total: int) -> None:
-                bar.update(task, description=description, completed=done, total=total)
+                bar.update(task, description=escape(description), completed=done, total=total)
 
             counts = generate(
                 out,

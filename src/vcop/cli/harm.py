@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from vcop.cli.access import log_access, require_account, require_reason
+from vcop.cli.access import record_reader
 from vcop.cli.app import app, console, fail, open_store
 from vcop.cli.data import DbOption, OutputFormat, _emit
 from vcop.config import DEFAULT_DB
@@ -67,7 +67,14 @@ def harm_victims(
     as_of: Annotated[
         dt.datetime, typer.Option("--as-of", formats=["%Y-%m-%d"], help="End of the rolling year.")
     ],
-    user: Annotated[str, typer.Option("--user", help="Your vcop account (analyst or supervisor).")],
+    user: Annotated[
+        str,
+        typer.Option(
+            "--user",
+            help="Your vcop account (analyst or supervisor). Its password is asked for at a "
+            "terminal, else read from VCOP_PASSWORD.",
+        ),
+    ],
     reason: Annotated[str, typer.Option("--reason", help="Why you need this list (logged).")],
     db: DbOption = DEFAULT_DB,
     area: Annotated[str | None, typer.Option(help="Only crimes in this area.")] = None,
@@ -77,25 +84,29 @@ def harm_victims(
 ) -> None:
     """Victims with the most harm from crimes in the 12 months to --as-of, with repeat counts.
 
-    A record-level list: only analysts and supervisors (their own area) may run it, and every run
-    is written to the access log with who, when, what and why.
+    A record-level list: only analysts (every crime) and supervisors (their own unit's crimes)
+    may run it, with their password and a reason, and every run is written to the access log
+    with who, when, why and every victim listed.
     """
     if index not in ("cchi", "css"):
         fail("--index must be cchi or css")
-    why = require_reason(reason, "need this list")
-    con = open_store(db)
-    role, user_area = require_account(con, db, user, HARM_LIST_ROLES, "list victims by harm")
-    if role == "supervisor" and user_area:
-        if area and area != user_area:
-            fail(f"{user} supervises {user_area}: their list is limited to that area", code=3)
-        area = user_area
-    names, rows = victims_by_harm(con, as_of=_day(as_of), area=area, top=top, index=index)  # type: ignore[arg-type]
-    log_access(
-        con, user=user, role=role, action="harm_victims", reason=why,
-        detail=f"as_of={as_of.date()} area={area or 'all'} top={top} index={index}; "
-        f"{len(rows)} victim(s): " + ", ".join(str(r[0]) for r in rows),
+    detail = f"as_of={as_of.date()} area={area or 'all'} top={top} index={index}"
+    reader = record_reader(
+        db, user=user, reason=reason, action="harm_victims", what="list victims by harm",
+        roles=HARM_LIST_ROLES, detail=detail,
     )  # fmt: skip
-    con.close()
+    scope = None if reader.sees_everything else reader.scope("c")
+    con = open_store(db, read_only=True)
+    try:
+        names, rows = victims_by_harm(
+            con, as_of=_day(as_of), area=area, top=top, index=index, scope=scope,  # type: ignore[arg-type]
+        )  # fmt: skip
+    finally:
+        con.close()
+    reader.log(
+        f"{detail} scope={reader.user.scope_label}; {len(rows)} victim(s)",
+        records=[(str(r[0]), None) for r in rows],
+    )
     _emit(
         names, rows, output, title=f"Victims by {index.upper()} harm, 12 months to {as_of.date()}"
     )

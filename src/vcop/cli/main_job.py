@@ -17,12 +17,14 @@ from typing import Annotated
 import typer
 from rich.table import Table as RichTable
 
-from vcop.cli.app import app, console, fail, open_store
+from vcop.cli.app import app, console, fail, open_ops_store, ops_path_setting
 from vcop.cli.data import print_load_summary
 from vcop.config import DEFAULT_DB
 from vcop.ingest import ExtractError, load_paths
 from vcop.spec.profile import load_profile
 from vcop.spec.schema import load_schema
+from vcop.store import StoreError
+from vcop.store.build import changing
 
 DEMO_END = dt.datetime(2025, 6, 30)
 
@@ -76,25 +78,32 @@ def demo(
         manifest.write_text(json.dumps(settings))
     else:
         console.print(f"Using the demo extract already in {out}.")
-    con = open_store(db)
     try:
-        result = load_paths(con, [out], load_profile("standard"))
-    except ExtractError as exc:
+        with changing(db, "demo", ops_path=ops_path_setting(db)) as change:
+            con = change.con
+            try:
+                result = load_paths(con, [out], load_profile("standard"))
+            except ExtractError as exc:
+                fail(str(exc))
+            print_load_summary(result, db)
+            print_store_summary(con)
+            previous = last_run(con)
+            changed = any(f.rows_inserted or f.rows_updated for f in result.files)
+            if changed or previous is None or previous.as_of != end.date():
+                console.print(f"Evaluating the Victims' Code as of {end.date()} …")
+                run = evaluate(con, end.date())
+                console.print(f"{run.rows:,} entitlements in the ledger ({run.by_status}).")
+            else:
+                console.print(
+                    f"The entitlement ledger as of {previous.as_of} is current ({previous.rows:,} rows)."
+                )
+                if not result.files:
+                    change.discard()
+    except StoreError as exc:
         fail(str(exc))
-    print_load_summary(result, db)
-    print_store_summary(con)
-    previous = last_run(con)
-    changed = any(f.rows_inserted or f.rows_updated for f in result.files)
-    if changed or previous is None or previous.as_of != end.date():
-        console.print(f"Evaluating the Victims' Code as of {end.date()} …")
-        run = evaluate(con, end.date())
-        console.print(f"{run.rows:,} entitlements in the ledger ({run.by_status}).")
-    else:
-        console.print(
-            f"The entitlement ledger as of {previous.as_of} is current ({previous.rows:,} rows)."
-        )
-    password = ensure_demo_account(con, now=dt.datetime.now())
-    con.close()
+    ops = open_ops_store(db)
+    password = ensure_demo_account(ops, now=dt.datetime.now())
+    ops.close()
     targets = install_demo_targets(db)
     if targets is not None:
         console.print(f"Demoshire's (synthetic) targets written to {targets}.")

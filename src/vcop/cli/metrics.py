@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from vcop.cli.app import app, err_console, fail, open_store
+from vcop.cli.app import app, cli_settings, err_console, fail, open_store
 from vcop.cli.metrics_table import print_catalogue, print_table
-from vcop.config import DEFAULT_DB, Settings
+from vcop.config import DEFAULT_DB
 from vcop.export import safe_row
 from vcop.metrics.engine import MetricsError, Result, compute
 from vcop.metrics.periods import PeriodKind, month_end
@@ -130,7 +130,7 @@ def metrics(
     except DefinitionError as exc:
         fail(f"the targets file has problems:\n{exc}")
     day = as_of.date()
-    limit = (threshold or Settings().suppression_threshold) if suppress else None
+    limit = (threshold or cli_settings(db).suppression_threshold) if suppress else None
     if limit is not None:
         _check_release_request(catalogue, day, by, filters)
     import ibis

@@ -15,10 +15,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from vcop.cli.app import console, err_console, fail
+from vcop.cli.app import cli_settings, console, err_console, fail, open_ops_store
 from vcop.cli.data import DbOption
 from vcop.cli.reports import force_targets, report_app
-from vcop.config import DEFAULT_DB, Settings
+from vcop.config import DEFAULT_DB
 
 
 @report_app.command("compliance-return")
@@ -114,7 +114,7 @@ def compliance_return_command(
             "ends: updates given later are missing, so compliance may be understated",
             highlight=False,
         )
-    limit = threshold or Settings().suppression_threshold
+    limit = threshold or cli_settings(db).suppression_threshold
     targets = force_targets(db)
     with Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -127,8 +127,9 @@ def compliance_return_command(
         task = bar.add_task(f"opening {db}", total=None)
 
         def report(description: str, done: int, total: int) -> None:
-            bar.update(task, description=description, completed=done, total=total)
+            bar.update(task, description=escape(description), completed=done, total=total)
 
+        ops = open_ops_store(db)
         try:
             with open_source(db, end, progress=report) as source:
 
@@ -146,9 +147,12 @@ def compliance_return_command(
                     force=force or found.force,
                     targets=targets,
                     progress=step,
+                    ops=ops,
                 )
         except (StoreError, ReturnError, MetricsError) as exc:
             fail(str(exc))
+        finally:
+            ops.close()
         bar.update(task, description=f"writing {target}")
         _write_atomically(target, lambda path: write_workbook(figures, path))
     seconds = time.perf_counter() - started

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from vcop.cli.access import log_access, require_account, require_reason
-from vcop.cli.app import app, console, err_console, fail, open_store
+from vcop.cli.access import in_scope, record_reader
+from vcop.cli.app import app, cli_settings, console, err_console, fail, open_ops_store, open_store
 from vcop.cli.data import DbOption
 from vcop.config import DEFAULT_DB
 from vcop.export import safe_row
@@ -35,10 +35,21 @@ if TYPE_CHECKING:
 SAMPLE_ROLES = ("analyst",)
 
 
+def _text_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
 @report_app.command("sample")
 def sample_command(
     quarter: Annotated[str, typer.Option(help="Calendar quarter of finalisation, e.g. 2025Q1.")],
-    user: Annotated[str, typer.Option("--user", help="Your vcop account (an analyst).")],
+    user: Annotated[
+        str,
+        typer.Option(
+            "--user",
+            help="Your vcop account (an analyst). Its password is asked for at a terminal, else "
+            "read from VCOP_PASSWORD.",
+        ),
+    ],
     reason: Annotated[str, typer.Option("--reason", help="Why the sample is drawn (logged).")],
     db: DbOption = DEFAULT_DB,
     n: Annotated[int, typer.Option("--n", min=1, max=1000, help="Cases to sample.")] = 30,
@@ -53,23 +64,29 @@ def sample_command(
     """Draw a reproducible stratified random sample of cases finalised in a quarter (by area and
     crime type) and write the list with each case's ledger — the quarterly dip-sample audit.
 
-    Record-level: only analysts may draw it, and every draw is written to the access log.
+    Record-level: only analysts may draw it, with their password and a reason, and every draw is
+    written to the access log with every victim and crime in it.
     """
     from vcop.reports.sample import SampleError, case_ledger, draw, finalised_cases, quarter_bounds
 
-    why = require_reason(reason, "draw the sample")
     try:
         start, end = quarter_bounds(quarter)
     except SampleError as exc:
         fail(str(exc))
-    con = open_store(db)
-    role, _ = require_account(con, db, user, SAMPLE_ROLES, "draw a dip sample of case records")
+    detail = f"quarter={quarter} n={n} seed={seed} enhanced_weight={enhanced_weight}"
+    reader = record_reader(
+        db, user=user, reason=reason, action="dip_sample", what="draw a dip sample of case records",
+        roles=SAMPLE_ROLES, detail=detail,
+    )  # fmt: skip
+    con = open_store(db, read_only=True)
     has_ledger = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'entitlements'"
     ).fetchall()[0][0]
     if not has_ledger:
         fail("no entitlement ledger in the database: run `vcop evaluate` first")
     cases = finalised_cases(con, start, end)
+    allowed = in_scope(con, reader, [c.crime_id for c in cases])
+    cases = [c for c in cases if c.crime_id in allowed]
     if not cases:
         fail(f"no case was finalised in {quarter} ({start} to {end})")
     try:
@@ -77,6 +94,16 @@ def sample_command(
     except SampleError as exc:
         fail(str(exc))
     names, ledger = case_ledger(con, [c.crime_id for c in chosen])
+    con.close()
+    crime_at, victim_at = names.index("crime_id"), names.index("victim_id")
+    pairs = list(
+        dict.fromkeys((_text_or_none(r[victim_at]), _text_or_none(r[crime_at])) for r in ledger)
+    )
+    with_victims = {crime_id for _, crime_id in pairs}
+    reader.log(  # every victim and crime written, before anything is written
+        f"{detail}; {len(chosen)} case(s): " + ", ".join(c.crime_id for c in chosen),
+        records=[*pairs, *((None, c.crime_id) for c in chosen if c.crime_id not in with_victims)],
+    )
     folder = out or Path(f"dip-sample-{quarter.upper()}-seed{seed}")
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / "cases.csv").open("w", newline="") as f:
@@ -90,12 +117,6 @@ def sample_command(
         writer = csv.writer(f)
         writer.writerow(names)
         writer.writerows(safe_row(r) for r in ledger)
-    log_access(
-        con, user=user, role=role, action="dip_sample", reason=why,
-        detail=f"quarter={quarter} n={n} seed={seed} enhanced_weight={enhanced_weight}; "
-        f"{len(chosen)} case(s): " + ", ".join(c.crime_id for c in chosen),
-    )  # fmt: skip
-    con.close()
     enhanced = sum(c.enhanced for c in chosen)
     console.print(
         f"Drew {len(chosen)} of {len(cases):,} cases finalised in {quarter} "
@@ -363,7 +384,6 @@ def partner_command(
     witness care, courts and probation, victim satisfaction and outcomes, and the latest months
     of a few monthly series. figures.csv lists every figure shown.
     """
-    from vcop.config import Settings
     from vcop.metrics.engine import MetricsError
     from vcop.reports.charts import xmr_image
     from vcop.reports.figures import FigureBook
@@ -374,7 +394,7 @@ def partner_command(
     day = month_end(as_of)
     folder = out or Path(f"partner-pack-{day:%Y-%m}")
     started = time.perf_counter()
-    limit = threshold or Settings().suppression_threshold
+    limit = threshold or cli_settings(db).suppression_threshold
     targets = force_targets(db)
     with report_source(db, day) as source:
         with console.status(f"the release of {day}: computing the figures") as status:
@@ -383,7 +403,14 @@ def partner_command(
                 status.update(f"the release of {day}: {description}")
 
             try:
-                release = build_release(source, threshold=limit, targets=targets, progress=step)
+                ops = open_ops_store(db)
+                try:
+                    release = build_release(
+                        source, threshold=limit, targets=targets, progress=step, ops=ops,
+                        output="partner pack",
+                    )  # fmt: skip
+                finally:
+                    ops.close()
             except MetricsError as exc:
                 fail(str(exc))
         book = FigureBook.of_release(release, targets=targets)

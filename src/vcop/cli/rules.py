@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import csv
-import getpass
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -16,12 +17,13 @@ from typing import Annotated, Any
 import duckdb
 import ibis
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from vcop.cli.access import log_access
-from vcop.cli.app import app, console, err_console, fail, open_store
-from vcop.cli.data import DbOption, OutputFormat
+from vcop.cli.access import RecordReader, in_scope, record_reader
+from vcop.cli.app import app, console, err_console, fail, open_store, ops_path_setting
+from vcop.cli.data import DbOption, OutputFormat, _emit
 from vcop.config import DEFAULT_DB
 from vcop.export import safe_row
 from vcop.rules.explain import NotFound, journey, render
@@ -36,6 +38,9 @@ from vcop.rules.ledger import (
 from vcop.rules.sources import Sources
 from vcop.spec.check import CHECKS, DefinitionError, check_definitions
 from vcop.spec.code import LocalStandards, check_code, load_code
+from vcop.store import StoreError
+from vcop.store.access_log import Record
+from vcop.store.build import Change, changing
 from vcop.store.calendar import ensure_calendar
 
 AsOfOption = Annotated[
@@ -46,10 +51,15 @@ AsOfOption = Annotated[
     ),
 ]
 UserOption = Annotated[
-    str | None, typer.Option("--user", help="Who is reading (logged); defaults to your login name.")
+    str | None,
+    typer.Option(
+        "--user",
+        help="Your vcop account (default: your login name). Its password is asked for at a "
+        "terminal, else read from VCOP_PASSWORD. Logged.",
+    ),
 ]
 ReasonOption = Annotated[
-    str | None, typer.Option("--reason", help="Why you are reading this victim's records (logged).")
+    str | None, typer.Option("--reason", help="Why you are reading these records (logged).")
 ]
 
 #: The columns `vcop entitlements --format table` shows (csv and json have them all).
@@ -63,6 +73,13 @@ TABLE_COLUMNS = (
     "status",
     "reason",
 )
+
+
+class GroupBy(StrEnum):
+    obligation = "obligation"
+    status = "status"
+    area = "area"
+    unit = "unit"
 
 
 class Status(StrEnum):
@@ -95,32 +112,6 @@ def _load_code() -> Any:
         fail(f"the Victims' Code definitions have problems (run `vcop check`):\n{exc}")
 
 
-def _require_reason(reason: str | None) -> str:
-    if reason is None or not reason.strip():
-        fail(
-            "--reason is required: reading a victim's records is logged with who, when and why "
-            '(e.g. --reason "supervisor review of overdue updates")'
-        )
-    return " ".join(reason.split())
-
-
-def _log_access(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    user: str | None,
-    reason: str,
-    action: str,
-    victim_id: str | None,
-    crime_id: str | None,
-    detail: str,
-) -> None:
-    """Append a record-level read to the access log (who, when, which records, why)."""
-    log_access(
-        con, user=user or getpass.getuser(), role="cli", action=action, reason=reason,
-        detail=detail, victim_id=victim_id, crime_id=crime_id,
-    )  # fmt: skip
-
-
 @app.command()
 def check(
     code_dir: Annotated[
@@ -143,6 +134,17 @@ def check(
         f"Definitions OK (checked: {checked}). Victims' Code: {len(code.editions)} edition(s), "
         f"{len(code.obligations)} obligations, {len(code.evaluated)} evaluated from the data."
     )
+
+
+@contextmanager
+def _changing(db: Path, what: str) -> Iterator[Change]:
+    """The build open for a change on a copy, published at the end; exits with a message when
+    another command is changing it or it cannot be opened."""
+    try:
+        with changing(db, what, ops_path=ops_path_setting(db)) as change:
+            yield change
+    except StoreError as exc:
+        fail(str(exc))
 
 
 @app.command("evaluate")
@@ -170,7 +172,7 @@ def evaluate_command(
     standards = _standards(needs_assessment_days, care_contract_days)
     started = time.perf_counter()
     with (
-        open_store(db) as con,
+        _changing(db, "evaluate") as change,
         Progress(
             TextColumn("[progress.description]{task.description}"),
             BarColumn(),
@@ -183,8 +185,9 @@ def evaluate_command(
         task = bar.add_task("evaluating", total=None)
 
         def report(description: str, done: int, total: int) -> None:
-            bar.update(task, description=description, completed=done, total=total)
+            bar.update(task, description=escape(description), completed=done, total=total)
 
+        con = change.con
         run = evaluate(con, day, code=code, standards=standards, progress=report)
         seconds = time.perf_counter() - started
         rows = con.execute(
@@ -218,6 +221,16 @@ def evaluate_command(
         )
 
 
+@dataclass(frozen=True)
+class _Ledger:
+    """Ledger rows to print: their columns, the rows (read lazily, once), and every (victim,
+    crime) pair they hold (asked for before the rows are read, to log them first)."""
+
+    columns: list[str]
+    rows: Iterator[tuple[Any, ...]]
+    records: Callable[[], list[Record]]
+
+
 def _stored_or_computed(
     con: duckdb.DuckDBPyConnection,
     day: date,
@@ -226,32 +239,50 @@ def _stored_or_computed(
     crime: str | None,
     status: str | None,
     obligation: str | None,
-) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
+    reader: RecordReader | None = None,
+) -> _Ledger:
     """The ledger rows wanted: from the stored ledger if it is as of ``day`` and made by these
-    definitions, otherwise computed now (not stored)."""
+    definitions, otherwise computed now (not stored). With a ``reader``, only rows of the crimes
+    it may see records of."""
     code = _load_code()
     run = last_run(con)
     standards = run.standards if run is not None else LocalStandards()
     wanted = {"victim_id": victim, "crime_id": crime, "status": status, "obligation_id": obligation}
     columns = list(LEDGER_COLUMNS)
     order = "victim_id, crime_id, trigger_at, obligation_id, trigger_event_id"
+    scoped = reader is not None and not reader.sees_everything
     if (
         run is not None
         and run.as_of == day
         and run.definitions_hash == code.definitions_hash(standards)
     ):
-        where = " AND ".join(f'"{k}" = ?' for k, v in wanted.items() if v is not None) or "true"
-        cursor = con.execute(
-            f"SELECT {', '.join(chr(34) + c + chr(34) for c in columns)} FROM {LEDGER_TABLE} "
-            f"WHERE {where} ORDER BY {order}",
-            [v for v in wanted.values() if v is not None],
-        )
+        conds = [f'"{k}" = ?' for k, v in wanted.items() if v is not None]
+        params: list[object] = [v for v in wanted.values() if v is not None]
+        if scoped:
+            assert reader is not None
+            scope, scope_params = reader.scope("c")
+            conds.append(f"crime_id IN (SELECT c.crime_id FROM crimes c WHERE {scope})")
+            params += scope_params
+        where = " AND ".join(conds) or "true"
 
         def stored() -> Iterator[tuple[Any, ...]]:
+            # Run on first read, after records(): DuckDB keeps one result per connection.
+            cursor = con.execute(
+                f"SELECT {', '.join(chr(34) + c + chr(34) for c in columns)} FROM {LEDGER_TABLE} "
+                f"WHERE {where} ORDER BY {order}",
+                params,
+            )
             while batch := cursor.fetchmany(10_000):
                 yield from batch
 
-        return columns, stored()
+        def stored_records() -> list[Record]:
+            return con.execute(
+                f"SELECT DISTINCT victim_id, crime_id FROM {LEDGER_TABLE} WHERE {where} "
+                "ORDER BY victim_id, crime_id",
+                params,
+            ).fetchall()
+
+        return _Ledger(columns, stored(), stored_records)
     reason = "no stored ledger" if run is None else f"the stored ledger is as of {run.as_of}"
     if run is not None and run.as_of == day:
         reason = "the stored ledger was made by other definitions"
@@ -268,7 +299,25 @@ def _stored_or_computed(
     expr = expr.order_by([c.strip() for c in order.split(",")])
 
     table = expr.to_pyarrow()
-    return columns, zip(*(table.column(c).to_pylist() for c in columns), strict=True)
+    if scoped:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        assert reader is not None
+        ids = {str(c) for c in table.column("crime_id").to_pylist() if c is not None}
+        allowed = in_scope(con, reader, ids)
+        table = table.filter(
+            pc.is_in(table.column("crime_id"), value_set=pa.array(sorted(allowed)))
+        )
+
+    def computed_records() -> list[Record]:
+        pairs = zip(
+            table.column("victim_id").to_pylist(), table.column("crime_id").to_pylist(), strict=True
+        )
+        return sorted(set(pairs), key=lambda p: (p[0] or "", p[1] or ""))
+
+    rows = zip(*(table.column(c).to_pylist() for c in columns), strict=True)
+    return _Ledger(columns, rows, computed_records)
 
 
 def _text(value: Any) -> str:
@@ -286,21 +335,51 @@ def _short(value: Any) -> str:
     return _text(value)
 
 
+def _grouped(
+    con: duckdb.DuckDBPyConnection, ledger: _Ledger, by: GroupBy
+) -> tuple[list[str], list[tuple[object, ...]]]:
+    """Counts of the ledger's rows per obligation, status, area or unit (and per status)."""
+    key = {"obligation": "obligation_id", "status": "status"}.get(by.value)
+    place: dict[str, str] = {}
+    if key is None:  # area or unit: the crime's
+        place = {
+            str(crime_id): str(value)
+            for crime_id, value in con.execute(
+                f'SELECT crime_id, "{by.value}" FROM crimes WHERE "{by.value}" IS NOT NULL'
+            ).fetchall()
+        }
+    picked = ledger.columns.index(key or "crime_id")
+    status_at = ledger.columns.index("status")
+    counts: dict[str, dict[str, int]] = {}
+    for row in ledger.rows:
+        value = row[picked]
+        group = (str(value) if value is not None else "") if key else place.get(str(value), "")
+        counts.setdefault(group or "Not known", dict.fromkeys(STATUSES, 0))[row[status_at]] += 1
+    if by is GroupBy.status:
+        return ["status", "entitlements"], [(s, counts[s][s]) for s in STATUSES if s in counts]
+    names = [by.value, "entitlements", *STATUSES]
+    return names, [
+        (group, sum(c.values()), *(c[s] for s in STATUSES)) for group, c in sorted(counts.items())
+    ]
+
+
 @app.command()
 def entitlements(
     as_of: AsOfOption,
     db: DbOption = DEFAULT_DB,
-    victim: Annotated[
-        str | None,
-        typer.Option(help="Only this victim (a record-level read: logged, needs --reason)."),
-    ] = None,
-    crime: Annotated[
-        str | None,
-        typer.Option(help="Only this crime (a record-level read: logged, needs --reason)."),
-    ] = None,
+    victim: Annotated[str | None, typer.Option(help="Only this victim.")] = None,
+    crime: Annotated[str | None, typer.Option(help="Only this crime.")] = None,
     status: Annotated[Status | None, typer.Option(help="Only rows with this status.")] = None,
     obligation: Annotated[
         str | None, typer.Option(help="Only this obligation, e.g. R6.suspect-arrested.")
+    ] = None,
+    by: Annotated[
+        GroupBy | None,
+        typer.Option(
+            "--by",
+            help="Print only counts per obligation, status, area or unit (no victim in them: "
+            "needs no account).",
+        ),
     ] = None,
     output: Annotated[
         OutputFormat, typer.Option("--format", help="table, csv or json.")
@@ -309,41 +388,86 @@ def entitlements(
     user: UserOption = None,
     reason: ReasonOption = None,
 ) -> None:
-    """List the entitlement ledger as of a date: every obligation owed to every victim."""
+    """List the entitlement ledger as of a date: every obligation owed to every victim.
+
+    Listing rows is a record-level read: it needs your vcop account (analysts see every crime,
+    supervisors their unit's, officers their own cases), its password and --reason, and every
+    victim and crime listed is written to the access log. --by prints counts only (no account).
+    """
     day = _as_of(as_of)
-    record_level = victim is not None or crime is not None
-    why = _require_reason(reason) if record_level else ""
-    with open_store(db) as con:
-        if record_level:
-            _log_access(
-                con,
-                user=user,
-                reason=why,
-                action="entitlements",
-                victim_id=victim,
-                crime_id=crime,
-                detail=f"as_of={day}" + (f" status={status.value}" if status else ""),
-            )
-        columns, rows = _stored_or_computed(
+    record_level = by is None or victim is not None or crime is not None
+    filters = (
+        f"as_of={day}"
+        + (f" victim={victim}" if victim else "")
+        + (f" crime={crime}" if crime else "")
+        + (f" status={status.value}" if status else "")
+        + (f" obligation={obligation}" if obligation else "")
+        + (f" by={by.value}" if by else "")
+        + f" format={output.value}"
+    )
+    reader = None
+    if record_level:
+        reader = record_reader(
+            db, user=user, reason=reason, action="entitlements",
+            what="list victims' entitlements", detail=filters, victim_id=victim, crime_id=crime,
+        )  # fmt: skip
+    with open_store(db, read_only=True) as con:
+        ledger = _stored_or_computed(
             con,
             day,
             victim=victim,
             crime=crime,
             status=status.value if status else None,
             obligation=obligation,
+            reader=reader,
         )
-        _print_rows(columns, rows, output, limit, day)
+        if by is not None:
+            if reader is not None:
+                records = ledger.records()
+                reader.log(
+                    f"{filters}; counts over {len(records):,} victim-crime pair(s)",
+                    records=records,
+                    victim_id=victim,
+                    crime_id=crime,
+                )
+            names, counts = _grouped(con, ledger, by)
+            _emit(names, counts, output, title=f"Entitlements as of {day} by {by.value}")
+            return
+        assert reader is not None
+        if output is OutputFormat.table:
+            shown: list[tuple[Any, ...]] = []
+            total = 0
+            for row in ledger.rows:
+                total += 1
+                if len(shown) < limit:
+                    shown.append(row)
+            at = (ledger.columns.index("victim_id"), ledger.columns.index("crime_id"))
+            records = list(dict.fromkeys((r[at[0]], r[at[1]]) for r in shown))
+            reader.log(
+                f"{filters}; {len(shown)} of {total:,} row(s) shown",
+                records=records,
+                victim_id=victim,
+                crime_id=crime,
+            )
+            _print_table(ledger.columns, shown, total, day)
+            return
+        records = ledger.records()
+        reader.log(
+            f"{filters}; {len(records):,} victim-crime pair(s)",
+            records=records,
+            victim_id=victim,
+            crime_id=crime,
+        )
+        _print_rows(ledger.columns, ledger.rows, output)
 
 
-def _print_rows(
-    columns: list[str], rows: Iterator[tuple[Any, ...]], output: OutputFormat, limit: int, day: date
-) -> None:
+def _print_rows(columns: list[str], rows: Iterator[tuple[Any, ...]], output: OutputFormat) -> None:
     if output is OutputFormat.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(columns)
         for row in rows:
             writer.writerow(safe_row(_text(v) for v in row))
-    elif output is OutputFormat.json:
+    else:
         sys.stdout.write("[")
         for i, row in enumerate(rows):
             record = {
@@ -352,24 +476,22 @@ def _print_rows(
             }
             sys.stdout.write(("," if i else "") + "\n " + json.dumps(record))
         sys.stdout.write("\n]\n")
-    else:
-        table = RichTable(title=f"Entitlements as of {day.isoformat()}", title_justify="left")
-        picked = [columns.index(c) for c in TABLE_COLUMNS]
-        for c in TABLE_COLUMNS:
-            table.add_column(
-                c.replace("_", " "), overflow="fold", no_wrap=c in ("due_date", "met_at", "status")
-            )
-        shown = total = 0
-        for row in rows:
-            total += 1
-            if shown < limit:
-                table.add_row(*(_short(row[i]) for i in picked))
-                shown += 1
-        console.print(table)
-        if total > shown:
-            console.print(
-                f"showing {shown} of {total:,} rows: use --limit, filters, or --format csv"
-            )
+
+
+def _print_table(columns: list[str], shown: list[tuple[Any, ...]], total: int, day: date) -> None:
+    table = RichTable(title=f"Entitlements as of {day.isoformat()}", title_justify="left")
+    picked = [columns.index(c) for c in TABLE_COLUMNS]
+    for c in TABLE_COLUMNS:
+        table.add_column(
+            c.replace("_", " "), overflow="fold", no_wrap=c in ("due_date", "met_at", "status")
+        )
+    for row in shown:
+        table.add_row(*(_short(row[i]) for i in picked))
+    console.print(table)
+    if total > len(shown):
+        console.print(
+            f"showing {len(shown)} of {total:,} rows: use --limit, filters, or --format csv"
+        )
 
 
 @app.command()
@@ -381,20 +503,31 @@ def explain(
     user: UserOption = None,
     reason: ReasonOption = None,
 ) -> None:
-    """Tell one victim's journey through one crime: events, contacts, and every obligation."""
+    """Tell one victim's journey through one crime: events, contacts, and every obligation.
+
+    A record-level read: it needs your vcop account, allowed this crime (analysts: every crime;
+    supervisors: their unit's; officers: their own cases), its password and --reason, and is
+    written to the access log.
+    """
     day = _as_of(as_of)
-    why = _require_reason(reason)
+    detail = f"as_of={day}"
+    reader = record_reader(
+        db, user=user, reason=reason, action="explain", what="read a victim's journey",
+        detail=detail, victim_id=victim, crime_id=crime,
+    )  # fmt: skip
     code = _load_code()
-    with open_store(db) as con:
-        _log_access(
-            con,
-            user=user,
-            reason=why,
-            action="explain",
-            victim_id=victim,
-            crime_id=crime,
-            detail=f"as_of={day}",
-        )
+    with open_store(db, read_only=True) as con:
+        exists = con.execute("SELECT count(*) FROM crimes WHERE crime_id = ?", [crime]).fetchall()
+        if exists[0][0] and not in_scope(con, reader, [crime]):
+            reader.refuse(
+                f"crime outside the account's scope ({reader.user.scope_label})",
+                f"{reader.user.username} may not read crime {crime!r}: it is outside their "
+                f"scope ({reader.user.scope_label})",
+                detail=detail,
+                victim_id=victim,
+                crime_id=crime,
+            )
+        reader.log(detail, records=[(victim, crime)], victim_id=victim, crime_id=crime)
         run = last_run(con)
         standards = run.standards if run is not None else LocalStandards()
         ensure_calendar(con)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import logging
 import sys
 from datetime import datetime
 from enum import StrEnum
@@ -14,10 +13,27 @@ from typing import Annotated
 import typer
 from rich.table import Table as RichTable
 
-from vcop.cli.app import app, console, err_console, fail, open_store
-from vcop.config import DEFAULT_DB, Settings
+from vcop.cli.app import (
+    app,
+    cli_settings,
+    console,
+    err_console,
+    fail,
+    open_ops_store,
+    ops_path_setting,
+)
+from vcop.config import DEFAULT_DB
 from vcop.export import safe_row
-from vcop.web.auth import AuthError, Role, add_user, disable_user, list_users, set_password
+from vcop.store import StoreError
+from vcop.web.auth import (
+    USER_COLUMNS,
+    AuthError,
+    Role,
+    add_user,
+    disable_user,
+    list_users,
+    set_password,
+)
 
 DbOption = Annotated[Path, typer.Option("--db", help="The vcop DuckDB database file.")]
 
@@ -71,16 +87,16 @@ def users_add(
     cases, by --officer-id); partner (aggregate figures only, small numbers suppressed).
     """
     password = _read_password(name)
-    con = open_store(db)
+    ops = open_ops_store(db)
     try:
         user = add_user(
-            con, name, role, password, now=datetime.now(), area=area, district=district,
+            ops, name, role, password, now=datetime.now(), area=area, district=district,
             unit=unit, officer_id=officer_id,
         )  # fmt: skip
     except AuthError as exc:
         fail(str(exc))
     finally:
-        con.close()
+        ops.close()
     console.print(f"Added {user.username} ({user.role.value}: {user.scope_label}) to {db}.")
 
 
@@ -92,20 +108,10 @@ def users_list(
     ] = UserFormat.table,
 ) -> None:
     """List the dashboard accounts (never their passwords)."""
-    con = open_store(db)
-    rows = list_users(con)
-    con.close()
-    names = [
-        "username",
-        "role",
-        "area",
-        "district",
-        "unit",
-        "officer_id",
-        "disabled",
-        "created_at",
-        "disabled_at",
-    ]
+    ops = open_ops_store(db)
+    rows = list_users(ops)
+    ops.close()
+    names = list(USER_COLUMNS)
     if output is UserFormat.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(names)
@@ -114,7 +120,7 @@ def users_list(
     if output is UserFormat.json:
         print(json.dumps([dict(zip(names, r, strict=True)) for r in rows], default=str, indent=1))
         return
-    table = RichTable(title=f"Accounts in {db}", title_justify="left")
+    table = RichTable(title=f"Accounts of {db}", title_justify="left")
     for n in names:
         table.add_column(n)
     for r in rows:
@@ -128,13 +134,13 @@ def users_disable(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Disable an account and end its sessions. Accounts are kept: the access log names them."""
-    con = open_store(db)
+    ops = open_ops_store(db)
     try:
-        disable_user(con, name, now=datetime.now())
+        disable_user(ops, name, now=datetime.now())
     except AuthError as exc:
         fail(str(exc))
     finally:
-        con.close()
+        ops.close()
     console.print(f"Disabled {name}.")
 
 
@@ -148,42 +154,120 @@ def users_password(
     The password is read from standard input when piped, and asked for otherwise.
     """
     password = _read_password(name)
-    con = open_store(db)
+    ops = open_ops_store(db)
     try:
-        set_password(con, name, password, now=datetime.now())
+        set_password(ops, name, password, now=datetime.now())
     except AuthError as exc:
         fail(str(exc))
     finally:
-        con.close()
+        ops.close()
     console.print(f"New password set for {name}.")
+
+
+@users_app.command("totp")
+def users_totp(
+    name: Annotated[str, typer.Argument(help="The admin's or analyst's account.")],
+    db: DbOption = DEFAULT_DB,
+    disable: Annotated[
+        bool, typer.Option("--disable", help="Remove the second factor (e.g. a lost phone).")
+    ] = False,
+) -> None:
+    """Add an authenticator app (TOTP) as a second factor to an admin's or analyst's account.
+
+    Prints, once, the secret and the otpauth:// address to enter in the app; from then on the
+    sign-in page asks for the app's 6-digit code too. Ends the account's sessions.
+    """
+    from vcop.web.auth import disable_totp, enable_totp
+
+    ops = open_ops_store(db)
+    try:
+        if disable:
+            disable_totp(ops, name)
+            console.print(f"Removed the second factor of {name}.")
+            return
+        secret, uri = enable_totp(ops, name)
+    except AuthError as exc:
+        fail(str(exc))
+    finally:
+        ops.close()
+    console.print(
+        f"Second factor added to {name}. Enter this in the authenticator app (shown only now):\n"
+        f"  secret   {secret}\n  address  {uri}",
+        highlight=False,
+    )
+
+
+class LogFormat(StrEnum):
+    json = "json"
+    text = "text"
 
 
 @app.command()
 def serve(
     db: DbOption = DEFAULT_DB,
     host: Annotated[
-        str, typer.Option(help="Address to listen on (loopback by default: only this machine).")
-    ] = Settings().host,
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = Settings().port,
+        str | None,
+        typer.Option(help="Address to listen on (setting server.host; loopback by default)."),
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on (setting server.port; 8000 by default).")
+    ] = None,
+    root_path: Annotated[
+        str | None,
+        typer.Option(
+            "--root-path",
+            help="The path prefix the reverse proxy serves vcop under, e.g. /vcop "
+            "(setting server.root_path).",
+        ),
+    ] = None,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            "--forwarded-allow-ips",
+            help="Comma-separated addresses of proxies whose X-Forwarded-For/-Proto headers are "
+            "trusted (setting server.forwarded_allow_ips; 127.0.0.1 by default).",
+        ),
+    ] = None,
+    log_format: Annotated[
+        LogFormat | None,
+        typer.Option(
+            "--log-format",
+            help="json: one JSON object per line with a request id (for the force's log "
+            "collector); text: for a person. Default: text on a terminal, else json.",
+        ),
+    ] = None,
+    watch: Annotated[
+        float,
+        typer.Option(min=0.2, help="Seconds between checks for a newly published build."),
+    ] = 2.0,
 ) -> None:
     """Serve the dashboard (sign in with an account from `vcop users add`). Ctrl-C stops it.
 
-    The server holds the database while it runs: stop it before loading extracts or adding users.
+    The server reads the published build and never blocks a refresh: `vcop refresh` (or ingest
+    and evaluate) publishes a new build and the server switches to it between requests, without
+    a restart. Accounts and the access log live in the operational store beside the database.
     """
     import uvicorn
 
     from vcop.web import create_app
-    from vcop.web.db import WebStore
+    from vcop.web.logs import configure_logging
 
+    settings = cli_settings(db)
+    host = host or settings.server.host
+    port = port or settings.server.port
+    root_path = settings.server.root_path if root_path is None else root_path
+    forwarded = forwarded_allow_ips or settings.server.forwarded_allow_ips
     if not db.exists():
-        fail(f"{db}: no such vcop database (load one with `vcop ingest` or `vcop demo`)")
-    con = open_store(db)
-    count = len(list_users(con))
-    con.close()
+        fail(
+            f"{db}: no such vcop database (load one with `vcop refresh`, `vcop ingest` or `vcop demo`)"
+        )
+    ops = open_ops_store(db)
+    count = len(list_users(ops))
+    ops.close()
     if count == 0:
         err_console.print(
             f"[yellow]No accounts yet:[/] add one with `vcop users add NAME --role analyst --db {db}` "
-            "(stop the server first).",
+            "(the server need not stop).",
             highlight=False,
         )
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -192,16 +276,30 @@ def serve(
             "plain HTTP: put it behind a TLS proxy so passwords and records are never sent in clear.",
             highlight=False,
         )
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
-    web_log = logging.getLogger("vcop.web")
-    web_log.addHandler(handler)
-    web_log.setLevel(logging.INFO)
-    web_log.propagate = False
-    application = create_app(db, suppression_threshold=Settings().suppression_threshold, warm=True)
-    console.print(f"vcop dashboard on http://{host}:{port}/ over {db} (Ctrl-C to stop)")
+    chosen = log_format or (LogFormat.text if sys.stderr.isatty() else LogFormat.json)
+    configure_logging(json_lines=chosen is LogFormat.json)
     try:
-        uvicorn.run(application, host=host, port=port, access_log=False, log_level="warning")
+        application = create_app(
+            db,
+            suppression_threshold=settings.suppression_threshold,
+            warm=True,
+            ops_path=ops_path_setting(db),
+            watch=watch,
+            root_path=root_path or "",
+            session_idle=settings.sessions.idle_timeout,
+            session_max=settings.sessions.max_age,
+        )
+    except StoreError as exc:
+        fail(str(exc))
+    err_console.print(  # standard error: standard output carries the (JSON) log
+        f"vcop dashboard on http://{host}:{port}{root_path or ''}/ over {db} (Ctrl-C to stop)",
+        highlight=False,
+    )
+    try:
+        uvicorn.run(
+            application, host=host, port=port, access_log=False, log_level="warning",
+            proxy_headers=True, forwarded_allow_ips=forwarded, root_path=root_path or "",
+            log_config=None,
+        )  # fmt: skip
     finally:
-        store: WebStore = application.state.vcop.store
-        store.close()
+        application.state.vcop.close()

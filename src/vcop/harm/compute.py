@@ -131,13 +131,23 @@ def victims_by_harm(
     area: str | None = None,
     top: int = 20,
     index: HarmIndex = "cchi",
+    scope: tuple[str, list[object]] | None = None,
 ) -> tuple[list[str], list[tuple[object, ...]]]:
     """Victims with the highest harm from crimes reported in the 12 months ending ``as_of``, with
-    how many crimes they suffered (repeat victimisation) — a record-level list."""
+    how many crimes they suffered (repeat victimisation) — a record-level list.
+
+    ``scope`` is a SQL condition on ``crimes`` as ``c`` and its parameters (a reader's
+    :meth:`vcop.web.auth.User.crime_scope`): only those crimes count, and only their victims
+    are listed.
+    """
     register_crime_harm(con)
     start = twelve_months_before(as_of)
     where = "AND h.area = ?" if area else ""
-    params: list[object] = [start, as_of] + ([area] if area else []) + [top]
+    params: list[object] = [start, as_of] + ([area] if area else [])
+    if scope is not None:
+        where += f" AND ({scope[0]})"
+        params += scope[1]
+    params.append(top)
     cur = con.execute(
         f"""
         SELECT v.victim_id, count(*) AS crimes, round(sum(h.{index}), 2) AS harm,

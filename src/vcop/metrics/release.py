@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
@@ -99,6 +99,10 @@ class Release:
     #: How many figures were hidden for their own small count, and in all.
     primary: int = 0
     hidden: int = 0
+    #: Every figure a partner sees, with its counts (what the publication ledger records).
+    visible: dict[CellKey, dict[str, int]] = field(default_factory=dict)
+    #: Figures published by earlier releases that this one treated as known.
+    known: int = 0
 
     def values(
         self, period: str, by: str | None = None, metric_ids: Iterable[str] | None = None
@@ -142,8 +146,10 @@ def build(
     periods: Sequence[str] = PERIODS,
     splits: Sequence[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    known: Mapping[CellKey, Mapping[str, int]] | None = None,
 ) -> Release:
-    """Compute every figure of the release of ``as_of`` and :func:`publish` it."""
+    """Compute every figure of the release of ``as_of`` and :func:`publish` it, treating
+    ``known`` (figures earlier releases published, with their counts) as known to a reader."""
     catalogue = catalogue or load_catalogue()
     if as_of != month_end(as_of):
         raise MetricsError(f"a release is made at a month end, not {as_of.isoformat()}")
@@ -168,7 +174,7 @@ def build(
             backend, catalogue, metric_id, as_of, targets=targets, start=start
         )
     release = Release(as_of, threshold, tables, series, notes, stamp)
-    return publish(release, catalogue)
+    return publish(release, catalogue, known=known)
 
 
 # --------------------------------------------------------------------------------------------
@@ -529,10 +535,18 @@ def _size(cell: Cell) -> int:
     return int(counts["num"] if cell.share else counts["den"])
 
 
-def protect(figs: _Figures, threshold: int) -> tuple[set[CellKey], int]:
+def protect(
+    figs: _Figures, threshold: int, known: Mapping[CellKey, Mapping[str, int]] | None = None
+) -> tuple[set[CellKey], int]:
     """The figures to hide: primary, complementary over the published sets, then whatever the
-    audit still finds recoverable. Returns the hidden figures and how many are primary."""
+    audit still finds recoverable. Returns the hidden figures and how many are primary.
+
+    ``known``: figures an earlier release published, with the counts it published. A reader has
+    them whatever this release does, so the audit counts them as visible (with those counts) and
+    hiding one is never how another is protected; one with a small count is already out, so it
+    is not protected again (it is still hidden here, as it was small)."""
     model = figs.model
+    known = {k: dict(v) for k, v in (known or {}).items() if k in model.cells}
     primary = {k for k, c in model.cells.items() if c.small(threshold)}
     hidden: set[CellKey] = set(primary)
 
@@ -544,7 +558,10 @@ def protect(figs: _Figures, threshold: int) -> tuple[set[CellKey], int]:
         visible = [
             c
             for c in cands
-            if c not in hidden and c not in figs.implied and _size(model.cells[c]) > 0
+            if c not in hidden
+            and c not in figs.implied
+            and c not in known
+            and _size(model.cells[c]) > 0
         ]
         return min(visible, key=lambda c: (_size(model.cells[c]), repr(c))) if visible else None
 
@@ -588,9 +605,12 @@ def protect(figs: _Figures, threshold: int) -> tuple[set[CellKey], int]:
             if parent is not None:
                 parents_of[k].append(parent)
             siblings_of[k].extend(c for c in kids if c != k)
+    values = {k: (known.get(k, c.counts or {})) for k, c in model.cells.items()}
     for _ in range(200):
         hide_same()
-        findings = model.audit(hidden, threshold, check=primary)
+        findings = model.audit(
+            hidden - known.keys(), threshold, values=values, check=primary - known.keys()
+        )
         if not findings:
             return hidden, len(primary)
         for f in findings:
@@ -608,13 +628,23 @@ def protect(figs: _Figures, threshold: int) -> tuple[set[CellKey], int]:
     raise MetricsError("suppression did not settle after 200 rounds of the audit")
 
 
-def publish(release: Release, catalogue: Catalogue | None = None) -> Release:
-    """``release`` with every figure a partner may not see hidden (see the module docstring)."""
+def publish(
+    release: Release,
+    catalogue: Catalogue | None = None,
+    known: Mapping[CellKey, Mapping[str, int]] | None = None,
+) -> Release:
+    """``release`` with every figure a partner may not see hidden (see the module docstring),
+    given the figures earlier releases published (``known``, see :func:`protect`)."""
     catalogue = catalogue or load_catalogue()
     if release.threshold < 1:
         raise ValueError("the suppression threshold must be at least 1")
     figs = figures(release, catalogue)
-    hidden, primary = protect(figs, release.threshold)
+    hidden, primary = protect(figs, release.threshold, known)
+    visible = {
+        k: dict(c.counts)
+        for k, c in figs.model.cells.items()
+        if k not in hidden and k not in figs.implied and c.counts is not None
+    }
     gaps = {
         (metric_id, group)
         for metric_id, by_group in release.series.items()
@@ -632,7 +662,15 @@ def publish(release: Release, catalogue: Catalogue | None = None) -> Release:
         }
         for metric_id, by_group in release.series.items()
     }
-    return replace(release, tables=tables, series=series, primary=primary, hidden=len(hidden))
+    return replace(
+        release,
+        tables=tables,
+        series=series,
+        primary=primary,
+        hidden=len(hidden),
+        visible=visible,
+        known=len(set(known or ()) & figs.model.cells.keys()),
+    )
 
 
 def _blank(e: Estimate) -> Estimate:

@@ -49,6 +49,7 @@ from vcop.spec.returns import (
     ReturnDefinition,
     ReturnMeasure,
 )
+from vcop.store.ops import OpsStore
 
 __all__ = ["SUPPRESSED", "ReturnError", "ReturnFigures", "compute_return", "write_workbook"]
 
@@ -215,6 +216,7 @@ def compute_return(
     targets: Targets | None = None,
     release: Release | None = None,
     progress: Callable[[str], None] | None = None,
+    ops: OpsStore | None = None,
 ) -> ReturnFigures:
     """The return's figures for ``window`` (a calendar quarter), cut from the release as of its
     last day: ``release`` if given (it must be that release, with that threshold), else the one
@@ -229,7 +231,10 @@ def compute_return(
     code = load_code()
     catalogue = load_catalogue()
     if release is None:
-        release = build_release(source, threshold=threshold, targets=targets, progress=progress)
+        release = build_release(
+            source, threshold=threshold, targets=targets, progress=progress, ops=ops,
+            output=f"compliance return {quarter}",
+        )  # fmt: skip
     if release.as_of != window.end or release.threshold != threshold:
         raise ReturnError(
             f"the release is of {release.as_of} with threshold {release.threshold}, not of the "

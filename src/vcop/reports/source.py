@@ -13,7 +13,7 @@ end, built from such a source by :func:`build_release`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -27,6 +27,7 @@ from vcop.rules.ledger import last_run
 from vcop.spec.code import LocalStandards
 from vcop.spec.schema import load_schema
 from vcop.store import StoreError, connect
+from vcop.store.ops import OpsStore
 
 #: progress(description, done, total), as :func:`vcop.rules.ledger.evaluate` reports it.
 Progress = Callable[[str, int, int], None]
@@ -100,19 +101,31 @@ def build_release(
     threshold: int,
     targets: Targets | None = None,
     progress: Callable[[str], None] | None = None,
+    ops: OpsStore | None = None,
+    output: str = "report",
 ) -> Release:
     """The release of ``source``'s as-of date (a month end): every figure a partner may see,
-    suppressed once (:func:`vcop.metrics.release.build`). Raises MetricsError for a date that is
-    not a month end."""
+    suppressed once (:func:`vcop.metrics.release.build`). With the operational store ``ops``, the
+    release already published for that month end if there is one, else a new one (suppressed
+    knowing every figure published before) recorded in its publication ledger as published by
+    ``output``. Raises MetricsError for a date that is not a month end."""
     import ibis
 
     from vcop.metrics import release
+    from vcop.spec.metrics import load_catalogue
+    from vcop.store.publications import published_release
 
-    with quietly():
-        return release.build(
-            ibis.duckdb.from_connection(source.con),
-            source.as_of,
-            threshold=threshold,
-            targets=targets,
-            progress=progress,
-        )
+    def make(known: Mapping[release.CellKey, Mapping[str, int]]) -> Release:
+        with quietly():
+            return release.build(
+                ibis.duckdb.from_connection(source.con),
+                source.as_of,
+                threshold=threshold,
+                targets=targets,
+                progress=progress,
+                known=known,
+            )
+
+    return published_release(
+        ops, source.as_of, threshold, load_catalogue().files_hash, make, output
+    )

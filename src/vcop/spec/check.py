@@ -89,7 +89,8 @@ def load_yaml(text: str, file: str) -> tuple[Any, LineMap]:
     if node is None:
         return None, LineMap(file, lines)
     _walk(node, (), lines)
-    data = yaml.load(text, Loader=_LineLoader)
+    # bandit B506: _LineLoader is a SafeLoader
+    data = yaml.load(text, Loader=_LineLoader)  # nosec B506
     return data, LineMap(file, lines)
 
 

@@ -10,11 +10,13 @@ the permission, and checks the CSRF token of every form that is posted.
 from __future__ import annotations
 
 import logging
+import math
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -32,17 +34,24 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
+from vcop.store.ops import OpsStore, open_ops
+from vcop.store.status import jsonable, status
 from vcop.web.auth import (
+    IDLE_TIMEOUT,
     LOGIN_CSRF_COOKIE,
     MAX_AGE,
     SESSION_COOKIE,
     Permission,
     Sessions,
+    Throttle,
     csrf_matches,
 )
+from vcop.web.builds import REQUEST_BUILD, Build, BuildPerRequest, Builds
 from vcop.web.db import WebStore
+from vcop.web.logs import REQUEST_ID, request_id
 from vcop.web.metrics import MetricsView
 from vcop.web.pages import template_globals
+from vcop.web.proxy import RootPath, normalise
 
 HERE = Path(__file__).parent
 log = logging.getLogger("vcop.web")
@@ -64,17 +73,43 @@ CSP = (
 class State:
     """Everything the routes share, on ``app.state.vcop``."""
 
-    store: WebStore
+    builds: Builds
+    ops: OpsStore
     sessions: Sessions
     templates: Jinja2Templates
     clock: Callable[[], datetime]
     suppression_threshold: int
-    metrics: MetricsView
+
+    @property
+    def build(self) -> Build:
+        """The build this request reads (the current one outside a request)."""
+        return REQUEST_BUILD.get() or self.builds.current
+
+    @property
+    def store(self) -> WebStore:
+        return self.build.store
+
+    @property
+    def metrics(self) -> MetricsView:
+        return self.build.metrics
+
+    def close(self) -> None:
+        self.builds.close()
+        self.ops.close()
 
 
 class NotSignedIn(Exception):
     def __init__(self, next_path: str) -> None:
         self.next_path = next_path
+
+
+def _no_paths(text: str) -> str:
+    """``text`` with each file path cut to its last part (``/readyz`` answers anyone)."""
+    return re.sub(r"(?:[A-Za-z]:)?(?:/[^/\s:'\"`]+)+/([^/\s:'\"`]+)", r"\1", text)
+
+
+#: What ``/readyz`` (answered to anyone) says of a refresh.
+READY_REFRESH_FIELDS = ("refresh_id", "started_at", "finished_at", "status", "as_of", "message")
 
 
 def route_format(path: str) -> str:
@@ -135,15 +170,26 @@ def create_app(
     clock: Callable[[], datetime] = datetime.now,
     suppression_threshold: int = 10,
     warm: bool = False,
+    ops_path: Path | None = None,
+    watch: float | None = None,
+    root_path: str = "",
+    session_idle: timedelta = IDLE_TIMEOUT,
+    session_max: timedelta = MAX_AGE,
 ) -> FastAPI:
-    """The dashboard over the vcop database ``db`` (opened read-write: the server writes its own
-    tables — users, sessions, the access log — and holds the file while it runs).
+    """The dashboard over the published build ``db``, read-only, writing only the operational
+    store (``ops_path``, default beside ``db``: accounts, sessions, the access log).
 
     ``clock`` tells the time for sessions and the access log only; no figure depends on it.
     ``warm`` starts computing the overview's figures, and the partners' release, in the
-    background at once.
+    background at once, and warms each newly published build before switching to it.
+    ``watch`` checks every so many seconds for a newly published build (None: only when
+    ``app.state.vcop.builds.check()`` is called). ``root_path`` is the prefix a reverse proxy
+    serves the site under (:mod:`vcop.web.proxy`).
     """
-    store = WebStore(db)
+    ops = open_ops(db, ops_path)
+    builds = Builds(
+        db, warm=warm, suppression_threshold=suppression_threshold, clock=clock, ops=ops
+    )
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals["static"] = _static_url
     from vcop.web import filters
@@ -156,9 +202,8 @@ def create_app(
         openapi_url=None,
         dependencies=[Depends(authorize)],
     )
-    app.state.vcop = State(
-        store, Sessions(store), templates, clock, suppression_threshold, MetricsView(store)
-    )
+    sessions = Sessions(ops, idle_timeout=session_idle, max_age=session_max)
+    app.state.vcop = State(builds, ops, sessions, templates, clock, suppression_threshold)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     _add_auth_routes(app)
     from vcop.web.routes import ROUTERS
@@ -166,9 +211,14 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     _add_error_handlers(app)
+    app.add_middleware(BuildPerRequest, builds=builds)
     app.add_middleware(SecurityHeaders)
+    if normalise(root_path):
+        app.add_middleware(RootPath, root=root_path)
     if warm:
-        app.state.vcop.metrics.start_warming(suppression_threshold)
+        builds.start_warming()
+    if watch is not None:
+        builds.watch(watch)
     undeclared = [r.path for r in api_routes(app) if not hasattr(r.endpoint, "vcop_permission")]
     if undeclared:  # authorize() would refuse them anyway; say so when the app is built
         raise RuntimeError(f"routes without a declared permission: {', '.join(undeclared)}")
@@ -225,6 +275,8 @@ def _login_page(
             "errors": errors or {},
             "username": username,
             "message": message,
+            "idle_minutes": int(state.sessions.idle_timeout.total_seconds() // 60),
+            "max_hours": round(state.sessions.max_age.total_seconds() / 3600, 1),
         },
         status_code=status_code,
     )
@@ -255,6 +307,7 @@ def _add_auth_routes(app: FastAPI) -> None:
         request: Request,
         username: str = Form(""),
         password: str = Form(""),
+        code: str = Form(""),
         next: str = Form("/"),
     ) -> Response:
         state: State = request.app.state.vcop
@@ -262,7 +315,8 @@ def _add_auth_routes(app: FastAPI) -> None:
         if not username.strip():
             errors["username"] = "Enter your user name"
         if not password:
-            errors["password"] = "Enter your password"
+            # bandit B105: an error message
+            errors["password"] = "Enter your password"  # nosec B105
         if errors:
             return _login_page(
                 request,
@@ -271,10 +325,34 @@ def _add_auth_routes(app: FastAPI) -> None:
                 username=username,
                 status_code=400,
             )
-        user = state.sessions.authenticate(username.strip(), password)
+        name = username.strip()[:200]
+        address = request.client.host if request.client else "unknown"
+        throttle = Throttle(state.ops)
+        wait = throttle.wait(name, address, state.clock())
+        if wait is not None:
+            minutes = max(1, math.ceil(wait.total_seconds() / 60))
+            log.warning(
+                "sign-in refused: too many failures for this account or address",
+                extra={"status": 429, "client": address},
+            )
+            response = _login_page(
+                request,
+                next_path=_safe_next(next),
+                errors={
+                    "username": "There have been too many attempts to sign in. "
+                    f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+                },
+                username=username,
+                status_code=429,
+            )
+            response.headers["Retry-After"] = str(int(wait.total_seconds()) + 1)
+            return response
+        user = state.sessions.authenticate(name, password, code)
         if user is None:
+            throttle.failed(name, address, state.clock())
+            log.info("sign-in failed", extra={"status": 401, "client": address})
             errors["username"] = (
-                "The user name or password is not right, or the account is disabled"
+                "The user name, password or code is not right, or the account is disabled"
             )
             return _login_page(
                 request,
@@ -283,12 +361,13 @@ def _add_auth_routes(app: FastAPI) -> None:
                 username=username,
                 status_code=401,
             )
+        throttle.succeeded(name)
         token, _ = state.sessions.start(user, state.clock())
         response = RedirectResponse(_safe_next(next), status_code=303)
         response.set_cookie(
             SESSION_COOKIE,
             token,
-            max_age=int(MAX_AGE.total_seconds()),
+            max_age=int(state.sessions.max_age.total_seconds()),
             httponly=True,
             samesite="lax",
             secure=request.url.scheme == "https",
@@ -310,7 +389,31 @@ def _add_auth_routes(app: FastAPI) -> None:
     @app.get("/healthz", include_in_schema=False)
     @public
     def healthz() -> PlainTextResponse:
+        """Liveness: the process answers (says nothing about the data)."""
         return PlainTextResponse("ok")
+
+    @app.get("/readyz", include_in_schema=False)
+    @public
+    def readyz(request: Request) -> JSONResponse:
+        """Readiness, as JSON for the force's monitoring: 200 when a build with a ledger is
+        served, else 503; with the data's age, the last load, the ledger's as-of date, the reject
+        share, the last refresh and any problem (a failed refresh keeps the previous build)."""
+        state: State = request.app.state.vcop
+        build = state.build
+        facts = status(build.path, build.store.cursor(), state.ops, datetime.now())
+        problem = state.builds.problem
+        if problem:
+            facts["problems"].append(problem)
+            facts["ok"] = False
+        facts["serving_since"] = build.opened_at
+        for key in ("last_refresh", "last_successful_refresh"):  # no paths or accounts here
+            if facts.get(key):
+                facts[key] = {k: facts[key][k] for k in READY_REFRESH_FIELDS}
+        body = jsonable(
+            {k: v for k, v in facts.items() if k not in ("database", "refresh_running")}
+        )
+        body["refresh_running"] = facts["refresh_running"] is not None
+        return JSONResponse(body, status_code=200 if facts["ready"] else 503)
 
 
 # -- errors ------------------------------------------------------------------------------------
@@ -365,11 +468,10 @@ def _add_error_handlers(app: FastAPI) -> None:
 
 
 class SecurityHeaders:
-    """Security headers on every response; long caching for static files, none for pages.
-
-    Logs one line per request with the route's template (``/victims/{victim_id}``), never the
-    path itself, so no victim id reaches the server's console.
-    """
+    """Security headers on every response; long caching for static files, none for pages; and
+    the request log (:mod:`vcop.web.logs`): one line per request with its id, the route's
+    template (``/victims/{victim_id}``, never the path itself, so no victim id reaches the
+    log), the status and the time taken."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -381,6 +483,9 @@ class SecurityHeaders:
         started = time.perf_counter()
         static = str(scope.get("path", "")).startswith("/static/")
         status = 500
+        headers_in = dict(scope.get("headers") or [])
+        rid = request_id(headers_in.get(b"x-request-id", b"").decode("latin-1") or None)
+        token = REQUEST_ID.set(rid)
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status
@@ -393,6 +498,7 @@ class SecurityHeaders:
                     (b"x-frame-options", b"DENY"),
                     (b"content-security-policy", CSP.encode()),
                     (b"cache-control", b"public, max-age=86400" if static else b"no-store"),
+                    (b"x-request-id", rid.encode()),
                 ]
                 message["headers"] = headers
             await send(message)
@@ -403,10 +509,19 @@ class SecurityHeaders:
             if not static:
                 route = scope.get("route")
                 template = getattr(route, "path", None) or "(no route)"
+                elapsed = (time.perf_counter() - started) * 1000
                 log.info(
                     "%s %s %d %.1fms",
                     scope.get("method"),
                     template,
                     status,
-                    (time.perf_counter() - started) * 1000,
+                    elapsed,
+                    extra={
+                        "method": scope.get("method"),
+                        "route": template,
+                        "status": status,
+                        "ms": round(elapsed, 1),
+                        "client": (scope.get("client") or [None])[0],
+                    },
                 )
+            REQUEST_ID.reset(token)

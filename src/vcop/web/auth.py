@@ -8,6 +8,7 @@ analyst     every page except the access log; record-level for every victim
 supervisor  aggregate pages; record-level for crimes of their own unit (and area/district if set)
 officer     aggregate pages; record-level for crimes where they are the officer in charge
 partner     aggregate pages only, always with small numbers suppressed
+service     scheduled jobs (e.g. a nightly refresh): signs in, but no pages and no records
 ==========  =====================================================================================
 
 Passwords are stored only as argon2id hashes. A session is a random token in an HttpOnly,
@@ -28,11 +29,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache
 
-import duckdb
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from vcop.web.db import WebStore, ensure_web_tables
+from vcop.store.ops import OpsStore, timestamp, with_value
 
 IDLE_TIMEOUT = timedelta(minutes=30)
 MAX_AGE = timedelta(hours=8)
@@ -51,6 +51,8 @@ class Role(StrEnum):
     supervisor = "supervisor"
     officer = "officer"
     partner = "partner"
+    #: The account scheduled jobs run as: it may refresh, never read records.
+    service = "service"
 
 
 class Permission(StrEnum):
@@ -74,6 +76,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.supervisor: frozenset({Permission.signed_in, Permission.aggregate, Permission.record}),
     Role.officer: frozenset({Permission.signed_in, Permission.aggregate, Permission.record}),
     Role.partner: frozenset({Permission.signed_in, Permission.aggregate}),
+    Role.service: frozenset({Permission.signed_in}),
 }
 
 
@@ -110,13 +113,18 @@ class User:
             return f"cases of officer {self.officer_id}"
         if self.role is Role.admin:
             return "administration: accounts, access log, data quality"
+        if self.role is Role.service:
+            return "scheduled jobs: no records"
         return "aggregate figures only"
 
     def crime_scope(self, alias: str = "c") -> tuple[str, list[object]]:
         """A SQL condition on ``crimes`` (as ``alias``) for the crimes this user may see records of.
 
-        Raises :class:`PermissionError` for a role with no record-level access.
+        Raises :class:`PermissionError` for a role with no record-level access (admin, partner,
+        service). The dashboard and the record-level commands both use it.
         """
+        if Permission.record not in GRANTS[self.role]:
+            raise PermissionError(f"role {self.role} has no record-level access")
         if self.role is Role.analyst:
             return "TRUE", []
         if self.role is Role.supervisor:
@@ -155,13 +163,35 @@ def _dummy_hash() -> str:
     return hash_password(secrets.token_urlsafe(16))
 
 
-def check_new_password(password: str) -> None:
+#: How hard a new password must be to guess (zxcvbn's estimate, log10 of guesses: 10 is its
+#: "very unguessable" score 4). zxcvbn's estimate checks the password against its shipped lists
+#: of common passwords, words and names, keyboard patterns, dates and repeats.
+MIN_GUESSES_LOG10 = 10.0
+
+
+def check_new_password(password: str, username: str | None = None) -> None:
+    """Refuse a password that is short, blank or easy to guess (NCSC: length and a deny-list,
+    not composition rules)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AuthError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password.strip()) < MIN_PASSWORD_LENGTH or len(set(password)) < 4:
+        raise AuthError(
+            f"the password must have at least {MIN_PASSWORD_LENGTH} characters that are not "
+            "spaces, and more than a few different ones"
+        )
+    from zxcvbn import zxcvbn
+
+    found = zxcvbn(password[:100], user_inputs=[username] if username else [])
+    if found["guesses_log10"] < MIN_GUESSES_LOG10:
+        warning = found["feedback"].get("warning") or "it follows a common pattern"
+        raise AuthError(
+            f"the password is too easy to guess ({warning.rstrip('.').lower()}); use three or "
+            "four random words, or a password manager"
+        )
 
 
 def add_user(
-    con: duckdb.DuckDBPyConnection,
+    ops: OpsStore,
     username: str,
     role: Role,
     password: str,
@@ -173,10 +203,9 @@ def add_user(
     officer_id: str | None = None,
 ) -> User:
     """Create an account. Supervisors need a unit; officers need an officer id."""
-    ensure_web_tables(con)
     if not username or not all(ch.isalnum() or ch in "-_." for ch in username):
         raise AuthError("a user name may use only letters, digits, '-', '_' and '.'")
-    check_new_password(password)
+    check_new_password(password, username)
     if role is Role.supervisor and not unit:
         raise AuthError("a supervisor needs --unit (the unit whose victims they may see)")
     if role is Role.officer and not officer_id:
@@ -185,12 +214,11 @@ def add_user(
         raise AuthError("--area, --district and --unit are for supervisors only")
     if role is not Role.officer and officer_id:
         raise AuthError("--officer-id is for officers only")
-    exists = con.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchall()
-    if exists:
+    if ops.scalar("SELECT 1 FROM users WHERE username = ?", [username]):
         raise AuthError(f"user {username!r} already exists")
-    con.execute(
+    ops.execute(
         "INSERT INTO users (username, role, password_hash, area, district, unit, officer_id, "
-        "disabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, false, ?)",
+        "disabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
         [username, role.value, hash_password(password), area, district, unit, officer_id, now],
     )
     return User(username, role, area, district, unit, officer_id)
@@ -200,52 +228,62 @@ def add_user(
 DEMO_ACCOUNT = "demo-analyst"
 
 
-def ensure_demo_account(con: duckdb.DuckDBPyConnection, *, now: datetime) -> str | None:
+def ensure_demo_account(ops: OpsStore, *, now: datetime) -> str | None:
     """Add the ``demo-analyst`` account with a new random password, if it does not exist.
 
     Returns the password — to be shown once and never stored except as its argon2 hash — or None
     when the account already exists (its password is unchanged; `vcop users` manages it).
     """
-    ensure_web_tables(con)
-    if con.execute("SELECT 1 FROM users WHERE username = ?", [DEMO_ACCOUNT]).fetchall():
+    if ops.scalar("SELECT 1 FROM users WHERE username = ?", [DEMO_ACCOUNT]):
         return None
     password = secrets.token_urlsafe(15)
-    add_user(con, DEMO_ACCOUNT, Role.analyst, password, now=now)
+    add_user(ops, DEMO_ACCOUNT, Role.analyst, password, now=now)
     return password
 
 
-def list_users(con: duckdb.DuckDBPyConnection) -> list[tuple[object, ...]]:
-    ensure_web_tables(con)
-    return con.execute(
-        "SELECT username, role, area, district, unit, officer_id, disabled, created_at, disabled_at "
-        "FROM users ORDER BY username"
-    ).fetchall()
+#: What :func:`list_users` returns of each account, in order (never its password hash).
+USER_COLUMNS = (
+    "username",
+    "role",
+    "area",
+    "district",
+    "unit",
+    "officer_id",
+    "disabled",
+    "created_at",
+    "disabled_at",
+)
 
 
-def disable_user(con: duckdb.DuckDBPyConnection, username: str, *, now: datetime) -> None:
+def list_users(ops: OpsStore) -> list[tuple[object, ...]]:
+    """Every account, by name, as :data:`USER_COLUMNS`."""
+    rows = ops.query(f"SELECT {', '.join(USER_COLUMNS)} FROM users ORDER BY username").rows
+    return [(*r[:6], bool(r[6]), timestamp(r[7]), timestamp(r[8])) for r in rows]
+
+
+def disable_user(ops: OpsStore, username: str, *, now: datetime) -> None:
     """Disable an account and end its sessions. Accounts are never deleted (the log names them)."""
-    ensure_web_tables(con)
-    if not con.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchall():
+    if not ops.scalar("SELECT 1 FROM users WHERE username = ?", [username]):
         raise AuthError(f"no user {username!r}")
-    con.execute(
-        "UPDATE users SET disabled = true, disabled_at = ? WHERE username = ? AND NOT disabled",
-        [now, username],
-    )
-    con.execute("DELETE FROM sessions WHERE username = ?", [username])
+    with ops.transaction() as tx:
+        tx.execute(
+            "UPDATE users SET disabled = 1, disabled_at = ? WHERE username = ? AND NOT disabled",
+            with_value([now, username]),
+        )
+        tx.execute("DELETE FROM sessions WHERE username = ?", [username])
 
 
-def set_password(
-    con: duckdb.DuckDBPyConnection, username: str, password: str, *, now: datetime
-) -> None:
+def set_password(ops: OpsStore, username: str, password: str, *, now: datetime) -> None:
     """Give an account a new password and end its sessions."""
-    ensure_web_tables(con)
-    check_new_password(password)
-    if not con.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchall():
+    check_new_password(password, username)
+    if not ops.scalar("SELECT 1 FROM users WHERE username = ?", [username]):
         raise AuthError(f"no user {username!r}")
-    con.execute(
-        "UPDATE users SET password_hash = ? WHERE username = ?", [hash_password(password), username]
-    )
-    con.execute("DELETE FROM sessions WHERE username = ?", [username])
+    with ops.transaction() as tx:
+        tx.execute(
+            "UPDATE users SET password_hash = ? WHERE username = ?",
+            [hash_password(password), username],
+        )
+        tx.execute("DELETE FROM sessions WHERE username = ?", [username])
 
 
 def _row_user(row: tuple[object, ...]) -> User:
@@ -259,6 +297,95 @@ def _row_user(row: tuple[object, ...]) -> User:
         officer_id if isinstance(officer_id, str) else None,
         bool(disabled),
     )
+
+
+# -- second factor (TOTP) ---------------------------------------------------------------------
+
+#: The roles that may add an authenticator app as a second factor (those that see most).
+TOTP_ROLES = (Role.admin, Role.analyst)
+
+
+def totp_matches(secret: str, code: str) -> bool:
+    """Whether ``code`` is the authenticator's current code (or the one either side of it)."""
+    import pyotp
+
+    code = "".join(code.split())
+    return code.isdigit() and pyotp.TOTP(secret).verify(code, valid_window=1)
+
+
+def enable_totp(ops: OpsStore, username: str) -> tuple[str, str]:
+    """Give an admin's or analyst's account a new TOTP secret; returns the secret and the
+    ``otpauth://`` address an authenticator app reads (shown once, as a QR code or text)."""
+    import pyotp
+
+    row = ops.query("SELECT role FROM users WHERE username = ?", [username]).rows
+    if not row:
+        raise AuthError(f"no user {username!r}")
+    if Role(str(row[0][0])) not in TOTP_ROLES:
+        roles = " and ".join(r.value + "s" for r in TOTP_ROLES)
+        raise AuthError(f"only {roles} may add a second factor")
+    secret = pyotp.random_base32()
+    with ops.transaction() as tx:
+        tx.execute("UPDATE users SET totp_secret = ? WHERE username = ?", [secret, username])
+        tx.execute("DELETE FROM sessions WHERE username = ?", [username])
+    uri = pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name="vcop")
+    return secret, uri
+
+
+def disable_totp(ops: OpsStore, username: str) -> None:
+    """Remove an account's second factor (e.g. a lost phone) and end its sessions."""
+    if not ops.scalar("SELECT 1 FROM users WHERE username = ?", [username]):
+        raise AuthError(f"no user {username!r}")
+    with ops.transaction() as tx:
+        tx.execute("UPDATE users SET totp_secret = NULL WHERE username = ?", [username])
+        tx.execute("DELETE FROM sessions WHERE username = ?", [username])
+
+
+# -- sign-in throttling ------------------------------------------------------------------------
+
+#: After this many failed sign-ins within :data:`THROTTLE_WINDOW`, for one account or from one
+#: address, further attempts are refused (429) until the oldest failure is that old.
+MAX_FAILURES = 5
+THROTTLE_WINDOW = timedelta(minutes=15)
+
+
+class Throttle:
+    """Failed sign-ins per account and per address, in the operational store (so every server
+    process and a restart see the same count)."""
+
+    def __init__(self, ops: OpsStore) -> None:
+        self.ops = ops
+
+    def wait(self, username: str, address: str, now: datetime) -> timedelta | None:
+        """How long ``username`` from ``address`` must wait before trying again (None: no wait)."""
+        since = now - THROTTLE_WINDOW
+        longest: timedelta | None = None
+        for column, value in (("username", username), ("address", address)):
+            rows = self.ops.query(
+                f"SELECT failed_at FROM sign_in_failures WHERE {column} = ? AND failed_at >= ? "
+                "ORDER BY failed_at DESC LIMIT ?",
+                [value, since, MAX_FAILURES],
+            ).rows
+            if len(rows) >= MAX_FAILURES:
+                oldest = timestamp(rows[-1][0])
+                assert oldest is not None
+                wait = oldest + THROTTLE_WINDOW - now
+                longest = wait if longest is None else max(longest, wait)
+        return longest if longest and longest > timedelta(0) else None
+
+    def failed(self, username: str, address: str, now: datetime) -> None:
+        with self.ops.transaction() as tx:
+            tx.execute(
+                "INSERT INTO sign_in_failures (failed_at, username, address) VALUES (?, ?, ?)",
+                with_value([now, username, address]),
+            )
+            tx.execute(  # keep a day: enough to see an attack, not a record of every typo
+                "DELETE FROM sign_in_failures WHERE failed_at < ?",
+                with_value([now - timedelta(days=1)]),
+            )
+
+    def succeeded(self, username: str) -> None:
+        self.ops.execute("DELETE FROM sign_in_failures WHERE username = ?", [username])
 
 
 # -- sessions -------------------------------------------------------------------------------
@@ -298,25 +425,33 @@ class Session:
 
 
 class Sessions:
-    """Sessions, held in memory for speed and written to the ``sessions`` table."""
+    """Sessions, held in memory for speed and written to the operational store's ``sessions``."""
 
-    def __init__(self, store: WebStore) -> None:
-        self.store = store
+    def __init__(
+        self, ops: OpsStore, *, idle_timeout: timedelta = IDLE_TIMEOUT, max_age: timedelta = MAX_AGE
+    ) -> None:
+        self.ops = ops
+        self.idle_timeout = idle_timeout
+        self.max_age = max_age
         self._live: dict[str, Session] = {}
         self._lock = threading.Lock()
 
-    def authenticate(self, username: str, password: str) -> User | None:
-        row = self.store.query(
-            "SELECT username, role, area, district, unit, officer_id, disabled, password_hash "
-            "FROM users WHERE username = ?",
+    def authenticate(self, username: str, password: str, code: str = "") -> User | None:
+        """The account, if the password (and, for an account with a second factor, the code
+        from its authenticator app) is right and it is not disabled; else None."""
+        row = self.ops.query(
+            "SELECT username, role, area, district, unit, officer_id, disabled, password_hash, "
+            "totp_secret FROM users WHERE username = ?",
             [username],
         ).rows
         if not row:
             verify_password(_dummy_hash(), password)
             return None
-        *fields, password_hash = row[0]
+        *fields, password_hash, totp_secret = row[0]
         user = _row_user(tuple(fields))
         if not verify_password(str(password_hash), password) or user.disabled:
+            return None
+        if totp_secret and not totp_matches(str(totp_secret), code):
             return None
         return user
 
@@ -324,8 +459,8 @@ class Sessions:
         """A new session for ``user``: returns the cookie's token and the session."""
         token = secrets.token_urlsafe(32)
         key = token_hash(token)
-        session = Session(key, user, now, now, now + MAX_AGE, csrf_for(token), now)
-        self.store.write(
+        session = Session(key, user, now, now, now + self.max_age, csrf_for(token), now)
+        self.ops.execute(
             "INSERT INTO sessions (session_hash, username, created_at, last_seen_at, expires_at) "
             "VALUES (?, ?, ?, ?, ?)",
             [key, user.username, now, now, session.expires_at],
@@ -345,19 +480,19 @@ class Sessions:
             session = self._load(key, token)
             if session is None:
                 return None
-        if now >= session.expires_at or now - session.last_seen_at >= IDLE_TIMEOUT:
+        if now >= session.expires_at or now - session.last_seen_at >= self.idle_timeout:
             self.end(token)
             return None
         session.last_seen_at = now
         if now - session.written_at >= TOUCH_EVERY:
             session.written_at = now
-            self.store.write(
+            self.ops.execute(
                 "UPDATE sessions SET last_seen_at = ? WHERE session_hash = ?", [now, key]
             )
         return session
 
     def _load(self, key: str, token: str) -> Session | None:
-        rows = self.store.query(
+        rows = self.ops.query(
             "SELECT u.username, u.role, u.area, u.district, u.unit, u.officer_id, u.disabled, "
             "s.created_at, s.last_seen_at, s.expires_at FROM sessions s "
             "JOIN users u USING (username) WHERE s.session_hash = ?",
@@ -365,10 +500,16 @@ class Sessions:
         ).rows
         if not rows:
             return None
-        *fields, created, last_seen, expires = rows[0]
+        *fields, created_at, last_seen_at, expires_at = rows[0]
         user = _row_user(tuple(fields))
         if user.disabled:
             return None
+        created, last_seen, expires = (
+            timestamp(created_at),
+            timestamp(last_seen_at),
+            timestamp(expires_at),
+        )
+        assert created is not None and last_seen is not None and expires is not None
         session = Session(key, user, created, last_seen, expires, csrf_for(token), last_seen)
         with self._lock:
             self._live[key] = session
@@ -380,4 +521,4 @@ class Sessions:
         key = token_hash(token)
         with self._lock:
             self._live.pop(key, None)
-        self.store.write("DELETE FROM sessions WHERE session_hash = ?", [key])
+        self.ops.execute("DELETE FROM sessions WHERE session_hash = ?", [key])

@@ -1,80 +1,37 @@
-"""The dashboard's hold on the DuckDB file: one connection, a cursor per thread, and a query cache.
+"""The dashboard's view of one published build: a read-only connection, a cursor per thread, and
+a query cache.
 
-``vcop serve`` is the only process with the file open while it runs (DuckDB allows one writer),
-so the canonical tables, the ledger and the metric values cannot change under it: what a query
-over them returns is cached for the life of the server (:meth:`WebStore.cached`). Only the web's
-own tables — ``users``, ``sessions`` and the append-only ``access_log`` — are written, under one
-lock.
+A build never changes once published (:mod:`vcop.store.build` replaces the file whole), so what a
+query over it returns is cached for the life of this view (:meth:`WebStore.cached`). The server
+writes only the operational store (:mod:`vcop.store.ops`); when a refresh publishes a new build
+it opens a new :class:`WebStore` over it and switches between requests (:mod:`vcop.web.builds`).
+
+The build is attached read-only to an in-memory database, so the server can keep what it
+pre-arranges (:mod:`vcop.web.journeys`) in memory beside it, attached as ``webcache``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
 
-from vcop.store import connect
+from vcop.store.build import Identity
+from vcop.store.db import StoreError
+from vcop.store.ops import Rows
+
+__all__ = ["BUILD", "Rows", "WebStore"]
 
 T = TypeVar("T")
 
-#: The web's own tables. ``access_log`` is append-only: vcop has no code path that updates or
-#: deletes its rows (a test greps for one).
-WEB_DDL = """
-CREATE TABLE IF NOT EXISTS users (
-    username VARCHAR PRIMARY KEY,
-    role VARCHAR NOT NULL,
-    password_hash VARCHAR NOT NULL,
-    area VARCHAR,
-    district VARCHAR,
-    unit VARCHAR,
-    officer_id VARCHAR,
-    disabled BOOLEAN NOT NULL DEFAULT false,
-    created_at TIMESTAMP NOT NULL,
-    disabled_at TIMESTAMP
-);
-CREATE TABLE IF NOT EXISTS sessions (
-    session_hash VARCHAR PRIMARY KEY,
-    username VARCHAR NOT NULL,
-    created_at TIMESTAMP NOT NULL,
-    last_seen_at TIMESTAMP NOT NULL,
-    expires_at TIMESTAMP NOT NULL
-);
-CREATE SEQUENCE IF NOT EXISTS access_seq START 1;
-CREATE TABLE IF NOT EXISTS access_log (
-    access_id BIGINT NOT NULL DEFAULT nextval('access_seq'),
-    accessed_at TIMESTAMP NOT NULL,
-    username VARCHAR NOT NULL,
-    role VARCHAR NOT NULL,
-    channel VARCHAR NOT NULL,
-    action VARCHAR NOT NULL,
-    victim_id VARCHAR,
-    crime_id VARCHAR,
-    reason VARCHAR,
-    detail VARCHAR,
-    session VARCHAR
-);
-"""
-
-
-def ensure_web_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create ``users``, ``sessions`` and ``access_log`` if they are missing (idempotent)."""
-    con.execute(WEB_DDL)
-
-
-@dataclass(frozen=True)
-class Rows:
-    """A query's column names and rows."""
-
-    columns: list[str]
-    rows: list[tuple[Any, ...]]
-
-    def dicts(self) -> list[dict[str, Any]]:
-        return [dict(zip(self.columns, r, strict=True)) for r in self.rows]
+#: The name the published build is attached under (every cursor's default database).
+BUILD = "vcop_build"
 
 
 class WebStore:
@@ -82,12 +39,25 @@ class WebStore:
 
     def __init__(self, path: Path, *, cache_size: int = 1024) -> None:
         self.path = path
-        self.con = connect(path)
-        ensure_web_tables(self.con)
-        # An in-memory database beside the file for what the server pre-arranges (journeys.py).
+        #: Which published file this is (a refresh publishes a new one at the same path).
+        self.identity = Identity.of(path)
+        if self.identity is None:
+            raise StoreError(
+                f"{path}: no such vcop database (load one with `vcop ingest` or `vcop demo`)"
+            )
+        self.con = duckdb.connect(":memory:")
+        escaped = str(path).replace("'", "''")
+        try:
+            self.con.execute(f"ATTACH '{escaped}' AS {BUILD} (READ_ONLY)")
+        except duckdb.Error as exc:
+            self.con.close()
+            raise StoreError(f"{path}: cannot be opened as a vcop database: {exc}") from exc
+        self.con.execute(f"USE {BUILD}")
+        # An in-memory database beside the build for what the server pre-arranges (journeys.py).
         self.con.execute("ATTACH IF NOT EXISTS ':memory:' AS webcache")
         self._local = threading.local()
-        self._write_lock = threading.Lock()
+        self._cursors: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
+        self._cursors_lock = threading.Lock()
         self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._flights: dict[tuple[Any, ...], threading.Lock] = {}
@@ -100,8 +70,17 @@ class WebStore:
         """This thread's cursor (DuckDB connections are not shared between threads)."""
         cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
         if cur is None:
-            cur = self.con.cursor()
+            cur = self.new_cursor()
             self._local.cursor = cur
+        return cur
+
+    def new_cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor over the build (its default database), for work that changes its own
+        settings (e.g. attaches a database of its own); the caller closes it."""
+        cur = self.con.cursor()
+        cur.execute(f"USE {BUILD}")
+        with self._cursors_lock:
+            self._cursors.add(cur)
         return cur
 
     def query(self, sql: str, params: Sequence[object] = ()) -> Rows:
@@ -119,7 +98,8 @@ class WebStore:
             self._tables = {
                 r[0]
                 for r in self.query(
-                    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+                    "SELECT table_name FROM information_schema.tables "
+                    f"WHERE table_catalog = '{BUILD}' AND table_schema = 'main'"
                 ).rows
             }
         return name in self._tables
@@ -128,8 +108,8 @@ class WebStore:
         return [
             r[0]
             for r in self.query(
-                "SELECT column_name FROM information_schema.columns "
-                "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+                "SELECT column_name FROM information_schema.columns WHERE table_catalog = "
+                f"'{BUILD}' AND table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
                 [table],
             ).rows
         ]
@@ -138,8 +118,7 @@ class WebStore:
         """``compute()``'s result, computed once per key for the life of the server.
 
         Requests that ask for the same key while it is being computed wait for that one
-        computation instead of starting their own. Only for queries over data the server never
-        writes (canonical tables, the ledger, metric values); never for the web's own tables.
+        computation instead of starting their own.
         """
         with self._cache_lock:
             if key in self._cache:
@@ -163,11 +142,13 @@ class WebStore:
             self._cache.clear()
         self._tables = None
 
-    # -- writing (the web's own tables only) ------------------------------------------------
-
-    def write(self, sql: str, params: Sequence[object] = ()) -> None:
-        with self._write_lock:
-            self.cursor().execute(sql, list(params))
+    def interrupt(self) -> None:
+        """End the query each open cursor is running (they raise; used when closing)."""
+        with self._cursors_lock:
+            cursors = list(self._cursors)
+        for cur in [self.con, *cursors]:
+            with contextlib.suppress(duckdb.Error):
+                cur.interrupt()
 
     def close(self) -> None:
         self.con.close()

@@ -20,6 +20,7 @@ so a page has one way to get its figures.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -34,6 +35,7 @@ from vcop.metrics.series import Series, monthly_series
 from vcop.metrics.spc import XmR
 from vcop.metrics.targets import TargetReading, Targets, targets_for_db
 from vcop.spec.metrics import Catalogue, load_catalogue
+from vcop.store.ops import OpsStore
 from vcop.web.auth import User
 from vcop.web.db import WebStore
 from vcop.web.ledger import ledger_as_of
@@ -74,8 +76,10 @@ def engine_quietly() -> Iterator[None]:
 class MetricsView:
     """Metric values and series for one server (cached for its life)."""
 
-    def __init__(self, store: WebStore) -> None:
+    def __init__(self, store: WebStore, ops: OpsStore | None = None) -> None:
         self.store = store
+        #: The operational store, whose publication ledger keeps each release partners saw.
+        self.ops = ops
         self._local = threading.local()
         #: The force's targets, from the targets file beside the database (read once).
         self.targets: Targets = targets_for_db(store.path, self.catalogue)
@@ -94,7 +98,7 @@ class MetricsView:
     def backend(self) -> ibis.BaseBackend:
         backend: ibis.BaseBackend | None = getattr(self._local, "backend", None)
         if backend is None:
-            backend = ibis.duckdb.from_connection(self.store.con.cursor())
+            backend = ibis.duckdb.from_connection(self.store.new_cursor())
             self._local.backend = backend
         return backend
 
@@ -119,9 +123,11 @@ class MetricsView:
             return release_figures(self, threshold)
         return ForceFigures(self, self.as_of())
 
-    def warm(self, threshold: int | None = None) -> None:
+    def warm(self, threshold: int | None = None, *, first_page_only: bool = False) -> None:
         """Arrange the journeys, and compute what the overview and compliance pages show first,
-        before anyone asks; with ``threshold``, build the partners' release too."""
+        before anyone asks; with ``threshold``, build the partners' release too.
+        ``first_page_only``: only the journeys and the overview's figures (what a server
+        computes before it switches to a new build; the rest follows in the background)."""
         from vcop.web import journeys
 
         journeys.ensure(self.store)
@@ -129,6 +135,8 @@ class MetricsView:
         if as_of is None:
             return
         result = self.result(as_of, "rolling_12m")
+        if first_page_only:
+            return
         for metric_id in dict.fromkeys(v.metric_id for v in result.values):
             self.series(metric_id, as_of)
         if threshold is not None:
@@ -137,9 +145,15 @@ class MetricsView:
             release_figures(self, threshold)
 
     def start_warming(self, threshold: int | None = None) -> threading.Thread:
-        thread = threading.Thread(
-            target=self.warm, args=(threshold,), name="vcop-warm", daemon=True
-        )
+        def run() -> None:
+            try:
+                self.warm(threshold)
+            except Exception:  # interrupted when the server stops, or a real failure: say which
+                logging.getLogger("vcop.web").warning(
+                    "computing the first pages in advance stopped", exc_info=True
+                )
+
+        thread = threading.Thread(target=run, name="vcop-warm", daemon=True)
         thread.start()
         return thread
 

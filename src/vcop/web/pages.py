@@ -12,16 +12,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Sequence
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, overload
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from vcop.export import safe_cell
+from vcop.store.ops import OpsStore
 from vcop.web import audit
 from vcop.web.auth import Permission, Session, User
 from vcop.web.db import WebStore
@@ -116,9 +119,31 @@ class Page:
         raise HTTPException(404, f"no table {name!r} on this page (tables: {names})")
 
 
+#: The dates a query parameter may name, whatever the page (a page may narrow them).
+MIN_DATE = date(1900, 1, 1)
+MAX_DATE = date(2100, 12, 31)
+#: The longest value any query parameter may have (ids, place names, codes are all far shorter).
+MAX_PARAM_LENGTH = 200
+#: The largest whole number a query parameter may hold (DuckDB's BIGINT).
+MAX_INT = 2**63 - 1
+
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")  # ASCII digits only: not "²", "1e9" or "0x10"
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _shown(value: str) -> str:
+    """A parameter's value, quoted and cut short, for an error message."""
+    return repr(value if len(value) <= 40 else value[:40] + "…")
+
+
 @dataclass
 class Ctx:
-    """What a page function gets: the request, who is asking, and the store."""
+    """What a page function gets: the request, who is asking, and the store.
+
+    Every query parameter is read through one of the typed helpers below — :meth:`param` (text),
+    :meth:`int_param`, :meth:`date_param` and :meth:`choice_param` — which answer a value that is
+    malformed or out of range with a 400 naming the parameter and what it may be.
+    """
 
     request: Request
     store: WebStore
@@ -126,25 +151,94 @@ class Ctx:
     fmt: Format
     now: datetime
     suppression_threshold: int
+    #: The operational store (accounts, the access log), which the server writes.
+    ops: OpsStore
 
     @property
     def user(self) -> User:
         return self.session.user
 
-    def param(self, name: str) -> str | None:
+    def param(self, name: str, *, max_length: int = MAX_PARAM_LENGTH) -> str | None:
+        """The query parameter ``name`` as text, trimmed (None when absent or blank); 400 when it
+        is longer than ``max_length`` characters or holds a control character (such as NUL)."""
         value = self.request.query_params.get(name)
-        return value.strip() if value and value.strip() else None
+        value = value.strip() if value else None
+        if not value:
+            return None
+        if len(value) > max_length:
+            raise HTTPException(
+                400, f"{name} must be at most {max_length} characters long, not {len(value)}"
+            )
+        if any(unicodedata.category(c) == "Cc" for c in value):
+            raise HTTPException(400, f"{name} must not contain control characters")
+        return value
 
-    def date_param(self, name: str) -> date | None:
+    @overload
+    def int_param(self, name: str, lo: int, hi: int, default: int) -> int: ...
+    @overload
+    def int_param(self, name: str, lo: int, hi: int, default: None = None) -> int | None: ...
+    def int_param(self, name: str, lo: int, hi: int, default: int | None = None) -> int | None:
+        """The query parameter ``name`` as a whole number from ``lo`` to ``hi`` (``default``
+        when absent); 400 for anything else (``2.5``, ``1e9``, ``²``, out of range)."""
         value = self.param(name)
         if value is None:
-            return None
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
+            return default
+        number = int(value) if _WHOLE_NUMBER.fullmatch(value) else None
+        if number is None or not lo <= number <= hi:
             raise HTTPException(
-                400, f"{name} must be a date like 2025-06-30, not {value!r}"
-            ) from None
+                400, f"{name} must be a whole number from {lo} to {hi}, not {_shown(value)}"
+            )
+        return number
+
+    @overload
+    def date_param(self, name: str, *, lo: date = ..., hi: date = ..., default: date) -> date: ...
+    @overload
+    def date_param(
+        self, name: str, *, lo: date = ..., hi: date = ..., default: None = None
+    ) -> date | None: ...
+    def date_param(
+        self, name: str, *, lo: date = MIN_DATE, hi: date = MAX_DATE, default: date | None = None
+    ) -> date | None:
+        """The query parameter ``name`` as a date written ``YYYY-MM-DD``, from ``lo`` to ``hi``
+        (never outside :data:`MIN_DATE` to :data:`MAX_DATE`; ``default`` when absent)."""
+        value = self.param(name)
+        if value is None:
+            return default
+        try:
+            day = date.fromisoformat(value) if _ISO_DATE.fullmatch(value) else None
+        except ValueError:
+            day = None
+        if day is None:
+            raise HTTPException(
+                400, f"{name} must be a date like 2025-06-30 (year-month-day), not {_shown(value)}"
+            )
+        lo, hi = max(lo, MIN_DATE), min(hi, MAX_DATE)
+        if not lo <= day <= hi:
+            raise HTTPException(
+                400, f"{name} must be a date from {lo.isoformat()} to {hi.isoformat()}, not {value}"
+            )
+        return day
+
+    @overload
+    def choice_param(self, name: str, choices: Iterable[str], default: str) -> str: ...
+    @overload
+    def choice_param(
+        self, name: str, choices: Iterable[str], default: None = None
+    ) -> str | None: ...
+    def choice_param(
+        self, name: str, choices: Iterable[str], default: str | None = None
+    ) -> str | None:
+        """The query parameter ``name``, one of ``choices`` (``default`` when absent); 400 naming
+        the choices for anything else."""
+        value = self.param(name)
+        if value is None:
+            return default
+        allowed = list(choices)
+        if value not in allowed:
+            raise HTTPException(
+                400, f"{name} must be one of {', '.join(allowed)}, not {_shown(value)}"
+            )
+        return value
 
     def log(
         self,
@@ -154,10 +248,12 @@ class Ctx:
         crime_id: str | None = None,
         reason: str | None = None,
         detail: str | None = None,
+        records: Iterable[tuple[str | None, str | None]] = (),
     ) -> None:
-        """Append this record-level view or export to the access log."""
+        """Append this record-level view or export to the access log, with every (victim, crime)
+        it showed in ``records``."""
         audit.record(
-            self.store,
+            self.ops,
             audit.Access(
                 at=self.now,
                 username=self.user.username,
@@ -168,6 +264,7 @@ class Ctx:
                 reason=reason,
                 detail=detail,
                 session=self.session.short,
+                records=tuple(records),
             ),
         )
 
@@ -232,6 +329,7 @@ def make_ctx(request: Request, fmt: Format) -> Ctx:
         fmt=fmt,
         now=state.clock(),
         suppression_threshold=state.suppression_threshold,
+        ops=state.ops,
     )
 
 

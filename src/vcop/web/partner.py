@@ -6,8 +6,11 @@ cut from the release of the latest month end on or before the ledger's as-of dat
 hidden in every place it appears and daily figures cannot be subtracted from each other. A split
 or filter the release does not publish is refused (403, :class:`NotPublished`).
 
-A release takes a while to build (about a minute for a small force), so it is built once and kept
-for the life of the process (:func:`release_of`). It is keyed by what it is made of — the ledger's
+The first release of a month end shown to a partner is kept in the publication ledger of the
+operational store (:mod:`vcop.store.publications`), with every figure it shows: later builds show
+partners that same release for that month end, and a new month's release is suppressed knowing
+what earlier ones published. A release takes a while to build (about a minute for a small force),
+so it is also kept for the life of the process (:func:`release_of`). It is keyed by what it is made of — the ledger's
 evaluation and the loads behind it, the month end, the threshold, the targets and the definitions
 — not by the file's path, so copies of one database (a backup, the test suite's copies) share it.
 
@@ -19,7 +22,9 @@ in-memory database is dropped once the release is built.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Mapping
@@ -33,12 +38,15 @@ from fastapi import HTTPException
 from vcop.metrics.engine import MetricsError, Result
 from vcop.metrics.release import (
     PARTNER_SPLITS,
+    CellKey,
     Release,
     build,
     month_ends_before,
     suppressed_note,
 )
 from vcop.metrics.series import Series
+from vcop.store.ops import OpsStore
+from vcop.store.publications import cell_text, keep, kept, known_cells
 from vcop.web.db import WebStore
 from vcop.web.ledger import ledger_as_of
 from vcop.web.metrics import MetricsView, engine_quietly
@@ -76,25 +84,70 @@ _names = itertools.count(1)
 
 
 def release_of(view: MetricsView, month_end: date, threshold: int) -> Built:
-    """The release of ``month_end`` for ``view``'s database, built on first use and kept for the
-    life of the process (requests asking while it is built wait for that one build)."""
-    key = release_key(view, month_end, threshold)
+    """The release of ``month_end`` for ``view``'s database: the one its publication ledger kept
+    (:mod:`vcop.store.publications`), else one built now — knowing what earlier releases
+    published — and kept there. Builds are also kept for the life of the process, keyed by what
+    they are made of (requests asking while one is built wait for that one build)."""
+    ops = view.ops
+    catalogue_hash = view.catalogue.files_hash
+    known: dict[CellKey, dict[str, int]] = {}
+    if ops is not None:
+        found = _published(ops, month_end, threshold, catalogue_hash)
+        if found is not None:
+            return Built(found)
+        known = known_cells(ops, threshold)
+    key = (release_key(view, month_end, threshold), _fingerprint(known))
     with _kept_lock:
-        if key in _kept:
+        built = _kept.get(key)
+        if built is not None:
             _kept.move_to_end(key)
-            return _kept[key]
         flight = _flights.setdefault(key, threading.Lock())
-    with flight:
-        with _kept_lock:
-            if key in _kept:
-                return _kept[key]
-        built = _build(view, month_end, threshold)
-        with _kept_lock:
-            _kept[key] = built
-            _flights.pop(key, None)
-            while len(_kept) > KEEP:
-                _kept.popitem(last=False)
+    if built is None:
+        with flight:
+            with _kept_lock:
+                built = _kept.get(key)
+            if built is None:
+                built = _build(view, month_end, threshold, known)
+                with _kept_lock:
+                    _kept[key] = built
+                    _flights.pop(key, None)
+                    while len(_kept) > KEEP:
+                        _kept.popitem(last=False)
+    if ops is not None and built.release is not None:
+        release = keep(ops, built.release, catalogue_hash, "dashboard")
+        built = Built(release, built.problem, built.evaluated_here)
     return built
+
+
+#: Releases read back from publication ledgers: (ledger file, month end, threshold, catalogue).
+_published_cache: dict[tuple[str, date, int, str], Release] = {}
+
+
+def _published(
+    ops: OpsStore, month_end: date, threshold: int, catalogue_hash: str
+) -> Release | None:
+    """The release the publication ledger ``ops`` kept for ``month_end`` (read once: a kept
+    release never changes)."""
+    key = (str(ops.path), month_end, threshold, catalogue_hash)
+    with _kept_lock:
+        found = _published_cache.get(key)
+    if found is None:
+        found = kept(ops, month_end, threshold, catalogue_hash)
+        if found is not None:
+            with _kept_lock:
+                _published_cache[key] = found
+    return found
+
+
+def _fingerprint(known: Mapping[CellKey, Mapping[str, int]]) -> str:
+    """What the figures published before a release were, in a few characters (releases suppressed
+    knowing different things are different releases)."""
+    digest = hashlib.sha256()
+    for cell in sorted(
+        cell_text(k) + json.dumps(dict(v), sort_keys=True) for k, v in known.items()
+    ):
+        digest.update(cell.encode())
+    return digest.hexdigest()
 
 
 def release_key(view: MetricsView, month_end: date, threshold: int) -> Hashable:
@@ -123,10 +176,15 @@ def _made_of(store: WebStore) -> tuple[object, ...]:
     return (ledger, loads)
 
 
-def _build(view: MetricsView, month_end: date, threshold: int) -> Built:
+def _build(
+    view: MetricsView,
+    month_end: date,
+    threshold: int,
+    known: Mapping[CellKey, Mapping[str, int]],
+) -> Built:
     store = view.store
     stored = ledger_as_of(store)
-    cursor = store.con.cursor()
+    cursor = store.new_cursor()
     attached: str | None = None
     try:
         with engine_quietly():
@@ -138,6 +196,7 @@ def _build(view: MetricsView, month_end: date, threshold: int) -> Built:
                 threshold=threshold,
                 catalogue=view.catalogue,
                 targets=view.targets,
+                known=known,
             )
     except (MetricsError, duckdb.Error) as exc:
         return Built(None, f"no release of {month_end:%-d %B %Y} could be made ({exc})")

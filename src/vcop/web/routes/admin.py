@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from fastapi import APIRouter
 
-from vcop.web.auth import Permission
+from vcop.store import access_log as access_log_store
+from vcop.web.auth import USER_COLUMNS, Permission, list_users
 from vcop.web.pages import Column, Ctx, Page, Table, page
 
 router = APIRouter()
@@ -17,34 +18,24 @@ HTML_LIMIT = 200
 @page(router, "/access-log", Permission.audit, name="access_log")
 def access_log(ctx: Ctx) -> Page:
     """Who opened which victim's or crime's records, when and why (newest first)."""
-    conds: list[str] = []
-    params: list[object] = []
-    for name, column in (
-        ("username", "username"),
-        ("victim_id", "victim_id"),
-        ("action", "action"),
-    ):
-        value = ctx.param(name)
-        if value:
-            conds.append(f"{column} = ?")
-            params.append(value)
     start, end = ctx.date_param("from"), ctx.date_param("to")
-    if start:
-        conds.append("accessed_at >= ?")
-        params.append(start)
-    if end:
-        conds.append("accessed_at < ?")
-        params.append(end + timedelta(days=1))
-    where = ("WHERE " + " AND ".join(conds)) if conds else ""
-    limit = f" LIMIT {HTML_LIMIT}" if ctx.fmt == "html" else ""
-    rows = ctx.store.query(
-        "SELECT access_id, accessed_at, username, role, channel, action, victim_id, crime_id, reason, detail, "
-        f"session FROM access_log {where} ORDER BY access_id DESC{limit}",
-        params,
-    ).dicts()
-    total = int(ctx.store.scalar(f"SELECT count(*) FROM access_log {where}", params) or 0)
+    filters = {
+        "start": datetime.combine(start, time()) if start else None,
+        "end": datetime.combine(end + timedelta(days=1), time()) if end else None,
+        "username": ctx.param("username"),
+        "victim_id": ctx.param("victim_id"),
+        "action": ctx.param("action"),
+    }
+    limit = HTML_LIMIT if ctx.fmt == "html" else None
+    rows = access_log_store.entries(ctx.ops, newest_first=True, limit=limit, **filters)  # type: ignore[arg-type]
+    total = access_log_store.count(ctx.ops, **filters)  # type: ignore[arg-type]
+    shown = {k: str(v) for k, v in filters.items() if v is not None}
     # Reading the log is itself a consultation of personal data: it is logged too.
-    ctx.log("access_log", detail=f"{len(rows)} row(s)" + (f"; {where}" if where else ""))
+    ctx.log(
+        "access_log",
+        detail=f"{len(rows)} row(s)" + (f"; {shown}" if shown else ""),
+        records=[(r["victim_id"], r["crime_id"]) for r in rows if r["victim_id"] or r["crime_id"]],  # type: ignore[misc]
+    )
     return Page(
         title="Access log",
         template="access_log.html",
@@ -64,9 +55,14 @@ def access_log(ctx: Ctx) -> Page:
                     Column("reason", "Reason given"),
                     Column("detail", "Detail"),
                     Column("session", "Session"),
+                    Column("os_user", "OS user"),
+                    Column("records", "Records", "number"),
                 ],
                 rows,
-                caption="Append-only: entries are never changed or deleted.",
+                caption=(
+                    "Append-only and hash-chained: entries are never changed or deleted "
+                    "(`vcop access-log verify` checks the chain)."
+                ),
                 empty="No record has been opened yet.",
                 more=max(0, total - len(rows)),
             )
@@ -79,10 +75,7 @@ def access_log(ctx: Ctx) -> Page:
 @page(router, "/users", Permission.audit, name="users")
 def users(ctx: Ctx) -> Page:
     """Every account: role, scope and whether it is disabled (accounts are managed with `vcop users`)."""
-    rows = ctx.store.query(
-        "SELECT username, role, area, district, unit, officer_id, disabled, created_at, disabled_at "
-        "FROM users ORDER BY username"
-    ).dicts()
+    rows = [dict(zip(USER_COLUMNS, row, strict=True)) for row in list_users(ctx.ops)]
     return Page(
         title="Accounts",
         tables=[

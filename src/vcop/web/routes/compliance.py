@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 
 from vcop.metrics.release import SUPPRESSED
 from vcop.spec.metrics import Metric
@@ -73,18 +73,15 @@ def compliance(ctx: Ctx) -> Page:
     catalogue = view.catalogue
     period = period_of(ctx)
     measures = compliance_measures(view)
-    measure = ctx.param("measure") or "right"
-    if measure not in measures:
-        raise HTTPException(400, f"measure must be one of {', '.join(measures)}")
+    measure = ctx.choice_param("measure", measures, "right")
     metric_id = MEASURE_METRICS.get(measure, measure)
     metric = catalogue.metric(metric_id)
     grouped = bool(metric.grouping)
-    by = ctx.param("by")
-    if by is not None and by not in (*LEVELS, *SPLITS):
-        raise HTTPException(400, f"by must be one of {', '.join((*LEVELS, *SPLITS))}")
+    by = ctx.choice_param("by", (*LEVELS, *SPLITS))
     parents = drill_filters(ctx)
     figs = figures_of(ctx)
     figs.check(by, parents)
+    # a right or obligation of the measure: one the figures have (checked once they are known)
     chosen_group = ctx.param("group") if grouped else None
     as_of = figs.as_of
     title = f"Compliance: {measures[measure].lower()}"
@@ -96,9 +93,13 @@ def compliance(ctx: Ctx) -> Page:
             k: v for k, v in measures.items() if "officer" in catalogue.metric(MEASURE_METRICS.get(k, k)).breakdowns
         },
     }  # fmt: skip
-    if as_of is None or not any(v.metric_id == metric_id for v in figs.result(period).values):
+    whole = [v for v in figs.result(period).values if v.metric_id == metric_id]
+    if as_of is None or not whole:
         notes = figs.notes if as_of is None and figs.notes else [no_ledger_note()]
         return Page(title=title, template="compliance.html", notes=notes, context=context)
+    if chosen_group is not None:
+        heads = sorted({v.group[0] for v in whole if v.group}, key=_group_order)
+        chosen_group = ctx.choice_param("group", heads)
     if by is not None and by not in metric.breakdowns:
         context["unsupported"] = catalogue.breakdown(by).title.lower()
         return Page(title=title, template="compliance.html", context=context)

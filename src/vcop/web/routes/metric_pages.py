@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 
 from vcop.web.auth import Permission, Role
 from vcop.web.charts import bar_chart, point_map
@@ -32,10 +32,7 @@ def metrics_of(ctx: Ctx) -> MetricsView:
 
 
 def period_of(ctx: Ctx) -> str:
-    period = ctx.param("period") or "rolling_12m"
-    if period not in PERIODS:
-        raise HTTPException(400, f"period must be one of {', '.join(PERIODS)}")
-    return period
+    return ctx.choice_param("period", PERIODS, "rolling_12m")
 
 
 def common_meta(ctx: Ctx, as_of: date, period: str, result_hash: str) -> dict[str, Any]:
@@ -127,6 +124,13 @@ def satisfaction(ctx: Ctx) -> Page:
     as_of = result.context.get("as_of")
     if as_of is not None and ctx.user.role is Role.analyst:
         comments = ctx.store.cached(("comments", as_of), lambda: _comments(ctx, as_of))
+        # Victims' own words are record-level: who read them, and which, is logged.
+        ctx.log(
+            "survey_comments",
+            reason="Reading victims' survey comments",
+            detail=f"{len(comments)} comment(s) as of {as_of}",
+            records=[(None, str(c["crime_id"])) for c in comments if c.get("crime_id")],
+        )
         result.tables.append(
             Table(
                 "comments",
@@ -153,7 +157,7 @@ def satisfaction(ctx: Ctx) -> Page:
 def _comments(ctx: Ctx, as_of: date) -> list[dict[str, Any]]:
     return ctx.store.query(
         "SELECT surveyed_at::DATE AS surveyed_at, replace(survey, '_', ' ') AS survey, crime_type, "
-        "area, whole_experience, comment FROM survey_responses "
+        "area, whole_experience, comment, crime_id FROM survey_responses "
         "WHERE comment IS NOT NULL AND surveyed_at < ?::DATE + 1 ORDER BY surveyed_at DESC LIMIT 50",
         [as_of],
     ).dicts()

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from vcop.spec.schema import load_schema
 from vcop.web.auth import Permission
 from vcop.web.charts import bar_chart
-from vcop.web.pages import Column, Ctx, Page, Table, page
+from vcop.web.pages import MAX_INT, Column, Ctx, Page, Table, page
 
 router = APIRouter()
 
@@ -29,6 +29,7 @@ def data_quality(ctx: Ctx) -> Page:
     return Page(
         title="Data quality",
         template="data_quality.html",
+        notes=refresh_notes(ctx),
         tables=[
             Table(
                 "batches",
@@ -111,14 +112,10 @@ def data_quality(ctx: Ctx) -> Page:
 @page(router, "/data-quality/rejects", Permission.data_quality, name="rejects")
 def rejects(ctx: Ctx) -> Page:
     """Every rejected row of a batch (or all batches): file, row, column, value and reason."""
-    batch = ctx.param("batch")
+    batch = ctx.int_param("batch", 0, MAX_INT)
     where, params = "", []
     if batch is not None:
-        if not batch.isdigit():
-            from fastapi import HTTPException
-
-            raise HTTPException(400, f"batch must be a batch number, not {batch!r}")
-        where, params = "WHERE batch_id = ?", [int(batch)]
+        where, params = "WHERE batch_id = ?", [batch]
     limit = "" if ctx.fmt != "html" else f" LIMIT {HTML_LIMIT + 1}"
     rows = ctx.store.query(
         'SELECT batch_id, file, table_name, "row", "column", value, reason FROM rejects '
@@ -129,8 +126,16 @@ def rejects(ctx: Ctx) -> Page:
     for r in rows:
         r["file"] = PurePath(str(r["file"])).name
     shown = rows[:HTML_LIMIT] if ctx.fmt == "html" else rows
+    # Rejected rows hold record values: reading them is logged, with the rows shown.
+    ctx.log(
+        "rejects",
+        reason="Data quality: rejected rows",
+        detail=f"batch {batch if batch is not None else 'all'}; {len(shown)} of {total} row(s): "
+        + ", ".join(f"{r['table_name']}:{r['row']}" for r in shown[:500])
+        + (" …" if len(shown) > 500 else ""),
+    )
     return Page(
-        title=f"Rejected rows in batch {batch}" if batch else "Rejected rows",
+        title=f"Rejected rows in batch {batch}" if batch is not None else "Rejected rows",
         template="rejects.html",
         tables=[
             Table(
@@ -150,9 +155,35 @@ def rejects(ctx: Ctx) -> Page:
                 more=max(0, total - len(shown)),
             )
         ],
-        meta={"batch": int(batch) if batch else None, "rows": total},
+        meta={"batch": batch, "rows": total},
         context={"batch": batch},
     )
+
+
+def refresh_notes(ctx: Ctx) -> list[str]:
+    """What the data-quality page says of the build served and of the last refresh, when that
+    one failed (the previous build is still served) or a newer build could not be opened."""
+    from vcop.store.status import last_refreshes
+
+    state = ctx.request.app.state.vcop
+    notes: list[str] = []
+    found = last_refreshes(ctx.ops)
+    last, good = found["last_refresh"], found["last_successful_refresh"]
+    if last and last["status"] == "failed":
+        when = last["finished_at"] or last["started_at"]
+        notes.append(
+            f"The last refresh, started {last['started_at']:%-d %B %Y at %H:%M}, failed"
+            + (f" at {when:%H:%M}" if when else "")
+            + f": {last['message']}. These pages still show the previous build"
+            + (
+                f" (refreshed {good['finished_at']:%-d %B %Y at %H:%M}, as of {good['as_of']})."
+                if good and good["finished_at"]
+                else "."
+            )
+        )
+    if state.builds.problem:
+        notes.append(f"A newer build is not served: {state.builds.problem}.")
+    return notes
 
 
 def _batches(ctx: Ctx) -> list[dict[str, Any]]:

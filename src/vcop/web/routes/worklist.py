@@ -9,9 +9,9 @@ written to the access log.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 
 from vcop.store.calendar import add_working_days
 from vcop.web import journeys
@@ -37,6 +37,11 @@ CATEGORIES: dict[str, str] = {
 #: Overdue items older than this many days are left out unless ``?days=`` asks for more: a
 #: worklist is for what can still be done, and a force's ledger holds years of history.
 DEFAULT_DAYS = 90
+#: The most ``?days=`` may ask for (about 270 years: everything a ledger holds).
+MAX_DAYS = 100_000
+#: How far past the ledger's own as-of date ``?as_of=`` may read it (beyond that every due date
+#: is long past and nothing met since is known: the list would say nothing true).
+MAX_AHEAD = timedelta(days=366)
 
 
 def worklist_sql(
@@ -80,19 +85,15 @@ def worklist(ctx: Ctx) -> Page:
             title="Worklist", template="worklist.html", notes=[no_ledger_note()],
             context={"categories": CATEGORIES, "counts": {}, "as_of": None},
         )  # fmt: skip
-    as_of = ctx.date_param("as_of") or ledger_date
-    category = ctx.param("category")
-    if category is not None and category not in CATEGORIES:
-        raise HTTPException(400, f"category must be one of {', '.join(CATEGORIES)}")
-    days = ctx.param("days") or str(DEFAULT_DAYS)
-    if not days.isdigit():
-        raise HTTPException(400, f"days must be a whole number of days, not {days!r}")
-    sql, params = worklist_sql(ctx, as_of, int(days), None)
+    as_of = ctx.date_param("as_of", hi=ledger_date + MAX_AHEAD, default=ledger_date)
+    category = ctx.choice_param("category", CATEGORIES)
+    days = ctx.int_param("days", 0, MAX_DAYS, DEFAULT_DAYS)
+    sql, params = worklist_sql(ctx, as_of, days, None)
     counted = dict(
         ctx.store.query(f"SELECT category, count(*) {sql} GROUP BY category", params).rows
     )
     counts = {k: int(counted.get(k, 0)) for k in CATEGORIES}
-    sql, params = worklist_sql(ctx, as_of, int(days), category)
+    sql, params = worklist_sql(ctx, as_of, days, category)
     limit = f" LIMIT {HTML_LIMIT}" if ctx.fmt == "html" else ""
     shown = ctx.store.query(
         "SELECT category, victim_id, crime_id, obligation_id, title, due_date, days_overdue, "
@@ -108,6 +109,7 @@ def worklist(ctx: Ctx) -> Page:
         reason="Worklist for own scope",
         detail=f"{len(shown)} row(s); {ctx.user.scope_label}; as of {as_of}; {days} days"
         + (f"; {category}" if category else ""),
+        records=[(str(r["victim_id"]), str(r["crime_id"])) for r in shown],
     )
     notes = [
         f"Items that fell due more than {days} days before {as_of:%-d %B %Y} are left out; "
@@ -145,7 +147,7 @@ def worklist(ctx: Ctx) -> Page:
             )
         ],
         meta={"as_of": as_of, "ledger_as_of": ledger_date, "scope": ctx.user.scope_label,
-              "category": category, "counts": counts, "days": int(days)},
+              "category": category, "counts": counts, "days": days},
         context={"categories": CATEGORIES, "counts": counts, "as_of": as_of,
                  "category": category, "ledger_as_of": ledger_date},
         notes=notes,

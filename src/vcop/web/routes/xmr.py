@@ -82,7 +82,10 @@ def xmr(ctx: Ctx) -> Page:
     group_param = ctx.param("group")
     group: tuple[str, ...] = (group_param,) if group_param else (groups[0] if groups else ())
     if groups and group not in all_series:
-        raise HTTPException(404, f"{metric_id} has no group {group_param!r}.")
+        names = ", ".join(g[0] for g in groups if g)
+        raise HTTPException(
+            404, f"{metric_id} has no group {group_param!r} (group may be {names})."
+        )
     series = all_series.get(group)
     target = view.target(metric_id, as_of)
     notes: list[str] = []

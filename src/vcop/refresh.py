@@ -1,0 +1,235 @@
+"""The daily job: load the morning's extracts, evaluate the ledger, publish — in one step.
+
+:func:`refresh` works on a private copy of the build (:func:`vcop.store.build.changing`): it
+loads every agency's extract, refuses the load when too many rows were rejected, evaluates the
+Victims' Code as of the date given, and publishes the new build in one atomic rename. A dashboard
+reading the build keeps serving the previous one until then and switches by itself. Each refresh
+is recorded in the operational store (``refreshes``) — started, succeeded or failed and why — for
+``vcop status``, ``/readyz`` and the data-quality page. Anything that goes wrong publishes
+nothing: the previous build stays as it was.
+
+The extract folder is either one agency's plain extract (as ``vcop ingest`` takes) or one folder
+per agency, named by the Code's owner ids (``police``, ``cps``, ``wcu``, ``hmcts``, ``hmpps``,
+``parole_board``, ``victim_hub``, ``any_service_provider``); a folder may hold its own
+``profile.yaml`` (the mapping of its own extract), which wins; a folder without one is read with
+the profile given (``--profile``), else the standard profile.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from vcop.ingest import LoadResult, load_paths
+from vcop.spec.code import LocalStandards
+from vcop.spec.profile import load_profile
+from vcop.store.access_log import os_user
+from vcop.store.build import changing
+from vcop.store.ops import open_ops
+
+#: The agencies, by the Code's owner ids, whose folders a refresh looks for.
+AGENCIES = (
+    "police",
+    "cps",
+    "wcu",
+    "hmcts",
+    "hmpps",
+    "parole_board",
+    "victim_hub",
+    "any_service_provider",
+)
+
+#: A folder's own mapping profile, if it has one.
+PROFILE_FILE = "profile.yaml"
+
+
+class RefreshError(Exception):
+    """A refresh that published nothing; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """One agency's extract folder and the profile its files are read with."""
+
+    agency: str
+    folder: Path
+    profile: str
+
+
+def sources(folder: Path, profile: str | None = None) -> list[Source]:
+    """The extracts under ``folder``: one per agency folder, or the folder itself."""
+    if not folder.is_dir():
+        raise RefreshError(f"{folder}: no such folder of extracts")
+    agencies = [folder / a for a in AGENCIES if (folder / a).is_dir()]
+    if not agencies:
+        own = folder / PROFILE_FILE
+        return [Source("police", folder, str(own) if own.exists() else (profile or "standard"))]
+    out = []
+    for path in agencies:
+        own = path / PROFILE_FILE
+        out.append(Source(path.name, path, str(own) if own.exists() else (profile or "standard")))
+    return out
+
+
+@dataclass
+class Refreshed:
+    """What a refresh did."""
+
+    refresh_id: int
+    as_of: date
+    loads: dict[str, LoadResult] = field(default_factory=dict)
+    rows_read: int = 0
+    rows_rejected: int = 0
+    ledger_rows: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def reject_share(self) -> float:
+        return self.rows_rejected / self.rows_read if self.rows_read else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "agencies": {
+                agency: {
+                    "files": len(result.files),
+                    "rows_read": sum(f.rows_read for f in result.files),
+                    "rows_loaded": sum(f.rows_loaded for f in result.files),
+                    "rows_rejected": result.rows_rejected,
+                }
+                for agency, result in self.loads.items()
+            },
+            "rows_read": self.rows_read,
+            "rows_rejected": self.rows_rejected,
+            "reject_share": round(self.reject_share, 4),
+            "ledger_rows": self.ledger_rows,
+            "by_status": self.by_status,
+            "seconds": round(self.seconds, 1),
+        }
+
+
+#: Called as progress(description, done, total) while a refresh works.
+Progress = Callable[[str, int, int], None]
+
+
+def refresh(
+    db: Path,
+    folder: Path,
+    as_of: date,
+    *,
+    ops_path: Path | None = None,
+    profile: str | None = None,
+    standards: LocalStandards | None = None,
+    max_reject_share: float = 0.10,
+    progress: Progress | None = None,
+    say: Callable[[str], None] = lambda _: None,
+) -> Refreshed:
+    """Load ``folder``'s extracts into a copy of build ``db``, evaluate as of ``as_of``, publish.
+
+    Raises :class:`RefreshError` (recorded as a failed refresh; nothing published), and
+    :class:`vcop.store.build.BuildBusy` when another command is changing the build (not recorded:
+    that one is still running).
+    """
+    started = time.perf_counter()
+    chosen = sources(folder, profile)  # a missing folder fails before anything is recorded
+    ops = open_ops(db, ops_path)
+    try:
+        with changing(db, "refresh", ops_path=ops_path) as change:
+            refresh_id = _start(ops, folder, as_of)
+            try:
+                done = _run(change.con, refresh_id, chosen, as_of, standards, max_reject_share,
+                            progress, say)  # fmt: skip
+            except Exception as exc:
+                _finish(ops, refresh_id, "failed", _reason(exc))
+                if isinstance(exc, RefreshError):
+                    raise
+                raise RefreshError(_reason(exc)) from exc
+            except KeyboardInterrupt:
+                _finish(ops, refresh_id, "failed", "interrupted")
+                raise
+            done.seconds = time.perf_counter() - started
+        _finish(ops, refresh_id, "succeeded", None, done.summary())
+        return done
+    finally:
+        ops.close()
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if isinstance(exc, RefreshError) else f"{type(exc).__name__}: {text}"
+
+
+def _run(
+    con: Any,
+    refresh_id: int,
+    chosen: list[Source],
+    as_of: date,
+    standards: LocalStandards | None,
+    max_reject_share: float,
+    progress: Progress | None,
+    say: Callable[[str], None],
+) -> Refreshed:
+    from vcop.ingest import ExtractError
+    from vcop.metrics.engine import quietly
+    from vcop.rules.ledger import evaluate
+    from vcop.spec.profile import ProfileError
+
+    done = Refreshed(refresh_id, as_of)
+    for source in chosen:
+        try:
+            mapping = load_profile(source.profile)
+        except ProfileError as exc:
+            raise RefreshError(f"{source.folder}: {exc}") from exc
+        say(f"loading {source.agency} from {source.folder} (profile {source.profile})")
+        try:
+            result = load_paths(con, [source.folder], mapping, progress=progress)
+        except ExtractError as exc:
+            raise RefreshError(f"{source.agency}: {exc}") from exc
+        done.loads[source.agency] = result
+        done.rows_read += sum(f.rows_read for f in result.files)
+        done.rows_rejected += result.rows_rejected
+    if done.reject_share > max_reject_share:
+        raise RefreshError(
+            f"{done.rows_rejected:,} of {done.rows_read:,} rows ({done.reject_share:.1%}) were "
+            f"rejected, more than the {max_reject_share:.0%} allowed (setting "
+            "refresh.max_reject_share); nothing was published. See why with `vcop rejects`, on a "
+            "copy loaded with `vcop ingest`, or raise the limit with --max-reject-share."
+        )
+    say(f"evaluating the Victims' Code as of {as_of}")
+    with quietly():
+        run = evaluate(con, as_of, standards=standards, progress=progress)
+    done.ledger_rows = run.rows
+    done.by_status = dict(run.by_status)
+    return done
+
+
+def _start(ops: Any, folder: Path, as_of: date) -> int:
+    with ops.transaction() as tx:
+        cur = tx.execute(
+            "INSERT INTO refreshes (started_at, status, as_of, source, os_user, pid) "
+            "VALUES (?, 'running', ?, ?, ?, ?)",
+            [datetime.now().isoformat(sep=" "), as_of.isoformat(), str(folder), os_user(),
+             os.getpid()],
+        )  # fmt: skip
+        return int(cur.lastrowid or 0)
+
+
+def _finish(
+    ops: Any,
+    refresh_id: int,
+    status: str,
+    message: str | None,
+    summary: dict[str, Any] | None = None,
+) -> None:
+    ops.execute(
+        "UPDATE refreshes SET finished_at = ?, status = ?, message = ?, summary = ? "
+        "WHERE refresh_id = ?",
+        [datetime.now(), status, message, json.dumps(summary) if summary else None, refresh_id],
+    )

@@ -1,0 +1,352 @@
+"""The operational store: what people and the server write while vcop runs, in SQLite (WAL mode).
+
+vcop keeps two stores (see docs/operations.md). The *build* — canonical tables, the ledger, what
+the pages read — is a DuckDB file that a refresh replaces whole and the dashboard only reads. This
+store holds everything else: accounts, sessions, sign-in failures, the access log and the record of
+each refresh. It sits beside the build (``var/vcop.duckdb`` -> ``var/vcop.ops.sqlite``) unless the
+``database.ops`` setting names another file, so a refresh can swap the build without losing a
+sign-in or a log entry, and command-line tools can write it while the dashboard runs (SQLite's WAL
+lets one writer and many readers share the file between processes).
+
+Every access-log entry is written in its own ``BEGIN IMMEDIATE`` transaction, which takes SQLite's
+write lock before reading the previous entry's hash, so entries from the server and from commands
+chain in one order (see :mod:`vcop.store.access_log`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+#: The schema, in order of the migrations that made it (``PRAGMA user_version`` counts them).
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE users (
+        username TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        area TEXT,
+        district TEXT,
+        unit TEXT,
+        officer_id TEXT,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        disabled_at TEXT
+    );
+    CREATE TABLE sessions (
+        session_hash TEXT PRIMARY KEY,
+        username TEXT NOT NULL REFERENCES users (username),
+        created_at TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE TABLE access_log (
+        access_id INTEGER PRIMARY KEY,
+        accessed_at TEXT NOT NULL,
+        username TEXT NOT NULL,
+        role TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        action TEXT NOT NULL,
+        victim_id TEXT,
+        crime_id TEXT,
+        reason TEXT,
+        detail TEXT,
+        session TEXT,
+        os_user TEXT,
+        records INTEGER NOT NULL DEFAULT 0,
+        prev_hash TEXT NOT NULL,
+        entry_hash TEXT NOT NULL
+    );
+    CREATE TABLE access_records (
+        access_id INTEGER NOT NULL REFERENCES access_log (access_id),
+        victim_id TEXT,
+        crime_id TEXT
+    );
+    CREATE INDEX access_records_by_entry ON access_records (access_id);
+    CREATE INDEX access_records_by_victim ON access_records (victim_id);
+    CREATE TABLE sign_in_failures (
+        failed_at TEXT NOT NULL,
+        username TEXT NOT NULL,
+        address TEXT NOT NULL
+    );
+    CREATE INDEX sign_in_failures_by_user ON sign_in_failures (username, failed_at);
+    CREATE INDEX sign_in_failures_by_address ON sign_in_failures (address, failed_at);
+    CREATE TABLE refreshes (
+        refresh_id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
+        as_of TEXT,
+        source TEXT,
+        os_user TEXT,
+        pid INTEGER,
+        message TEXT,
+        summary TEXT
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+    """
+    ALTER TABLE users ADD COLUMN totp_secret TEXT;
+    """,
+    """
+    CREATE TABLE erasures (
+        erased_at TEXT NOT NULL,
+        victim_id TEXT NOT NULL,
+        username TEXT NOT NULL,
+        os_user TEXT,
+        reason TEXT NOT NULL
+    );
+    CREATE INDEX erasures_by_victim ON erasures (victim_id);
+    """,
+    """
+    CREATE TABLE releases (
+        as_of TEXT NOT NULL,
+        threshold INTEGER NOT NULL,
+        catalogue_hash TEXT NOT NULL,
+        published_at TEXT NOT NULL,
+        first_output TEXT NOT NULL,
+        cells INTEGER NOT NULL,
+        hidden INTEGER NOT NULL,
+        known INTEGER NOT NULL,
+        release BLOB NOT NULL,
+        PRIMARY KEY (as_of, threshold, catalogue_hash)
+    );
+    CREATE TABLE published_cells (
+        threshold INTEGER NOT NULL,
+        cell TEXT NOT NULL,
+        counts TEXT NOT NULL,
+        as_of TEXT NOT NULL,
+        published_at TEXT NOT NULL,
+        PRIMARY KEY (threshold, cell)
+    );
+    """,
+)
+
+
+class OpsError(Exception):
+    """An operational store that cannot be opened; the message names the file."""
+
+
+def ops_path_for(db: Path) -> Path:
+    """Where the operational store of build ``db`` sits by default: beside it."""
+    return db.with_name(f"{db.stem}.ops.sqlite")
+
+
+@dataclass(frozen=True)
+class Rows:
+    """A query's column names and rows."""
+
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+    def dicts(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, r, strict=True)) for r in self.rows]
+
+
+def _value(value: object) -> object:
+    """A Python value as SQLite stores it (timestamps as ISO 8601 text, booleans as 0/1)."""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def timestamp(value: object) -> datetime | None:
+    """An ISO 8601 text read back from the store as a datetime (None stays None)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+class OpsStore:
+    """One operational store, shared by the threads of a process (a connection per thread)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            con = self.connection()
+            con.execute("PRAGMA journal_mode = WAL")
+            self._migrate(con)
+        except (sqlite3.Error, OSError) as exc:
+            raise OpsError(
+                f"{self.path}: cannot be opened as vcop's operational store: {exc}"
+            ) from exc
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection (autocommit; :meth:`transaction` groups statements)."""
+        con: sqlite3.Connection | None = getattr(self._local, "con", None)
+        if con is None:
+            con = sqlite3.connect(
+                self.path, timeout=30, isolation_level=None, check_same_thread=False
+            )
+            con.execute("PRAGMA busy_timeout = 30000")
+            con.execute("PRAGMA foreign_keys = ON")
+            con.execute("PRAGMA synchronous = NORMAL")
+            self._local.con = con
+            with self._lock:
+                self._connections.append(con)
+        return con
+
+    def _migrate(self, con: sqlite3.Connection) -> None:
+        with self.transaction() as tx:
+            version = int(tx.execute("PRAGMA user_version").fetchone()[0])
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in script.split(";"):
+                    if statement.strip():
+                        tx.execute(statement)
+                tx.execute(f"PRAGMA user_version = {number}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT`` (rolled back on an exception): the write lock is taken
+        first, so what the transaction reads cannot change before it writes."""
+        con = self.connection()
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> Rows:
+        cur = self.connection().execute(sql, [_value(p) for p in params])
+        columns = [d[0] for d in cur.description] if cur.description else []
+        return Rows(columns, cur.fetchall())
+
+    def scalar(self, sql: str, params: Sequence[object] = ()) -> Any:
+        row = self.connection().execute(sql, [_value(p) for p in params]).fetchone()
+        return row[0] if row else None
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> int:
+        """Run one statement (its own transaction); returns the number of rows it changed."""
+        return self.connection().execute(sql, [_value(p) for p in params]).rowcount
+
+    def meta(self, key: str) -> str | None:
+        value = self.scalar("SELECT value FROM meta WHERE key = ?", [key])
+        return None if value is None else str(value)
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )
+
+    def backup_to(self, target: Path) -> None:
+        """A consistent copy of the store at ``target`` (SQLite's online backup)."""
+        out = sqlite3.connect(target)
+        try:
+            self.connection().backup(out)
+        finally:
+            out.close()
+
+    def close(self) -> None:
+        with self._lock:
+            for con in self._connections:
+                con.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+
+def with_value(params: Sequence[object]) -> list[object]:
+    """``params`` as SQLite stores them (for callers that use a connection directly)."""
+    return [_value(p) for p in params]
+
+
+def open_ops(db: Path, path: Path | None = None) -> OpsStore:
+    """The operational store of build ``db`` (at ``path``, else beside it), created if missing.
+
+    A build written before vcop had an operational store kept its accounts and access log in its
+    own tables; the first open copies them here (the access log re-chained in its order), so no
+    account or entry is lost. Raises :class:`OpsError`.
+    """
+    ops = OpsStore(path or ops_path_for(db))
+    if ops.meta("adopted_build_tables") is None and db.exists():
+        adopt_build_tables(ops, db)
+    return ops
+
+
+#: The tables an older build kept for the dashboard; their rows now live in the operational store.
+LEGACY_BUILD_TABLES = ("users", "sessions", "access_log")
+
+
+def adopt_build_tables(ops: OpsStore, db: Path) -> None:
+    """Copy accounts and access-log entries from an older build's own tables (once)."""
+    import duckdb
+
+    from vcop.store.access_log import Access, append
+
+    try:
+        con = duckdb.connect(str(db), read_only=True)
+    except duckdb.Error:
+        return  # in use by an older server, or not a database: try again next time
+    try:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        users = (
+            con.execute(
+                "SELECT username, role, password_hash, area, district, unit, officer_id, "
+                "disabled, created_at, disabled_at FROM users ORDER BY created_at, username"
+            ).fetchall()
+            if "users" in tables
+            else []
+        )
+        log = (
+            con.execute(
+                "SELECT accessed_at, username, role, channel, action, victim_id, crime_id, "
+                "reason, detail, session FROM access_log ORDER BY access_id"
+            ).fetchall()
+            if "access_log" in tables
+            else []
+        )
+    except duckdb.Error:
+        return
+    finally:
+        con.close()
+    if not ops.scalar("SELECT count(*) FROM users"):
+        with ops.transaction() as tx:
+            tx.executemany(
+                "INSERT INTO users (username, role, password_hash, area, district, unit, "
+                "officer_id, disabled, created_at, disabled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [with_value([*u[:7], int(bool(u[7])), *u[8:]]) for u in users],
+            )
+    if not ops.scalar("SELECT count(*) FROM access_log"):
+        for (
+            at,
+            username,
+            role,
+            channel,
+            action,
+            victim_id,
+            crime_id,
+            reason,
+            detail,
+            session,
+        ) in log:
+            append(
+                ops,
+                Access(
+                    at,
+                    username,
+                    role,
+                    action,
+                    victim_id,
+                    crime_id,
+                    reason,
+                    detail,
+                    session,
+                    channel,
+                ),
+            )
+    ops.set_meta("adopted_build_tables", str(db))
