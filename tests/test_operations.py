@@ -3,6 +3,7 @@ chain, the old build's accounts, a path prefix and the request log."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import shutil
@@ -445,3 +446,35 @@ def test_the_data_quality_page_says_a_refresh_failed(
     assert refresh(db, broken, SECOND).exit_code == 1
     notes = served.get("/data-quality.json").json()["notes"]
     assert any("The last refresh" in n and "failed" in n and "previous build" in n for n in notes)
+
+
+def test_reading_rejected_rows_and_victims_comments_is_logged(served: TestClient) -> None:
+    served.get("/data-quality/rejects.json")
+    served.get("/satisfaction")
+    ops = served.app.state.vcop.ops
+    actions = [r[0] for r in ops.query("SELECT action FROM access_log ORDER BY access_id").rows]
+    assert "rejects_json" in actions and "survey_comments" in actions
+    comments = ops.query("SELECT records FROM access_log WHERE action = 'survey_comments'").rows
+    assert comments[0][0] > 0  # the crimes whose victims' words were shown
+
+
+def test_the_access_log_export_needs_an_admin_and_is_logged(db: Path, served: TestClient) -> None:
+    served.get("/worklist")
+    ops = open_ops(db)
+    add_user(ops, "dpo", Role.admin, PASSWORD, now=datetime(2025, 7, 1))
+    ops.close()
+    runner = CliRunner(env={"VCOP_PASSWORD": PASSWORD})
+    refused = runner.invoke(
+        cli, ["access-log", "export", "--db", str(db), "--user", "analyst1", "--reason", "x"]
+    )
+    assert refused.exit_code == 3
+    done = runner.invoke(
+        cli, ["access-log", "export", "--db", str(db), "--user", "dpo", "--reason", "SAR 12"]
+    )
+    assert done.exit_code == 0, done.output
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    worklist = [r for r in rows if r["action"] == "worklist"]
+    assert worklist and worklist[0]["shown"].count("/") == int(worklist[0]["records"])
+    ops = open_ops(db)
+    assert ops.scalar("SELECT count(*) FROM access_log WHERE action = 'access_log_export'") == 1
+    ops.close()
