@@ -211,7 +211,7 @@ def small_force() -> tuple[release.Release, release.Release]:
     backend = ibis.duckdb.from_connection(con)
     original = release.publish
     try:
-        release.publish = lambda rel, catalogue=None: rel  # type: ignore[assignment]
+        release.publish = lambda rel, catalogue=None, known=None: rel  # type: ignore[assignment]
         with quietly():
             raw = release.build(backend, AS_OF, threshold=10, catalogue=CAT)
     finally:
