@@ -81,15 +81,15 @@ def _apply(
     if victim is not None and "rejects" in tables:
         conditions.append(("rejects", "value = ?", [victim]))
     for table, cond, params in conditions:
-        n = con.execute(f'SELECT count(*) FROM "{table}" WHERE {cond}', params).fetchone()
-        done.rows[table] = int(n[0]) if n else 0
+        n = con.execute(f'SELECT count(*) FROM "{table}" WHERE {cond}', params).fetchall()
+        done.rows[table] = int(n[0][0]) if n else 0
         if not dry_run and done.rows[table]:
             con.execute(f'DELETE FROM "{table}" WHERE {cond}', params)
     if "incidents" in tables:
         n = con.execute(
             "SELECT count(*) FROM incidents WHERE crime_id IN (SELECT crime_id FROM _gone_crimes)"
-        ).fetchone()
-        done.rows["incidents (unlinked)"] = int(n[0]) if n else 0
+        ).fetchall()
+        done.rows["incidents (unlinked)"] = int(n[0][0]) if n else 0
         if not dry_run:
             con.execute(
                 "UPDATE incidents SET crime_id = NULL "

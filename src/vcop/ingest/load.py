@@ -406,11 +406,12 @@ def _erased_issues(con: duckdb.DuckDBPyConnection, table: Table) -> None:
     an extract that still holds them must not bring them back."""
     if "victim_id" not in table.column_names:
         return
-    listed = con.execute(
+    listed = _scalar(
+        con,
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'erased_victims' "
-        "AND database_name = current_database() AND schema_name = 'main'"
-    ).fetchone()
-    if not listed or not listed[0]:
+        "AND database_name = current_database() AND schema_name = 'main'",
+    )
+    if not listed:
         return
     con.execute(
         "INSERT INTO _issues SELECT _row, 10000, 'victim_id', t_victim_id, "
