@@ -9,8 +9,9 @@ numbers, and text that is a number (``-0.05``), stay numbers.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterable
-from typing import Any
+from typing import IO, Any
 
 #: What makes a spreadsheet read a cell as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -34,3 +35,10 @@ def safe_cell(value: Any) -> Any:
 def safe_row(values: Iterable[Any]) -> list[Any]:
     """A row of :func:`safe_cell` values (blank for None)."""
     return ["" if v is None else safe_cell(v) for v in values]
+
+
+def csv_writer(stream: IO[str]) -> Any:
+    """The one way vcop writes CSV: RFC 4180 (CRLF between rows), so a field holding a line
+    break of either kind — a bare carriage return too — is quoted and cannot start a row of its
+    own whose first cell :func:`safe_cell` never saw. Write rows through :func:`safe_row`."""
+    return csv.writer(stream, lineterminator="\r\n")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from rich.table import Table as RichTable
 
 from vcop.cli.app import app, console, err_console, fail, open_store, ops_path_setting
 from vcop.config import DEFAULT_DB
-from vcop.export import safe_row
+from vcop.export import csv_writer, safe_row
 from vcop.ingest import ExtractError, LoadResult, load_paths
 from vcop.ingest.load import Progress as LoadProgress
 from vcop.spec.profile import ProfileError, load_profile
@@ -264,7 +263,7 @@ def _emit(
     names: list[str], rows: list[tuple[object, ...]], output: OutputFormat, title: str
 ) -> None:
     if output is OutputFormat.csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer = csv_writer(sys.stdout)
         writer.writerow(names)
         writer.writerows(safe_row(r) for r in rows)
     elif output is OutputFormat.json:

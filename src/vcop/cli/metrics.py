@@ -14,7 +14,6 @@ partner pack's figures for that month end, hidden in the same places.
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -29,7 +28,7 @@ import typer
 from vcop.cli.app import app, cli_settings, err_console, fail, open_store
 from vcop.cli.metrics_table import print_catalogue, print_table
 from vcop.config import DEFAULT_DB
-from vcop.export import safe_row
+from vcop.export import csv_writer, safe_row
 from vcop.metrics.engine import MetricsError, Result, compute
 from vcop.metrics.periods import PeriodKind, month_end
 from vcop.metrics.release import month_ends_before, partner_splits
@@ -162,7 +161,7 @@ def metrics(
     if not values:
         fail(_nothing_computed(notes, filters), code=1)
     if output is MetricsFormat.csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer = csv_writer(sys.stdout)
         writer.writerow(RECORD_COLUMNS)
         for v in values:
             rec = v.record()

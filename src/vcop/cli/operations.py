@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import sys
@@ -27,7 +26,7 @@ from vcop.cli.app import (
 )
 from vcop.cli.data import DbOption
 from vcop.config import DEFAULT_DB
-from vcop.export import safe_row
+from vcop.export import csv_writer, safe_row
 from vcop.store import StoreError
 
 
@@ -363,7 +362,7 @@ def access_log_export(
     if output is ExportFormat.json:
         print(json.dumps(rows, default=str, indent=1))
         return
-    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer = csv_writer(sys.stdout)
     writer.writerow(names)
     for row in rows:
         writer.writerow(safe_row(row[n] for n in names))

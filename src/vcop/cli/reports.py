@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +15,7 @@ from vcop.cli.access import in_scope, record_reader
 from vcop.cli.app import app, cli_settings, console, err_console, fail, open_ops_store, open_store
 from vcop.cli.data import DbOption
 from vcop.config import DEFAULT_DB
-from vcop.export import safe_row
+from vcop.export import csv_writer, safe_row
 
 report_app = typer.Typer(
     help="Reports: the monthly board paper, the quarterly compliance return, the partner pack "
@@ -107,14 +106,14 @@ def sample_command(
     folder = out or Path(f"dip-sample-{quarter.upper()}-seed{seed}")
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / "cases.csv").open("w", newline="") as f:
-        writer = csv.writer(f)
+        writer = csv_writer(f)
         writer.writerow(["sample_no", "crime_id", "area", "crime_type", "finalised_at", "enhanced"])
         for i, c in enumerate(chosen, start=1):
             writer.writerow(
                 safe_row([i, c.crime_id, c.area, c.crime_type, c.outcome_at.date(), c.enhanced])
             )
     with (folder / "ledger.csv").open("w", newline="") as f:
-        writer = csv.writer(f)
+        writer = csv_writer(f)
         writer.writerow(names)
         writer.writerows(safe_row(r) for r in ledger)
     enhanced = sum(c.enhanced for c in chosen)
@@ -252,7 +251,7 @@ def write_figures_csv(book: FigureBook, path: Path) -> None:
     """Every figure a document cites, as CSV (the appendix, machine-readable)."""
     tmp = path.with_name(f".{path.name}.tmp")
     with tmp.open("w", newline="") as f:
-        writer = csv.writer(f)
+        writer = csv_writer(f)
         writer.writerow(FIGURES_COLUMNS)
         for c in book.citations:
             writer.writerow(safe_row([

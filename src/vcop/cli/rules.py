@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 import time
@@ -25,7 +24,7 @@ from vcop.cli.access import RecordReader, in_scope, record_reader
 from vcop.cli.app import app, console, err_console, fail, open_store, ops_path_setting
 from vcop.cli.data import DbOption, OutputFormat, _emit
 from vcop.config import DEFAULT_DB
-from vcop.export import safe_row
+from vcop.export import csv_writer, safe_row
 from vcop.rules.explain import NotFound, journey, render
 from vcop.rules.ledger import (
     LEDGER_COLUMNS,
@@ -463,7 +462,7 @@ def entitlements(
 
 def _print_rows(columns: list[str], rows: Iterator[tuple[Any, ...]], output: OutputFormat) -> None:
     if output is OutputFormat.csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer = csv_writer(sys.stdout)
         writer.writerow(columns)
         for row in rows:
             writer.writerow(safe_row(_text(v) for v in row))

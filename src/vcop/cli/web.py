@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from datetime import datetime
@@ -23,7 +22,7 @@ from vcop.cli.app import (
     ops_path_setting,
 )
 from vcop.config import DEFAULT_DB
-from vcop.export import safe_row
+from vcop.export import csv_writer, safe_row
 from vcop.store import StoreError
 from vcop.web.auth import (
     USER_COLUMNS,
@@ -113,7 +112,7 @@ def users_list(
     ops.close()
     names = list(USER_COLUMNS)
     if output is UserFormat.csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer = csv_writer(sys.stdout)
         writer.writerow(names)
         writer.writerows(safe_row(r) for r in rows)
         return

@@ -9,7 +9,6 @@ none. The CSV twin writes the page's first table, or the one named by ``?table=`
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -23,7 +22,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from vcop.export import safe_cell
+from vcop.export import csv_writer, safe_cell
 from vcop.store.ops import OpsStore
 from vcop.web import audit
 from vcop.web.auth import Permission, Session, User
@@ -376,7 +375,7 @@ def page_json(result: Page) -> dict[str, Any]:
 
 def table_csv(table: Table) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out)
     columns = [c for c in table.columns if c.data]
     writer.writerow([c.key for c in columns])
     for row in table.rows:
