@@ -366,3 +366,40 @@ def test_the_demo_ships_demoshires_own_targets_labelled_synthetic(
     # an edited file is left alone
     path.write_text("targets: []\n", "utf-8")
     assert install_demo_targets(db) is None and load_targets(path).targets == ()
+
+
+def test_the_force_rebases_spc_in_its_own_file(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    metric = "needs_assessment_completion"
+    plain = monthly_series(backend(con), CAT, metric, AS_OF)[()]
+    judged = [p for p in plain.points if p.judged]
+    month = judged[len(judged) // 2].month
+    targets = load_targets(
+        _targets(
+            tmp_path,
+            f"spc_rebase:\n  - {{metric: {metric}, month: {month}, reason: new triage unit}}\n",
+        )
+    )
+    assert targets.rebase_months(metric) == (month,)
+    rebased = monthly_series(backend(con), CAT, metric, AS_OF, targets=targets)[()]
+    assert plain.reading is not None and rebased.reading is not None
+    before, after = rebased.reading.point_xmr[0], rebased.reading.point_xmr[-1]
+    assert before is not None and after is not None and before != after  # two segments
+    assert len({x for x in plain.reading.point_xmr if x is not None}) == 1  # one, unrebased
+    # the engine's reading of the value agrees with the series'
+    value = compute(backend(con), AS_OF, "rolling_12m", metrics=[metric], targets=targets).values[0]
+    assert value.spc_variation == rebased.reading.variation
+
+
+def test_a_bad_rebase_names_its_line(tmp_path: Path) -> None:
+    path = _targets(
+        tmp_path,
+        "spc_rebase:\n"
+        "  - {metric: victim_updates_on_time, month: 2024-10-15, reason: new unit}\n"
+        "  - {metric: nope, month: 2024-10-01, reason: x}\n",
+    )
+    with pytest.raises(DefinitionError) as err:
+        load_targets(path)
+    assert f"{path}:2" in str(err.value) and "not the first of a month" in str(err.value)
+    assert f"{path}:3" in str(err.value) and "no metric 'nope'" in str(err.value)

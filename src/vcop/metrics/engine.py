@@ -487,7 +487,9 @@ def _values_for_metric(
             for w, v in ((w, point(w, g).estimate.value) for w in months)
             if v is not None and not math.isnan(v)
         ]
-        rebase = policy.rebase_indexes([d for d, _ in judged], metric)
+        rebase = policy.rebase_indexes(
+            [d for d, _ in judged], metric, ctx.targets.rebase_months(metric.id)
+        )
         series = [v for _, v in judged]
         reading = spc.analyse(series, polarity, target.value, rules, rebase)
         share: float | None = None

@@ -18,6 +18,7 @@ series marks every point with them, and the dashboard, the CLI and the reports o
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 
 from vcop.metrics.periods import Window, month_end
@@ -68,10 +69,11 @@ def judged_month(month_start: date, as_of: date, metric: Metric, ready: date | N
     return ready is None or month_start >= ready
 
 
-def rebase_indexes(months: list[date], metric: Metric) -> list[int]:
-    """Positions in ``months`` (the judged points, oldest first) where a rebase starts a segment."""
+def rebase_indexes(months: list[date], metric: Metric, local: Iterable[date] = ()) -> list[int]:
+    """Positions in ``months`` (the judged points, oldest first) where a rebase starts a segment:
+    the catalogue's ``spc_rebase`` months and the force's own (``local``, from targets.yaml)."""
     out = []
-    for d in metric.spc_rebase:
+    for d in sorted({*metric.spc_rebase, *local}):
         later = [i for i, m in enumerate(months) if m >= d]
         if later:
             out.append(later[0])

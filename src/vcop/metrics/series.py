@@ -103,8 +103,12 @@ def monthly_series(
         month = rec["_m"].date() if hasattr(rec["_m"], "date") else rec["_m"]
         cells[(month, tuple(str(rec[c]) for c in gcols))] = rec
     ready = policy.ready_from(data_start(backend) if start is None else start, metric)
-    target = (targets or NO_TARGETS).for_metric(metric.id, as_of).value
-    return _series_from(metric, catalogue, [w.start for w in months], cells, as_of, ready, target)
+    chosen = targets or NO_TARGETS
+    target = chosen.for_metric(metric.id, as_of).value
+    return _series_from(
+        metric, catalogue, [w.start for w in months], cells, as_of, ready, target,
+        chosen.rebase_months(metric.id),
+    )  # fmt: skip
 
 
 def _aggregations(metric: Metric, rows: ibis.Table) -> dict[str, Any]:
@@ -129,8 +133,10 @@ def _series_from(
     as_of: date,
     ready: date | None,
     target: float | None,
+    rebase_months: tuple[date, ...] = (),
 ) -> dict[tuple[str, ...], Series]:
-    """Values per month and group as the engine's points make them, and their SPC reading."""
+    """Values per month and group as the engine's points make them, and their SPC reading
+    (rebased at the catalogue's months and the force's ``rebase_months``)."""
     kind = metric.kind
     groups = sorted({g for (_, g) in cells})
     totals: dict[tuple[date, tuple[str, ...]], int] = defaultdict(int)
@@ -157,7 +163,7 @@ def _series_from(
                     )
                 )
         judged = [p for p in points if p.judged]
-        rebase = policy.rebase_indexes([p.month for p in judged], metric)
+        rebase = policy.rebase_indexes([p.month for p in judged], metric, rebase_months)
         reading = spc.analyse([p.value for p in judged], polarity, target, rules, rebase)
         out[g] = Series(tuple(points), reading)
     return out

@@ -14,6 +14,14 @@ variable ``VCOP_TARGETS_FILE``) names another file — one entry per target::
         effective_to: null              # open-ended
         basis: aggregate                # aggregate: the figure itself; per_incident: each case
 
+The same file records when a process changed, so that SPC judges the months since afresh
+(rebasing, as NHSRplotthedots does) — beside the dates the catalogue declares::
+
+    spc_rebase:
+      - metric: victim_updates_on_time
+        month: 2024-10-01              # the first day of the first month of the new process
+        reason: victim care unit took over updates (board decision, September 2024)
+
 A target drives the SPC assurance reading and the board paper's words only when it is adopted
 and in force on the as-of date, and only when its basis is ``aggregate``: a per-incident standard
 ("each emergency attended within 15 minutes") says nothing about a median, so it is shown with
@@ -54,10 +62,21 @@ class Target(BaseModel):
         )
 
 
+class Rebase(BaseModel):
+    """A month from which a metric's SPC limits are computed afresh, and why."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    metric: str
+    month: date
+    reason: str
+
+
 class _File(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     targets: tuple[Target, ...] = ()
+    spc_rebase: tuple[Rebase, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,6 +101,12 @@ class Targets:
 
     targets: tuple[Target, ...] = ()
     path: Path | None = None
+    #: The force's own SPC rebase months (added to the catalogue's).
+    rebases: tuple[Rebase, ...] = ()
+
+    def rebase_months(self, metric_id: str) -> tuple[date, ...]:
+        """The months from which the force has ``metric_id`` judged afresh."""
+        return tuple(sorted({r.month for r in self.rebases if r.metric == metric_id}))
 
     def for_metric(self, metric_id: str, as_of: date) -> TargetReading:
         """The target of ``metric_id`` on ``as_of``: the adopted one in force if there is one,
@@ -150,9 +175,19 @@ def load_targets(path: Path | None, catalogue: Catalogue | None = None) -> Targe
                     (*loc, "effective_to"), f"{m.id}: effective_to is before effective_from"
                 )
             )
+    for i, r in enumerate(parsed.spc_rebase):
+        loc = ("spc_rebase", i)
+        if r.metric not in catalogue.metric_ids:
+            problems.append(lines.problem((*loc, "metric"), f"no metric {r.metric!r}"))
+        if r.month.day != 1:
+            problems.append(
+                lines.problem((*loc, "month"), f"{r.metric}: {r.month} is not the first of a month")
+            )
+        if not r.reason.strip():
+            problems.append(lines.problem((*loc, "reason"), f"{r.metric}: say why (reason)"))
     if problems:
         raise DefinitionError(problems)
-    return Targets(parsed.targets, path)
+    return Targets(parsed.targets, path, parsed.spc_rebase)
 
 
 def targets_for_db(db: Path | None, catalogue: Catalogue | None = None) -> Targets:

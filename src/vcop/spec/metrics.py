@@ -1027,7 +1027,8 @@ day the first crime was reported.
   `no_variation` (NHSRplotthedots draws no limits there either).
 - **Rebasing.** When a process changes on purpose (a new way of working), the metric lists in
   `spc_rebase` the months (their first days) from which it is judged afresh ("SPC rebased"
-  under the metric below). Limits are computed, and the rules applied, within each segment
+  under the metric below), and a force adds its own in `targets.yaml` (below) under
+  `spc_rebase:`, each with the metric, the `month` and a `reason`. Limits are computed, and the rules applied, within each segment
   separately, and the reading is the latest segment's; a segment whose points are all the same
   is judged as above. A rebase that would leave a segment of fewer than two points is ignored.
 
