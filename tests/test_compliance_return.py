@@ -22,7 +22,7 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from tests.webdata import WebData, build
+from tests.webdata import WebData, build, copy_of
 from vcop.cli import app
 from vcop.metrics.periods import Window
 from vcop.metrics.release import SUPPRESSED, Release, publish, suppressed_note
@@ -60,7 +60,9 @@ Releases = dict[tuple[Path, date, int], Release]
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> WebData:
-    return build(tmp_path_factory)
+    """A copy of the shared web data: the return keeps the release it publishes in the copy's
+    operational store, which must not become every other test's publication ledger."""
+    return copy_of(build(tmp_path_factory), tmp_path_factory.mktemp("return"))
 
 
 @pytest.fixture(scope="module")

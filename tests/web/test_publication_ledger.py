@@ -25,7 +25,7 @@ def test_partners_keep_seeing_the_release_first_published(
         ops = app.state.vcop.ops
         mine = [r for r in releases(ops) if r["threshold"] == THRESHOLD]
         (kept,) = [r for r in mine if r["as_of"] == published.as_of.isoformat()]
-        assert kept["first_output"] == "dashboard"
+        assert kept["first_output"]  # the dashboard, or a return or pack written before
         cells = {k: v for k, v in known_cells(ops, THRESHOLD).items() if k[5] == published.as_of}
         assert len(cells) == kept["cells"] > 0  # every figure it showed is recorded
 
