@@ -10,8 +10,17 @@ import re
 from inspect import getdoc
 
 from vcop.rules.ledger import LEDGER_DESCRIPTIONS
-from vcop.rules.obligations import KINDS, STATUSES
-from vcop.spec.code import Code, Condition, LocalStandards, Obligation, load_code
+from vcop.rules.obligations import STATUSES, evaluator
+from vcop.spec.code import (
+    OBLIGATION_KINDS,
+    Code,
+    Condition,
+    LedgerStatus,
+    LocalStandards,
+    Obligation,
+    load_code,
+    obligation_kind,
+)
 from vcop.store import calendar
 
 HEADER = """\
@@ -26,12 +35,12 @@ data: each edition is a folder under `src/vcop/definitions/code/` (one file per 
 of every problem. A revised Code is a new folder, not new code.
 """
 
-STATUS_TEXT = {
-    "met": "met by the end of the due date (or, with no due date, met at all)",
-    "late": "met, but after the due date",
-    "pending": "not met, and not yet past its due date (or it has none yet)",
-    "overdue": "not met, and the as-of date is after the due date",
-    "not_applicable": "not owed after all; the reason says why (an opt-out, a declined "
+STATUS_TEXT: dict[str, str] = {
+    LedgerStatus.met: "met by the end of the due date (or, with no due date, met at all)",
+    LedgerStatus.late: "met, but after the due date",
+    LedgerStatus.pending: "not met, and not yet past its due date (or it has none yet)",
+    LedgerStatus.overdue: "not met, and the as-of date is after the due date",
+    LedgerStatus.not_applicable: "not owed after all; the reason says why (an opt-out, a declined "
     "referral, a crime finalised first)",
 }
 
@@ -111,9 +120,8 @@ def _evaluated(o: Obligation) -> str:
 
 
 def _deadline(o: Obligation) -> str:
-    if o.evaluate is not None and o.evaluate.kind == "supervisory_review":
-        return "the due date set for the review (`supervisory_reviews.due_at`)"
-    return o.deadline.describe()
+    words = obligation_kind(o.evaluate.kind).deadline_words if o.evaluate is not None else None
+    return words or o.deadline.describe()
 
 
 def rules_doc(code: Code | None = None) -> str:
@@ -139,8 +147,8 @@ def rules_doc(code: Code | None = None) -> str:
         )
     )
     out.append("\n## How each kind of obligation is evaluated\n\n")
-    for kind, function in KINDS.items():
-        doc = " ".join(_rst_to_md(getdoc(function) or "").split())
+    for kind in OBLIGATION_KINDS:
+        doc = " ".join(_rst_to_md(getdoc(evaluator(kind)) or "").split())
         doc = " ".join(part for part in re.split(r"(?<=\.) ", doc) if "`detail`" not in part)
         out.append(f"- **`{kind}`**: {doc}\n")
     for edition in code.editions:

@@ -20,7 +20,7 @@ from vcop.rules.eligibility import cutoff
 from vcop.rules.ledger import build_ledger
 from vcop.rules.obligations import PURPOSE_WORDS, SERVICE_WORDS
 from vcop.rules.sources import Sources
-from vcop.spec.code import Code, LocalStandards, Obligation
+from vcop.spec.code import Code, LedgerStatus, LocalStandards, Obligation
 
 EVENT_WORDS = {
     "decision_not_to_investigate": "Decision not to investigate",
@@ -69,13 +69,21 @@ CHANNEL_HOW = {
     "portal": "through the online portal",
     "other": "",
 }
-STATUS_WORDS = {
-    "met": "[green]met[/]",
-    "late": "[yellow]LATE[/]",
-    "overdue": "[bold red]OVERDUE[/]",
-    "pending": "[cyan]pending[/]",
-    "not_applicable": "not applicable",
+STATUS_WORDS: dict[str, str] = {
+    LedgerStatus.met: "[green]met[/]",
+    LedgerStatus.late: "[yellow]LATE[/]",
+    LedgerStatus.overdue: "[bold red]OVERDUE[/]",
+    LedgerStatus.pending: "[cyan]pending[/]",
+    LedgerStatus.not_applicable: "not applicable",
 }
+#: The order statuses are counted in a journey's summary.
+_SUMMARY_ORDER = (
+    LedgerStatus.met,
+    LedgerStatus.late,
+    LedgerStatus.overdue,
+    LedgerStatus.pending,
+    LedgerStatus.not_applicable,
+)
 
 
 class NotFound(LookupError):
@@ -287,11 +295,7 @@ def _header(j: Journey, finalised: datetime | None) -> list[str]:
     if j.victim.get("updates_opt_out"):
         out.append("Updates: the victim asked not to receive updates")
     counts = Counter(r["status"] for r in j.entitlements)
-    summary = ", ".join(
-        f"{counts[s]} {s.replace('_', ' ')}"
-        for s in ("met", "late", "overdue", "pending", "not_applicable")
-        if counts[s]
-    )
+    summary = ", ".join(f"{counts[s]} {s.replace('_', ' ')}" for s in _SUMMARY_ORDER if counts[s])
     out.append(f"Obligations: {len(j.entitlements)}" + (f" — {summary}" if summary else ""))
     return out
 

@@ -18,65 +18,119 @@ import ibis
 import ibis.expr.types as ir
 
 from vcop.rules.eligibility import victim_crimes
-from vcop.rules.obligations import KINDS, STATUSES, Context, reason, status
+from vcop.rules.obligations import STATUSES, Context, evaluator, reason, status
 from vcop.rules.sources import Sources
 from vcop.spec.code import Code, LocalStandards, Obligation, load_code
 from vcop.store.calendar import ensure_calendar
 
 LEDGER_TABLE = "entitlements"
 
-#: The ledger's columns and types, in order (the public interface: add, never rename).
-LEDGER_SCHEMA: dict[str, str] = {
-    "victim_id": "string",
-    "crime_id": "string",
-    "obligation_id": "string",
-    "right": "int64",
-    "owner": "string",
-    "title": "string",
-    "trigger_type": "string",
-    "trigger_event_id": "string",
-    "trigger_at": "timestamp",
-    "due_date": "date",
-    "met_at": "timestamp",
-    "met_by_id": "string",
-    "status": "string",
-    "enhanced": "boolean",
-    "enhanced_reason": "string",
-    "reason": "string",
-    "code_status": "string",
-    "code_edition": "string",
-    "as_of": "date",
-    "definitions_hash": "string",
+
+@dataclass(frozen=True)
+class LedgerColumn:
+    """One column of the ledger: its type (an Ibis type name) and what it holds (docs/rules.md)."""
+
+    type: str
+    description: str
+
+
+_STATUS_WORDS = ", ".join(STATUSES[:-1]) + f" or {STATUSES[-1]}."
+
+#: The ledger's columns, in order: the one declaration of its schema (the public interface:
+#: add, never rename). ``LEDGER_SCHEMA`` and ``LEDGER_DESCRIPTIONS`` are views of it.
+LEDGER_SPEC: dict[str, LedgerColumn] = {
+    "victim_id": LedgerColumn(
+        "string",
+        "The victim (pseudonymous id).",
+    ),
+    "crime_id": LedgerColumn(
+        "string",
+        "The crime.",
+    ),
+    "obligation_id": LedgerColumn(
+        "string",
+        "The obligation, e.g. `R6.suspect-arrested` (see the tables below).",
+    ),
+    "right": LedgerColumn(
+        "int64",
+        "The Code right it belongs to (1-12); blank for a local standard.",
+    ),
+    "owner": LedgerColumn(
+        "string",
+        "Who owes it: police, cps, wcu (Witness Care Unit), ...",
+    ),
+    "title": LedgerColumn(
+        "string",
+        "The obligation's title.",
+    ),
+    "trigger_type": LedgerColumn(
+        "string",
+        "What started the clock: crime_reported, crime_recorded, a case event type, "
+        "care_contract_interval or supervisory_review.",
+    ),
+    "trigger_event_id": LedgerColumn(
+        "string",
+        "The trigger: the case event id; the crime id for a report or "
+        "recording; the review id; `<contract_id>#<n>` for the nth interval of a care contract.",
+    ),
+    "trigger_at": LedgerColumn(
+        "timestamp",
+        "When the trigger happened (day 0 of the deadline).",
+    ),
+    "due_date": LedgerColumn(
+        "date",
+        "The last day on which meeting it is on time; blank if there is no due date.",
+    ),
+    "met_at": LedgerColumn(
+        "timestamp",
+        "When it was met (the first qualifying contact, referral, assessment, "
+        "contract or review completion); blank if not met.",
+    ),
+    "met_by_id": LedgerColumn(
+        "string",
+        "The contact, referral, assessment, contract or review that met it.",
+    ),
+    "status": LedgerColumn(
+        "string",
+        _STATUS_WORDS,
+    ),
+    "enhanced": LedgerColumn(
+        "boolean",
+        "Whether the victim has enhanced rights for this crime.",
+    ),
+    "enhanced_reason": LedgerColumn(
+        "string",
+        "The first enhanced-rights criterion that holds (see below).",
+    ),
+    "reason": LedgerColumn(
+        "string",
+        "Why the row has its status, in plain English.",
+    ),
+    "code_status": LedgerColumn(
+        "string",
+        "How sure the Code reference is: confirmed, partial, unconfirmed, or "
+        "local (a local standard, not a Code duty).",
+    ),
+    "code_edition": LedgerColumn(
+        "string",
+        "The Code edition whose obligation this is.",
+    ),
+    "as_of": LedgerColumn(
+        "date",
+        "The date the ledger is as of.",
+    ),
+    "definitions_hash": LedgerColumn(
+        "string",
+        "A hash of the definition files and local standards that made the row.",
+    ),
 }
+
+#: The ledger's columns and types, in order.
+LEDGER_SCHEMA: dict[str, str] = {name: c.type for name, c in LEDGER_SPEC.items()}
 LEDGER_COLUMNS = tuple(LEDGER_SCHEMA)
 
 #: What each ledger column holds (docs/rules.md).
-LEDGER_DESCRIPTIONS: dict[str, str] = {
-    "victim_id": "The victim (pseudonymous id).",
-    "crime_id": "The crime.",
-    "obligation_id": "The obligation, e.g. `R6.suspect-arrested` (see the tables below).",
-    "right": "The Code right it belongs to (1-12); blank for a local standard.",
-    "owner": "Who owes it: police, cps, wcu (Witness Care Unit), ...",
-    "title": "The obligation's title.",
-    "trigger_type": "What started the clock: crime_reported, crime_recorded, a case event type, "
-    "care_contract_interval or supervisory_review.",
-    "trigger_event_id": "The trigger: the case event id; the crime id for a report or "
-    "recording; the review id; `<contract_id>#<n>` for the nth interval of a care contract.",
-    "trigger_at": "When the trigger happened (day 0 of the deadline).",
-    "due_date": "The last day on which meeting it is on time; blank if there is no due date.",
-    "met_at": "When it was met (the first qualifying contact, referral, assessment, "
-    "contract or review completion); blank if not met.",
-    "met_by_id": "The contact, referral, assessment, contract or review that met it.",
-    "status": "met, late, pending, overdue or not_applicable.",
-    "enhanced": "Whether the victim has enhanced rights for this crime.",
-    "enhanced_reason": "The first enhanced-rights criterion that holds (see below).",
-    "reason": "Why the row has its status, in plain English.",
-    "code_status": "How sure the Code reference is: confirmed, partial, unconfirmed, or "
-    "local (a local standard, not a Code duty).",
-    "code_edition": "The Code edition whose obligation this is.",
-    "as_of": "The date the ledger is as of.",
-    "definitions_hash": "A hash of the definition files and local standards that made the row.",
-}
+LEDGER_DESCRIPTIONS: dict[str, str] = {name: c.description for name, c in LEDGER_SPEC.items()}
 
 #: The ledger's key: at most one row for each.
 LEDGER_KEY = ("victim_id", "crime_id", "obligation_id", "trigger_event_id")
@@ -93,6 +147,7 @@ __all__ = [
     "LEDGER_COLUMNS",
     "LEDGER_KEY",
     "LEDGER_SCHEMA",
+    "LEDGER_SPEC",
     "LEDGER_TABLE",
     "STATUSES",
     "LedgerRun",
@@ -157,7 +212,7 @@ def ledger_parts(
             if obligation.evaluate is not None:
                 by_kind.setdefault(obligation.evaluate.kind, []).append(obligation)
         for kind, obligations in by_kind.items():
-            rows = KINDS[kind](base, ctx, obligations)
+            rows = evaluator(kind)(base, ctx, obligations)
             st = status(rows, as_of)
 
             values: dict[str, ir.Value] = {
@@ -224,11 +279,7 @@ CREATE TABLE IF NOT EXISTS {RUNS_TABLE} (
     code_editions VARCHAR NOT NULL,
     standards VARCHAR NOT NULL,
     rows BIGINT NOT NULL,
-    met BIGINT NOT NULL,
-    late BIGINT NOT NULL,
-    pending BIGINT NOT NULL,
-    overdue BIGINT NOT NULL,
-    not_applicable BIGINT NOT NULL
+    {", ".join(f"{s} BIGINT NOT NULL" for s in STATUSES)}
 )
 """
 
@@ -290,7 +341,7 @@ def evaluate(
         counts = con.execute(
             f'SELECT status, count(*) FROM "{LEDGER_TABLE}" GROUP BY status'
         ).fetchall()
-        by_status = {s: 0 for s in STATUSES}
+        by_status: dict[str, int] = {s: 0 for s in STATUSES}
         by_status.update({str(s): int(n) for s, n in counts})
         run = LedgerRun(
             as_of=as_of,
@@ -301,8 +352,8 @@ def evaluate(
         )
         con.execute(
             f"INSERT INTO {RUNS_TABLE} (evaluated_at, as_of, definitions_hash, code_editions, "
-            "standards, rows, met, late, pending, overdue, not_applicable) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"standards, rows, {', '.join(STATUSES)}) "
+            f"VALUES ({', '.join('?' * (6 + len(STATUSES)))})",
             [
                 evaluated_at or datetime.now(),
                 as_of,
@@ -310,7 +361,7 @@ def evaluate(
                 ",".join(e.edition for e in code.editions),
                 standards.model_dump_json(),
                 run.rows,
-                *(by_status[s] for s in ("met", "late", "pending", "overdue", "not_applicable")),
+                *(by_status[s] for s in STATUSES),
             ],
         )
         con.execute("COMMIT")
@@ -331,8 +382,8 @@ def last_run(con: duckdb.DuckDBPyConnection) -> LedgerRun | None:
     if exists[0][0] < 2:
         return None
     found = con.execute(
-        f"SELECT as_of, definitions_hash, standards, rows, met, late, pending, overdue, "
-        f"not_applicable FROM {RUNS_TABLE} ORDER BY run_id DESC LIMIT 1"
+        f"SELECT as_of, definitions_hash, standards, rows, {', '.join(STATUSES)} "
+        f"FROM {RUNS_TABLE} ORDER BY run_id DESC LIMIT 1"
     ).fetchall()
     if not found:
         return None
@@ -342,7 +393,5 @@ def last_run(con: duckdb.DuckDBPyConnection) -> LedgerRun | None:
         definitions_hash=stamp,
         standards=LocalStandards.model_validate_json(standards),
         rows=rows,
-        by_status=dict(
-            zip(("met", "late", "pending", "overdue", "not_applicable"), counts, strict=True)
-        ),
+        by_status=dict(zip(STATUSES, counts, strict=True)),
     )

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from string import Formatter
 from typing import Any
 
 import ibis
@@ -26,7 +27,18 @@ import ibis.expr.types as ir
 
 from vcop.rules.eligibility import cutoff, visible
 from vcop.rules.sources import Sources
-from vcop.spec.code import Edition, Evaluation, LocalStandards, Obligation
+from vcop.spec.code import (
+    OBLIGATION_KINDS,
+    OPTED_OUT,
+    REASON_FIELDS,
+    Edition,
+    Evaluation,
+    LedgerStatus,
+    LocalStandards,
+    Obligation,
+    UnknownKind,
+    obligation_kind,
+)
 from vcop.store.calendar import CALENDAR_START
 
 #: The columns every kind produces.
@@ -46,9 +58,8 @@ ROW_COLUMNS = (
     "detail",
 )
 
-STATUSES = ("met", "late", "pending", "overdue", "not_applicable")
-
-OPTED_OUT = "the victim asked not to receive updates"
+#: The statuses, in order (the enum is :class:`vcop.spec.code.LedgerStatus`).
+STATUSES: tuple[LedgerStatus, ...] = tuple(LedgerStatus)
 
 _NULL_TS = ibis.null("timestamp")
 _NULL_STR = ibis.null("string")
@@ -255,12 +266,39 @@ def _each(obligations: Sequence[Obligation], one: Callable[[Obligation], ir.Tabl
 # The kinds
 # ---------------------------------------------------------------------------------------------
 
-Kind = Callable[[ir.Table, Context, Sequence[Obligation]], ir.Table]
+Evaluator = Callable[[ir.Table, Context, Sequence[Obligation]], ir.Table]
+
+#: The evaluator of each kind (:data:`vcop.spec.code.OBLIGATION_KINDS`), registered by
+#: :func:`evaluates`, in the order the kinds are declared.
+EVALUATORS: dict[str, Evaluator] = {}
+
+
+def evaluates(kind: str) -> Callable[[Evaluator], Evaluator]:
+    """Register the decorated function as the one evaluator of the declared ``kind``."""
+    obligation_kind(kind)  # an undeclared kind raises UnknownKind here
+
+    def register(function: Evaluator) -> Evaluator:
+        if kind in EVALUATORS:
+            raise ValueError(f"kind {kind!r} already has an evaluator")
+        EVALUATORS[kind] = function
+        return function
+
+    return register
+
+
+def evaluator(kind: str) -> Evaluator:
+    """The evaluator of ``kind``; raises :class:`UnknownKind` if none is registered."""
+    try:
+        return EVALUATORS[kind]
+    except KeyError:
+        raise UnknownKind(kind) from None
+
 
 _VC = ["victim_id", "crime_id"]
 _TRIGGER = ["victim_id", "crime_id", "trigger_event_id"]
 
 
+@evaluates("event_update")
 def event_update(base: ir.Table, ctx: Context, obligations: Sequence[Obligation]) -> ir.Table:
     """Tell the victim about a case event, by a successful contact about that event.
 
@@ -313,6 +351,7 @@ def event_update(base: ir.Table, ctx: Context, obligations: Sequence[Obligation]
     return _rows(t, na_reason=_opt_out(t), detail=t._failed.fill_null(0).cast("string"))
 
 
+@evaluates("referral")
 def referral(base: ir.Table, ctx: Context, obligations: Sequence[Obligation]) -> ir.Table:
     """Refer the victim to one of the listed services; a declined referral excuses it.
 
@@ -375,7 +414,7 @@ def referral(base: ir.Table, ctx: Context, obligations: Sequence[Obligation]) ->
         on_time = t.met_at.notnull() & (t.met_at.date() <= t.due_date)
         na = ibis.ifelse(
             t._declined.notnull() & ~on_time,
-            ibis.literal("the victim declined the referral"),
+            ibis.literal(obligation_kind("referral").excuses["declined"]),
             _NULL_STR,
         )
         return _rows(t, na_reason=na, detail=t._service)
@@ -383,6 +422,7 @@ def referral(base: ir.Table, ctx: Context, obligations: Sequence[Obligation]) ->
     return _each(obligations, one)
 
 
+@evaluates("needs_assessment")
 def needs_assessment(base: ir.Table, ctx: Context, obligations: Sequence[Obligation]) -> ir.Table:
     """A completed needs assessment, timed against the local standard."""
     na = ctx.src.needs_assessments
@@ -399,6 +439,7 @@ def needs_assessment(base: ir.Table, ctx: Context, obligations: Sequence[Obligat
     return _each(obligations, one)
 
 
+@evaluates("contact_presence")
 def contact_presence(base: ir.Table, ctx: Context, obligations: Sequence[Obligation]) -> ir.Table:
     """A successful contact with one of the purposes, owed before the crime is finalised.
 
@@ -432,6 +473,7 @@ def contact_presence(base: ir.Table, ctx: Context, obligations: Sequence[Obligat
     return _rows(t, due_date=t.finalised_at.date(), detail=t._what)
 
 
+@evaluates("care_contract_agreed")
 def care_contract_agreed(
     base: ir.Table, ctx: Context, obligations: Sequence[Obligation]
 ) -> ir.Table:
@@ -453,13 +495,14 @@ def care_contract_agreed(
     na = _opt_out(t).fill_null(
         ibis.ifelse(
             finalised_first,
-            ibis.literal("the crime was finalised before a care contract was due"),
+            ibis.literal(obligation_kind("care_contract_agreed").excuses["finalised_first"]),
             _NULL_STR,
         )
     )
     return _rows(t, na_reason=na)
 
 
+@evaluates("care_contract_updates")
 def care_contract_updates(
     base: ir.Table, ctx: Context, obligations: Sequence[Obligation]
 ) -> ir.Table:
@@ -536,6 +579,7 @@ def care_contract_updates(
     )
 
 
+@evaluates("supervisory_review")
 def supervisory_review(base: ir.Table, ctx: Context, obligations: Sequence[Obligation]) -> ir.Table:
     """A supervisory review completed by the end of its due date (owed to each victim)."""
     sr = ctx.src.supervisory_reviews
@@ -554,15 +598,9 @@ def supervisory_review(base: ir.Table, ctx: Context, obligations: Sequence[Oblig
     )
 
 
-KINDS: dict[str, Kind] = {
-    "event_update": event_update,
-    "referral": referral,
-    "needs_assessment": needs_assessment,
-    "contact_presence": contact_presence,
-    "care_contract_agreed": care_contract_agreed,
-    "care_contract_updates": care_contract_updates,
-    "supervisory_review": supervisory_review,
-}
+_missing = [k for k in OBLIGATION_KINDS if k not in EVALUATORS]
+if _missing:  # pragma: no cover - a declared kind without an evaluator is a programming error
+    raise RuntimeError(f"no evaluator registered for kind {', '.join(_missing)}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -574,11 +612,14 @@ def status(t: ir.Table, as_of: date) -> ir.StringValue:
     """met, late (met after the due date), pending, overdue (not met, past due), not_applicable."""
     met_date = t.met_at.date()
     return ibis.cases(
-        (t.na_reason.notnull(), "not_applicable"),
-        (t.met_at.notnull() & (t.due_date.isnull() | (met_date <= t.due_date)), "met"),
-        (t.met_at.notnull(), "late"),
-        (t.due_date.notnull() & (t.due_date < ibis.literal(as_of)), "overdue"),
-        else_="pending",
+        (t.na_reason.notnull(), LedgerStatus.not_applicable.value),
+        (
+            t.met_at.notnull() & (t.due_date.isnull() | (met_date <= t.due_date)),
+            LedgerStatus.met.value,
+        ),
+        (t.met_at.notnull(), LedgerStatus.late.value),
+        (t.due_date.notnull() & (t.due_date < ibis.literal(as_of)), LedgerStatus.overdue.value),
+        else_=LedgerStatus.pending.value,
     )
 
 
@@ -590,73 +631,37 @@ def _attempts(n: ir.StringValue) -> ir.StringValue:
     )
 
 
+#: How each placeholder of a reason template (:data:`vcop.spec.code.REASON_FIELDS`) is read
+#: from a row.
+REASON_VALUES: dict[str, Callable[[ir.Table], ir.StringValue]] = {
+    "detail": lambda t: t.detail,
+    "service": lambda t: t.detail.substitute(SERVICE_WORDS, else_="a support service"),
+    "attempts": lambda t: _attempts(t.detail),
+    "na_reason": lambda t: t.na_reason,
+}
+assert set(REASON_VALUES) == set(REASON_FIELDS), "every reason placeholder needs a value"
+
+
+def render_reason(t: ir.Table, template: str) -> ir.StringValue:
+    """A reason template as an expression: its text, with each ``{placeholder}`` filled in."""
+    parts: list[ir.StringValue] = []
+    for text, field, _, _ in Formatter().parse(template):
+        if text:
+            parts.append(ibis.literal(text))
+        if field is not None:
+            parts.append(REASON_VALUES[field](t))
+    if not parts:
+        return ibis.literal("")
+    first, *rest = parts
+    return first.concat(*rest) if rest else first
+
+
 def reason(t: ir.Table, kind: str, s: ir.StringValue) -> ir.StringValue:
-    """A plain-English reason for the status ``s`` of a row of ``kind``."""
-    if kind == "event_update":
-        tried = _attempts(t.detail)
-        texts = {
-            "met": ibis.literal("the victim was told by the due date"),
-            "late": ibis.literal("the victim was told after the due date"),
-            "overdue": ibis.literal(
-                "the victim has not been told and the due date has passed"
-            ).concat(tried),
-            "pending": ibis.literal("not yet due; the victim has not been told yet").concat(tried),
-        }
-    elif kind == "referral":
-        service = t.detail.substitute(SERVICE_WORDS, else_="a support service")
-        texts = {
-            "met": ibis.literal("referred to ").concat(service, " by the due date"),
-            "late": ibis.literal("referred to ").concat(service, " after the due date"),
-            "overdue": ibis.literal("no referral was made and the due date has passed"),
-            "pending": ibis.literal("not yet due; no referral yet"),
-        }
-    elif kind == "needs_assessment":
-        texts = {
-            "met": ibis.literal("needs assessment completed within the local standard"),
-            "late": ibis.literal("needs assessment completed after the local standard"),
-            "overdue": ibis.literal(
-                "no completed needs assessment and the local standard has passed"
-            ),
-            "pending": ibis.literal("not yet due; no completed needs assessment yet"),
-        }
-    elif kind == "contact_presence":
-        what = t.detail
-        texts = {
-            "met": what.concat(" given"),
-            "late": what.concat(" given only after the crime was finalised"),
-            "overdue": ibis.literal("no record of ").concat(
-                what, "; the crime was finalised without it"
-            ),
-            "pending": ibis.literal("no record of ").concat(
-                what, " yet; the crime is not finalised"
-            ),
-        }
-    elif kind == "care_contract_agreed":
-        texts = {
-            "met": ibis.literal("care contract agreed within the local standard"),
-            "late": ibis.literal("care contract agreed after the local standard"),
-            "overdue": ibis.literal("no care contract agreed and the local standard has passed"),
-            "pending": ibis.literal("not yet due; no care contract yet"),
-        }
-    elif kind == "care_contract_updates":
-        days = ibis.literal("the agreed ").concat(t.detail, " days")
-        texts = {
-            "met": ibis.literal("updated within ").concat(days),
-            "late": ibis.literal("no successful update within ").concat(
-                days, "; the next came later"
-            ),
-            "overdue": ibis.literal("no successful update within ").concat(days),
-            "pending": ibis.literal("not yet due; no update yet in this interval"),
-        }
-    else:  # supervisory_review
-        texts = {
-            "met": ibis.literal("review completed by its due date"),
-            "late": ibis.literal("review completed after its due date"),
-            "overdue": ibis.literal("review not completed and its due date has passed"),
-            "pending": ibis.literal("not yet due; review not completed yet"),
-        }
+    """A plain-English reason for the status ``s`` of a row of ``kind``, from the kind's
+    templates (:class:`vcop.spec.code.ObligationKind`). A status the kind has no template for
+    has no reason; an undeclared kind raises :class:`UnknownKind`."""
+    templates = obligation_kind(kind).reasons
     return ibis.cases(
-        (s == "not_applicable", t.na_reason),
-        *((s == name, text) for name, text in texts.items()),
+        *((s == status.value, render_reason(t, text)) for status, text in templates.items()),
         else_=_NULL_STR,
     )

@@ -15,8 +15,9 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 from functools import cache
 from importlib import resources
 from importlib.abc import Traversable
@@ -43,32 +44,218 @@ Owner = Literal[
     "phso",
     "pcc_commissioned_services",
 ]
-Kind = Literal[
-    "event_update",
-    "referral",
-    "needs_assessment",
-    "contact_presence",
-    "care_contract_agreed",
-    "care_contract_updates",
-    "supervisory_review",
-]
 Trigger = Literal[
     "crime_reported", "crime_recorded", "case_event", "care_contract", "supervisory_review"
 ]
 
-#: Which triggers each kind of evaluation accepts.
-KIND_TRIGGERS: dict[str, tuple[str, ...]] = {
-    "event_update": ("case_event",),
-    "referral": ("crime_reported", "case_event"),
-    "needs_assessment": ("crime_recorded", "crime_reported"),
-    "contact_presence": ("crime_reported",),
-    "care_contract_agreed": ("crime_reported",),
-    "care_contract_updates": ("care_contract",),
-    "supervisory_review": ("supervisory_review",),
+
+class LedgerStatus(StrEnum):
+    """The status of an entitlement in the ledger (the one declaration; a member equals its
+    string, so code that compares with ``"met"`` still works)."""
+
+    met = "met"
+    late = "late"
+    pending = "pending"
+    overdue = "overdue"
+    not_applicable = "not_applicable"
+
+
+#: How a kind's deadline is given in an obligation's ``deadline``.
+DeadlineForm = Literal["count", "by_finalisation", "agreed_with_victim", "none"]
+
+#: What each deadline form needs, in words (for ``vcop check``).
+DEADLINE_FORM_WORDS: dict[str, str] = {
+    "count": "enhanced and standard day counts, or a local_standard",
+    "by_finalisation": "by_finalisation: true",
+    "agreed_with_victim": "agreed_with_victim: true",
+    "none": "",
 }
 
-#: The kinds of obligation a victim's opt-out from updates can switch off.
-OPT_OUT_KINDS = ("event_update", "care_contract_agreed", "care_contract_updates")
+#: The parameters a kind can take in ``evaluate`` (besides ``events``, which go with
+#: ``trigger: case_event``), and how each reads in a message.
+PARAMETER_WORDS: dict[str, str] = {
+    "purposes": "contact purposes",
+    "services": "referral services",
+    "qualifying_offences": "an offence list",
+    "min_sentence_months": "a minimum sentence",
+}
+
+#: The placeholders a reason template may use; the rules supply each from the row.
+REASON_FIELDS: dict[str, str] = {
+    "detail": "the row's detail, as the kind's evaluator writes it",
+    "service": "the referral service that met it, in words",
+    "attempts": "'; N unsuccessful attempts' (empty if none)",
+    "na_reason": "why the obligation does not apply",
+}
+
+
+@dataclass(frozen=True)
+class ObligationKind:
+    """One kind of evaluation, declared once: everything about it but its evaluator (which
+    :mod:`vcop.rules.obligations` registers under the same name).
+
+    ``reasons`` gives the plain-English reason for each status the kind can produce, as a
+    template whose ``{placeholders}`` are :data:`REASON_FIELDS`; a status it cannot produce has
+    none.
+    """
+
+    name: str
+    #: The ``evaluate.trigger`` values it accepts.
+    triggers: tuple[str, ...]
+    #: The deadline the obligation must give.
+    deadline: DeadlineForm
+    reasons: dict[LedgerStatus, str]
+    #: ``evaluate`` parameters it must set.
+    requires: tuple[str, ...] = ()
+    #: ``evaluate`` parameters it may set, only with ``trigger: case_event``.
+    event_filters: tuple[str, ...] = ()
+    #: Whether ``opt_out_applies`` (the victim's opt-out from updates) can switch it off.
+    opt_out: bool = False
+    #: Why a row of this kind can be not applicable (name -> the words the ledger gives); a
+    #: kind with none is never ``not_applicable``.
+    excuses: dict[str, str] = field(default_factory=dict)
+    #: The deadline in words for the docs, when the obligation's own does not say it.
+    deadline_words: str | None = None
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        return (*self.requires, *self.event_filters)
+
+    def statuses(self) -> tuple[LedgerStatus, ...]:
+        """The statuses it can produce: all but ``not_applicable`` unless it has excuses."""
+        return tuple(
+            s for s in LedgerStatus if s is not LedgerStatus.not_applicable or self.excuses
+        )
+
+
+_NA = "{na_reason}"
+#: Why an obligation the victim opted out of does not apply.
+OPTED_OUT = "the victim asked not to receive updates"
+
+#: Every kind, by name, in the order the docs list them.
+OBLIGATION_KINDS: dict[str, ObligationKind] = {
+    k.name: k
+    for k in (
+        ObligationKind(
+            "event_update",
+            triggers=("case_event",),
+            deadline="count",
+            opt_out=True,
+            excuses={"opted_out": OPTED_OUT},
+            reasons={
+                LedgerStatus.met: "the victim was told by the due date",
+                LedgerStatus.late: "the victim was told after the due date",
+                LedgerStatus.overdue: "the victim has not been told and the due date has "
+                "passed{attempts}",
+                LedgerStatus.pending: "not yet due; the victim has not been told yet{attempts}",
+                LedgerStatus.not_applicable: _NA,
+            },
+        ),
+        ObligationKind(
+            "referral",
+            triggers=("crime_reported", "case_event"),
+            deadline="count",
+            requires=("services",),
+            event_filters=("qualifying_offences", "min_sentence_months"),
+            excuses={"declined": "the victim declined the referral"},
+            reasons={
+                LedgerStatus.met: "referred to {service} by the due date",
+                LedgerStatus.late: "referred to {service} after the due date",
+                LedgerStatus.overdue: "no referral was made and the due date has passed",
+                LedgerStatus.pending: "not yet due; no referral yet",
+                LedgerStatus.not_applicable: _NA,
+            },
+        ),
+        ObligationKind(
+            "needs_assessment",
+            triggers=("crime_recorded", "crime_reported"),
+            deadline="count",
+            reasons={
+                LedgerStatus.met: "needs assessment completed within the local standard",
+                LedgerStatus.late: "needs assessment completed after the local standard",
+                LedgerStatus.overdue: "no completed needs assessment and the local standard "
+                "has passed",
+                LedgerStatus.pending: "not yet due; no completed needs assessment yet",
+            },
+        ),
+        ObligationKind(
+            "contact_presence",
+            triggers=("crime_reported",),
+            deadline="by_finalisation",
+            requires=("purposes",),
+            reasons={
+                LedgerStatus.met: "{detail} given",
+                LedgerStatus.late: "{detail} given only after the crime was finalised",
+                LedgerStatus.overdue: "no record of {detail}; the crime was finalised without it",
+                LedgerStatus.pending: "no record of {detail} yet; the crime is not finalised",
+            },
+        ),
+        ObligationKind(
+            "care_contract_agreed",
+            triggers=("crime_reported",),
+            deadline="count",
+            opt_out=True,
+            excuses={
+                "opted_out": OPTED_OUT,
+                "finalised_first": "the crime was finalised before a care contract was due",
+            },
+            reasons={
+                LedgerStatus.met: "care contract agreed within the local standard",
+                LedgerStatus.late: "care contract agreed after the local standard",
+                LedgerStatus.overdue: "no care contract agreed and the local standard has passed",
+                LedgerStatus.pending: "not yet due; no care contract yet",
+                LedgerStatus.not_applicable: _NA,
+            },
+        ),
+        ObligationKind(
+            "care_contract_updates",
+            triggers=("care_contract",),
+            deadline="agreed_with_victim",
+            opt_out=True,
+            excuses={"opted_out": OPTED_OUT},
+            reasons={
+                LedgerStatus.met: "updated within the agreed {detail} days",
+                LedgerStatus.late: "no successful update within the agreed {detail} days; the "
+                "next came later",
+                LedgerStatus.overdue: "no successful update within the agreed {detail} days",
+                LedgerStatus.pending: "not yet due; no update yet in this interval",
+                LedgerStatus.not_applicable: _NA,
+            },
+        ),
+        ObligationKind(
+            "supervisory_review",
+            triggers=("supervisory_review",),
+            deadline="none",
+            deadline_words="the due date set for the review (`supervisory_reviews.due_at`)",
+            reasons={
+                LedgerStatus.met: "review completed by its due date",
+                LedgerStatus.late: "review completed after its due date",
+                LedgerStatus.overdue: "review not completed and its due date has passed",
+                LedgerStatus.pending: "not yet due; review not completed yet",
+            },
+        ),
+    )
+}
+
+
+class UnknownKind(KeyError):
+    """A kind of evaluation no :class:`ObligationKind` declares."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+    def __str__(self) -> str:
+        return f"unknown kind {self.name!r} (one of {', '.join(OBLIGATION_KINDS)})"
+
+
+def obligation_kind(name: str) -> ObligationKind:
+    """The declared kind called ``name``; raises :class:`UnknownKind` if there is none."""
+    try:
+        return OBLIGATION_KINDS[name]
+    except KeyError:
+        raise UnknownKind(name) from None
+
 
 _STRICT = ConfigDict(frozen=True, extra="forbid")
 
@@ -130,7 +317,7 @@ class Evaluation(BaseModel):
 
     model_config = _STRICT
 
-    kind: Kind
+    kind: str
     trigger: Trigger
     events: tuple[str, ...] = ()
     purposes: tuple[str, ...] = ()
@@ -549,16 +736,21 @@ def check_deadlines(draft: _Draft) -> Iterator[Problem]:
             )
 
 
-#: The deadline each kind of evaluation needs.
-_KIND_DEADLINE: dict[str, str] = {
-    "event_update": "count",
-    "referral": "count",
-    "needs_assessment": "count",
-    "care_contract_agreed": "count",
-    "contact_presence": "by_finalisation",
-    "care_contract_updates": "agreed_with_victim",
-    "supervisory_review": "none",
-}
+def _kinds_taking(parameter: str) -> str:
+    return " or ".join(k.name for k in OBLIGATION_KINDS.values() if parameter in k.parameters)
+
+
+def _required_parameter(
+    obligation: Obligation, kind: ObligationKind, parameter: str, at: _Located
+) -> Iterator[Problem]:
+    """``evaluate.<parameter>`` is set exactly when the kind requires it."""
+    assert obligation.evaluate is not None
+    if (parameter in kind.requires) != bool(getattr(obligation.evaluate, parameter)):
+        yield at.problem(
+            f"{obligation.id}: evaluate.{parameter} ({PARAMETER_WORDS[parameter]}) belong with "
+            f"kind {_kinds_taking(parameter)}",
+            "evaluate",
+        )
 
 
 @_check
@@ -568,6 +760,7 @@ def check_evaluation(draft: _Draft) -> Iterator[Problem]:
     purposes = set(schema.value_lists["contact_purposes"])
     services = set(schema.table("referrals").column("service").allowed or ())
     lists = set(draft.offences.lists) if draft.offences else set()
+    opt_out_kinds = [k.name for k in OBLIGATION_KINDS.values() if k.opt_out]
     for obligation, at in draft.obligations or []:
         oid = obligation.id
         e = obligation.evaluate
@@ -579,10 +772,19 @@ def check_evaluation(draft: _Draft) -> Iterator[Problem]:
             )
         if e is None:
             continue
-        if e.trigger not in KIND_TRIGGERS[e.kind]:
+        kind = OBLIGATION_KINDS.get(e.kind)
+        if kind is None:
+            yield at.problem(
+                f"{oid}: evaluate.kind {e.kind!r} is not a kind of obligation vcop knows (one of "
+                f"{', '.join(OBLIGATION_KINDS)})",
+                "evaluate",
+                "kind",
+            )
+            continue
+        if e.trigger not in kind.triggers:
             yield at.problem(
                 f"{oid}: evaluate.trigger {e.trigger} does not fit kind {e.kind} (use "
-                f"{' or '.join(KIND_TRIGGERS[e.kind])})",
+                f"{' or '.join(kind.triggers)})",
                 "evaluate",
                 "trigger",
             )
@@ -595,21 +797,13 @@ def check_evaluation(draft: _Draft) -> Iterator[Problem]:
         for i, event in enumerate(e.events):
             if event not in event_types:
                 yield at.problem(f"{oid}: unknown event type {event!r}", "evaluate", "events", i)
-        if (e.kind == "contact_presence") != bool(e.purposes):
-            yield at.problem(
-                f"{oid}: evaluate.purposes (contact purposes) belong with kind contact_presence",
-                "evaluate",
-            )
+        yield from _required_parameter(obligation, kind, "purposes", at)
         for i, purpose in enumerate(e.purposes):
             if purpose not in purposes:
                 yield at.problem(
                     f"{oid}: unknown contact purpose {purpose!r}", "evaluate", "purposes", i
                 )
-        if (e.kind == "referral") != bool(e.services):
-            yield at.problem(
-                f"{oid}: evaluate.services (referral services) belong with kind referral",
-                "evaluate",
-            )
+        yield from _required_parameter(obligation, kind, "services", at)
         for i, service in enumerate(e.services):
             if service not in services:
                 yield at.problem(
@@ -621,18 +815,19 @@ def check_evaluation(draft: _Draft) -> Iterator[Problem]:
                 "evaluate",
                 "qualifying_offences",
             )
-        if (e.qualifying_offences is not None or e.min_sentence_months is not None) and not (
-            e.kind == "referral" and e.trigger == "case_event"
+        filters = ("qualifying_offences", "min_sentence_months")
+        if any(getattr(e, f) is not None for f in filters) and not (
+            all(f in kind.event_filters for f in filters) and e.trigger == "case_event"
         ):
             yield at.problem(
-                f"{oid}: qualifying_offences and min_sentence_months belong with kind referral "
-                "and trigger: case_event",
+                f"{oid}: qualifying_offences and min_sentence_months belong with kind "
+                f"{_kinds_taking('qualifying_offences')} and trigger: case_event",
                 "evaluate",
             )
-        if e.opt_out_applies and e.kind not in OPT_OUT_KINDS:
+        if e.opt_out_applies and not kind.opt_out:
             yield at.problem(
                 f"{oid}: opt_out_applies has no effect on kind {e.kind} (only on "
-                f"{', '.join(OPT_OUT_KINDS)})",
+                f"{', '.join(opt_out_kinds)})",
                 "evaluate",
                 "opt_out_applies",
             )
@@ -642,7 +837,6 @@ def check_evaluation(draft: _Draft) -> Iterator[Problem]:
                 "evaluate",
                 "min_sentence_months",
             )
-        need = _KIND_DEADLINE[e.kind]
         d = obligation.deadline
         has = {
             "count": (d.enhanced is not None and d.standard is not None)
@@ -650,16 +844,10 @@ def check_evaluation(draft: _Draft) -> Iterator[Problem]:
             "by_finalisation": d.by_finalisation,
             "agreed_with_victim": d.agreed_with_victim,
             "none": True,
-        }[need]
+        }[kind.deadline]
         if not has:
             yield at.problem(
-                f"{oid}: kind {e.kind} needs a deadline with "
-                + {
-                    "count": "enhanced and standard day counts, or a local_standard",
-                    "by_finalisation": "by_finalisation: true",
-                    "agreed_with_victim": "agreed_with_victim: true",
-                    "none": "",
-                }[need],
+                f"{oid}: kind {e.kind} needs a deadline with {DEADLINE_FORM_WORDS[kind.deadline]}",
                 "deadline",
             )
 
