@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table as RichTable
 
 from vcop.cli.access import RecordReader, in_scope, record_reader
-from vcop.cli.app import app, console, err_console, fail, open_store, ops_path_setting
+from vcop.cli.app import app, cli_settings, console, err_console, fail, open_store, ops_path_setting
 from vcop.cli.data import DbOption, OutputFormat, _emit
 from vcop.config import DEFAULT_DB
 from vcop.export import csv_writer, safe_row
@@ -154,21 +154,27 @@ def evaluate_command(
         int | None,
         typer.Option(
             min=1,
-            help="Local standard: working days after recording to complete a needs assessment (default 1).",
+            help="Local standard: working days after recording to complete a needs assessment "
+            "(setting standards.needs_assessment_days; default 1).",
         ),
     ] = None,
     care_contract_days: Annotated[
         int | None,
         typer.Option(
             min=1,
-            help="Local standard: working days after the report to agree a victim care contract (default 5).",
+            help="Local standard: working days after the report to agree a victim care contract "
+            "(setting standards.care_contract_days; default 5).",
         ),
     ] = None,
 ) -> None:
     """Build the entitlement ledger as of a date and store it (replacing the previous one)."""
     day = _as_of(as_of)
     code = _load_code()
-    standards = _standards(needs_assessment_days, care_contract_days)
+    local = cli_settings(db).standards  # the force's local standards, unless given here
+    standards = _standards(
+        local.needs_assessment_days if needs_assessment_days is None else needs_assessment_days,
+        local.care_contract_days if care_contract_days is None else care_contract_days,
+    )
     started = time.perf_counter()
     with (
         _changing(db, "evaluate") as change,
