@@ -22,7 +22,7 @@ from tests.web.helpers import Clock, form_token, sign_in
 from tests.webdata import PASSWORD
 from vcop.cli import app as cli
 from vcop.store.build import writer_lock
-from vcop.store.ops import open_ops, ops_path_for
+from vcop.store.ops import OpsStore, open_ops, ops_path_for
 from vcop.web import create_app
 from vcop.web.auth import Role, add_user
 
@@ -301,9 +301,17 @@ def test_an_older_builds_accounts_and_log_move_to_the_operational_store(
         "'analyst', 'web', 'journey', 'V9', NULL, 'Investigating the crime', NULL, 'abc')"
     )
     con.close()
+    # an account made with this version while the old file could not be read (an old server
+    # held it): the copy, when it happens, must keep both
+    early = OpsStore(ops_path_for(db))
+    add_user(early, "newbie", Role.analyst, PASSWORD, now=datetime(2025, 7, 1))
+    early.close()
     assert refresh(db, extract, FIRST).exit_code == 0
     ops = open_ops(db)
-    assert ops.query("SELECT username, role FROM users").rows == [("old-analyst", "analyst")]
+    assert ops.query("SELECT username, role FROM users ORDER BY 1").rows == [
+        ("newbie", "analyst"),
+        ("old-analyst", "analyst"),
+    ]
     assert ops.query("SELECT action, victim_id FROM access_log").rows == [("journey", "V9")]
     ops.close()
     con = duckdb.connect(str(db), read_only=True)

@@ -304,8 +304,8 @@ def adopt_build_tables(ops: OpsStore, db: Path) -> None:
         )
         log = (
             con.execute(
-                "SELECT accessed_at, username, role, channel, action, victim_id, crime_id, "
-                "reason, detail, session FROM access_log ORDER BY access_id"
+                "SELECT accessed_at, username, role, action, victim_id, crime_id, reason, "
+                "detail, session, channel FROM access_log ORDER BY access_id"  # Access's order
             ).fetchall()
             if "access_log" in tables
             else []
@@ -314,39 +314,18 @@ def adopt_build_tables(ops: OpsStore, db: Path) -> None:
         return
     finally:
         con.close()
-    if not ops.scalar("SELECT count(*) FROM users"):
-        with ops.transaction() as tx:
-            tx.executemany(
-                "INSERT INTO users (username, role, password_hash, area, district, unit, "
-                "officer_id, disabled, created_at, disabled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [with_value([*u[:7], int(bool(u[7])), *u[8:]]) for u in users],
-            )
-    if not ops.scalar("SELECT count(*) FROM access_log"):
-        for (
-            at,
-            username,
-            role,
-            channel,
-            action,
-            victim_id,
-            crime_id,
-            reason,
-            detail,
-            session,
-        ) in log:
-            append(
-                ops,
-                Access(
-                    at,
-                    username,
-                    role,
-                    action,
-                    victim_id,
-                    crime_id,
-                    reason,
-                    detail,
-                    session,
-                    channel,
-                ),
-            )
+    # Every account the old build knew, beside any made since (a name made since wins), and every
+    # entry of its access log, after any written since: nothing is lost, and it happens once.
+    with ops.transaction() as tx:
+        tx.executemany(
+            "INSERT OR IGNORE INTO users (username, role, password_hash, area, district, unit, "
+            "officer_id, disabled, created_at, disabled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [with_value([*u[:7], int(bool(u[7])), *u[8:]]) for u in users],
+        )
+    done = int(ops.meta("adopted_log_entries") or 0)
+    for i, row in enumerate(log):
+        if i < done:
+            continue  # copied by an earlier, interrupted adoption
+        append(ops, Access(*row))
+        ops.set_meta("adopted_log_entries", str(i + 1))
     ops.set_meta("adopted_build_tables", str(db))
