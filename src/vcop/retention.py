@@ -23,22 +23,14 @@ from datetime import date, datetime
 
 import duckdb
 
+from vcop.store.db import table_names
+
 #: Tables with a row per victim (and crime).
 VICTIM_TABLES = ("victims", "contacts", "referrals", "needs_assessments", "care_contracts")
 #: Tables with rows per crime only.
 CRIME_TABLES = ("case_events", "supervisory_reviews", "survey_responses")
 #: The ledger (victim and crime).
 LEDGER = "entitlements"
-
-
-def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {
-        r[0]
-        for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() "
-            "WHERE database_name = current_database() AND schema_name = 'main'"
-        ).fetchall()
-    }
 
 
 @dataclass
@@ -62,7 +54,7 @@ def _apply(
 ) -> Removal:
     """Remove ``crimes`` with all their records, and (with ``victim``) that victim's records of
     any crime; count per table, and only count when ``dry_run``."""
-    tables = _tables(con)
+    tables = table_names(con)
     con.execute("CREATE OR REPLACE TEMP TABLE _gone_crimes (crime_id VARCHAR)")
     con.executemany("INSERT INTO _gone_crimes VALUES (?)", [[c] for c in crimes])
     done = Removal(crimes=list(crimes))

@@ -61,6 +61,17 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, schema: Schema | None = None) 
     con.execute(_SYSTEM_DDL)
 
 
+def table_names(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The tables of the connection's own database (not of one it has attached)."""
+    return {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() "
+            "WHERE database_name = current_database() AND schema_name = 'main'"
+        ).fetchall()
+    }
+
+
 class StoreError(Exception):
     """A database that cannot be opened. The message names the file and what to do."""
 

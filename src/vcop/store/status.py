@@ -14,22 +14,13 @@ from typing import Any
 import duckdb
 
 from vcop.store.build import lock_holder
+from vcop.store.db import table_names
 from vcop.store.ops import OpsStore, timestamp
-
-
-def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {
-        r[0]
-        for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() "
-            "WHERE database_name = current_database() AND schema_name = 'main'"
-        ).fetchall()
-    }
 
 
 def build_facts(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """The build's last load (when, and the share of its rows rejected) and its ledger."""
-    tables = _tables(con)
+    tables = table_names(con)
     facts: dict[str, Any] = {
         "last_load_at": None,
         "last_load_id": None,

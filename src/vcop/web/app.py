@@ -14,7 +14,7 @@ import math
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -36,6 +36,7 @@ from starlette.concurrency import run_in_threadpool
 
 from vcop.store.ops import OpsStore, open_ops
 from vcop.store.status import jsonable, status
+from vcop.web.asgi import ASGIApp, Message, Receive, Scope, Send
 from vcop.web.auth import (
     IDLE_TIMEOUT,
     LOGIN_CSRF_COOKIE,
@@ -56,11 +57,6 @@ from vcop.web.proxy import RootPath, normalise
 HERE = Path(__file__).parent
 log = logging.getLogger("vcop.web")
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "

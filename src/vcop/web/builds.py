@@ -13,27 +13,21 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from vcop.store.build import Identity
 from vcop.store.db import StoreError
 from vcop.store.ops import OpsStore
+from vcop.web.asgi import ASGIApp, Receive, Scope, Send
 from vcop.web.db import WebStore
 from vcop.web.metrics import MetricsView
 
 log = logging.getLogger("vcop.web")
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 @dataclass(eq=False)

@@ -11,14 +11,8 @@ alone, so a page built from the request's full URL is not prefixed twice.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from vcop.web.asgi import ASGIApp, Message, Receive, Scope, Send
 
 _ATTRIBUTE = re.compile(rb'(\s(?:href|src|action|hx-get|hx-post)=")(/(?!/)[^"]*)"')
 _COOKIE_PATH = re.compile(rb"(?i)(;\s*path=)(/[^;]*)")
