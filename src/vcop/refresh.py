@@ -26,12 +26,14 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from vcop.ingest import LoadResult, load_paths
 from vcop.spec.code import LocalStandards
 from vcop.spec.profile import load_profile
 from vcop.store.access_log import os_user
 from vcop.store.build import changing
-from vcop.store.ops import open_ops
+from vcop.store.ops import OpsStore, open_ops
 
 #: The agencies, by the Code's owner ids, whose folders a refresh looks for.
 AGENCIES = (
@@ -167,7 +169,7 @@ def _reason(exc: BaseException) -> str:
 
 
 def _run(
-    con: Any,
+    con: duckdb.DuckDBPyConnection,
     refresh_id: int,
     chosen: list[Source],
     as_of: date,
@@ -210,7 +212,7 @@ def _run(
     return done
 
 
-def _start(ops: Any, folder: Path, as_of: date) -> int:
+def _start(ops: OpsStore, folder: Path, as_of: date) -> int:
     with ops.transaction() as tx:
         cur = tx.execute(
             "INSERT INTO refreshes (started_at, status, as_of, source, os_user, pid) "
@@ -222,7 +224,7 @@ def _start(ops: Any, folder: Path, as_of: date) -> int:
 
 
 def _finish(
-    ops: Any,
+    ops: OpsStore,
     refresh_id: int,
     status: str,
     message: str | None,
