@@ -47,6 +47,7 @@ from vcop.metrics.series import Point, Series, monthly_series
 from vcop.metrics.suppress import DEFAULT_THRESHOLD
 from vcop.metrics.targets import Targets
 from vcop.metrics.values import Comparison, Estimate, MetricValue
+from vcop.spec.code import LedgerStatus
 from vcop.spec.metrics import LEDGER, Catalogue, Metric, load_catalogue
 
 #: The mark for a hidden figure, in every output (GSS style: "[c]" for confidential).
@@ -75,7 +76,7 @@ CellKey = tuple[str, date, date, Group, frozenset[tuple[str, str]], date]
 TableKey = tuple[str, str | None]
 #: A parent figure (None: a whole the children show) and the figures that add up to it.
 Sum = tuple[CellKey | None, list[CellKey]]
-STATUSES = ("met", "late", "overdue", "pending", "not_applicable")
+STATUSES: tuple[str, ...] = tuple(s.value for s in LedgerStatus)
 
 
 def partner_splits(catalogue: Catalogue) -> tuple[str, ...]:

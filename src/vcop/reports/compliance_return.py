@@ -40,7 +40,7 @@ from vcop.metrics.targets import Targets
 from vcop.metrics.values import MetricValue
 from vcop.reports.source import ReportSource, build_release
 from vcop.rules.ledger import last_run
-from vcop.spec.code import Code, LocalStandards, Obligation, load_code
+from vcop.spec.code import Code, LocalStandards, Obligation, load_code, obligation_kind
 from vcop.spec.metrics import Catalogue, load_catalogue
 from vcop.spec.returns import (
     AREA,
@@ -292,8 +292,9 @@ def _plain(text: str) -> str:
 
 def deadline_text(o: Obligation) -> str:
     """When an obligation is due, in the words docs/rules.md uses."""
-    if o.evaluate is not None and o.evaluate.kind == "supervisory_review":
-        return "the due date set for the review (supervisory_reviews.due_at)"
+    kind = obligation_kind(o.evaluate.kind) if o.evaluate is not None else None
+    if kind is not None and kind.deadline_words:  # the kind's own deadline, not a day count
+        return _plain(kind.deadline_words)
     return _plain(o.deadline.describe())
 
 

@@ -27,6 +27,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from vcop.spec.check import DefinitionError, LineMap, Loc, Problem, load_yaml
+from vcop.spec.code import LedgerStatus
 from vcop.spec.schema import load_schema
 
 _STRICT = ConfigDict(frozen=True, extra="forbid")
@@ -96,7 +97,7 @@ LEDGER_COLUMNS: dict[str, SourceColumn] = {
     "trigger_at": SourceColumn("datetime"),
     "due_date": SourceColumn("date"),
     "met_at": SourceColumn("datetime"),
-    "status": SourceColumn("string", ("met", "late", "pending", "overdue", "not_applicable")),
+    "status": SourceColumn("string", tuple(s.value for s in LedgerStatus)),
     "enhanced": SourceColumn("boolean"),
     "enhanced_reason": SourceColumn("string"),
     "reason": SourceColumn("string"),
