@@ -65,6 +65,10 @@ def db(first_build: Path, tmp_path: Path) -> Path:
 
 
 def refresh(db: Path, source: Path, as_of: date, *extra: str) -> object:
+    """``vcop refresh`` (without the month's partner release unless ``extra`` asks for it: it
+    takes a while, and one test checks it)."""
+    if "--partner-release" not in extra:
+        extra = ("--no-partner-release", *extra)
     return CliRunner().invoke(
         cli,
         ["refresh", "--from", str(source), "--db", str(db), "--as-of", as_of.isoformat(), *extra],
@@ -486,3 +490,21 @@ def test_the_access_log_export_needs_an_admin_and_is_logged(db: Path, served: Te
     ops = open_ops(db)
     assert ops.scalar("SELECT count(*) FROM access_log WHERE action = 'access_log_export'") == 1
     ops.close()
+
+
+def test_a_refresh_keeps_the_partners_release_of_the_month_once(db: Path, extract: Path) -> None:
+    from vcop.store.publications import releases
+
+    done = refresh(db, extract, SECOND, "--partner-release", "--summary", "json")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["partner_release"] == (
+        f"the release of {SECOND} was made and kept"
+    )
+    ops = open_ops(db)
+    kept = [r for r in releases(ops) if r["as_of"] == SECOND.isoformat()]
+    ops.close()
+    assert len(kept) == 1 and kept[0]["first_output"] == "refresh" and kept[0]["cells"] > 0
+    again = refresh(db, extract, SECOND, "--partner-release", "--summary", "json")
+    assert json.loads(again.stdout)["partner_release"] == (
+        f"the release of {SECOND} was already published"
+    )

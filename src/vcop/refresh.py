@@ -29,6 +29,7 @@ from typing import Any
 import duckdb
 
 from vcop.ingest import LoadResult, load_paths
+from vcop.metrics.targets import Targets
 from vcop.spec.code import LocalStandards
 from vcop.spec.profile import load_profile
 from vcop.store.access_log import os_user
@@ -91,6 +92,8 @@ class Refreshed:
     ledger_rows: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    #: What became of the partners' release of the latest month end.
+    release: str | None = None
 
     @property
     def reject_share(self) -> float:
@@ -113,6 +116,7 @@ class Refreshed:
             "reject_share": round(self.reject_share, 4),
             "ledger_rows": self.ledger_rows,
             "by_status": self.by_status,
+            "partner_release": self.release,
             "seconds": round(self.seconds, 1),
         }
 
@@ -132,8 +136,14 @@ def refresh(
     max_reject_share: float = 0.10,
     progress: Progress | None = None,
     say: Callable[[str], None] = lambda _: None,
+    release_threshold: int | None = None,
+    targets: Targets | None = None,
 ) -> Refreshed:
     """Load ``folder``'s extracts into a copy of build ``db``, evaluate as of ``as_of``, publish.
+
+    With ``release_threshold``, also make the partners' release of the latest month end (with
+    the force's ``targets``) and keep it in the publication ledger, if it is not kept yet — once
+    a month, so the dashboard never builds it on a partner's first click.
 
     Raises :class:`RefreshError` (recorded as a failed refresh; nothing published), and
     :class:`vcop.store.build.BuildBusy` when another command is changing the build (not recorded:
@@ -156,11 +166,43 @@ def refresh(
             except KeyboardInterrupt:
                 _finish(ops, refresh_id, "failed", "interrupted")
                 raise
-            done.seconds = time.perf_counter() - started
+        if release_threshold is not None:
+            done.release = _keep_release(db, as_of, release_threshold, targets, ops, say)
+        done.seconds = time.perf_counter() - started
         _finish(ops, refresh_id, "succeeded", None, done.summary())
         return done
     finally:
         ops.close()
+
+
+def _keep_release(
+    db: Path,
+    as_of: date,
+    threshold: int,
+    targets: Targets | None,
+    ops: OpsStore,
+    say: Callable[[str], None],
+) -> str:
+    """The partners' release of the month end on or before ``as_of``: kept already, or made and
+    kept now; a problem is reported, not raised (the build is already published)."""
+    from vcop.metrics.engine import MetricsError
+    from vcop.metrics.release import month_ends_before
+    from vcop.reports.source import build_release, open_source
+    from vcop.spec.metrics import load_catalogue
+    from vcop.store.db import StoreError
+    from vcop.store.publications import kept
+
+    month_end = month_ends_before(as_of)
+    if kept(ops, month_end, threshold, load_catalogue().files_hash) is not None:
+        return f"the release of {month_end} was already published"
+    say(f"making the partners' release of {month_end}")
+    try:
+        with open_source(db, month_end) as source:
+            build_release(source, threshold=threshold, targets=targets, ops=ops, output="refresh")
+    except (MetricsError, StoreError, duckdb.Error) as exc:
+        say(f"warning: no partners' release of {month_end} was made ({exc})")
+        return f"no release of {month_end}: {exc}"
+    return f"the release of {month_end} was made and kept"
 
 
 def _reason(exc: BaseException) -> str:

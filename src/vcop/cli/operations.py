@@ -72,6 +72,14 @@ def refresh(
     summary: Annotated[
         Format, typer.Option("--summary", help="How to print the summary: table or json.")
     ] = Format.table,
+    partner_release: Annotated[
+        bool,
+        typer.Option(
+            "--partner-release/--no-partner-release",
+            help="Make and keep the partners' release of the latest month end when it is not "
+            "kept yet (once a month; the dashboard then never builds it on a partner's click).",
+        ),
+    ] = True,
 ) -> None:
     """The daily job: load the day's extracts, evaluate the ledger, publish the new build.
 
@@ -80,6 +88,7 @@ def refresh(
     `vcop status`) and exits non-zero; two refreshes never overlap. Schedule it with the systemd
     timer or cron line in docs/operations.md.
     """
+    from vcop.cli.reports import force_targets
     from vcop.refresh import RefreshError
     from vcop.refresh import refresh as run_refresh
     from vcop.spec.code import LocalStandards
@@ -112,6 +121,10 @@ def refresh(
             done = run_refresh(
                 db, source, day, ops_path=ops_path_setting(db), profile=profile,
                 standards=standards, max_reject_share=limit, progress=progress, say=say,
+                release_threshold=(
+                    settings.publication.suppression_threshold if partner_release else None
+                ),
+                targets=force_targets(db),
             )  # fmt: skip
         except BuildBusy as exc:
             fail(str(exc))
@@ -131,7 +144,8 @@ def refresh(
     console.print(table)
     console.print(
         f"Ledger as of {day}: {done.ledger_rows:,} entitlements ({done.by_status}). "
-        f"{done.reject_share:.1%} of rows rejected. Published in {done.seconds:.1f} s.",
+        f"{done.reject_share:.1%} of rows rejected. Partners: {done.release}. "
+        f"Done in {done.seconds:.1f} s.",
         highlight=False,
     )
 

@@ -341,7 +341,7 @@ def evaluate(
         counts = con.execute(
             f'SELECT status, count(*) FROM "{LEDGER_TABLE}" GROUP BY status'
         ).fetchall()
-        by_status: dict[str, int] = {s: 0 for s in STATUSES}
+        by_status: dict[str, int] = {s.value: 0 for s in STATUSES}
         by_status.update({str(s): int(n) for s, n in counts})
         run = LedgerRun(
             as_of=as_of,
@@ -393,5 +393,5 @@ def last_run(con: duckdb.DuckDBPyConnection) -> LedgerRun | None:
         definitions_hash=stamp,
         standards=LocalStandards.model_validate_json(standards),
         rows=rows,
-        by_status=dict(zip(STATUSES, counts, strict=True)),
+        by_status=dict(zip((s.value for s in STATUSES), counts, strict=True)),
     )
