@@ -508,3 +508,27 @@ def test_a_refresh_keeps_the_partners_release_of_the_month_once(db: Path, extrac
     assert json.loads(again.stdout)["partner_release"] == (
         f"the release of {SECOND} was already published"
     )
+
+
+def test_a_noted_head_finds_the_newest_entries_removed(db: Path, served: TestClient) -> None:
+    for _ in range(3):
+        served.get("/worklist.json")
+    runner = CliRunner()
+    first = runner.invoke(cli, ["access-log", "verify", "--db", str(db)])
+    head = first.stdout.split("head ")[1].split()[0]
+    ops = open_ops(db)
+    last = ops.scalar("SELECT max(access_id) FROM access_log")
+    ops.execute("DELETE FROM access_records WHERE access_id = ?", [last])  # tampering, by hand
+    ops.execute("DELETE FROM access_log WHERE access_id = ?", [last])
+    ops.close()
+    plain = runner.invoke(cli, ["access-log", "verify", "--db", str(db)])
+    assert plain.exit_code == 0  # a truncated chain still holds on its own …
+    noted = runner.invoke(cli, ["access-log", "verify", "--db", str(db), "--head", head])
+    assert (
+        noted.exit_code == 1 and "no longer in the chain" in noted.output
+    )  # … not past a noted head
+    served.get("/worklist.json")
+    later = runner.invoke(cli, ["access-log", "verify", "--db", str(db)])
+    new_head = later.stdout.split("head ")[1].split()[0]
+    ok = runner.invoke(cli, ["access-log", "verify", "--db", str(db), "--head", new_head])
+    assert ok.exit_code == 0, ok.output

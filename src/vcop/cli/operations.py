@@ -287,17 +287,27 @@ app.add_typer(access_log_app, name="access-log")
 
 
 @access_log_app.command("verify")
-def access_log_verify(db: DbOption = DEFAULT_DB) -> None:
+def access_log_verify(
+    db: DbOption = DEFAULT_DB,
+    head: Annotated[
+        str | None,
+        typer.Option(
+            "--head",
+            help="A head hash noted at an earlier verify: the chain must still pass through it.",
+        ),
+    ] = None,
+) -> None:
     """Recompute the access log's hash chain and report any entry changed, added or removed.
 
-    Prints the head hash: note it down; a later verify must reach an entry with that hash, or
-    the newest entries were removed. Exits 1 when the chain is broken.
+    Prints the head hash: note it down (outside vcop); `--head HASH` later checks the chain still
+    passes through it, so removing the newest entries is found too. Exits 1 when the chain is
+    broken or the noted head is gone.
     """
     from vcop.store.access_log import verify
 
     ops = open_ops_store(db)
     try:
-        found = verify(ops)
+        found = verify(ops, head.strip().lower() if head else None)
     finally:
         ops.close()
     for access_id, problem in found.breaks:
@@ -372,7 +382,7 @@ def access_log_export(
             for r in rows if r["victim_id"] or r["crime_id"]
         ],
     )  # fmt: skip
-    names = [*COLUMNS, "shown"]
+    names = [*COLUMNS, "shown", "entry_hash"]
     if output is ExportFormat.json:
         print(json.dumps(rows, default=str, indent=1))
         return

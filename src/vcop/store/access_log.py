@@ -149,8 +149,10 @@ class Verification:
         return not self.breaks
 
 
-def verify(ops: OpsStore) -> Verification:
-    """Recompute the chain over every entry; report each entry that does not follow."""
+def verify(ops: OpsStore, noted_head: str | None = None) -> Verification:
+    """Recompute the chain over every entry; report each entry that does not follow, and — given
+    a head hash noted down at an earlier verify — whether the chain still passes through it (if
+    not, entries up to it were removed or rewritten since)."""
     con = ops.connection()
     records: dict[int, list[Record]] = {}
     for access_id, victim_id, crime_id in con.execute(
@@ -180,6 +182,13 @@ def verify(ops: OpsStore) -> Verification:
             )
         prev = stored_hash
         expected_id = access_id + 1
+        if noted_head is not None and stored_hash == noted_head:
+            noted_head = None  # reached
+    if noted_head is not None:
+        breaks.append(
+            (expected_id, f"the noted head {noted_head[:12]}… is no longer in the chain: entries "
+             "up to it were removed or rewritten since it was noted")
+        )  # fmt: skip
     return Verification(count, breaks, prev)
 
 
@@ -230,7 +239,8 @@ def entries(
     order = "DESC" if newest_first else "ASC"
     tail = f" LIMIT {int(limit)}" if limit is not None else ""
     rows = ops.query(
-        f"SELECT {', '.join(COLUMNS)} FROM access_log {where} ORDER BY access_id {order}{tail}",
+        f"SELECT {', '.join(COLUMNS)}, entry_hash FROM access_log {where} "
+        f"ORDER BY access_id {order}{tail}",
         params,
     ).dicts()
     for row in rows:
