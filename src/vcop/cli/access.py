@@ -55,26 +55,6 @@ def roles_with(permission: Permission) -> tuple[Role, ...]:
     return tuple(role for role in Role if permission in GRANTS[role])
 
 
-def require_account(
-    db: Path, user: str, roles: tuple[str, ...], what: str
-) -> tuple[str, str | None]:
-    """The (role, area) of an active account allowed to do ``what``; exits with a message if not.
-
-    Checks no password and logs no refusal: record-level commands use :func:`record_reader`.
-    """
-    ops = open_ops_store(db)
-    try:
-        found = ops.query("SELECT role, area, disabled FROM users WHERE username = ?", [user]).rows
-    finally:
-        ops.close()
-    if not found or found[0][2]:
-        fail(f"no active vcop account {user!r} for {db} (an admin adds one with `vcop users add`)")
-    role, area, _ = found[0]
-    if role not in roles:
-        fail(f"{user} is a {role}: only {' and '.join(r + 's' for r in roles)} may {what}", code=3)
-    return role, area
-
-
 def require_reason(reason: str | None, what: str) -> str:
     """The stated reason, tidied; a blank one ends the command."""
     tidy = " ".join((reason or "").split())
@@ -373,7 +353,6 @@ __all__ = [
     "in_scope",
     "log_access",
     "record_reader",
-    "require_account",
     "require_reason",
     "roles_with",
     "rows_shown",
