@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from tests.web.helpers import Clock, form_token, sign_in
-from tests.webdata import PASSWORD
+from tests.webdata import PASSWORD, copy_build
 from vcop.cli import app as cli
 from vcop.store.build import writer_lock
 from vcop.store.ops import OpsStore, open_ops, ops_path_for
@@ -56,12 +56,7 @@ def first_build(extract: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 @pytest.fixture
 def db(first_build: Path, tmp_path: Path) -> Path:
     """A copy of the first build (and its operational store) of this test's own."""
-    target = tmp_path / "vcop.duckdb"
-    shutil.copyfile(first_build, target)
-    ops = open_ops(first_build)
-    ops.backup_to(ops_path_for(target))
-    ops.close()
-    return target
+    return copy_build(first_build, tmp_path)
 
 
 def refresh(db: Path, source: Path, as_of: date, *extra: str) -> object:

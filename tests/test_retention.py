@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date, datetime
 from pathlib import Path
 
@@ -11,8 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.test_operations import FIRST, refresh
+from tests.webdata import copy_build
 from vcop.cli import app as cli
-from vcop.store.ops import open_ops, ops_path_for
+from vcop.store.ops import open_ops
 from vcop.web.auth import Role, add_user
 
 STRONG = "violet kettle orbit lantern"
@@ -38,12 +38,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def db(built: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "vcop.duckdb"
-    shutil.copyfile(built, target)
-    ops = open_ops(built)
-    ops.backup_to(ops_path_for(target))
-    ops.close()
-    return target
+    return copy_build(built, tmp_path)
 
 
 def count(db: Path, sql: str, *params: object) -> int:

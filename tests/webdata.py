@@ -104,15 +104,21 @@ def build(tmp: pytest.TempPathFactory) -> WebData:
     return data
 
 
+def copy_build(source: Path, folder: Path) -> Path:
+    """A copy of build ``source`` and its operational store as ``folder/vcop.duckdb``."""
+    db = folder / "vcop.duckdb"
+    shutil.copyfile(source, db)
+    wal = Path(str(source) + ".wal")
+    if wal.exists():
+        shutil.copyfile(wal, Path(str(db) + ".wal"))
+    ops = open_ops(source)
+    ops.backup_to(ops_path_for(db))
+    ops.close()
+    return db
+
+
 def copy_of(data: WebData, folder: Path) -> WebData:
     """The same data (build and operational store) in files of its own (tests that write, or a
     second server)."""
-    db = folder / "vcop.duckdb"
-    shutil.copyfile(data.db, db)
-    wal = Path(str(data.db) + ".wal")
-    if wal.exists():
-        shutil.copyfile(wal, Path(str(db) + ".wal"))
-    ops = open_ops(data.db)
-    ops.backup_to(ops_path_for(db))
-    ops.close()
+    db = copy_build(data.db, folder)
     return WebData(db, *[getattr(data, f) for f in list(data.__dataclass_fields__)[1:]])
