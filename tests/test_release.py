@@ -9,6 +9,7 @@ audit is run again over the published figures only, as a reader would.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from tests import test_metrics_data as metrics_data
 from vcop.metrics import release
 from vcop.metrics.disclosure import Cell, Model
 from vcop.metrics.engine import MetricsError, quietly
+from vcop.metrics.revisions import current_counts
 from vcop.metrics.values import MetricValue
 from vcop.spec.metrics import load_catalogue
 from vcop.store.db import ensure_schema
@@ -91,8 +93,12 @@ R6 = [
 ]
 
 
-def _ledger(rows: list[tuple[str, int | None, str, date, str]]) -> duckdb.DuckDBPyConnection:
-    """A database with crimes in two areas and a ledger of (obligation, right, status, due, area)."""
+def _ledger(
+    rows: list[tuple[str, int | None, str, date, str]], as_of: date = AS_OF
+) -> duckdb.DuckDBPyConnection:
+    """A database with crimes in two areas and a ledger of (obligation, right, status, due, area)
+    evaluated as of ``as_of``; each row is triggered 20 days before it is due and met on the day
+    it is due."""
     con = duckdb.connect()
     ensure_schema(con)
     con.execute(metrics_data.LEDGER_DDL)
@@ -104,12 +110,14 @@ def _ledger(rows: list[tuple[str, int | None, str, date, str]]) -> duckdb.DuckDB
             "VALUES (?, ?, ?, 'Burglary', ?, ?)",
             [crime, reported, reported, area, f"{area} district"],
         )
-        met = None if status == "overdue" else datetime.combine(due, datetime.min.time())
+        met = (
+            None if status in ("overdue", "pending") else datetime.combine(due, datetime.min.time())
+        )
         con.execute(
             'INSERT INTO entitlements (victim_id, crime_id, obligation_id, "right", trigger_at, '
             "due_date, met_at, status, enhanced, as_of, definitions_hash) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, false, ?, 'h')",
-            [f"V{i}", crime, oid, right, reported, due, met, status, AS_OF],
+            [f"V{i}", crime, oid, right, reported, due, met, status, as_of],
         )
     return con
 
@@ -123,8 +131,7 @@ def _rows(oid: str, right: int, area: str, met: int, overdue: int) -> list[Any]:
     return out
 
 
-@pytest.fixture(scope="module")
-def hand_made() -> release.Release:
+def _hand_made_rows() -> list[Any]:
     rows: list[Any] = []
     for area in ("North", "South"):
         for oid in R6:
@@ -136,7 +143,12 @@ def hand_made() -> release.Release:
         rows += _rows("R11.vcs-referral", 11, area, 240, 120)
     # the one small cell: a few missed CPS letters in North, in June only
     rows += [("R6.cps-stop-or-alter", 6, "overdue", date(2025, 6, 12), "North")] * 8
-    con = _ledger(rows)
+    return rows
+
+
+@pytest.fixture(scope="module")
+def hand_made() -> release.Release:
+    con = _ledger(_hand_made_rows())
     with quietly():
         return release.build(ibis.duckdb.from_connection(con), AS_OF, threshold=10, catalogue=CAT)
 
@@ -208,26 +220,18 @@ def small_force() -> tuple[release.Release, release.Release]:
     """The seeded small force's release, published and not."""
     con = duckdb.connect()
     metrics_data.build(con, crimes=1200)
-    backend = ibis.duckdb.from_connection(con)
-    original = release.publish
-    try:
-        release.publish = lambda rel, catalogue=None, known=None: rel  # type: ignore[assignment]
-        with quietly():
-            raw = release.build(backend, AS_OF, threshold=10, catalogue=CAT)
-    finally:
-        release.publish = original  # type: ignore[assignment]
+    raw = _unpublished(ibis.duckdb.from_connection(con), AS_OF)
     return raw, release.publish(raw, CAT)
 
 
-def test_no_small_count_can_be_worked_out_from_a_release(
-    small_force: tuple[release.Release, release.Release],
-) -> None:
-    raw, published = small_force
-    figures = release.figures(raw, CAT)
-    # what the reader sees: every published figure's counts, keyed as the model keys them
-    seen: dict[Any, dict[str, int]] = {}
-    hidden: set[Any] = set()
-    for (period, by), values in published.tables.items():
+def _what_a_reader_sees(
+    published: release.Release,
+) -> tuple[dict[release.CellKey, dict[str, int]], set[release.CellKey]]:
+    """Every figure ``published`` shows, with its counts, and every one it hides, keyed as the
+    model keys them (read from the tables and series, as a reader reads them)."""
+    seen: dict[release.CellKey, dict[str, int]] = {}
+    hidden: set[release.CellKey] = set()
+    for values in published.tables.values():
         for v in values:
             m = CAT.metric(v.metric_id)
             for e, seen_at in release._estimates(v):
@@ -236,17 +240,25 @@ def test_no_small_count_can_be_worked_out_from_a_release(
                     hidden.add(key)
                 else:
                     seen[key] = release._counts(e, m.kind)
-        del period, by
     for metric_id, by_group in published.series.items():
         m = CAT.metric(metric_id)
         for group, s in by_group.items():
             for p in s.points:
-                key = release.series_key(metric_id, group, p.month, AS_OF)
+                key = release.series_key(metric_id, group, p.month, published.as_of)
                 if p.suppressed:
                     hidden.add(key)
                 else:
                     e = release.Estimate(p.month, p.month, p.numerator, p.denominator, p.value)
                     seen[key] = release._counts(e, m.kind)
+    return seen, hidden
+
+
+def test_no_small_count_can_be_worked_out_from_a_release(
+    small_force: tuple[release.Release, release.Release],
+) -> None:
+    raw, published = small_force
+    figures = release.figures(raw, CAT)
+    seen, hidden = _what_a_reader_sees(published)
     assert hidden and not hidden & set(seen)
     primary = {k for k, c in figures.model.cells.items() if c.small(10)}
     assert primary <= hidden
@@ -269,3 +281,121 @@ def test_the_audit_finds_what_primary_suppression_alone_leaks(
     # hiding small cells alone: many are their total minus the others
     assert len(findings) > 10
     assert all(1 <= f.low <= f.high <= 9 for f in findings)
+
+
+# --- a reader with every release published so far --------------------------------------------
+
+#: The releases a partner has seen: three quarterly returns, then each month of the last quarter.
+ENDS = (
+    date(2024, 9, 30),
+    date(2024, 12, 31),
+    date(2025, 3, 31),
+    date(2025, 4, 30),
+    date(2025, 5, 31),
+    AS_OF,
+)
+
+
+def _as_it_stood(rows: list[Any], end: date) -> list[Any]:
+    """The hand-made ledger as evaluated on ``end``: rows triggered by then, with the status they
+    had (a row not yet due is pending)."""
+    out = []
+    for oid, right, status, due, area in rows:
+        if due - timedelta(days=20) > end:
+            continue
+        out.append((oid, right, status if due <= end else "pending", due, area))
+    return out
+
+
+def _unpublished(backend: ibis.BaseBackend, end: date) -> release.Release:
+    original = release.publish
+    try:
+        release.publish = lambda rel, catalogue=None, known=None, revised=None: rel  # type: ignore[assignment]
+        with quietly():
+            return release.build(backend, end, threshold=10, catalogue=CAT)
+    finally:
+        release.publish = original  # type: ignore[assignment]
+
+
+def _to_vintage(v: MetricValue, day: date) -> MetricValue:
+    def moved(c: Any) -> Any:
+        return None if c is None else replace(c, seen_at=day)
+
+    return replace(v, as_of=day, previous=moved(v.previous), year_ago=moved(v.year_ago))
+
+
+def _moved(key: release.CellKey, day: date) -> release.CellKey:
+    return (*key[:5], day)  # type: ignore[return-value]
+
+
+InTurn = tuple[list[release.Release], release.Release, ibis.BaseBackend]
+
+
+@pytest.fixture(scope="module")
+def in_turn() -> InTurn:
+    """The hand-made force's releases at :data:`ENDS`, each built from the ledger of its own month
+    end and published knowing every figure published before (as the publication ledger keeps
+    them); the latest unpublished; and the latest data."""
+    rows = _hand_made_rows()
+    known: dict[release.CellKey, dict[str, int]] = {}
+    published = []
+    backend = None
+    for end in ENDS:
+        backend = ibis.duckdb.from_connection(_ledger(_as_it_stood(rows, end), end))
+        with quietly():
+            rel = release.build(backend, end, threshold=10, catalogue=CAT, known=known)
+        known.update(rel.visible)
+        published.append(rel)
+    assert backend is not None
+    return published, _unpublished(backend, AS_OF), backend
+
+
+@pytest.mark.slow
+def test_no_small_count_can_be_worked_out_from_every_release_so_far(in_turn: InTurn) -> None:
+    """The issue's "12 months minus three quarterly returns": the reader has the latest release
+    and every earlier one (each as it stood at its month end). In this force nothing is revised
+    after its month ends, so the reader may take every earlier figure as true today."""
+    published, raw, _ = in_turn
+    latest = AS_OF
+    # the reader: every figure shown by any release, moved to today's data
+    seen: dict[release.CellKey, dict[str, int]] = {}
+    for rel in published:
+        shown, _hidden = _what_a_reader_sees(rel)
+        for key, counts in shown.items():
+            moved = _moved(key, latest)
+            assert seen.setdefault(moved, counts) == counts, ("revised", key)  # nothing revised
+    # the figures of every release as today's data give them: the latest's true counts, and the
+    # earlier ones' counts as published (a hidden one is left unknown)
+    merged = release.Release(latest, 10)
+    for rel in (*published[:-1], raw):
+        for (period, by), values in rel.tables.items():
+            merged.tables[(f"{period} of {rel.as_of}", by)] = [
+                _to_vintage(v, latest) for v in values
+            ]
+        for metric_id, by_group in rel.series.items():
+            merged.series.setdefault(metric_id, {}).update(by_group)
+    figures = release.figures(merged, CAT)
+    truth = release.figures(raw, CAT).model.cells
+    for key, counts in seen.items():
+        assert key not in truth or truth[key].counts == counts, key
+    seen.update({k: figures.model.cells[k].counts or {} for k in figures.implied})
+    hidden = set(figures.model.cells) - set(seen)
+    primary = {k for k in hidden if k in truth and truth[k].small(10)}
+    assert any(
+        k[0] == "compliance_by_obligation" and k[3] == ("R6.cps-stop-or-alter",) for k in primary
+    )
+    assert figures.model.audit(hidden, 10, values=seen, check=primary) == []
+
+
+def test_earlier_releases_figures_are_known_as_the_data_stand_now(in_turn: InTurn) -> None:
+    published, raw, backend = in_turn
+    latest = published[-1]
+    assert latest.known > 0
+    # counted again from today's data, a figure this release also publishes has its counts
+    figures = release.figures(raw, CAT)
+    earlier = [k for rel in published[:-1] for k in rel.visible]
+    today = current_counts(backend, CAT, AS_OF, earlier)
+    same = [k for k in today if k in figures.model.cells]
+    assert same
+    for k in same:
+        assert today[k] == figures.model.cells[k].counts, k

@@ -52,7 +52,7 @@ def compliance_return_command(
     with n; a Notes sheet gives the definitions.
 
     The return is cut from the partner release at the quarter's end: its
-    figures, and the small numbers it hides as [c], are those of every partner
+    figures, and the small numbers it hides as \\[c], are those of every partner
     output for that month end. The release is made from a ledger as of the
     quarter's last day: the stored one if it is for that day, else one
     evaluated in memory. The database is never changed.

@@ -378,7 +378,7 @@ def partner_command(
     """Write the partner pack for the Local Criminal Justice Board (Word, PDF and HTML).
 
     Aggregate figures only, cut from the partner release of the as-of date (a month end), so
-    every figure and every hidden one ([c]) is as in every partner output for that month end:
+    every figure and every hidden one (\\[c]) is as in every partner output for that month end:
     Victims' Code compliance by right and policing area, the obligations shared with CPS,
     witness care, courts and probation, victim satisfaction and outcomes, and the latest months
     of a few monthly series. figures.csv lists every figure shown.

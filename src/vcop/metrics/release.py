@@ -20,8 +20,10 @@ as-of date (a month end):
    each such set a lone hidden figure is joined by the smallest visible one.
 3. **Audit.** :mod:`vcop.metrics.disclosure` then does what a reader would: linear programming
    over every visible figure. Any hidden count it can still pin within 1 to ``threshold - 1``
-   gets one more complement (a sibling first, then a total), and the audit runs again until it
-   finds nothing.
+   gets one more complement (a sibling first, then a total, then the nearest figure linked to
+   it through hidden ones), and the audit runs again until it finds nothing. Figures earlier
+   releases published are known to that reader, both as published and as the data stand now
+   (:mod:`vcop.metrics.revisions`).
 
 A hidden figure carries nothing derived from it (value, interval, change, p-value, benchmark, SPC
 reading), and a figure split by anything carries no SPC reading for partners: its monthly series
@@ -43,6 +45,7 @@ import ibis
 from vcop.metrics.disclosure import Cell, Model
 from vcop.metrics.engine import MetricsError, compute, data_start
 from vcop.metrics.periods import add_months, month_end
+from vcop.metrics.revisions import current_counts
 from vcop.metrics.series import Point, Series, monthly_series
 from vcop.metrics.suppress import DEFAULT_THRESHOLD
 from vcop.metrics.targets import Targets
@@ -175,7 +178,11 @@ def build(
             backend, catalogue, metric_id, as_of, targets=targets, start=start
         )
     release = Release(as_of, threshold, tables, series, notes, stamp)
-    return publish(release, catalogue, known=known)
+    earlier = [k for k in known or () if k[5] < as_of]
+    if earlier and progress is not None:
+        progress("earlier releases' figures as the data stand now")
+    revised = current_counts(backend, catalogue, as_of, earlier) if earlier else {}
+    return publish(release, catalogue, known=known, revised=revised)
 
 
 # --------------------------------------------------------------------------------------------
@@ -376,10 +383,18 @@ class _Figures:
     sets: list[Sum]
     #: Figures that are the same count under two names.
     same: dict[CellKey, list[CellKey]]
+    #: Earlier releases' windows as the data stand now (known to a reader, not published here).
+    revised: set[CellKey] = field(default_factory=set)
 
 
-def figures(release: Release, catalogue: Catalogue) -> _Figures:
-    """The disclosure model of a release's (unpublished) figures."""
+def figures(
+    release: Release,
+    catalogue: Catalogue,
+    revised: Mapping[CellKey, Mapping[str, int]] | None = None,
+) -> _Figures:
+    """The disclosure model of a release's (unpublished) figures, and of the windows of earlier
+    releases as the data stand now (``revised``, see :mod:`vcop.metrics.revisions`) that are
+    not among them and not small now."""
     atoms = _Atoms(catalogue, release.tables)
     model = Model()
     implied: set[CellKey] = set()
@@ -402,6 +417,15 @@ def figures(release: Release, catalogue: Catalogue) -> _Figures:
             for p in s.points:
                 e = Estimate(p.month, month_end(p.month), p.numerator, p.denominator, p.value)
                 add(series_key(metric_id, group, p.month, release.as_of), _counts(e, m.kind))
+    extra: set[CellKey] = set()
+    for key, counts in (revised or {}).items():
+        if key not in model.cells and key[0] in atoms.catalogue.metric_ids:
+            cell = Cell(
+                key, atoms.cell(key), dict(counts), share=catalogue.metric(key[0]).kind == "share"
+            )
+            if not cell.small(release.threshold):
+                model.add(cell)
+                extra.add(key)
     # a group missing from a table had nothing in its current window: a reader knows that zero
     for (_period, by), values in release.tables.items():
         present: dict[str, set[tuple[Group, Group]]] = defaultdict(set)
@@ -443,7 +467,7 @@ def figures(release: Release, catalogue: Catalogue) -> _Figures:
         for label in labels[breakdown]:
             total[(*head, parent_split | {(breakdown, label)})] = 1
         model.constraints.append(total)
-    return _Figures(model, implied, _sets(model, catalogue, atoms), _same(model))
+    return _Figures(model, implied, _sets(model, catalogue, atoms), _same(model), extra)
 
 
 def _sets(model: Model, catalogue: Catalogue, atoms: _Atoms) -> list[Sum]:
@@ -545,7 +569,8 @@ def protect(
     ``known``: figures an earlier release published, with the counts it published. A reader has
     them whatever this release does, so the audit counts them as visible (with those counts) and
     hiding one is never how another is protected; one with a small count is already out, so it
-    is not protected again (it is still hidden here, as it was small)."""
+    is not protected again (it is still hidden here, as it was small), nor is a small count the
+    known figures reveal on their own (nothing hidden here would protect it)."""
     model = figs.model
     known = {k: dict(v) for k, v in (known or {}).items() if k in model.cells}
     primary = {k for k, c in model.cells.items() if c.small(threshold)}
@@ -601,28 +626,61 @@ def protect(
         for expr in cell.exprs.values():
             for atom in expr:
                 sharing[atom].append(cell_key)
+    children_of: dict[CellKey, list[CellKey]] = defaultdict(list)
     for parent, kids in figs.sets:
         for k in kids:
             if parent is not None:
                 parents_of[k].append(parent)
             siblings_of[k].extend(c for c in kids if c != k)
+        if parent is not None:
+            children_of[parent].extend(kids)
     values = {k: (known.get(k, c.counts or {})) for k, c in model.cells.items()}
+    # what the known figures reveal on their own (with the zeros, which are always shown) is out
+    # whatever this release hides
+    protectable = primary - known.keys()
+    if known:
+        fixed = known.keys() | figs.implied | {k for k, c in model.cells.items() if not _size(c)}
+        out = model.audit(model.cells.keys() - fixed, threshold, values, protectable)
+        protectable -= {f.key for f in out}
+
+    def linked(k: CellKey) -> Iterable[CellKey]:
+        yield from siblings_of.get(k, ())
+        yield from parents_of.get(k, ())
+        yield from children_of.get(k, ())
+        for e in model.cells[k].exprs.values():
+            for a in e:
+                yield from sharing[a]
+
+    def nearest(start: CellKey) -> CellKey | None:
+        """The smallest figure that may still be hidden among those linked to ``start`` (as a
+        sibling, a parent, a part or by a shared count) directly, else through figures that are hidden
+        already or may not be (known, implied, zero), nearest first."""
+        reached, frontier = {start}, [start]
+        while frontier:
+            nxt: list[CellKey] = []
+            for k in frontier:
+                for c in linked(k):
+                    if c not in reached:
+                        reached.add(c)
+                        nxt.append(c)
+            pick = smallest(nxt)
+            if pick is not None:
+                return pick
+            frontier = nxt  # none of them can be hidden: go on through them
+        return None
+
     for _ in range(200):
         hide_same()
-        findings = model.audit(
-            hidden - known.keys(), threshold, values=values, check=primary - known.keys()
-        )
+        findings = model.audit(hidden - known.keys(), threshold, values=values, check=protectable)
         if not findings:
             return hidden, len(primary)
         for f in findings:
             key: CellKey = f.key
             pick = smallest(siblings_of.get(key, ())) or smallest(parents_of.get(key, ()))
             if pick is None:
-                pick = smallest(k for parent, kids in figs.sets if key == parent for k in kids)
-            if pick is None:  # any figure that shares a count with it
-                pick = smallest(
-                    k for e in model.cells[key].exprs.values() for a in e for k in sharing[a]
-                )
+                pick = smallest(children_of.get(key, ()))
+            if pick is None:  # the nearest figure linked to it through hidden ones
+                pick = nearest(key)
             if pick is None:
                 raise MetricsError(f"cannot protect {key}: no figure left to hide beside it")
             hidden.add(pick)
@@ -633,18 +691,29 @@ def publish(
     release: Release,
     catalogue: Catalogue | None = None,
     known: Mapping[CellKey, Mapping[str, int]] | None = None,
+    revised: Mapping[CellKey, Mapping[str, int]] | None = None,
 ) -> Release:
     """``release`` with every figure a partner may not see hidden (see the module docstring),
-    given the figures earlier releases published (``known``, see :func:`protect`)."""
+    given the figures earlier releases published (``known``, see :func:`protect`) and those
+    figures' windows as the data stand now (``revised``, see :mod:`vcop.metrics.revisions`):
+    a reader is assumed to know both."""
     catalogue = catalogue or load_catalogue()
     if release.threshold < 1:
         raise ValueError("the suppression threshold must be at least 1")
-    figs = figures(release, catalogue)
-    hidden, primary = protect(figs, release.threshold, known)
+    figs = figures(release, catalogue, revised)
+    assumed = dict(known or {})
+    for k, counts in (revised or {}).items():
+        cell = figs.model.cells.get(k)
+        if cell is not None and k not in assumed and not cell.small(release.threshold):
+            assumed[k] = dict(counts)
+    hidden, primary = protect(figs, release.threshold, assumed)
     visible = {
         k: dict(c.counts)
         for k, c in figs.model.cells.items()
-        if k not in hidden and k not in figs.implied and c.counts is not None
+        if k not in hidden
+        and k not in figs.implied
+        and k not in figs.revised
+        and c.counts is not None
     }
     gaps = {
         (metric_id, group)
@@ -670,7 +739,7 @@ def publish(
         primary=primary,
         hidden=len(hidden),
         visible=visible,
-        known=len(set(known or ()) & figs.model.cells.keys()),
+        known=len((set(known or ()) | set(revised or ())) & figs.model.cells.keys()),
     )
 
 

@@ -96,7 +96,7 @@ def monthly_series(
     rows = rows.filter((rows._d >= months[0].start) & (rows._d <= months[-1].end))
     gcols = [f"_g{i}" for i in range(len(breakdowns))]
     rows = rows.mutate(_m=rows._d.truncate("M").cast("date"))
-    aggs = _aggregations(metric, rows)
+    aggs = aggregations(metric, rows)
     grouped = rows.group_by(["_m", *gcols]).aggregate(**aggs)
     cells: dict[tuple[date, tuple[str, ...]], dict[str, Any]] = {}
     for rec in backend.to_pyarrow(grouped).to_pylist():
@@ -111,7 +111,8 @@ def monthly_series(
     )  # fmt: skip
 
 
-def _aggregations(metric: Metric, rows: ibis.Table) -> dict[str, Any]:
+def aggregations(metric: Metric, rows: ibis.Table) -> dict[str, Any]:
+    """The aggregates a metric's kind counts over ``rows`` (of :func:`metric_rows`)."""
     distinct = metric.count_distinct is not None
     if metric.kind == "proportion":
         return {

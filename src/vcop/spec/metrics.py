@@ -1103,6 +1103,13 @@ shown: it describes nobody.
   hides one more figure beside any hidden count or shortfall it can still pin to a value from 1
   to the threshold minus one (or bound within that range), until it finds none. A test in the
   suite plays that reader against the dashboard, the partner pack and the return.
+- **Earlier releases.** The first release of a month end shown to partners is kept, with every
+  figure it showed, in the publication ledger, and every later output for that month end is cut
+  from it. A new release is suppressed knowing every figure published before — and, because a
+  reader could guess what late records changed since (or nothing did), knowing those figures'
+  windows *as the data stand now*: an earlier quarter's return subtracted from this year's
+  12-month figure cannot reveal this quarter's hidden count. A test plays a reader with the
+  returns of three quarters and then a release every month.
 - A split figure and a series with a hidden month carry no SPC reading for partners: it would be
   made from months they cannot see.
 
