@@ -352,6 +352,93 @@ def board_command(
                     started)  # fmt: skip
 
 
+@report_app.command("joint-review")
+def joint_review_command(
+    quarter: Annotated[str, typer.Option(help="Calendar quarter, e.g. 2025Q1 (January-March).")],
+    db: DbOption = DEFAULT_DB,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder to write into (default: joint-review-<quarter>).")
+    ] = None,
+    formats: FormatOption = "docx,pdf,html",
+    threshold: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Hide counts below this (default: the suppression_threshold, 10)."
+        ),
+    ] = None,
+    board: Annotated[str, typer.Option(help="The board the review goes to.")] = (
+        "Local Criminal Justice Board"
+    ),
+    force: ForceOption = None,
+    paper_date: DateOption = None,
+) -> None:
+    """Write the joint Victims' Code compliance review of a quarter (Word, PDF and HTML).
+
+    For the Local Criminal Justice Board: each body's compliance with every obligation it owes
+    (police, CPS, witness care, courts, probation and prisons, the Parole Board, victim
+    services), with n, the 95% interval and the quarter before; each body's weakest
+    obligations and what cannot be measured yet; compliance by right; and the five areas of
+    the Ministry of Justice's quarterly return. Cut from the partner release at the quarter's
+    end (as the return is), so every figure and every hidden one (\\[c]) is as in every partner
+    output for that month end. figures.csv lists every figure shown.
+    """
+    from vcop.metrics.engine import MetricsError
+    from vcop.reports.compliance_return import quarter_label
+    from vcop.reports.figures import FigureBook
+    from vcop.reports.joint_review import bodies as review_bodies
+    from vcop.reports.joint_review import joint_review, measured
+    from vcop.reports.sample import SampleError, quarter_bounds
+    from vcop.reports.source import build_release
+    from vcop.spec.check import DefinitionError
+    from vcop.spec.returns import load_return
+
+    chosen = parse_formats(formats)
+    try:
+        _start, end = quarter_bounds(quarter)
+    except SampleError as exc:
+        fail(str(exc))
+    label = quarter_label(quarter)
+    try:
+        definition = load_return()
+    except DefinitionError as exc:
+        fail(f"the return definition has problems:\n{exc}")
+    folder = out or Path(f"joint-review-{label}")
+    started = time.perf_counter()
+    limit = threshold or cli_settings(db).suppression_threshold
+    targets = force_targets(db)
+    with report_source(db, end) as source:
+        with console.status(f"the release of {end}: computing the figures") as status:
+
+            def step(description: str) -> None:
+                status.update(f"the release of {end}: {description}")
+
+            try:
+                ops = open_ops_store(db)
+                try:
+                    release = build_release(
+                        source, threshold=limit, targets=targets, progress=step, ops=ops,
+                        output="joint review",
+                    )  # fmt: skip
+                finally:
+                    ops.close()
+            except MetricsError as exc:
+                fail(str(exc))
+        book = FigureBook.of_release(release, targets=targets)
+        doc = joint_review(
+            book,
+            label,
+            force=force or _force_name(source.con),
+            board=board,
+            paper_date=paper_date.date() if paper_date else None,
+            moj_return=definition,
+        )
+    count = measured(review_bodies(book))
+    write_documents(doc, book, folder / f"joint-review-{label}", chosen,
+                    f"the joint review of {label}, cut from the release of {end} ({count} "
+                    f"obligations measured; {len(book.citations)} figures shown; counts below "
+                    f"{limit} hidden as \\[c])", started)  # fmt: skip
+
+
 @report_app.command("partner")
 def partner_command(
     as_of: AsOfOption,

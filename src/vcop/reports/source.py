@@ -27,6 +27,7 @@ from vcop.rules.ledger import last_run
 from vcop.spec.code import LocalStandards
 from vcop.spec.schema import load_schema
 from vcop.store import StoreError, connect
+from vcop.store.db import table_ddl
 from vcop.store.ops import OpsStore
 
 #: progress(description, done, total), as :func:`vcop.rules.ledger.evaluate` reports it.
@@ -82,8 +83,18 @@ def _evaluated_copy(
     try:
         escaped = str(db).replace("'", "''")
         con.execute(f"ATTACH '{escaped}' AS stored (READ_ONLY)")
-        for name in load_schema().table_names:
-            con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM stored."{name}"')
+        schema = load_schema()
+        stored = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'stored'"
+            ).fetchall()
+        }
+        for name in schema.table_names:
+            if name in stored:
+                con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM stored."{name}"')
+            else:  # a table added to the schema since the file was built: empty
+                con.execute(table_ddl(schema, name))
         with quietly():
             evaluate(con, as_of, standards=standards, progress=progress)
     except duckdb.Error as exc:
