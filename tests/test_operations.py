@@ -172,16 +172,44 @@ def test_two_refreshes_never_overlap(db: Path, extract: Path) -> None:
     assert "`vcop refresh`" in done.output and "is changing this database" in done.output
 
 
+def split_by_agency(extract: Path, day: Path) -> list[str]:
+    """Write a plain extract as one folder per agency: the police's tables to ``day/police``,
+    each row of a table with an ``agency`` column to its body's folder. The agencies written."""
+    written: set[str] = {"police"}
+    (day / "police").mkdir(parents=True)
+    for path in sorted(extract.glob("*.csv")):
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+        if not rows or "agency" not in rows[0]:
+            shutil.copyfile(path, day / "police" / path.name)
+            continue
+        at = rows[0].index("agency")
+        by_agency: dict[str, list[list[str]]] = {}
+        for row in rows[1:]:
+            by_agency.setdefault(row[at], []).append(row)
+        for agency, own in by_agency.items():
+            (day / agency).mkdir(exist_ok=True)
+            with (day / agency / path.name).open("w", newline="", encoding="utf-8") as f:
+                csv.writer(f).writerows([rows[0], *own])
+            written.add(agency)
+    from vcop.refresh import AGENCIES
+
+    return [a for a in AGENCIES if a in written]
+
+
 def test_a_refresh_reads_one_folder_per_agency(db: Path, extract: Path, tmp_path: Path) -> None:
     day = tmp_path / "day"
-    shutil.copytree(extract, day / "police")
+    agencies = split_by_agency(extract, day)
     standard = Path(__file__).parents[1] / "src/vcop/definitions/profiles/standard.yaml"
     shutil.copyfile(standard, day / "police" / "profile.yaml")  # an agency's own profile
     done = refresh(db, day, SECOND, "--summary", "json")
     assert done.exit_code == 0, done.output
     summary = json.loads(done.stdout)
-    assert list(summary["agencies"]) == ["police"]
+    assert list(summary["agencies"]) == agencies  # the police first
     assert summary["as_of"] == SECOND.isoformat() and summary["ledger_rows"] > 0
+    for agency, part in summary["agencies"].items():
+        assert part["folder"] == str(day / agency) and part["extract"] == "agency"
+        assert part["rows_read"] == sum(t["rows_read"] for t in part["tables"].values())
 
 
 def test_status_says_when_and_what(db: Path) -> None:

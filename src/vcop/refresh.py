@@ -8,11 +8,14 @@ is recorded in the operational store (``refreshes``) — started, succeeded or f
 ``vcop status``, ``/readyz`` and the data-quality page. Anything that goes wrong publishes
 nothing: the previous build stays as it was.
 
-The extract folder is either one agency's plain extract (as ``vcop ingest`` takes) or one folder
+The extract folder is either one plain extract (as ``vcop ingest`` takes without ``--agency``:
+the police's, or a combined one whose partner rows carry their own ``agency``) or one folder
 per agency, named by the Code's owner ids (``police``, ``cps``, ``wcu``, ``hmcts``, ``hmpps``,
-``parole_board``, ``victim_hub``, ``any_service_provider``); a folder may hold its own
-``profile.yaml`` (the mapping of its own extract), which wins; a folder without one is read with
-the profile given (``--profile``), else the standard profile.
+``parole_board``, ``victim_hub``, ``any_service_provider``). Each agency's folder loads as that
+body's own extract (as ``vcop ingest --agency ID``: only the tables it supplies, its rows its
+own), the police's first so that partner records can link to its crimes and victims. A folder
+may hold its own ``profile.yaml`` (the mapping of its own extract), which wins; a folder without
+one is read with the profile given (``--profile``), else the standard profile.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from typing import Any
 
 import duckdb
 
-from vcop.ingest import LoadResult, load_paths
+from vcop.ingest import AGENCIES, DEFAULT_AGENCY, LoadResult, load_paths
 from vcop.metrics.targets import Targets
 from vcop.spec.code import LocalStandards
 from vcop.spec.profile import load_profile
@@ -36,17 +39,7 @@ from vcop.store.access_log import os_user
 from vcop.store.build import changing
 from vcop.store.ops import OpsStore, open_ops
 
-#: The agencies, by the Code's owner ids, whose folders a refresh looks for.
-AGENCIES = (
-    "police",
-    "cps",
-    "wcu",
-    "hmcts",
-    "hmpps",
-    "parole_board",
-    "victim_hub",
-    "any_service_provider",
-)
+__all__ = ["AGENCIES", "RefreshError", "Refreshed", "Source", "refresh", "sources"]
 
 #: A folder's own mapping profile, if it has one.
 PROFILE_FILE = "profile.yaml"
@@ -58,21 +51,31 @@ class RefreshError(Exception):
 
 @dataclass(frozen=True)
 class Source:
-    """One agency's extract folder and the profile its files are read with."""
+    """One agency's extract folder and the profile its files are read with. A ``plain`` folder
+    (not one per agency) is reported as the police's but loads as a plain extract: rows of the
+    partner tables keep the agency they name."""
 
     agency: str
     folder: Path
     profile: str
+    plain: bool = False
+
+    @property
+    def load_agency(self) -> str | None:
+        """The ``agency`` the folder loads as (:func:`vcop.ingest.load_paths`)."""
+        return None if self.plain else self.agency
 
 
 def sources(folder: Path, profile: str | None = None) -> list[Source]:
-    """The extracts under ``folder``: one per agency folder, or the folder itself."""
+    """The extracts under ``folder``: one per agency folder, the police's first, or the folder
+    itself as a plain extract."""
     if not folder.is_dir():
         raise RefreshError(f"{folder}: no such folder of extracts")
     agencies = [folder / a for a in AGENCIES if (folder / a).is_dir()]
     if not agencies:
         own = folder / PROFILE_FILE
-        return [Source("police", folder, str(own) if own.exists() else (profile or "standard"))]
+        chosen = str(own) if own.exists() else (profile or "standard")
+        return [Source(DEFAULT_AGENCY, folder, chosen, plain=True)]
     out = []
     for path in agencies:
         own = path / PROFILE_FILE
@@ -94,6 +97,8 @@ class Refreshed:
     seconds: float = 0.0
     #: What became of the partners' release of the latest month end.
     release: str | None = None
+    #: The folder each agency's extract was read from.
+    sources: dict[str, Source] = field(default_factory=dict)
 
     @property
     def reject_share(self) -> float:
@@ -103,12 +108,7 @@ class Refreshed:
         return {
             "as_of": self.as_of.isoformat(),
             "agencies": {
-                agency: {
-                    "files": len(result.files),
-                    "rows_read": sum(f.rows_read for f in result.files),
-                    "rows_loaded": sum(f.rows_loaded for f in result.files),
-                    "rows_rejected": result.rows_rejected,
-                }
+                agency: _agency_summary(result, self.sources.get(agency))
                 for agency, result in self.loads.items()
             },
             "rows_read": self.rows_read,
@@ -119,6 +119,31 @@ class Refreshed:
             "partner_release": self.release,
             "seconds": round(self.seconds, 1),
         }
+
+
+def _agency_summary(result: LoadResult, source: Source | None) -> dict[str, Any]:
+    """One agency's load: the totals (files, rows_read, rows_loaded, rows_rejected), where it
+    came from, and the rows of each table."""
+    tables: dict[str, dict[str, int]] = {}
+    for f in result.files:
+        counts = tables.setdefault(
+            f.table, {"files": 0, "rows_read": 0, "rows_loaded": 0, "rows_rejected": 0}
+        )
+        counts["files"] += 1
+        counts["rows_read"] += f.rows_read
+        counts["rows_loaded"] += f.rows_loaded
+        counts["rows_rejected"] += f.rows_rejected
+    return {
+        "files": len(result.files),
+        "rows_read": sum(f.rows_read for f in result.files),
+        "rows_loaded": sum(f.rows_loaded for f in result.files),
+        "rows_rejected": result.rows_rejected,
+        "files_skipped": sum(1 for f in result.files if f.skipped),
+        "folder": str(source.folder) if source else None,
+        "profile": source.profile if source else None,
+        "extract": "plain" if source is None or source.plain else "agency",
+        "tables": tables,
+    }
 
 
 #: Called as progress(description, done, total) while a refresh works.
@@ -231,12 +256,16 @@ def _run(
             mapping = load_profile(source.profile)
         except ProfileError as exc:
             raise RefreshError(f"{source.folder}: {exc}") from exc
-        say(f"loading {source.agency} from {source.folder} (profile {source.profile})")
+        what = "a plain extract" if source.plain else source.agency
+        say(f"loading {what} from {source.folder} (profile {source.profile})")
         try:
-            result = load_paths(con, [source.folder], mapping, progress=progress)
+            result = load_paths(
+                con, [source.folder], mapping, progress=progress, agency=source.load_agency
+            )
         except ExtractError as exc:
             raise RefreshError(f"{source.agency}: {exc}") from exc
         done.loads[source.agency] = result
+        done.sources[source.agency] = source
         done.rows_read += sum(f.rows_read for f in result.files)
         done.rows_rejected += result.rows_rejected
     if done.reject_share > max_reject_share:

@@ -24,7 +24,7 @@ from rich.table import Table as RichTable
 from vcop.cli.app import app, console, err_console, fail, open_store, ops_path_setting
 from vcop.config import DEFAULT_DB
 from vcop.export import csv_writer, safe_row
-from vcop.ingest import ExtractError, LoadResult, load_paths
+from vcop.ingest import AGENCIES, ExtractError, LoadResult, load_paths
 from vcop.ingest.load import Progress as LoadProgress
 from vcop.spec.profile import ProfileError, load_profile
 from vcop.store import StoreError
@@ -55,19 +55,34 @@ def ingest(
         bool,
         typer.Option("--force", help="Load files even if their exact bytes were loaded before."),
     ] = False,
+    agency: Annotated[
+        str | None,
+        typer.Option(
+            "--agency",
+            help=f"Load one body's own extract: {', '.join(AGENCIES)}. A partner's may hold only "
+            "the tables it supplies; rows of tables with an agency column take this agency and "
+            "any naming another is rejected. Default: a plain extract (the police's, or one "
+            "whose rows carry their own agency).",
+        ),
+    ] = None,
 ) -> None:
     """Validate an extract and load its good rows into the database, in one transaction.
 
     Bad rows are rejected with file, row, column and reason (see `vcop rejects`). Loading the same
-    extract again changes nothing; a newer extract updates the rows that changed.
+    extract again changes nothing; a newer extract updates the rows that changed. A partner's
+    extract (`--agency cps`, …) links to the police's crimes and victims: load the police's first.
     """
+    if agency is not None and agency not in AGENCIES:
+        fail(f"unknown agency {agency!r}; use one of {', '.join(AGENCIES)}", code=2)
     try:
         chosen = load_profile(profile)
     except ProfileError as exc:
         fail(str(exc))
     result = run_load(
         db,
-        lambda con, progress: load_paths(con, paths, chosen, force=force, progress=progress),
+        lambda con, progress: load_paths(
+            con, paths, chosen, force=force, progress=progress, agency=agency
+        ),
         changed=lambda r: bool(r.files),  # every file loaded is recorded, even with no new rows
     )
     print_load_summary(result, db)
@@ -140,7 +155,10 @@ def print_load_summary(result: LoadResult, db: Path) -> None:
     headers, skip reasons) is escaped, so a name like ``[/x]`` prints as itself."""
     from rich.markup import escape
 
-    table = RichTable(title=f"Load {result.load_id} into {escape(str(db))}", title_justify="left")
+    whose = f" ({result.agency}'s extract)" if result.agency else ""
+    table = RichTable(
+        title=f"Load {result.load_id}{whose} into {escape(str(db))}", title_justify="left"
+    )
     for name in (
         "file",
         "table",

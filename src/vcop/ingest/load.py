@@ -19,6 +19,17 @@ contacts…):
 Everything happens inside one DuckDB transaction: an error, a crash or Ctrl-C leaves the database
 exactly as it was. A file whose exact bytes were already loaded with the same profile is skipped
 unless ``force`` is given.
+
+**Partner extracts.** A load may be one body's own extract (``agency``, one of the Code's owner
+ids, the schema's value list ``agencies``). A partner (any body but the police) may supply only
+the tables that record the body in an ``agency`` column allowing it (:func:`supplied_tables`);
+any other table in its extract refuses the whole load. A table's ``agency``, where the file has
+no such column (or, in a body's own extract, leaves it blank), is the load's body; a row naming
+another body is a reject. Partner records link to the police's crimes and victims through the
+schema's ``references``, and ``agency_contacts.about_event_id`` to an ``agency_events`` event of
+the same body (:data:`LINKS`): a record that links to nothing is a reject. Without ``agency``
+(a plain extract: the police's, or a combined one such as the demo's) every table may be
+present, rows keep their own ``agency``, and a file with no ``agency`` column is the police's.
 """
 
 from __future__ import annotations
@@ -31,7 +42,14 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from vcop.ingest.readers import ExtractError, RawTable, discover, read, sha256_of
+from vcop.ingest.readers import (
+    ExtractError,
+    RawTable,
+    SourceFile,
+    discover,
+    read,
+    sha256_of,
+)
 from vcop.ingest.validate import (
     ORDER_RULES,
     checks,
@@ -41,9 +59,100 @@ from vcop.ingest.validate import (
     parsed,
     row_checks,
 )
+from vcop.spec.agencies import agencies
 from vcop.spec.profile import Profile
 from vcop.spec.schema import Schema, Table, load_schema
 from vcop.store import ensure_schema
+
+#: The body a load's records belong to when nothing says otherwise: the police.
+DEFAULT_AGENCY = "police"
+#: The column that names the body that recorded a row, in the tables partners supply.
+AGENCY_COLUMN = "agency"
+
+
+#: The Code's owner ids (the schema's value list ``agencies``), the police first: the bodies whose
+#: extracts load (``vcop ingest --agency``, one folder each under ``vcop refresh --from``).
+AGENCIES: tuple[str, ...] = (
+    DEFAULT_AGENCY,
+    *(a for a in agencies() if a != DEFAULT_AGENCY),
+)
+
+
+@dataclass(frozen=True)
+class Link:
+    """A reference the schema's ``references`` cannot express: ``columns`` of ``table`` must
+    name a row of ``target`` by its ``target_columns`` (its key); a miss is a reject on ``field``."""
+
+    table: str
+    columns: tuple[str, ...]
+    target: str
+    target_columns: tuple[str, ...]
+    field: str
+    what: str
+
+
+#: References checked beside the schema's: a partner's contact about one of its events names an
+#: event of the same body (agency_events is keyed by agency and event_id).
+LINKS = (
+    Link(
+        "agency_contacts", ("agency", "about_event_id"), "agency_events", ("agency", "event_id"),
+        "about_event_id", "an event of the same agency in agency_events",
+    ),
+)  # fmt: skip
+
+
+def supplied_tables(agency: str, schema: Schema | None = None) -> tuple[str, ...]:
+    """The canonical tables ``agency``'s own extract may hold: every table for the police; for a
+    partner, the tables with an ``agency`` column whose allowed values include it."""
+    schema = schema or load_schema()
+    if agency == DEFAULT_AGENCY:
+        return schema.table_names
+    return tuple(
+        t.name
+        for t in schema.tables
+        if AGENCY_COLUMN in t.column_names
+        and agency in (t.column(AGENCY_COLUMN).allowed or (agency,))
+    )
+
+
+def check_agency(agency: str | None) -> None:
+    """Raise :class:`ExtractError` unless ``agency`` is None or one of :data:`AGENCIES`."""
+    if agency is not None and agency not in AGENCIES:
+        raise ExtractError(f"unknown agency {agency!r}; use one of {', '.join(AGENCIES)}")
+
+
+def _refuse_tables(sources: list[SourceFile], agency: str, schema: Schema) -> None:
+    """Refuse, before anything loads, a body's extract holding tables the body cannot supply."""
+    allowed = supplied_tables(agency, schema)
+    refused, police = [], False
+    for source in sources:
+        if source.table in allowed:
+            continue
+        table = schema.table(source.table)
+        if AGENCY_COLUMN in table.column_names:
+            bodies = ", ".join(table.column(AGENCY_COLUMN).allowed or ())
+            refused.append(f"{source.label}: {source.table} holds only the records of {bodies}")
+        else:
+            refused.append(f"{source.label}: {source.table} is a police-only table")
+            police = True
+    if refused:
+        raise ExtractError(
+            f"a {agency} extract (--agency {agency}) may hold only the tables {agency} supplies "
+            f"({', '.join(allowed) or 'none'}); refused: "
+            + "; ".join(refused)
+            + (". Load police tables from the police's own extract." if police else ".")
+        )
+
+
+def _load_order(schema: Schema) -> dict[str, int]:
+    """Table -> position: every table after those it references (the schema's and :data:`LINKS`)."""
+    order = list(schema.load_order())
+    for link in LINKS:
+        if order.index(link.target) > order.index(link.table):
+            order.remove(link.target)
+            order.insert(order.index(link.table), link.target)
+    return {name: i for i, name in enumerate(order)}
+
 
 #: Header words that suggest personal details vcop must never hold.
 PERSONAL_HEADER_WORDS = (
@@ -81,6 +190,8 @@ class LoadResult:
     files: list[FileResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # files skipped, and why
     warnings: list[str] = field(default_factory=list)  # loaded, but worth telling the user
+    #: The body whose own extract this was (``--agency``); None for a plain extract.
+    agency: str | None = None
 
     @property
     def rows_rejected(self) -> int:
@@ -99,10 +210,14 @@ def load_paths(
     force: bool = False,
     progress: Progress | None = None,
     after_file: Callable[[FileResult], None] | None = None,
+    agency: str | None = None,
 ) -> LoadResult:
     """Load files and folders in one transaction and return what happened to each file.
 
-    ``after_file`` is called after each file is staged (tests use it to interrupt a load)."""
+    ``agency`` makes it that body's own extract (see the module's notes on partner extracts);
+    None is a plain extract. ``after_file`` is called after each file is staged (tests use it to
+    interrupt a load)."""
+    check_agency(agency)
     schema = load_schema()
     sources, skipped = discover([Path(p) for p in paths], profile)
     if not sources:
@@ -111,9 +226,11 @@ def load_paths(
             f"(profile '{profile.name}' expects files named after tables, e.g. crimes.csv)"
             + ("; " + "; ".join(skipped) if skipped else "")
         )
-    order = {name: i for i, name in enumerate(schema.load_order())}
+    if agency is not None:
+        _refuse_tables(sources, agency, schema)
+    order = _load_order(schema)
     sources.sort(key=lambda s: (order[s.table], str(s.path), s.sheet or ""))
-    with Load(con, profile) as load:
+    with Load(con, profile, agency=agency) as load:
         load.result.notes.extend(skipped)
         sizes = [s.path.stat().st_size for s in sources]
         done, total = 0, sum(sizes)
@@ -121,13 +238,17 @@ def load_paths(
             if progress:
                 progress(f"{source.table}: {source.label}", done, total)
             digest = sha256_of(source.path) + (f":{source.sheet}" if source.sheet else "")
+            if agency is not None and AGENCY_COLUMN in schema.table(source.table).column_names:
+                digest += f":agency={agency}"  # the same bytes as another body's are another load
             previous = None if force else load.already_loaded(digest, source.table)
             if previous is not None:
                 file_result = FileResult(source.label, source.table, skipped=previous)
                 load.result.files.append(file_result)
             else:
                 raw = read(source, profile.encoding)
-                columns = _map_headers(profile, schema.table(source.table), source.label, raw)
+                columns = _map_headers(
+                    profile, schema.table(source.table), source.label, raw, load.filled
+                )
                 file_result = load.load_raw(source.label, source.table, raw, digest, columns)
             done += size
             if progress:
@@ -150,12 +271,22 @@ class Load:
     :class:`RawTable` objects with canonical headers and load them through here, so every load
     gets the same validation, rejects, batches and idempotency."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, profile: Profile) -> None:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, profile: Profile, *, agency: str | None = None
+    ) -> None:
+        check_agency(agency)
         self.con = con
         self.profile = profile
         self.schema = load_schema()
         self.loaded_at = dt.datetime.now()
-        self.result = LoadResult(load_id=0)
+        self.agency = agency
+        self.result = LoadResult(load_id=0, agency=agency)
+
+    @property
+    def filled(self) -> dict[str, str]:
+        """Columns a file may leave out, and the value they then take: a table's ``agency`` is
+        the load's body (the police in a plain extract)."""
+        return {AGENCY_COLUMN: self.agency or DEFAULT_AGENCY}
 
     def __enter__(self) -> Load:
         ensure_schema(self.con, self.schema)
@@ -202,14 +333,18 @@ class Load:
         result.rows_read = raw.table.num_rows + len(raw.broken_rows)
         batch_id = _scalar(con, "SELECT nextval('batch_seq')")
         result.batch_id = batch_id
-        _stage(con, schema, profile, table, raw, columns)
+        fill = {c: v for c, v in self.filled.items() if c in table.column_names}
+        if self.agency is None:  # plain: a blank agency in a combined extract is a reject
+            fill = {c: v for c, v in fill.items() if c not in columns}
+        _stage(con, schema, profile, table, raw, columns, fill)
         _refuse_personal_columns(con, table, label)
         result.scrubbed = _scrub_free_text(con, table)
         _find_issues(con, schema, profile, table, self.loaded_at.date())
+        _agency_issues(con, table, self.agency)
         _erased_issues(con, table)
         _cell_issues(con, raw, columns)
         _check_keys(con, table)
-        _check_references(con, schema, table)
+        _check_references(con, schema, table, partner=self.agency not in (None, DEFAULT_AGENCY))
         _check_order(con, table)
         _merge(con, table, batch_id, result)
 
@@ -254,8 +389,15 @@ class Load:
         return result
 
 
-def _map_headers(profile: Profile, table: Table, label: str, raw: RawTable) -> dict[str, str]:
-    """Canonical column -> source header; unknown headers are never loaded."""
+def _map_headers(
+    profile: Profile,
+    table: Table,
+    label: str,
+    raw: RawTable,
+    filled: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """Canonical column -> source header; unknown headers are never loaded. A required column
+    named in ``filled`` may be left out (it then takes the value given there)."""
     columns: dict[str, str] = {}
     for header in raw.headers:
         canonical = profile.canonical_column(table.name, header)
@@ -266,7 +408,11 @@ def _map_headers(profile: Profile, table: Table, label: str, raw: RawTable) -> d
                 f"{label}: columns {columns[canonical]!r} and {header!r} both map to {canonical}"
             )
         columns[canonical] = header
-    missing = [c.name for c in table.columns if c.required and c.name not in columns]
+    missing = [
+        c.name
+        for c in table.columns
+        if c.required and c.name not in columns and c.name not in (filled or {})
+    ]
     if missing:
         raise ExtractError(
             f"{label}: required column{'s' if len(missing) > 1 else ''} "
@@ -345,14 +491,21 @@ def _stage(
     table: Table,
     raw: RawTable,
     columns: dict[str, str],
+    fill: dict[str, str] | None = None,
 ) -> None:
-    """``_stage``: one row per source row with ``t_<col>`` (mapped text) and ``v_<col>`` (value)."""
+    """``_stage``: one row per source row with ``t_<col>`` (mapped text) and ``v_<col>`` (value).
+
+    A column in ``fill`` takes the value given there where the file has no such column or leaves
+    it blank."""
     mapping = profile.mapping(table.name)
     con.register("_raw_view", raw.table)
-    texts = [
-        f"{mapped_text(c, mapping, columns.get(c.name))} AS {ident('t_' + c.name)}"
-        for c in table.columns
-    ]
+    fill = fill or {}
+    texts = []
+    for c in table.columns:
+        text = mapped_text(c, mapping, columns.get(c.name))
+        if c.name in fill:
+            text = f"coalesce({text}, {lit(fill[c.name])})"
+        texts.append(f"{text} AS {ident('t_' + c.name)}")
     con.execute(f"CREATE TEMP TABLE _text AS SELECT _row, {', '.join(texts)} FROM _raw_view")
     values = [
         f"{parsed(c, ident('t_' + c.name), schema, profile.datetime_formats)} AS {ident('v_' + c.name)}"
@@ -399,6 +552,28 @@ def _find_issues(
     )
     if parts:
         con.execute("INSERT INTO _issues " + " UNION ALL ".join(parts))
+
+
+def _agency_issues(con: duckdb.DuckDBPyConnection, table: Table, agency: str | None) -> None:
+    """In a body's own extract, a row whose ``agency`` names another body is a reject (unless
+    its agency is rejected already, e.g. as not an allowed value)."""
+    if agency is None or AGENCY_COLUMN not in table.column_names:
+        return
+    text = ident("t_" + AGENCY_COLUMN)
+    reason = lit(
+        f" is not {agency}: this is {agency}'s own extract (--agency {agency}), so every row "
+        f"must be {agency}'s record; load another body's records with its own --agency"
+    )
+    con.execute(
+        f"""
+        INSERT INTO _issues
+        SELECT _row, 1500, {lit(AGENCY_COLUMN)}, {text},
+               {lit(AGENCY_COLUMN + " ")} || '''' || {text} || '''' || {reason}
+        FROM _stage
+        WHERE {ident("v_" + AGENCY_COLUMN)} IS DISTINCT FROM {lit(agency)}
+          AND _row NOT IN (SELECT _row FROM _issues WHERE col = {lit(AGENCY_COLUMN)})
+        """
+    )
 
 
 def _erased_issues(con: duckdb.DuckDBPyConnection, table: Table) -> None:
@@ -474,39 +649,65 @@ def _check_keys(con: duckdb.DuckDBPyConnection, table: Table) -> None:
     )
 
 
-def _check_references(con: duckdb.DuckDBPyConnection, schema: Schema, table: Table) -> None:
-    """Each reference must name a row already in the database (this load's earlier files count)."""
-    for ordinal, ref in enumerate(table.references, start=2000):
-        target = schema.table(ref.table)
-        pairs = list(zip(ref.columns, target.key, strict=True))
-        present = " AND ".join(f"s.{ident('v_' + c)} IS NOT NULL" for c, _ in pairs)
-        match = " AND ".join(f"t.{ident(k)} = s.{ident('v_' + c)}" for c, k in pairs)
-        shown = " || ', ' || ".join(
-            f"{lit(c + ' ')} || '''' || s.{ident('t_' + c)} || ''''" for c, _ in pairs
-        )
-        noun = {
-            "crimes": "a crime",
-            "victims": "a victim of that crime",
-            "case_events": "a case event",
-        }
-        what = noun.get(ref.table, f"a row of {ref.table}")
-        key = "concat_ws(chr(31), " + ", ".join(f"s.{ident('t_' + c)}" for c, _ in pairs) + ")"
-        con.execute(
-            f"""
-            INSERT INTO _issues
-            SELECT s._row, {ordinal}, {lit(ref.columns[0])}, s.{ident("t_" + ref.columns[0])},
-                   {shown} || {lit(f" is not {what} in this extract or the database")}
-                   || coalesce('; its row ' || r."row" || ' in ' || r.file || ' was rejected', '')
-            FROM _stage s
-            LEFT JOIN (
-                SELECT key, min("row") AS "row", min(file) AS file FROM _load_rejected_keys
-                WHERE table_name = {lit(target.name)} GROUP BY key
-            ) r ON r.key = {key}
-            WHERE {present}
-              AND s._row NOT IN (SELECT _row FROM _issues)
-              AND NOT EXISTS (SELECT 1 FROM {ident(target.name)} t WHERE {match})
-            """
-        )
+def _check_references(
+    con: duckdb.DuckDBPyConnection, schema: Schema, table: Table, *, partner: bool = False
+) -> None:
+    """Each reference (the schema's ``references`` and :data:`LINKS`) must name a row already in
+    the database (this load's earlier files count). In a partner's extract (``partner``) a
+    missing crime or victim is the police's: the reason says to load the police extract first."""
+    noun = {
+        "crimes": "a crime",
+        "victims": "a victim of that crime",
+        "case_events": "a case event",
+    }
+    found = [
+        Link(table.name, ref.columns, ref.table, schema.table(ref.table).key, ref.columns[0],
+             noun.get(ref.table, f"a row of {ref.table}"))
+        for ref in table.references
+    ] + [link for link in LINKS if link.table == table.name]  # fmt: skip
+    hint = (
+        "; partner records link to the police's crimes and victims by crime reference and "
+        "pseudonymous victim id, so load the police extract first"
+    )
+    for ordinal, link in enumerate(found, start=2000):
+        police = partner and link.target in ("crimes", "victims")
+        _check_link(con, schema, link, ordinal, hint if police else "")
+
+
+def _check_link(
+    con: duckdb.DuckDBPyConnection, schema: Schema, link: Link, ordinal: int, hint: str
+) -> None:
+    """Rows whose ``link`` names no row of its target are rejects, on the link's field."""
+    target = schema.table(link.target)
+    pairs = list(zip(link.columns, link.target_columns, strict=True))
+    present = " AND ".join(f"s.{ident('v_' + c)} IS NOT NULL" for c, _ in pairs)
+    match = " AND ".join(f"t.{ident(k)} = s.{ident('v_' + c)}" for c, k in pairs)
+    shown_columns = [link.field, *(c for c in link.columns if c != link.field)]
+    shown = " || ', ' || ".join(
+        f"{lit(c + ' ')} || '''' || s.{ident('t_' + c)} || ''''" for c in shown_columns
+    )
+    # rejected rows of the target are remembered by their key, in key order
+    by_key = {k: c for c, k in pairs}
+    key = (
+        "concat_ws(chr(31), " + ", ".join(f"s.{ident('t_' + by_key[k])}" for k in target.key) + ")"
+    )
+    con.execute(
+        f"""
+        INSERT INTO _issues
+        SELECT s._row, {ordinal}, {lit(link.field)}, s.{ident("t_" + link.field)},
+               {shown} || {lit(f" is not {link.what} in this extract or the database")}
+               || coalesce('; its row ' || r."row" || ' in ' || r.file || ' was rejected', '')
+               || {lit(hint)}
+        FROM _stage s
+        LEFT JOIN (
+            SELECT key, min("row") AS "row", min(file) AS file FROM _load_rejected_keys
+            WHERE table_name = {lit(target.name)} GROUP BY key
+        ) r ON r.key = {key}
+        WHERE {present}
+          AND s._row NOT IN (SELECT _row FROM _issues)
+          AND NOT EXISTS (SELECT 1 FROM {ident(target.name)} t WHERE {match})
+        """
+    )
 
 
 def _check_order(con: duckdb.DuckDBPyConnection, table: Table) -> None:

@@ -15,8 +15,9 @@ plain English; it never becomes a blank. Conventions:
 * the 7-point satisfaction scale: a code 1..7 or its label, stored as the code;
 * dates lie between 1900 and the load date plus one day: an event cannot be in the future. Due
   dates and scheduled hearings may be (:func:`may_be_future`);
-* events keep their order where the Code depends on it (:data:`ORDER_RULES`): an outcome, or any
-  case event, dated before its crime was reported is a reject. Dates are compared by day, so a
+* events keep their order where the Code depends on it (:data:`ORDER_RULES`): an outcome, any
+  case event, or a partner's event, contact, review request, complaint or expense claim, dated
+  before its crime was reported is a reject. Dates are compared by day, so a
   time written as a date alone is never out of order with the same day.
 """
 
@@ -38,6 +39,8 @@ NUMBER_PATTERN = "[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?"
 #: Case event types that name something scheduled ahead (DECISIONS: "scheduled hearings may" be in
 #: the future): their event_at may be after the load date.
 SCHEDULED_EVENTS = ("hearing_listed",)
+#: The same for a partner's events (``agency_events``): a parole hearing is listed ahead.
+SCHEDULED_AGENCY_EVENTS = ("parole_hearing",)
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,26 @@ ORDER_RULES = (
         "case_events", "event_at", "reported_at", "crimes",
         "an event on a crime cannot come before the crime was reported",
     ),
+    OrderRule(
+        "agency_events", "event_at", "reported_at", "crimes",
+        "an event on a crime cannot come before the crime was reported",
+    ),
+    OrderRule(
+        "agency_contacts", "contact_at", "reported_at", "crimes",
+        "a contact about a crime cannot come before the crime was reported",
+    ),
+    OrderRule(
+        "review_requests", "requested_at", "reported_at", "crimes",
+        "a review of a decision on a crime cannot be asked for before the crime was reported",
+    ),
+    OrderRule(
+        "complaints", "received_at", "reported_at", "crimes",
+        "a complaint about a crime cannot come before the crime was reported",
+    ),
+    OrderRule(
+        "expense_claims", "received_at", "reported_at", "crimes",
+        "an expense claim for giving evidence cannot come before the crime was reported",
+    ),
 )  # fmt: skip
 
 
@@ -73,6 +96,8 @@ def may_be_future(table: str, column: Column) -> str | None:
         return "TRUE"
     if table == "case_events" and column.name == "event_at":
         return f"{ident('v_event_type')} IN {_in_list(SCHEDULED_EVENTS)}"
+    if table == "agency_events" and column.name == "event_at":
+        return f"{ident('v_event_type')} IN {_in_list(SCHEDULED_AGENCY_EVENTS)}"
     return None
 
 

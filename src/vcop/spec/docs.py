@@ -29,6 +29,12 @@ vcop holds pseudonymous ids only: no names, addresses, dates of birth or phone n
 not listed here are not loaded (and `vcop ingest` warns about any that look like personal
 details). Every loaded row also records `batch_id` (the load that last wrote it, see the
 `batches` table) and `row_hash`.
+
+Criminal justice partners (CPS, witness care, courts, probation and prisons, the Parole Board,
+victim services) supply their own extracts of the tables with an `agency` column, loaded with
+`vcop ingest --agency ID` or from a folder per agency under `vcop refresh --from DIR`; their
+records link to the police's crimes by crime reference and to victims by pseudonymous victim id,
+and a record that links to nothing is rejected. See `docs/operations.md` ("Partner extracts").
 """
 
 
