@@ -265,22 +265,21 @@ def test_a_wrong_id_fails_naming_the_file_and_line(tmp_path: Path) -> None:
     wrong = (
         text.replace("obligation: R3.written-confirmation", "obligation: R3.no-such-thing")
         .replace("metric: satisfaction_follow_up", "metric: recorded_crime")
-        .replace("obligation: R7.vps-offer", "obligation: R1.interpretation")
+        .replace("obligation: R7.vps-offer", "obligation: R10.property-return")
     )
     bad.write_text(wrong, "utf-8")
     with pytest.raises(DefinitionError) as caught:
         load_return(bad)
     line = {word: n for n, text_line in enumerate(wrong.splitlines(), start=1)
-            for word in ("R3.no-such-thing", "recorded_crime", "R1.interpretation")
+            for word in ("R3.no-such-thing", "recorded_crime", "R10.property-return")
             if word in text_line}  # fmt: skip
     assert str(caught.value).splitlines() == [
         f"{bad}:{line['R3.no-such-thing']}: no obligation 'R3.no-such-thing' in the Victims' "
         "Code (see docs/rules.md)",
         f"{bad}:{line['recorded_crime']}: recorded_crime is a count: a return shows one "
         "proportion per measure (for an obligation or a right, use obligation: or right:)",
-        f"{bad}:{line['R1.interpretation']}: R1.interpretation is not evaluated from the data "
-        "(The canonical tables do not record interpretation needs or their provision.): use "
-        "not_held",
+        f"{bad}:{line['R10.property-return']}: R10.property-return is not evaluated from the "
+        "data (Property held as evidence is not in the data.): use not_held",
     ]
     bad.write_text(text.replace("right: 6", "right: 6\n        metric: vcc_agreed"), "utf-8")
     with pytest.raises(

@@ -78,7 +78,16 @@ def test_every_reason_placeholder_has_a_value() -> None:
 def test_each_kind_declares_triggers_and_a_deadline() -> None:
     for k in OBLIGATION_KINDS.values():
         assert k.triggers, k.name
-        assert k.deadline in ("count", "by_finalisation", "agreed_with_victim", "none")
+        assert k.deadlines, k.name
+        assert set(k.deadlines) <= {
+            "count",
+            "by_finalisation",
+            "before_event",
+            "agreed_with_victim",
+            "none",
+        }
+        if k.hours:
+            assert "count" in k.deadlines, k.name
 
 
 def test_an_unknown_kind_raises_rather_than_falling_through() -> None:

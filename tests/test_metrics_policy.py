@@ -54,8 +54,9 @@ def one(c: duckdb.DuckDBPyConnection, metric: str, period: str, **kw: Any) -> An
 def test_maturity_defaults_to_the_longest_deadline_plus_late_arrivals() -> None:
     # the needs assessment is due in 1 working day (2 calendar days), plus 28 for late ones
     assert CAT.metric("needs_assessment_completion").maturity_days == 30
-    # right 6 includes agreed care-contract intervals (28 days)
-    assert CAT.metric("victim_updates_on_time").maturity_days == 56
+    # right 6 includes the Victims' Right to Review, completed within 30 working days (42
+    # calendar days), plus 28 for late ones
+    assert CAT.metric("victim_updates_on_time").maturity_days == 70
     # calls and questionnaires are complete when the period ends
     assert CAT.metric("response_time_median_immediate").maturity_days == 0
     assert CAT.metric("satisfaction_whole_experience").maturity_days == 0

@@ -120,7 +120,7 @@ def test_every_problem_is_reported_with_file_and_line(copy: Path) -> None:
         f"2021/right_06.yaml:{event}: R6.suspect-interviewed: unknown event type 'suspect_interveiwed'",
         f"2021/right_06.yaml:{typo}: R6.released-without-charge: evaluate.opt_out_aplies: unknown field (a typo?)",
         f"2021/right_04.yaml:{dates}: R4.referral-to-support: effective_to is before effective_from",
-        f"2021/right_04.yaml:{local}: R4.needs-assessment: deadline.local_standard 'needs_assesment_days' is not a local standard (one of needs_assessment_working_days, care_contract_working_days)",
+        f"2021/right_04.yaml:{local}: R4.needs-assessment: deadline.local_standard 'needs_assesment_days' is not a local standard (one of {', '.join(LocalStandards.model_fields)})",
         f"2021/right_09.yaml:{duplicate}: R9.case-outcome: duplicate obligation id",
         f"2021/eligibility.yaml:{flag}: intimidated: victim_flag 'frightened' is not a boolean column (bereaved_relative, disability, intimidated, persistently_targeted, updates_opt_out, vulnerable)",
         f"2021/offence_codes.yaml:{code}: offence list attempted_murder: 'attempted murder' is not a Home Office offence code (e.g. 8N, 19C, 4.1)",
@@ -254,3 +254,81 @@ def test_the_hash_follows_the_files_and_the_standards(copy: Path) -> None:
 def test_the_rules_doc_is_current() -> None:
     path = Path(__file__).resolve().parents[1] / "docs" / "rules.md"
     assert path.read_text("utf-8") == rules_doc(), "docs/rules.md is stale: regenerate it"
+
+
+def test_every_obligation_cites_the_code() -> None:
+    """Each obligation cites a Code paragraph, or its right and heading marked unverified."""
+    for o in load_code().obligations:
+        p = o.code_paragraph
+        if o.right is None:
+            assert p.paragraph is None, o.id
+            continue
+        assert p.section.startswith(f"Right {o.right}:"), o.id
+        assert p.verified or "(unverified)" in p.describe(), o.id
+
+
+def test_a_code_paragraph_must_name_its_right(copy: Path) -> None:
+    line = edit(
+        copy / "2021" / "right_12.yaml",
+        'code_paragraph: {section: "Right 12:',
+        'code_paragraph: {section: "Right 11:',
+    )
+    assert (
+        f"2021/right_12.yaml:{line}: R12.complaint-response: code_paragraph.section must start "
+        "'Right 12:' (the right, then the section heading)"
+    ) in messages(copy)
+
+
+def test_new_parameters_are_checked(copy: Path) -> None:
+    r12 = copy / "2021" / "right_12.yaml"
+    table = edit(r12, "table: complaints", "table: complaint")
+    r8 = copy / "2021" / "right_08.yaml"
+    purpose = edit(r8, "purposes: [required_to_give_evidence]", "purposes: [told_to_attend]")
+    agency = edit(
+        r8,
+        "agencies: [wcu]\n      purposes: [hearing_outcome]",
+        "agencies: [court]\n      purposes: [hearing_outcome]",
+    )
+    r2 = copy / "2021" / "right_02.yaml"
+    hours = edit(
+        r2,
+        "{clock: hours, local_standard: crime_recording_hours}",
+        "{clock: hours, local_standard: needs_assessment_working_days}",
+    )
+    r11 = copy / "2021" / "right_11.yaml"
+    missing = edit(r11, "      purposes: [vlo_first_contact]\n", "")
+    found = messages(copy)
+    expected = [
+        f"2021/right_12.yaml:{table}: R12.complaint-response: evaluate.table 'complaint' is not a "
+        "table vcop can time (one of crimes, interpretation_needs, review_requests, complaints, "
+        "expense_claims)",
+        f"2021/right_08.yaml:{purpose}: R8.required-to-give-evidence: unknown contact purpose "
+        "'told_to_attend'",
+        f"2021/right_08.yaml:{agency}: R8.hearing-outcomes: unknown agency 'court'",
+        f"2021/right_02.yaml:{hours}: R2.record-crime: deadline.clock: hours needs a "
+        "local_standard counted in hours",
+    ]
+    for message in expected:
+        assert message in found, f"{message}\nnot in\n" + "\n".join(found)
+    assert any(
+        "R11.vlo-first-contact: kind event_update with trigger: agency_event needs "
+        "evaluate.purposes" in m
+        for m in found
+    ), found
+    assert missing > 0
+
+
+def test_vcop_check_lists_every_obligation() -> None:
+    result = CliRunner().invoke(app, ["check"], terminal_width=250)
+    assert result.exit_code == 0, result.output
+    code = load_code()
+    lines = result.output.splitlines()
+    for o in code.obligations:
+        mine = [line for line in lines if f"{o.edition} {o.id} " in line]
+        assert len(mine) == 1, o.id
+        kind = o.evaluate.kind if o.evaluate is not None else "-"
+        assert kind in mine[0] and o.owner in mine[0], mine[0]
+        assert mine[0].endswith(o.code_paragraph.describe()), mine[0]
+        assert (" yes " in mine[0]) == (o.evaluate is not None), mine[0]
+    assert sum(1 for o in code.obligations if o.id.startswith("R")) == 43
+    assert len([o for o in code.evaluated if o.id.startswith("R")]) >= 36

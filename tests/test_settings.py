@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -365,3 +366,28 @@ def test_docs_example_is_a_valid_settings_file(tmp_path: Path) -> None:
     for section, table in tomllib.loads(example.group(1)).items():
         for key in table:
             assert settings.source(section, key) == f"file {path}"
+
+
+def test_the_standards_settings_are_the_rules_local_standards() -> None:
+    """Every local standard the rules measure against is a setting (VCOP_STANDARDS_…), and an
+    option given on the command line wins over it."""
+    from vcop.config import StandardsSettings
+    from vcop.spec.code import LocalStandards
+
+    chosen = StandardsSettings(crime_recording_hours=12, police_vrr_days=20).local_standards(
+        needs_assessment_days=3, care_contract_days=None
+    )
+    assert chosen == LocalStandards(
+        needs_assessment_working_days=3,
+        crime_recording_hours=12,
+        police_vrr_working_days=20,
+    )
+    assert StandardsSettings().local_standards() == LocalStandards()
+    # each setting sets its own standard, and every standard has a setting
+    moved = set()
+    for f in dataclasses.fields(StandardsSettings):
+        got = StandardsSettings(**{f.name: 77}).local_standards().model_dump()
+        changed = [k for k, v in got.items() if v == 77]
+        assert len(changed) == 1, f.name
+        moved.update(changed)
+    assert moved == set(LocalStandards.model_fields)

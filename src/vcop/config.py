@@ -23,7 +23,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import TYPE_CHECKING, Any, get_type_hints
+
+if TYPE_CHECKING:
+    from vcop.spec.code import LocalStandards
 
 #: The settings file's name when it sits beside the database.
 SETTINGS_FILE = "vcop.toml"
@@ -217,6 +220,63 @@ class StandardsSettings:
             minimum=1,
         ),
     )
+    crime_recording_hours: int = field(
+        default=24,
+        metadata=about(
+            "Hours after a crime is reported by which it should be recorded (Right 2; 24 is the "
+            "National Crime Recording Standard practice commonly cited).",
+            minimum=1,
+        ),
+    )
+    wcu_needs_assessment_days: int = field(
+        default=1,
+        metadata=about(
+            "Working days after a not-guilty plea by which the Witness Care Unit should have "
+            "assessed the victim's needs.",
+            minimum=1,
+        ),
+    )
+    police_vrr_days: int = field(
+        default=30,
+        metadata=about(
+            "Working days after a Victims' Right to Review request by which the police review "
+            "should be complete.",
+            minimum=1,
+        ),
+    )
+    cps_vrr_days: int = field(
+        default=30,
+        metadata=about(
+            "Working days after a Victims' Right to Review request by which the CPS review "
+            "should be complete.",
+            minimum=1,
+        ),
+    )
+    appeal_information_days: int = field(
+        default=1,
+        metadata=about(
+            "Working days after an appeal is lodged or decided by which the Witness Care Unit "
+            "should tell the victim.",
+            minimum=1,
+        ),
+    )
+
+    def local_standards(self, **given: int | None) -> LocalStandards:
+        """These settings as the rules take them; ``given`` (by setting name) overrides one where
+        it is not None (an option on the command line)."""
+        from vcop.spec.code import LocalStandards
+
+        chosen = {f.name: getattr(self, f.name) for f in fields(self)}
+        chosen.update({k: v for k, v in given.items() if v is not None})
+        return LocalStandards(
+            needs_assessment_working_days=chosen["needs_assessment_days"],
+            care_contract_working_days=chosen["care_contract_days"],
+            crime_recording_hours=chosen["crime_recording_hours"],
+            wcu_needs_assessment_working_days=chosen["wcu_needs_assessment_days"],
+            police_vrr_working_days=chosen["police_vrr_days"],
+            cps_vrr_working_days=chosen["cps_vrr_days"],
+            appeal_information_working_days=chosen["appeal_information_days"],
+        )
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,10 @@ ID_COLUMNS = (
     "assessment_id",
     "contract_id",
     "review_id",
+    "need_id",
+    "request_id",
+    "complaint_id",
+    "claim_id",
 )
 #: Ledger columns holding ids.
 LEDGER_ID_COLUMNS = ("victim_id", "crime_id", "trigger_event_id", "met_by_id")

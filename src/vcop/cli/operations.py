@@ -91,15 +91,11 @@ def refresh(
     from vcop.cli.reports import force_targets
     from vcop.refresh import RefreshError
     from vcop.refresh import refresh as run_refresh
-    from vcop.spec.code import LocalStandards
     from vcop.store.build import BuildBusy
 
     settings = cli_settings(db)
     day = as_of.date() if as_of else dt.date.today() - dt.timedelta(days=1)
-    standards = LocalStandards(
-        needs_assessment_working_days=settings.standards.needs_assessment_days,
-        care_contract_working_days=settings.standards.care_contract_days,
-    )
+    standards = settings.standards.local_standards()
     limit = settings.refresh.max_reject_share if max_reject_share is None else max_reject_share
     with Progress(
         TextColumn("[progress.description]{task.description}"),

@@ -96,14 +96,6 @@ def _as_of(value: str) -> date:
         fail(f"--as-of must be a date like 2025-06-30, not {value!r}")
 
 
-def _standards(needs_assessment_days: int | None, care_contract_days: int | None) -> LocalStandards:
-    values = {
-        "needs_assessment_working_days": needs_assessment_days,
-        "care_contract_working_days": care_contract_days,
-    }
-    return LocalStandards(**{k: v for k, v in values.items() if v is not None})
-
-
 def _load_code() -> Any:
     try:
         return load_code()
@@ -133,6 +125,30 @@ def check(
         f"Definitions OK (checked: {checked}). Victims' Code: {len(code.editions)} edition(s), "
         f"{len(code.obligations)} obligations, {len(code.evaluated)} evaluated from the data."
     )
+    for line in obligation_listing(code):
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
+
+
+def obligation_listing(code: Any) -> list[str]:
+    """Each obligation: its edition and id, kind, owner, Code paragraph and whether vcop
+    evaluates it (``vcop check``)."""
+    rows = [("obligation", "kind", "owner", "evaluated", "Code paragraph")]
+    for o in code.obligations:
+        kind = o.evaluate.kind if o.evaluate is not None else "-"
+        rows.append(
+            (
+                f"{o.edition} {o.id}",
+                kind,
+                o.owner,
+                "yes" if o.evaluate is not None else "no",
+                o.code_paragraph.describe(),
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    return [
+        "  ".join(cell.ljust(w) for cell, w in zip(r[:4], widths, strict=True)) + "  " + r[4]
+        for r in rows
+    ]
 
 
 @contextmanager
@@ -170,10 +186,9 @@ def evaluate_command(
     """Build the entitlement ledger as of a date and store it (replacing the previous one)."""
     day = _as_of(as_of)
     code = _load_code()
-    local = cli_settings(db).standards  # the force's local standards, unless given here
-    standards = _standards(
-        local.needs_assessment_days if needs_assessment_days is None else needs_assessment_days,
-        local.care_contract_days if care_contract_days is None else care_contract_days,
+    # the force's local standards (settings), unless given here
+    standards = cli_settings(db).standards.local_standards(
+        needs_assessment_days=needs_assessment_days, care_contract_days=care_contract_days
     )
     started = time.perf_counter()
     with (

@@ -57,8 +57,12 @@ CONTACTS = """\
 Only a **successful** contact for the same victim and crime meets an update obligation (a
 voicemail or no answer does not). It must be about the trigger: its `about_event_id` is the
 event, or — when it names no event — its `purpose` is the event's type and it was made at or
-after the event. A victim with `updates_opt_out` is owed no update obligation
-(`not_applicable`, with that reason).
+after the event. A partner's event (`agency_events`) is told by a contact in `agency_contacts`
+from one of the obligation's agencies: about the event (the same agency's `about_event_id`), or
+naming no event, with one of the obligation's purposes, made at or after the event. A victim
+with `updates_opt_out` is owed no update obligation that says so (`not_applicable`, with that
+reason). Partner ids are unique only within their agency, so the ledger writes them with it:
+`E1@wcu`.
 """
 
 
@@ -114,6 +118,21 @@ def _evaluated(o: Obligation) -> str:
         what += ": referral to " + ", ".join(f"`{x}`" for x in e.services)
     if e.qualifying_offences:
         what += f"; offence in `{e.qualifying_offences}`"
+    if e.table:
+        ends = " or ".join(f"`{c}`" for c in e.end)
+        what += f": `{e.table}` from `{e.start}` to {ends}"
+    if e.follow_events:
+        what += ": followed by " + ", ".join(f"`{x}`" for x in e.follow_events)
+    if e.agencies:
+        what += "; by " + ", ".join(f"`{x}`" for x in e.agencies)
+    if e.excused_by:
+        what += f"; not applicable if `{e.excused_by}`"
+    if e.victim_flag:
+        what += f"; victims with `{e.victim_flag}`"
+    if e.crime_events:
+        what += "; crimes with " + ", ".join(f"`{x}`" for x in e.crime_events)
+    if e.if_contacted:
+        what += "; victims given " + ", ".join(f"`{x}`" for x in e.if_contacted)
     if e.opt_out_applies:
         what += "; opt-out applies"
     return what
@@ -202,9 +221,23 @@ def rules_doc(code: Code | None = None) -> str:
             out.append(f"\n### {name}\n\n")
             out.append(
                 _table(
-                    ["obligation", "owed by", "deadline", "status", "how vcop evaluates it"],
                     [
-                        [f"`{o.id}` {o.title}", o.owner, _deadline(o), o.status, _evaluated(o)]
+                        "obligation",
+                        "owed by",
+                        "deadline",
+                        "status",
+                        "Code paragraph",
+                        "how vcop evaluates it",
+                    ],
+                    [
+                        [
+                            f"`{o.id}` {o.title}",
+                            o.owner,
+                            _deadline(o),
+                            o.status,
+                            o.code_paragraph.describe(),
+                            _evaluated(o),
+                        ]
                         for o in by_right[right]
                     ],
                 )

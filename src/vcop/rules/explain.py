@@ -190,6 +190,15 @@ def _deadline(j: Journey, row: dict[str, Any], o: Obligation) -> str:
     if d.by_finalisation:
         when = f"the crime was finalised on {day(due)}" if due else "the crime is not finalised"
         return f"no deadline in the Code; expected before the crime is finalised ({when})"
+    if d.before_event:
+        events = " or ".join(e.replace("_", " ") for e in d.before_event)
+        when = f"due by the end of {day(due)}" if due else f"no {events} yet"
+        return f"no deadline in the Code; expected by the day of the {events} ({when})"
+    if d.clock == "hours":
+        counts = o.deadline_counts(j.standards)
+        n = counts[1] if counts else 0
+        words = f"within {_plural(n, 'hour')} (the force's local standard)"
+        return f"{words}; due on {day(due)}" if due else words
     days = o.deadline_days(j.standards)
     if days is None:
         return f"due by the end of {day(due)}" if due else "no due date"

@@ -65,13 +65,16 @@ LEDGER_SPEC: dict[str, LedgerColumn] = {
     ),
     "trigger_type": LedgerColumn(
         "string",
-        "What started the clock: crime_reported, crime_recorded, a case event type, "
-        "care_contract_interval or supervisory_review.",
+        "What started the clock: crime_reported, crime_recorded, a case event type, a "
+        "partner's event type (`agency_events`), a record (interpretation_need, "
+        "review_request, complaint, expense_claim), care_contract_interval or "
+        "supervisory_review.",
     ),
     "trigger_event_id": LedgerColumn(
         "string",
         "The trigger: the case event id; the crime id for a report or "
-        "recording; the review id; `<contract_id>#<n>` for the nth interval of a care contract.",
+        "recording; the review id; `<contract_id>#<n>` for the nth interval of a care contract; "
+        "`<id>@<agency>` for a partner's event or record.",
     ),
     "trigger_at": LedgerColumn(
         "timestamp",
@@ -84,7 +87,8 @@ LEDGER_SPEC: dict[str, LedgerColumn] = {
     "met_at": LedgerColumn(
         "timestamp",
         "When it was met (the first qualifying contact, referral, assessment, "
-        "contract or review completion); blank if not met.",
+        "contract, review completion, partner event, or the record's completion); blank if not "
+        "met.",
     ),
     "met_by_id": LedgerColumn(
         "string",

@@ -31,6 +31,7 @@ from vcop.spec.code import (
     OBLIGATION_KINDS,
     OPTED_OUT,
     REASON_FIELDS,
+    RECORD_TABLES,
     Edition,
     Evaluation,
     LedgerStatus,
@@ -56,6 +57,7 @@ ROW_COLUMNS = (
     "enhanced",
     "enhanced_reason",
     "detail",
+    "on_time",
 )
 
 #: The statuses, in order (the enum is :class:`vcop.spec.code.LedgerStatus`).
@@ -64,6 +66,7 @@ STATUSES: tuple[LedgerStatus, ...] = tuple(LedgerStatus)
 _NULL_TS = ibis.null("timestamp")
 _NULL_STR = ibis.null("string")
 _NULL_DATE = ibis.null("date")
+_NULL_BOOL = ibis.null("boolean")
 
 #: How each referral service reads in a sentence.
 SERVICE_WORDS = {
@@ -73,6 +76,7 @@ SERVICE_WORDS = {
     "sarc": "a SARC",
     "restorative_justice": "restorative justice",
     "victim_contact_scheme": "the Victim Contact Scheme",
+    "family_liaison": "a Family Liaison Officer",
     "other": "a support service",
 }
 
@@ -82,6 +86,14 @@ PURPOSE_WORDS = {
     "compensation_info": "information about compensation",
     "vps_offer": "the offer of a Victim Personal Statement",
     "written_acknowledgement": "written confirmation of the crime",
+    "restorative_justice_info": "information about restorative justice",
+    "bereaved_meeting_offer": "the offer of a meeting with the CPS",
+}
+
+#: How each partner event that meets an ``event_followed`` obligation reads in a sentence.
+FOLLOW_WORDS = {
+    "result_received": "the Witness Care Unit received the result",
+    "vps_considered": "the court considered the Victim Personal Statement",
 }
 
 
@@ -116,7 +128,13 @@ _PARAM_SCHEMA = {
     "_opt_out": "boolean",
     "_from": "date",
     "_to": "date",
+    "_form": "string",
 }
+
+
+def _form(o: Obligation) -> str:
+    """How the obligation falls due: a deadline form, or ``hours`` for a count in hours."""
+    return "hours" if o.deadline.clock == "hours" else o.deadline.form
 
 
 def _params(
@@ -129,14 +147,17 @@ def _params(
     ``fan_out(obligation)`` row, e.g. one per triggering event type)."""
     rows = []
     for o in obligations:
-        days = o.deadline_days(ctx.standards)
+        days = o.deadline_counts(ctx.standards)
         common = {
             "obligation_id": o.id,
-            "_enh": days[0] if days else None,
-            "_std": days[1] if days else None,
+            # 0, not null, when there is no count: an integer column with nulls reaches Spark
+            # as floats and is lost. Only a ``count`` or ``hours`` deadline reads them.
+            "_enh": days[0] if days else 0,
+            "_std": days[1] if days else 0,
             "_opt_out": _how(o).opt_out_applies,
             "_from": o.effective_from,
             "_to": o.effective_to,
+            "_form": _form(o),
         }
         for more in fan_out(o) if fan_out else [{}]:
             rows.append({**common, **more})
@@ -176,6 +197,99 @@ def _date_of(t: ir.Table, ctx: Context, day: ir.IntegerValue, name: str) -> ir.T
     cal = ctx.src.calendar
     dates = cal.select(**{f"{name}_n": cal.day_number, name: cal.date})
     return t.left_join(dates, day == dates[f"{name}_n"])
+
+
+def _seconds(at: ir.TimestampValue) -> ir.IntegerValue:
+    """Seconds since the calendar's first midnight (no time zones: timestamps are local)."""
+    return _day_number(at.date()) * 86400 + at.hour() * 3600 + at.minute() * 60 + at.second()
+
+
+def _events_before(t: ir.Table, ctx: Context, obligations: Sequence[Obligation]) -> ir.Table:
+    """Add ``_before_date``: the day of the first ``deadline.before_event`` event (a case or
+    partner event) on the crime at or after the trigger."""
+    pairs = [(o.id, e) for o in obligations for e in o.deadline.before_event]
+    if not pairs:
+        return t.mutate(_before_date=_NULL_DATE)
+    wanted = ibis.memtable(
+        {"obligation_id": [p[0] for p in pairs], "_before_type": [p[1] for p in pairs]},
+        schema={"obligation_id": "string", "_before_type": "string"},
+    )
+    ce, ae = ctx.src.case_events, ctx.src.agency_events
+    events = ce.select("crime_id", "event_type", "event_at").union(
+        ae.select("crime_id", "event_type", "event_at"), distinct=False
+    )
+    events = events.filter(events.event_at < ctx.cutoff)
+    events = events.join(wanted, events.event_type == wanted._before_type).select(
+        "obligation_id", _crime="crime_id", _event_at="event_at"
+    )
+    keys = ["obligation_id", *_TRIGGER]
+    trig = t.select(*keys, "trigger_at").distinct()
+    found = (
+        trig.join(
+            events,
+            [
+                trig.obligation_id == events.obligation_id,
+                trig.crime_id == events._crime,
+                events._event_at >= trig.trigger_at,
+            ],
+        )
+        .group_by(keys)
+        .aggregate(_before_date=ibis._._event_at.min().date())
+    )
+    found = found.rename(**{f"_b_{k}": k for k in keys})
+    joined = t.left_join(found, [t[k] == found[f"_b_{k}"] for k in keys])
+    return joined.drop(*(f"_b_{k}" for k in keys))
+
+
+def with_due(t: ir.Table, ctx: Context, obligations: Sequence[Obligation]) -> ir.Table:
+    """Add ``due_date`` (and ``on_time`` for a deadline in hours) by each row's ``_form``.
+
+    ``count``: ``_enh``/``_std`` working days after the trigger's date. ``hours``: ``_std`` hours
+    after the trigger (due on the day that falls on; met on time only within the hours).
+    ``by_finalisation``: the day the crime was finalised. ``before_event``: the day of the first
+    such event on the crime at or after the trigger.
+    """
+    t = due_in_working_days(t, ctx).rename(_count_due="due_date")
+    forms = {_form(o) for o in obligations}
+    if "hours" in forms:
+        start = _seconds(t.trigger_at)
+        ends = start + t._std * 3600
+        t = _date_of(t, ctx, ends // 86400, "_hours_due")
+    else:
+        t = t.mutate(_hours_due=_NULL_DATE)
+    t = _events_before(t, ctx, obligations)
+    due = ibis.cases(
+        (t._form == "count", t._count_due),
+        (t._form == "hours", t._hours_due),
+        (t._form == "by_finalisation", t.finalised_at.date()),
+        (t._form == "before_event", t._before_date),
+        else_=_NULL_DATE,
+    )
+    return t.mutate(due_date=due)
+
+
+def hours_on_time(t: ir.Table) -> ir.BooleanValue:
+    """For a deadline in hours: whether ``met_at`` came within ``_std`` hours of the trigger
+    (null for any other deadline, whose status goes by the due date)."""
+    within = (_seconds(t.met_at) - _seconds(t.trigger_at)) <= t._std * 3600
+    return ibis.ifelse((t._form == "hours") & t.met_at.notnull(), within, _NULL_BOOL)
+
+
+def _scoped(t: ir.Table, ctx: Context, how: Evaluation) -> ir.Table:
+    """Only the victims and crimes the obligation is limited to (``victim_flag``,
+    ``crime_events``)."""
+    if how.victim_flag is not None:
+        t = t.filter(t[how.victim_flag].fill_null(False))
+    if how.crime_events:
+        ev = ctx.src.case_events
+        had = ev.filter(ev.event_type.isin(list(how.crime_events)) & (ev.event_at < ctx.cutoff))
+        t = t.filter(t.crime_id.isin(had.crime_id))
+    return t
+
+
+def _partner_id(t: ir.Table, column: str) -> ir.StringValue:
+    """A partner's id with its agency (``E1@wcu``): ids are unique only within an agency."""
+    return t[column].concat("@", t.agency)
 
 
 def _first(t: ir.Table, keys: list[str], at: str, tiebreak: str, **out: str) -> ir.Table:
@@ -225,6 +339,7 @@ def _rows(t: ir.Table, **columns: ir.Value) -> ir.Table:
         "na_reason": _NULL_STR,
         "detail": _NULL_STR,
         "due_date": _NULL_DATE,
+        "on_time": _NULL_BOOL,
     }
     out: dict[str, ir.Value] = {}
     for name in ROW_COLUMNS:
@@ -300,12 +415,47 @@ _TRIGGER = ["victim_id", "crime_id", "trigger_event_id"]
 
 @evaluates("event_update")
 def event_update(base: ir.Table, ctx: Context, obligations: Sequence[Obligation]) -> ir.Table:
-    """Tell the victim about a case event, by a successful contact about that event.
+    """Tell the victim about an event, by a successful contact about that event.
 
-    A contact is about the event if its ``about_event_id`` is the event, or — when it names no
-    event — its ``purpose`` is the event's type and it was made at or after the event.
+    A case event (``trigger: case_event``) is told by a police contact: one whose
+    ``about_event_id`` is the event, or — when it names no event — whose ``purpose`` is the
+    event's type and that was made at or after the event. A partner's event
+    (``trigger: agency_event``, from ``agency_events``; one with a ``victim_id`` concerns that
+    victim only) is told by a contact in ``agency_contacts`` from one of the obligation's
+    ``agencies``: one about the event (the same agency's ``about_event_id``), or one naming no
+    event whose ``purpose`` is one of the obligation's and that was made at or after the event.
     ``detail`` counts the unsuccessful attempts about the event.
     """
+    police = [o for o in obligations if _how(o).trigger == "case_event"]
+    partner = [o for o in obligations if _how(o).trigger == "agency_event"]
+    parts = []
+    if police:
+        parts.append(_police_update(base, ctx, police))
+    if partner:
+        parts.append(_partner_update(base, ctx, partner))
+    return parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+
+
+def _told(
+    t: ir.Table, matched: ir.Table, keys: list[str], ctx: Context, obligations: Sequence[Obligation]
+) -> ir.Table:
+    """Met by the first successful matched contact (ties broken by contact id); ``detail``
+    counts the unsuccessful ones."""
+    first = _first(
+        matched.filter(matched.successful),
+        keys,
+        "contact_at",
+        "contact_id",
+        met_at="contact_at",
+        met_by_id="contact_id",
+    )
+    failed = matched.filter(~matched.successful).group_by(keys).aggregate(_failed=ibis._.count())
+    t = t.left_join(first, keys).left_join(failed, keys)
+    t = with_due(t, ctx, obligations)
+    return _rows(t, na_reason=_opt_out(t), detail=t._failed.fill_null(0).cast("string"))
+
+
+def _police_update(base: ir.Table, ctx: Context, obligations: Sequence[Obligation]) -> ir.Table:
     params = _params(
         obligations,
         ctx,
@@ -334,21 +484,92 @@ def event_update(base: ir.Table, ctx: Context, obligations: Sequence[Obligation]
         ],
     ).select(*_TRIGGER, "contact_id", "contact_at", "successful")
     matched = by_id.union(by_purpose, distinct=False)
-    # Met by the first successful contact (ties broken by contact id).
-    first = _first(
-        matched.filter(matched.successful),
-        _TRIGGER,
+    return _told(t, matched, _TRIGGER, ctx, obligations)
+
+
+def _partner_events(base: ir.Table, ctx: Context, params: ir.Table) -> ir.Table:
+    """One trigger per victim the partner's event concerns, per obligation it triggers
+    (``params`` has an ``event_type`` column)."""
+    ev = ctx.src.agency_events
+    ev = ev.filter(ev.event_at < ctx.cutoff).select(
+        _crime=ev.crime_id,
+        _victim=ev.victim_id,
+        _agency=ev.agency,
+        _event_id=ev.event_id,
+        trigger_type=ev.event_type,
+        trigger_event_id=_partner_id(ev, "event_id"),
+        trigger_at=ev.event_at,
+    )
+    ev = ev.join(params, ev.trigger_type == params.event_type).drop("event_type")
+    t = base.join(
+        ev,
+        [base.crime_id == ev._crime, ev._victim.isnull() | (ev._victim == base.victim_id)],
+    )
+    return in_force(t)
+
+
+def _per_obligation(obligations: Sequence[Obligation], field: str, name: str) -> ir.Table:
+    """A small table of (obligation_id, ``name``): each value of each obligation's ``field``."""
+    pairs = [(o.id, v) for o in obligations for v in getattr(_how(o), field)]
+    return ibis.memtable(
+        {"obligation_id": [p[0] for p in pairs], name: [p[1] for p in pairs]},
+        schema={"obligation_id": "string", name: "string"},
+    )
+
+
+def _partner_contacts(ctx: Context, obligations: Sequence[Obligation]) -> ir.Table:
+    """The visible partner contacts from each obligation's ``agencies`` (with its id)."""
+    c = ctx.src.agency_contacts
+    c = c.filter(c.contact_at < ctx.cutoff)
+    c = c.select(
+        "victim_id",
+        "crime_id",
         "contact_at",
-        "contact_id",
-        met_at="contact_at",
-        met_by_id="contact_id",
+        "purpose",
+        "about_event_id",
+        "agency",
+        contact_id=_partner_id(c, "contact_id"),
+        successful=c.successful.fill_null(True),
     )
-    failed = (
-        matched.filter(~matched.successful).group_by(_TRIGGER).aggregate(_failed=ibis._.count())
+    agencies = _per_obligation(obligations, "agencies", "agency")
+    return c.join(agencies, "agency")
+
+
+def _partner_update(base: ir.Table, ctx: Context, obligations: Sequence[Obligation]) -> ir.Table:
+    params = _params(
+        obligations,
+        ctx,
+        lambda o: [{"event_type": e} for e in _how(o).events],
+        {"event_type": "string"},
     )
-    t = t.left_join(first, _TRIGGER).left_join(failed, _TRIGGER)
-    t = due_in_working_days(t, ctx)
-    return _rows(t, na_reason=_opt_out(t), detail=t._failed.fill_null(0).cast("string"))
+    t = _partner_events(base, ctx, params)
+    keys = ["obligation_id", *_TRIGGER]
+    c = _partner_contacts(ctx, obligations)
+    trig = t.select(*keys, "trigger_at", "_agency", "_event_id").distinct()
+    by_id = trig.join(
+        c,
+        [
+            trig.obligation_id == c.obligation_id,
+            trig.victim_id == c.victim_id,
+            trig.crime_id == c.crime_id,
+            trig._event_id == c.about_event_id,
+            trig._agency == c.agency,
+        ],
+    ).select(*keys, "contact_id", "contact_at", "successful")
+    purposes = _per_obligation(obligations, "purposes", "purpose")
+    cp = c.join(purposes, ["obligation_id", "purpose"])
+    by_purpose = trig.join(
+        cp,
+        [
+            trig.obligation_id == cp.obligation_id,
+            trig.victim_id == cp.victim_id,
+            trig.crime_id == cp.crime_id,
+            cp.about_event_id.isnull(),
+            cp.contact_at >= trig.trigger_at,
+        ],
+    ).select(*keys, "contact_id", "contact_at", "successful")
+    matched = by_id.union(by_purpose, distinct=False)
+    return _told(t, matched, keys, ctx, obligations)
 
 
 @evaluates("referral")
@@ -359,7 +580,8 @@ def referral(base: ir.Table, ctx: Context, obligations: Sequence[Obligation]) ->
     to one of the services and none was made by the due date, the obligation does not apply.
     A case-event trigger can be limited to crimes whose offence is in a list
     (``qualifying_offences``) and, where ``case_events`` has a ``sentence_months`` column, to
-    sentences of at least ``min_sentence_months``. ``detail`` is the service that met it.
+    sentences of at least ``min_sentence_months``; any trigger to victims with a flag
+    (``victim_flag``, e.g. bereaved relatives). ``detail`` is the service that met it.
     """
 
     def one(obligation: Obligation) -> ir.Table:
@@ -381,6 +603,7 @@ def referral(base: ir.Table, ctx: Context, obligations: Sequence[Obligation]) ->
                 t = t.filter(t.trigger_event_id.isin(long_enough.event_id))
         else:
             t = _report_triggers(base, _params([obligation], ctx))
+        t = _scoped(t, ctx, how)
         r = ctx.src.referrals
         r = r.filter(r.service.isin(list(how.services)))
         made = r.filter(r.referred_at.notnull() & (r.referred_at < ctx.cutoff))
@@ -410,8 +633,8 @@ def referral(base: ir.Table, ctx: Context, obligations: Sequence[Obligation]) ->
             .aggregate(_declined=ibis._.count())
         )
         t = t.left_join(first, _TRIGGER).left_join(declined, _VC)
-        t = due_in_working_days(t, ctx)
-        on_time = t.met_at.notnull() & (t.met_at.date() <= t.due_date)
+        t = with_due(t, ctx, [obligation])
+        on_time = t.met_at.notnull() & (t.due_date.isnull() | (t.met_at.date() <= t.due_date))
         na = ibis.ifelse(
             t._declined.notnull() & ~on_time,
             ibis.literal(obligation_kind("referral").excuses["declined"]),
@@ -441,25 +664,40 @@ def needs_assessment(base: ir.Table, ctx: Context, obligations: Sequence[Obligat
 
 @evaluates("contact_presence")
 def contact_presence(base: ir.Table, ctx: Context, obligations: Sequence[Obligation]) -> ir.Table:
-    """A successful contact with one of the purposes, owed before the crime is finalised.
+    """A successful contact with one of the purposes, owed before the crime is finalised (or
+    before the day of an event, ``deadline.before_event``).
 
-    ``detail`` says in words what the contact gives the victim.
+    The contact is the police's, or one in ``agency_contacts`` from the obligation's
+    ``agencies``. It can be owed only to victims with a flag (``victim_flag``) and only on
+    crimes that have had one of some case events (``crime_events``). ``detail`` says in words
+    what the contact gives the victim.
     """
+    plain = [o for o in obligations if not _narrowed(_how(o))]
+    parts = [_presence(base, ctx, plain)] if plain else []
+    parts += [_presence(base, ctx, [o]) for o in obligations if _narrowed(_how(o))]
+    return parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+
+
+def _narrowed(how: Evaluation) -> bool:
+    return bool(how.agencies or how.victim_flag or how.crime_events)
+
+
+def _presence(base: ir.Table, ctx: Context, obligations: Sequence[Obligation]) -> ir.Table:
     params = _params(
         obligations,
         ctx,
         lambda o: [{"_what": " or ".join(PURPOSE_WORDS.get(p, p) for p in _how(o).purposes)}],
         {"_what": "string"},
     )
-    purposes = ibis.memtable(
-        {
-            "obligation_id": [o.id for o in obligations for _ in _how(o).purposes],
-            "purpose": [p for o in obligations for p in _how(o).purposes],
-        },
-        schema={"obligation_id": "string", "purpose": "string"},
-    )
+    purposes = _per_obligation(obligations, "purposes", "purpose")
     t = _report_triggers(base, params)
-    c = _successful_contacts(ctx)
+    if len(obligations) == 1:
+        t = _scoped(t, ctx, _how(obligations[0]))
+    if _how(obligations[0]).agencies:
+        c = _partner_contacts(ctx, obligations)
+        c = c.filter(c.successful).drop("obligation_id")
+    else:
+        c = _successful_contacts(ctx)
     given = c.join(purposes, "purpose")
     first = _first(
         given,
@@ -469,8 +707,129 @@ def contact_presence(base: ir.Table, ctx: Context, obligations: Sequence[Obligat
         met_at="contact_at",
         met_by_id="contact_id",
     )
-    t = t.left_join(first, [*_VC, "obligation_id"])
-    return _rows(t, due_date=t.finalised_at.date(), detail=t._what)
+    t = with_due(t.left_join(first, [*_VC, "obligation_id"]), ctx, obligations)
+    return _rows(t, detail=t._what)
+
+
+@evaluates("completed_in_time")
+def completed_in_time(base: ir.Table, ctx: Context, obligations: Sequence[Obligation]) -> ir.Table:
+    """Each row of a table (``table``) is a trigger at its ``start``, met at the earliest of its
+    ``end`` columns: a crime recorded after its report, a review request completed, a complaint
+    acknowledged or answered, an expense claim paid, an interpretation need provided for.
+
+    Rows of a partner table count only from the obligation's ``agencies`` (any, if it names
+    none); a crime's row is owed to each of its victims. A row whose ``excused_by`` column is
+    true (the victim declined) and that was never met does not apply. The deadline is a count
+    of working days, a count of hours (met only within the hours), or the crime's finalisation.
+    ``detail`` says what meeting it is.
+    """
+
+    def one(obligation: Obligation) -> ir.Table:
+        how = _how(obligation)
+        assert how.table is not None and how.start is not None
+        spec = RECORD_TABLES[how.table]
+        rec = getattr(ctx.src, how.table)
+        rec = rec.filter(rec[how.start] < ctx.cutoff)
+        if how.agencies:
+            rec = rec.filter(rec.agency.isin(list(how.agencies)))
+        ends = [visible(rec[c], ctx.as_of) for c in how.end]
+        met = ends[0]
+        for other in ends[1:]:
+            met = ibis.ifelse(met.isnull() | (other < met), other, met)
+        keyed = "agency" in rec.columns
+        record_id = _partner_id(rec, spec.id_column) if keyed else rec[spec.id_column]
+        excused = rec[how.excused_by].fill_null(False) if how.excused_by else ibis.literal(False)
+        rec = rec.select(
+            _crime=rec.crime_id,
+            _victim=rec.victim_id if "victim_id" in rec.columns else _NULL_STR,
+            trigger_event_id=record_id,
+            trigger_at=rec[how.start],
+            met_at=met,
+            _excused=excused,
+        )
+        on = [base.crime_id == rec._crime]
+        if how.table != "crimes":
+            on.append(base.victim_id == rec._victim)
+        t = base.join(rec, on).cross_join(_params([obligation], ctx))
+        t = in_force(t)
+        t = with_due(t, ctx, [obligation])
+        na = ibis.ifelse(
+            t._excused & t.met_at.isnull(),
+            ibis.literal(obligation_kind("completed_in_time").excuses["declined"]),
+            _NULL_STR,
+        )
+        return _rows(
+            t,
+            trigger_type=ibis.literal(spec.trigger_type),
+            met_by_id=ibis.ifelse(t.met_at.notnull(), t.trigger_event_id, _NULL_STR),
+            na_reason=na,
+            detail=ibis.literal(spec.done),
+            on_time=hours_on_time(t),
+        )
+
+    return _each(obligations, one)
+
+
+@evaluates("event_followed")
+def event_followed(base: ir.Table, ctx: Context, obligations: Sequence[Obligation]) -> ir.Table:
+    """A case or partner event followed by a partner's event (``follow_events``, recorded by
+    one of ``agencies``) on the same crime, on or after the trigger's day: the court's result
+    received by the Witness Care Unit, a Victim Personal Statement considered at sentence.
+
+    It can be owed only to victims who had a successful police contact with one of some
+    purposes by the trigger (``if_contacted``, e.g. offered a VPS). ``detail`` says what the
+    following event records.
+    """
+
+    def one(obligation: Obligation) -> ir.Table:
+        how = _how(obligation)
+        params = _params(
+            [obligation],
+            ctx,
+            lambda o: [{"event_type": e} for e in how.events],
+            {"event_type": "string"},
+        )
+        if how.trigger == "agency_event":
+            t = _partner_events(base, ctx, params)
+        else:
+            t = _event_triggers(base, ctx, params)
+        if how.if_contacted:
+            c = _successful_contacts(ctx)
+            c = c.filter(c.purpose.isin(list(how.if_contacted))).select(
+                _cv="victim_id", _cc="crime_id", _offered_at="contact_at"
+            )
+            trig = t.select(*_TRIGGER, "trigger_at").distinct()
+            offered = (
+                trig.join(
+                    c,
+                    [
+                        trig.victim_id == c._cv,
+                        trig.crime_id == c._cc,
+                        c._offered_at <= trig.trigger_at,
+                    ],
+                )
+                .select(*_TRIGGER)
+                .distinct()
+                .mutate(_offered=ibis.literal(True))
+            )
+            t = t.left_join(offered, _TRIGGER)
+            t = t.filter(t._offered.fill_null(False))
+        ev = ctx.src.agency_events
+        ev = ev.filter(
+            ev.event_type.isin(list(how.follow_events))
+            & ev.agency.isin(list(how.agencies))
+            & (ev.event_at < ctx.cutoff)
+        ).select(_crime=ev.crime_id, _at=ev.event_at, _id=_partner_id(ev, "event_id"))
+        trig = t.select(*_TRIGGER, "trigger_at").distinct()
+        followed = trig.join(
+            ev, [trig.crime_id == ev._crime, ev._at.date() >= trig.trigger_at.date()]
+        )
+        first = _first(followed, _TRIGGER, "_at", "_id", met_at="_at", met_by_id="_id")
+        t = with_due(t.left_join(first, _TRIGGER), ctx, [obligation])
+        words = " or ".join(FOLLOW_WORDS.get(e, e.replace("_", " ")) for e in how.follow_events)
+        return _rows(t, detail=ibis.literal(words))
+
+    return _each(obligations, one)
 
 
 @evaluates("care_contract_agreed")
@@ -611,12 +970,10 @@ if _missing:  # pragma: no cover - a declared kind without an evaluator is a pro
 def status(t: ir.Table, as_of: date) -> ir.StringValue:
     """met, late (met after the due date), pending, overdue (not met, past due), not_applicable."""
     met_date = t.met_at.date()
+    by_date = t.due_date.isnull() | (met_date <= t.due_date)
     return ibis.cases(
         (t.na_reason.notnull(), LedgerStatus.not_applicable.value),
-        (
-            t.met_at.notnull() & (t.due_date.isnull() | (met_date <= t.due_date)),
-            LedgerStatus.met.value,
-        ),
+        (t.met_at.notnull() & t.on_time.fill_null(by_date), LedgerStatus.met.value),
         (t.met_at.notnull(), LedgerStatus.late.value),
         (t.due_date.notnull() & (t.due_date < ibis.literal(as_of)), LedgerStatus.overdue.value),
         else_=LedgerStatus.pending.value,

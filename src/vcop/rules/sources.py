@@ -24,7 +24,16 @@ TABLES = (
     "needs_assessments",
     "care_contracts",
     "supervisory_reviews",
+    "agency_events",
+    "agency_contacts",
+    "review_requests",
+    "complaints",
+    "expense_claims",
+    "interpretation_needs",
 )
+
+#: Tables whose ``victim_id`` may be blank (a row about every victim of the crime).
+OPTIONAL_VICTIM = ("agency_events",)
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,12 @@ class Sources:
     needs_assessments: ir.Table
     care_contracts: ir.Table
     supervisory_reviews: ir.Table
+    agency_events: ir.Table
+    agency_contacts: ir.Table
+    review_requests: ir.Table
+    complaints: ir.Table
+    expense_claims: ir.Table
+    interpretation_needs: ir.Table
     calendar: ir.Table
 
     @classmethod
@@ -73,6 +88,9 @@ class Sources:
             if crime_ids is not None:
                 table = table.filter(table.crime_id.isin(crime_ids))
             if victim_id is not None and "victim_id" in table.columns:
-                table = table.filter(table.victim_id == victim_id)
+                mine_only = table.victim_id == victim_id
+                if f.name in OPTIONAL_VICTIM:
+                    mine_only = table.victim_id.isnull() | mine_only
+                table = table.filter(mine_only)
             changes[f.name] = table
         return replace(self, **changes)

@@ -45,7 +45,13 @@ Owner = Literal[
     "pcc_commissioned_services",
 ]
 Trigger = Literal[
-    "crime_reported", "crime_recorded", "case_event", "care_contract", "supervisory_review"
+    "crime_reported",
+    "crime_recorded",
+    "case_event",
+    "agency_event",
+    "record",
+    "care_contract",
+    "supervisory_review",
 ]
 
 
@@ -61,23 +67,58 @@ class LedgerStatus(StrEnum):
 
 
 #: How a kind's deadline is given in an obligation's ``deadline``.
-DeadlineForm = Literal["count", "by_finalisation", "agreed_with_victim", "none"]
+DeadlineForm = Literal["count", "by_finalisation", "before_event", "agreed_with_victim", "none"]
 
 #: What each deadline form needs, in words (for ``vcop check``).
 DEADLINE_FORM_WORDS: dict[str, str] = {
     "count": "enhanced and standard day counts, or a local_standard",
     "by_finalisation": "by_finalisation: true",
+    "before_event": "before_event: [event types]",
     "agreed_with_victim": "agreed_with_victim: true",
     "none": "",
 }
 
 #: The parameters a kind can take in ``evaluate`` (besides ``events``, which go with
-#: ``trigger: case_event``), and how each reads in a message.
+#: ``trigger: case_event`` or ``trigger: agency_event``), and how each reads in a message.
 PARAMETER_WORDS: dict[str, str] = {
     "purposes": "contact purposes",
     "services": "referral services",
     "qualifying_offences": "an offence list",
     "min_sentence_months": "a minimum sentence",
+    "agencies": "the agencies whose records count",
+    "table": "a canonical table",
+    "start": "the column that starts the clock",
+    "end": "the columns that stop it",
+    "excused_by": "a column that excuses it",
+    "victim_flag": "a victim flag",
+    "crime_events": "case events the crime must have had",
+    "if_contacted": "contact purposes the victim must have had",
+    "follow_events": "the partner events that meet it",
+}
+
+#: The victims' flags an obligation can be limited to (``evaluate.victim_flag``).
+VICTIM_FLAGS = ("vulnerable", "intimidated", "persistently_targeted", "bereaved_relative")
+
+
+@dataclass(frozen=True)
+class RecordTable:
+    """A table whose rows each start a clock (``trigger: record``, or the crime's report)."""
+
+    #: The column naming the row (with the agency, for partner tables, in the ledger's id).
+    id_column: str
+    #: The ledger's ``trigger_type`` for a row of it.
+    trigger_type: str
+    #: What doing it is called, as in "paid by the due date".
+    done: str
+
+
+#: The tables ``completed_in_time`` can time, and how their rows read in the ledger.
+RECORD_TABLES: dict[str, RecordTable] = {
+    "crimes": RecordTable("crime_id", "crime_reported", "recorded"),
+    "interpretation_needs": RecordTable("need_id", "interpretation_need", "provided"),
+    "review_requests": RecordTable("request_id", "review_request", "completed"),
+    "complaints": RecordTable("complaint_id", "complaint", "acknowledged or answered"),
+    "expense_claims": RecordTable("claim_id", "expense_claim", "paid"),
 }
 
 #: The placeholders a reason template may use; the rules supply each from the row.
@@ -102,13 +143,19 @@ class ObligationKind:
     name: str
     #: The ``evaluate.trigger`` values it accepts.
     triggers: tuple[str, ...]
-    #: The deadline the obligation must give.
-    deadline: DeadlineForm
+    #: The forms of deadline the obligation may give (one of them).
+    deadlines: tuple[DeadlineForm, ...]
     reasons: dict[LedgerStatus, str]
     #: ``evaluate`` parameters it must set.
     requires: tuple[str, ...] = ()
+    #: ``evaluate`` parameters it must set with a given trigger (and may not set otherwise).
+    trigger_requires: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: ``evaluate`` parameters it may set.
+    options: tuple[str, ...] = ()
     #: ``evaluate`` parameters it may set, only with ``trigger: case_event``.
     event_filters: tuple[str, ...] = ()
+    #: Whether a counted deadline may be in hours (``clock: hours``, a local standard).
+    hours: bool = False
     #: Whether ``opt_out_applies`` (the victim's opt-out from updates) can switch it off.
     opt_out: bool = False
     #: Why a row of this kind can be not applicable (name -> the words the ledger gives); a
@@ -119,7 +166,14 @@ class ObligationKind:
 
     @property
     def parameters(self) -> tuple[str, ...]:
-        return (*self.requires, *self.event_filters)
+        by_trigger = (p for ps in self.trigger_requires.values() for p in ps)
+        return tuple(
+            dict.fromkeys((*self.requires, *by_trigger, *self.options, *self.event_filters))
+        )
+
+    def required(self, trigger: str) -> tuple[str, ...]:
+        """The parameters an obligation of this kind with ``trigger`` must set."""
+        return (*self.requires, *self.trigger_requires.get(trigger, ()))
 
     def statuses(self) -> tuple[LedgerStatus, ...]:
         """The statuses it can produce: all but ``not_applicable`` unless it has excuses."""
@@ -138,8 +192,9 @@ OBLIGATION_KINDS: dict[str, ObligationKind] = {
     for k in (
         ObligationKind(
             "event_update",
-            triggers=("case_event",),
-            deadline="count",
+            triggers=("case_event", "agency_event"),
+            deadlines=("count", "by_finalisation", "before_event"),
+            trigger_requires={"agency_event": ("purposes", "agencies")},
             opt_out=True,
             excuses={"opted_out": OPTED_OUT},
             reasons={
@@ -154,8 +209,9 @@ OBLIGATION_KINDS: dict[str, ObligationKind] = {
         ObligationKind(
             "referral",
             triggers=("crime_reported", "case_event"),
-            deadline="count",
+            deadlines=("count", "by_finalisation"),
             requires=("services",),
+            options=("victim_flag",),
             event_filters=("qualifying_offences", "min_sentence_months"),
             excuses={"declined": "the victim declined the referral"},
             reasons={
@@ -169,7 +225,7 @@ OBLIGATION_KINDS: dict[str, ObligationKind] = {
         ObligationKind(
             "needs_assessment",
             triggers=("crime_recorded", "crime_reported"),
-            deadline="count",
+            deadlines=("count",),
             reasons={
                 LedgerStatus.met: "needs assessment completed within the local standard",
                 LedgerStatus.late: "needs assessment completed after the local standard",
@@ -181,19 +237,49 @@ OBLIGATION_KINDS: dict[str, ObligationKind] = {
         ObligationKind(
             "contact_presence",
             triggers=("crime_reported",),
-            deadline="by_finalisation",
+            deadlines=("by_finalisation", "before_event"),
             requires=("purposes",),
+            options=("agencies", "victim_flag", "crime_events"),
             reasons={
                 LedgerStatus.met: "{detail} given",
-                LedgerStatus.late: "{detail} given only after the crime was finalised",
-                LedgerStatus.overdue: "no record of {detail}; the crime was finalised without it",
-                LedgerStatus.pending: "no record of {detail} yet; the crime is not finalised",
+                LedgerStatus.late: "{detail} given only after the due date",
+                LedgerStatus.overdue: "no record of {detail}; the due date passed without it",
+                LedgerStatus.pending: "no record of {detail} yet; not yet due",
+            },
+        ),
+        ObligationKind(
+            "completed_in_time",
+            triggers=("crime_reported", "record"),
+            deadlines=("count", "by_finalisation"),
+            requires=("table", "start", "end"),
+            options=("agencies", "excused_by"),
+            hours=True,
+            excuses={"declined": "the victim declined it"},
+            reasons={
+                LedgerStatus.met: "{detail} by the due date",
+                LedgerStatus.late: "{detail} after the due date",
+                LedgerStatus.overdue: "not {detail} and the due date has passed",
+                LedgerStatus.pending: "not yet due; not {detail} yet",
+                LedgerStatus.not_applicable: _NA,
+            },
+        ),
+        ObligationKind(
+            "event_followed",
+            triggers=("case_event", "agency_event"),
+            deadlines=("count", "before_event"),
+            requires=("follow_events", "agencies"),
+            options=("if_contacted",),
+            reasons={
+                LedgerStatus.met: "{detail} by the due date",
+                LedgerStatus.late: "{detail} after the due date",
+                LedgerStatus.overdue: "no record that {detail}; the due date has passed",
+                LedgerStatus.pending: "not yet due; no record yet that {detail}",
             },
         ),
         ObligationKind(
             "care_contract_agreed",
             triggers=("crime_reported",),
-            deadline="count",
+            deadlines=("count",),
             opt_out=True,
             excuses={
                 "opted_out": OPTED_OUT,
@@ -210,7 +296,7 @@ OBLIGATION_KINDS: dict[str, ObligationKind] = {
         ObligationKind(
             "care_contract_updates",
             triggers=("care_contract",),
-            deadline="agreed_with_victim",
+            deadlines=("agreed_with_victim",),
             opt_out=True,
             excuses={"opted_out": OPTED_OUT},
             reasons={
@@ -225,7 +311,7 @@ OBLIGATION_KINDS: dict[str, ObligationKind] = {
         ObligationKind(
             "supervisory_review",
             triggers=("supervisory_review",),
-            deadline="none",
+            deadlines=("none",),
             deadline_words="the due date set for the review (`supervisory_reviews.due_at`)",
             reasons={
                 LedgerStatus.met: "review completed by its due date",
@@ -277,6 +363,38 @@ class LocalStandards(BaseModel):
         description="Working days after a crime is reported by which a victim care contract "
         "should be agreed.",
     )
+    crime_recording_hours: int = Field(
+        24,
+        ge=1,
+        description="Hours after a crime is reported by which it should be recorded (Right 2; "
+        "the Code says only 'without unjustified delay': 24 hours is the commonly cited "
+        "National Crime Recording Standard practice, unconfirmed).",
+    )
+    wcu_needs_assessment_working_days: int = Field(
+        1,
+        ge=1,
+        description="Working days after a not-guilty plea by which the Witness Care Unit "
+        "should have assessed the victim's needs (the Code gives no timescale).",
+    )
+    police_vrr_working_days: int = Field(
+        30,
+        ge=1,
+        description="Working days after a Victims' Right to Review request by which the police "
+        "review should be complete (the NPCC scheme's 30, not the Code's text).",
+    )
+    cps_vrr_working_days: int = Field(
+        30,
+        ge=1,
+        description="Working days after a Victims' Right to Review request by which the CPS "
+        "review should be complete (unconfirmed: the reference gives none; as the police "
+        "scheme).",
+    )
+    appeal_information_working_days: int = Field(
+        1,
+        ge=1,
+        description="Working days after an appeal is lodged or decided by which the Witness "
+        "Care Unit should tell the victim (2015 guidance said 1; the 2021 value is unconfirmed).",
+    )
 
 
 class Deadline(BaseModel):
@@ -284,13 +402,29 @@ class Deadline(BaseModel):
 
     model_config = _STRICT
 
-    clock: Literal["working_days", "calendar_days"] | None
+    clock: Literal["working_days", "calendar_days", "hours"] | None
     enhanced: int | None = None
     standard: int | None = None
     local_standard: str | None = None
     agreed_with_victim: bool = False
     by_finalisation: bool = False
+    #: Due by the date of the first of these case or partner events on the crime at or after
+    #: the trigger (pending until one happens).
+    before_event: tuple[str, ...] = ()
     period_text: str | None = None
+
+    @property
+    def form(self) -> str:
+        """Which :data:`DeadlineForm` it is."""
+        if (self.enhanced is not None and self.standard is not None) or self.local_standard:
+            return "count"
+        if self.by_finalisation:
+            return "by_finalisation"
+        if self.before_event:
+            return "before_event"
+        if self.agreed_with_victim:
+            return "agreed_with_victim"
+        return "none"
 
     def describe(self) -> str:
         """The deadline in words, e.g. '1 working day (enhanced) / 5 working days (standard)'."""
@@ -300,7 +434,8 @@ class Deadline(BaseModel):
             return f"{n} {unit.removesuffix('s')}" if n == 1 else f"{n} {unit}"
 
         if self.local_standard:
-            return f"working days set by the local standard `{self.local_standard}`"
+            unit = "hours" if self.clock == "hours" else "working days"
+            return f"{unit} set by the local standard `{self.local_standard}`"
         if self.agreed_with_victim:
             return "the interval agreed in the victim care contract (calendar days)"
         if self.enhanced is not None and self.standard is not None:
@@ -309,7 +444,30 @@ class Deadline(BaseModel):
             return f"{days(self.enhanced)} (enhanced) / {days(self.standard)} (standard)"
         if self.by_finalisation:
             return "no deadline in the Code: vcop expects it before the crime is finalised"
+        if self.before_event:
+            events = " or ".join(e.replace("_", " ") for e in self.before_event)
+            return f"no deadline in the Code: vcop expects it by the day of the {events}"
         return self.period_text or "no deadline in the Code"
+
+
+class CodeParagraph(BaseModel):
+    """Where in the 2021 Code (the GOV.UK text) an obligation comes from.
+
+    ``paragraph`` is the Code's paragraph number where the reference gives one; otherwise the
+    obligation cites the right and section heading and is marked ``verified: false``.
+    """
+
+    model_config = _STRICT
+
+    section: str
+    paragraph: str | None = None
+    verified: bool = False
+
+    def describe(self) -> str:
+        cite = f"para {self.paragraph}, {self.section}" if self.paragraph else self.section
+        if self.verified or not self.section.startswith("Right "):
+            return cite  # verified, or a local standard (no Code paragraph to verify)
+        return f"{cite} (unverified)"
 
 
 class Evaluation(BaseModel):
@@ -324,6 +482,22 @@ class Evaluation(BaseModel):
     services: tuple[str, ...] = ()
     qualifying_offences: str | None = None
     min_sentence_months: int | None = None
+    #: The partner agencies whose contacts, events or records count.
+    agencies: tuple[str, ...] = ()
+    #: ``completed_in_time``: the table, the column that starts the clock and those that stop
+    #: it (the earliest counts), and a boolean column that excuses the row.
+    table: str | None = None
+    start: str | None = None
+    end: tuple[str, ...] = ()
+    excused_by: str | None = None
+    #: Only victims with this flag (:data:`VICTIM_FLAGS`).
+    victim_flag: str | None = None
+    #: Only crimes that have had one of these case events by the as-of date.
+    crime_events: tuple[str, ...] = ()
+    #: Only victims who had a successful contact with one of these purposes by the trigger.
+    if_contacted: tuple[str, ...] = ()
+    #: ``event_followed``: the partner event types that meet it.
+    follow_events: tuple[str, ...] = ()
     opt_out_applies: bool = False
 
 
@@ -343,18 +517,25 @@ class Obligation(BaseModel):
     effective_to: date | None
     notes: str = ""
     source: str
+    code_paragraph: CodeParagraph
     evaluate: Evaluation | None = None
     not_evaluated: str | None = None
     edition: str = ""
 
-    def deadline_days(self, standards: LocalStandards) -> tuple[int, int] | None:
-        """(enhanced, standard) day counts, or None if the deadline is not a fixed count."""
+    def deadline_counts(self, standards: LocalStandards) -> tuple[int, int] | None:
+        """(enhanced, standard) counts in the deadline's clock, or None if it is not a count."""
         if self.deadline.local_standard:
-            days = int(getattr(standards, self.deadline.local_standard))
-            return days, days
+            n = int(getattr(standards, self.deadline.local_standard))
+            return n, n
         if self.deadline.enhanced is not None and self.deadline.standard is not None:
             return self.deadline.enhanced, self.deadline.standard
         return None
+
+    def deadline_days(self, standards: LocalStandards) -> tuple[int, int] | None:
+        """(enhanced, standard) day counts, or None if the deadline is not a count of days."""
+        if self.deadline.clock == "hours":
+            return None
+        return self.deadline_counts(standards)
 
 
 class Right(BaseModel):
@@ -719,8 +900,37 @@ def check_deadlines(draft: _Draft) -> Iterator[Problem]:
                 "agreed_with_victim, by_finalisation",
                 "deadline",
             )
-        if (ways[0] or ways[1]) and d.clock != "working_days":
+        ways.append(bool(d.before_event))
+        if sum(ways) > 1 and not sum(ways[:4]) > 1:
+            yield at.problem(
+                f"{oid}: deadline has before_event and another way of falling due", "deadline"
+            )
+        if ways[0] and d.clock != "working_days":
             yield at.problem(f"{oid}: a day count needs deadline.clock: working_days", "deadline")
+        if ways[1] and d.clock not in ("working_days", "hours"):
+            yield at.problem(
+                f"{oid}: a local standard needs deadline.clock: working_days or hours", "deadline"
+            )
+        if d.clock == "hours" and not (
+            d.local_standard is not None and d.local_standard.endswith("_hours")
+        ):
+            yield at.problem(
+                f"{oid}: deadline.clock: hours needs a local_standard counted in hours",
+                "deadline",
+            )
+        if (
+            d.clock == "working_days"
+            and d.local_standard is not None
+            and not d.local_standard.endswith("_working_days")
+            and d.local_standard in standards
+        ):
+            yield at.problem(
+                f"{oid}: local standard {d.local_standard} is not counted in working days",
+                "deadline",
+                "local_standard",
+            )
+        if d.before_event and d.clock is not None:
+            yield at.problem(f"{oid}: before_event needs deadline.clock: null", "deadline")
         if d.agreed_with_victim and d.clock != "calendar_days":
             yield at.problem(
                 f"{oid}: an agreed interval needs deadline.clock: calendar_days", "deadline"
@@ -740,26 +950,89 @@ def _kinds_taking(parameter: str) -> str:
     return " or ".join(k.name for k in OBLIGATION_KINDS.values() if parameter in k.parameters)
 
 
-def _required_parameter(
-    obligation: Obligation, kind: ObligationKind, parameter: str, at: _Located
+#: The partner tables (keyed by agency) and the triggers that read them.
+_EVENT_LISTS = {"case_event": "event_types", "agency_event": "agency_event_types"}
+
+
+def _parameter_problems(
+    obligation: Obligation, kind: ObligationKind, at: _Located
 ) -> Iterator[Problem]:
-    """``evaluate.<parameter>`` is set exactly when the kind requires it."""
+    """Each ``evaluate`` parameter is set when the kind (with this trigger) requires it, and
+    only if the kind takes it."""
     assert obligation.evaluate is not None
-    if (parameter in kind.requires) != bool(getattr(obligation.evaluate, parameter)):
+    e = obligation.evaluate
+    required = kind.required(e.trigger)
+    allowed = {*required, *kind.options}
+    if e.trigger == "case_event":
+        allowed |= set(kind.event_filters)
+    for parameter in PARAMETER_WORDS:
+        value = getattr(e, parameter)
+        is_set = value is not None and value != ()
+        if parameter in required and not is_set:
+            yield at.problem(
+                f"{obligation.id}: kind {e.kind} with trigger: {e.trigger} needs evaluate."
+                f"{parameter} ({PARAMETER_WORDS[parameter]})",
+                "evaluate",
+            )
+        elif is_set and parameter not in allowed:
+            if parameter in ("qualifying_offences", "min_sentence_months"):
+                continue  # check_evaluation says where these belong
+            yield at.problem(
+                f"{obligation.id}: evaluate.{parameter} ({PARAMETER_WORDS[parameter]}) belong with "
+                f"kind {_kinds_taking(parameter)}",
+                "evaluate",
+            )
+
+
+def _record_problems(obligation: Obligation, at: _Located) -> Iterator[Problem]:
+    """``completed_in_time``: the table and its columns exist and have the right types."""
+    assert obligation.evaluate is not None
+    e = obligation.evaluate
+    oid = obligation.id
+    if e.table is None:
+        return
+    if e.table not in RECORD_TABLES:
         yield at.problem(
-            f"{obligation.id}: evaluate.{parameter} ({PARAMETER_WORDS[parameter]}) belong with "
-            f"kind {_kinds_taking(parameter)}",
+            f"{oid}: evaluate.table {e.table!r} is not a table vcop can time (one of "
+            f"{', '.join(RECORD_TABLES)})",
             "evaluate",
+            "table",
         )
+        return
+    if (e.table == "crimes") != (e.trigger == "crime_reported"):
+        yield at.problem(
+            f"{oid}: table crimes goes with trigger: crime_reported, any other with trigger: "
+            "record",
+            "evaluate",
+            "trigger",
+        )
+    table = load_schema().table(e.table)
+    types = {c.name: c.type for c in table.columns}
+    for name, column, want in [
+        ("start", e.start, "datetime"),
+        *(("end", c, "datetime") for c in e.end),
+        ("excused_by", e.excused_by, "boolean"),
+    ]:
+        if column is not None and types.get(column) != want:
+            yield at.problem(
+                f"{oid}: evaluate.{name} {column!r} is not a {want} column of {e.table}",
+                "evaluate",
+                name,
+            )
+    if e.agencies and "agency" not in types:
+        yield at.problem(f"{oid}: {e.table} has no agency column", "evaluate", "agencies")
 
 
 @_check
 def check_evaluation(draft: _Draft) -> Iterator[Problem]:
     schema = load_schema()
-    event_types = set(schema.value_lists["event_types"])
-    purposes = set(schema.value_lists["contact_purposes"])
+    lists = schema.value_lists
+    event_types = set(lists["event_types"])
+    agency_event_types = set(lists.get("agency_event_types", ()))
+    all_events = event_types | agency_event_types
+    agencies = set(lists.get("agencies", ()))
     services = set(schema.table("referrals").column("service").allowed or ())
-    lists = set(draft.offences.lists) if draft.offences else set()
+    offence_lists = set(draft.offences.lists) if draft.offences else set()
     opt_out_kinds = [k.name for k in OBLIGATION_KINDS.values() if k.opt_out]
     for obligation, at in draft.obligations or []:
         oid = obligation.id
@@ -770,6 +1043,11 @@ def check_evaluation(draft: _Draft) -> Iterator[Problem]:
                 "(why it cannot)",
                 "evaluate" if e is not None else "id",
             )
+        for i, event in enumerate(obligation.deadline.before_event):
+            if event not in all_events:
+                yield at.problem(
+                    f"{oid}: unknown event type {event!r}", "deadline", "before_event", i
+                )
         if e is None:
             continue
         kind = OBLIGATION_KINDS.get(e.kind)
@@ -788,28 +1066,56 @@ def check_evaluation(draft: _Draft) -> Iterator[Problem]:
                 "evaluate",
                 "trigger",
             )
-        if (e.trigger == "case_event") != bool(e.events):
+        partner = e.trigger == "agency_event"
+        if (e.trigger in _EVENT_LISTS) != bool(e.events):
             yield at.problem(
                 f"{oid}: evaluate.events lists the case event types that trigger it, and only "
-                "with trigger: case_event",
+                "with trigger: case_event or agency_event",
                 "evaluate",
             )
+        known = agency_event_types if partner else event_types
         for i, event in enumerate(e.events):
-            if event not in event_types:
+            if event not in known:
                 yield at.problem(f"{oid}: unknown event type {event!r}", "evaluate", "events", i)
-        yield from _required_parameter(obligation, kind, "purposes", at)
+        yield from _parameter_problems(obligation, kind, at)
+        purposes = set(lists["agency_contact_purposes" if e.agencies else "contact_purposes"])
         for i, purpose in enumerate(e.purposes):
             if purpose not in purposes:
                 yield at.problem(
                     f"{oid}: unknown contact purpose {purpose!r}", "evaluate", "purposes", i
                 )
-        yield from _required_parameter(obligation, kind, "services", at)
+        for i, purpose in enumerate(e.if_contacted):
+            if purpose not in lists["contact_purposes"]:
+                yield at.problem(
+                    f"{oid}: unknown contact purpose {purpose!r}", "evaluate", "if_contacted", i
+                )
         for i, service in enumerate(e.services):
             if service not in services:
                 yield at.problem(
                     f"{oid}: unknown referral service {service!r}", "evaluate", "services", i
                 )
-        if e.qualifying_offences is not None and e.qualifying_offences not in lists:
+        for i, agency in enumerate(e.agencies):
+            if agency not in agencies:
+                yield at.problem(f"{oid}: unknown agency {agency!r}", "evaluate", "agencies", i)
+        for i, event in enumerate(e.crime_events):
+            if event not in event_types:
+                yield at.problem(
+                    f"{oid}: unknown event type {event!r}", "evaluate", "crime_events", i
+                )
+        for i, event in enumerate(e.follow_events):
+            if event not in agency_event_types:
+                yield at.problem(
+                    f"{oid}: unknown partner event type {event!r}", "evaluate", "follow_events", i
+                )
+        if e.victim_flag is not None and e.victim_flag not in VICTIM_FLAGS:
+            yield at.problem(
+                f"{oid}: evaluate.victim_flag {e.victim_flag!r} is not one of "
+                f"{', '.join(VICTIM_FLAGS)}",
+                "evaluate",
+                "victim_flag",
+            )
+        yield from _record_problems(obligation, at)
+        if e.qualifying_offences is not None and e.qualifying_offences not in offence_lists:
             yield at.problem(
                 f"{oid}: no offence list {e.qualifying_offences!r} in {OFFENCES_FILE}",
                 "evaluate",
@@ -838,17 +1144,40 @@ def check_evaluation(draft: _Draft) -> Iterator[Problem]:
                 "min_sentence_months",
             )
         d = obligation.deadline
-        has = {
-            "count": (d.enhanced is not None and d.standard is not None)
-            or d.local_standard is not None,
-            "by_finalisation": d.by_finalisation,
-            "agreed_with_victim": d.agreed_with_victim,
-            "none": True,
-        }[kind.deadline]
-        if not has:
+        if d.form not in kind.deadlines:
+            words = " or ".join(DEADLINE_FORM_WORDS[f] for f in kind.deadlines if f != "none")
             yield at.problem(
-                f"{oid}: kind {e.kind} needs a deadline with {DEADLINE_FORM_WORDS[kind.deadline]}",
+                f"{oid}: kind {e.kind} needs a deadline with {words or 'no day count'}",
                 "deadline",
+            )
+        if d.clock == "hours" and not kind.hours:
+            yield at.problem(
+                f"{oid}: kind {e.kind} cannot count a deadline in hours", "deadline", "clock"
+            )
+
+
+@_check
+def check_code_paragraphs(draft: _Draft) -> Iterator[Problem]:
+    """Each obligation cites the Code: a paragraph, or its right and section heading marked
+    unverified."""
+    for obligation, at in draft.obligations or []:
+        p = obligation.code_paragraph
+        oid = obligation.id
+        if p.verified and not p.paragraph:
+            yield at.problem(
+                f"{oid}: a verified code_paragraph gives the paragraph number",
+                "code_paragraph",
+            )
+        if obligation.right is not None and not p.section.startswith(f"Right {obligation.right}:"):
+            yield at.problem(
+                f"{oid}: code_paragraph.section must start 'Right {obligation.right}:' (the "
+                "right, then the section heading)",
+                "code_paragraph",
+                "section",
+            )
+        if obligation.right is None and p.paragraph is not None:
+            yield at.problem(
+                f"{oid}: a local standard has no Code paragraph", "code_paragraph", "paragraph"
             )
 
 
