@@ -171,6 +171,12 @@ def test_everything_lies_in_the_window(small: Path) -> None:
         "supervisory_reviews": ["completed_at"],  # due_at may lie ahead: the next review
         "incidents": ["received_at", "arrived_at"],
         "survey_responses": ["surveyed_at"],
+        "agency_events": ["event_at"],
+        "agency_contacts": ["contact_at"],
+        "review_requests": ["requested_at", "acknowledged_at", "completed_at"],
+        "complaints": ["received_at", "acknowledged_at", "responded_at"],
+        "expense_claims": ["received_at", "paid_at"],
+        "interpretation_needs": ["identified_at", "provided_at"],
     }
     for table, cols in dated.items():
         for row in read(small, table):
@@ -320,11 +326,13 @@ def test_imperfections(modest: Path) -> None:
         "compensation_info",
         "vcc_update",
         "update",
+        "restorative_justice_info",
     ):
         assert purposes[purpose] > 0, purpose
     referrals = read(modest, "referrals")
     services = Counter(r["service"] for r in referrals)
     assert services["victim_hub"] > services["idva"] > 0 and services["isva"] > 0
+    assert services["family_liaison"] > 0  # bereaved relatives (homicide)
     assert any(r["consent"] == "declined" and not r["referred_at"] for r in referrals)
     victims = read(modest, "victims")
     hub = {(r["victim_id"], r["crime_id"]) for r in referrals if r["service"] == "victim_hub"}

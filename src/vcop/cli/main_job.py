@@ -65,10 +65,11 @@ def demo(
 ) -> None:
     """Build the Demoshire demo force and run vcop on it: generate, load, evaluate, serve."""
     from vcop.rules.ledger import evaluate, last_run
-    from vcop.synth import generate
+    from vcop.synth import GENERATOR_VERSION, generate
     from vcop.web.auth import DEMO_ACCOUNT, ensure_demo_account
 
-    settings = {"seed": seed, "years": years, "end": end.date().isoformat(), "scale": 1.0}
+    settings = {"seed": seed, "years": years, "end": end.date().isoformat(), "scale": 1.0,
+                "generator": GENERATOR_VERSION}  # fmt: skip
     manifest = out / "demo.json"
     if not (manifest.exists() and json.loads(manifest.read_text()) == settings):
         console.print(

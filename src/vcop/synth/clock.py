@@ -84,6 +84,11 @@ class WorkingDays:
                 extra -= 1
         return cur
 
+    def between(self, day: int, later: int) -> int:
+        """Working days after ``day`` up to and including ``later`` (0 on the same day); within
+        the calendar's range only."""
+        return bisect_right(self._work, later) - bisect_right(self._work, day)
+
     def on_or_after(self, day: int) -> int:
         """``day`` if it is a working day, otherwise the next working day."""
         return day if self.is_working(day) else self.add(day, 1)

@@ -67,8 +67,10 @@ class Crime:
         "da",
         "district",
         "events",
+        "first_hearing",
         "hate",
         "lsoa",
+        "not_guilty",
         "offence",
         "officer",
         "officer_diligence",
@@ -79,7 +81,10 @@ class Crime:
         "reported",
         "screened",
         "sentenced_minute",
+        "trial",
+        "trial_listed",
         "unit",
+        "verdict",
     )
 
     crime_id: str
@@ -88,11 +93,15 @@ class Crime:
     da: bool
     district: District
     events: list[Event]
+    #: The court journey as drawn (times may lie after the extract's end; the partner agencies'
+    #: records use them, cut off at the end): first hearing, plea, trial listing, trial, verdict.
+    first_hearing: int | None
     hate: bool
     lsoa: str
     offence: str
     officer: str
     officer_diligence: float
+    not_guilty: bool
     open: bool
     outcome: int
     outcome_minute: int
@@ -100,7 +109,10 @@ class Crime:
     reported: int
     screened: bool
     sentenced_minute: int | None
+    trial: int | None
+    trial_listed: int | None
     unit: str
+    verdict: int | None
 
     def __init__(self) -> None:
         self.crime_id = ""
@@ -109,6 +121,11 @@ class Crime:
         self.sentenced_minute: int | None = None
         self.screened = False
         self.open = True
+        self.first_hearing = None
+        self.not_guilty = False
+        self.trial_listed = None
+        self.trial = None
+        self.verdict = None
 
     @property
     def outcome_group(self) -> str:
@@ -332,18 +349,23 @@ class CrimeModel:
         ev.append((max(listed, charged + 30), "hearing_listed"))
         first = (charged // DAY + r.randint(1, 28)) * DAY + r.randint(10 * HOUR, 16 * HOUR)
         guilty_plea = r.random() < (0.35 if serious else 0.62)
+        c.first_hearing = first
         if guilty_plea:
             verdict, guilty = first, True
         else:
+            c.not_guilty = True
             trial_listed = first + r.randint(HOUR, DAY)
             ev.append((trial_listed, "hearing_listed"))
             trial = first + (r.randint(180, 540) if serious else r.randint(60, 300)) * DAY
+            c.trial_listed = trial_listed
             if r.random() < 0.1:
                 ev.append((first + int((trial - first) * r.random()), "case_stopped_or_altered"))
                 if r.random() < 0.6:
                     return ev  # discontinued
+            c.trial = trial
             verdict = trial + r.randint(0, 3) * DAY
             guilty = r.random() < 0.6
+        c.verdict = verdict
         ev.append((verdict, "verdict"))
         if not guilty:
             return ev

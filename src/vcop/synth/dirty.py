@@ -143,6 +143,28 @@ def _faults(table: str) -> list[tuple[str, Make]]:
             ("not a scale label", bad_value("whole_experience", ("very happy", "ok", "5/7"))),
             ("missing survey", blank("survey")),
         ],
+        "agency_events": [
+            ("unknown crime", bad_value("crime_id", missing_crime)),
+            ("unknown agency", bad_value("agency", ("CPS", "probation", "court"))),
+            (
+                "unknown event type",
+                bad_value("event_type", ("plea_not_guilty", "trial", "Warrant")),
+            ),
+            ("bad event_at", bad_date("event_at")),
+            ("exact duplicate", duplicate()),
+        ],
+        "agency_contacts": [
+            ("unknown victim", bad_value("victim_id", ("DS-V-9000001", "DS-V-0000000"))),
+            ("bad contact_at", bad_date("contact_at")),
+            ("value not allowed", bad_value("purpose", ("letter", "VCL", "call"))),
+            ("bad boolean", bad_value("successful", BAD_BOOLS)),
+        ],
+        "review_requests": [
+            ("unknown crime", bad_value("crime_id", missing_crime)),
+            ("bad requested_at", bad_date("requested_at")),
+        ],
+        "expense_claims": [("missing received_at", blank("received_at"))],
+        "interpretation_needs": [("value not allowed", bad_value("need", ("BSL", "Polish")))],
     }
     return faults.get(table, [])
 
@@ -159,13 +181,28 @@ KEYS = {
     "supervisory_reviews": ("DS-SR-", 7),
     "incidents": ("DS-I-", 7),
     "survey_responses": ("DS-S-", 6),
+    "agency_events": ("DS-X-E-", 7),
+    "agency_contacts": ("DS-X-CT-", 7),
+    "review_requests": ("DS-X-VRR-", 7),
+    "complaints": ("DS-X-CMP-", 7),
+    "expense_claims": ("DS-X-EXP-", 7),
+    "interpretation_needs": ("DS-X-INT-", 7),
+}
+#: The column a new key goes in, where it is not the first (the partners' tables lead with agency).
+KEY_COLUMN = {
+    "agency_events": "event_id",
+    "agency_contacts": "contact_id",
+    "review_requests": "request_id",
+    "complaints": "complaint_id",
+    "expense_claims": "claim_id",
+    "interpretation_needs": "need_id",
 }
 
 
 def _rekey(row: Row, idx: dict[str, int], table: str, key: str) -> Row:
     """Give a bad row its own key so it is not mistaken for a duplicate of the row it came from."""
-    first = next(iter(idx))
-    return _set(row, idx, **{first: key})
+    column = KEY_COLUMN.get(table) or next(iter(idx))
+    return _set(row, idx, **{column: key})
 
 
 def add_dirty(

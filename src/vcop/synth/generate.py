@@ -14,7 +14,8 @@ from vcop.synth.crimes import Crime, Window, generate_crimes, supervisory_review
 from vcop.synth.dirty import add_dirty
 from vcop.synth.force import FORCE_NAME, build_force
 from vcop.synth.incidents import generate_incidents
-from vcop.synth.params import load_params
+from vcop.synth.params import load_params, load_partner_params
+from vcop.synth.partners import generate_partners
 from vcop.synth.rand import stream
 from vcop.synth.surveys import generate_surveys
 from vcop.synth.victims import generate_victims
@@ -54,6 +55,25 @@ GENERATED: dict[str, tuple[str, ...]] = {
         "response_id", "survey", "surveyed_at", "crime_id", "crime_type", "area", "district",
         "ease_of_contact", "actions_taken", "follow_up", "treatment", "whole_experience", "comment",
     ),
+    # The criminal justice partners' tables (vcop.synth.partners); each row carries its agency.
+    "agency_events": ("agency", "event_id", "crime_id", "victim_id", "event_type", "event_at"),
+    "agency_contacts": (
+        "agency", "contact_id", "victim_id", "crime_id", "contact_at", "purpose", "successful",
+        "channel", "about_event_id",
+    ),
+    "review_requests": (
+        "agency", "request_id", "victim_id", "crime_id", "requested_at", "acknowledged_at",
+        "completed_at", "outcome",
+    ),
+    "complaints": (
+        "agency", "complaint_id", "victim_id", "crime_id", "received_at", "acknowledged_at",
+        "responded_at",
+    ),
+    "expense_claims": ("agency", "claim_id", "victim_id", "crime_id", "received_at", "paid_at"),
+    "interpretation_needs": (
+        "agency", "need_id", "victim_id", "crime_id", "identified_at", "need", "provided_at",
+        "declined",
+    ),
 }  # fmt: skip
 
 #: progress(what is happening, work done, work in all)
@@ -63,7 +83,8 @@ DEFAULT_END = date(2025, 6, 30)
 #: The stages of a run and their rough share of the work (out of 100).
 STAGES = (
     ("crimes and case events", 22),
-    ("victims, referrals and contacts", 45),
+    ("victims, referrals and contacts", 41),
+    ("criminal justice partners", 4),
     ("supervisory reviews", 4),
     ("calls for service", 10),
     ("survey responses", 2),
@@ -191,24 +212,33 @@ def generate(
     crimes = generate_crimes(params, force, window, scale, stream(seed, "crimes"), track.part)
     track.start(1)
     vt = generate_victims(params, crimes, window, fmt, stream(seed, "victims"), track.part)
+    track.start(2)
+    pparams = load_partner_params()
+    pt = generate_partners(pparams, crimes, vt, window, fmt, stream(seed, "partners"))
+    partner_tables = pt.rows(fmt, stream(seed, "partner-rows"), pparams.about_event_id_blank)
+    vt.contacts.extend(pt.police_contacts)  # restorative justice information
     vt.contacts.sort(key=lambda t: (t[0], t[1], t[2]))
     contacts = [(f"DS-CT-{n:07d}", *row) for n, (_, _, _, row) in enumerate(vt.contacts, start=1)]
-    track.start(2)
+    first_referral = len(vt.referrals) + 1
+    vt.referrals.extend(
+        (f"DS-R-{n:07d}", *row) for n, row in enumerate(pt.referrals, start=first_referral)
+    )  # family liaison
+    track.start(3)
     reviews: list[tuple[str, ...]] = [
         (f"DS-SR-{n:07d}", crime_id, fmt.ts(due), fmt.ts(done))
         for n, (due, crime_id, _, done) in enumerate(
             supervisory_reviews(params, crimes, window, stream(seed, "reviews")), start=1
         )
     ]
-    track.start(3)
+    track.start(4)
     incidents = generate_incidents(
         params, force, crimes, window, scale, fmt, stream(seed, "incidents")
     )
-    track.start(4)
+    track.start(5)
     surveys = generate_surveys(
         params, force, vt.victim_crimes, window, scale, fmt, stream(seed, "surveys")
     )
-    track.start(5)
+    track.start(6)
 
     tables: dict[str, list[tuple[str, ...]]] = {
         "crimes": _crime_rows(crimes, fmt, stream(seed, "crime-rows")),
@@ -223,6 +253,7 @@ def generate(
         "supervisory_reviews": reviews,
         "incidents": incidents,
         "survey_responses": surveys,
+        **partner_tables,
     }
     tables["case_events"].sort(key=lambda row: row[0])
     columns = {t.name: t.column_names for t in schema.tables}

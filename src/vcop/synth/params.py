@@ -134,3 +134,56 @@ def load_params() -> SynthParams:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader when libyaml is there
     # bandit B506: a SafeLoader
     return parse_params(yaml.load(text, Loader=loader))  # nosec B506
+
+
+# -- the criminal justice partners (``definitions/synth/partners.yaml``) -------------------------
+
+PARTNERS_FILE = "synth/partners.yaml"
+
+
+class PartnerParams(_Frozen):
+    """Rates and delays for the partner agencies' records (hand-written, all assumptions)."""
+
+    version: int
+    deadlines_wd: dict[str, int]
+    contact_timeliness: dict[str, dict[str, float]]
+    before_deadline: dict[str, dict[str, float]]
+    result_received: dict[str, float]
+    unsuccessful_attempt_rate: float
+    retry_after_unsuccessful: float
+    about_event_id_blank: float
+    rates: dict[str, float | dict[str, float]]
+
+    def rate(self, name: str) -> float:
+        value = self.rates[name]
+        if not isinstance(value, float | int):
+            raise TypeError(f"partners.yaml: rates.{name} is not a number")
+        return float(value)
+
+    def mix(self, name: str) -> dict[str, float]:
+        value = self.rates[name]
+        if not isinstance(value, dict):
+            raise TypeError(f"partners.yaml: rates.{name} is not a set of shares")
+        return value
+
+    @model_validator(mode="after")
+    def _shares(self) -> PartnerParams:
+        groups = [
+            *self.contact_timeliness.items(),
+            *self.before_deadline.items(),
+            ("result_received", self.result_received),
+            *((k, v) for k, v in self.rates.items() if isinstance(v, dict)),
+        ]
+        for name, shares in groups:
+            if abs(sum(shares.values()) - 1.0) > 1e-6:
+                raise ValueError(f"partners.yaml: the shares of {name} do not add up to 1")
+        return self
+
+
+@cache
+def load_partner_params() -> PartnerParams:
+    """The partner agencies' parameters shipped with this version of vcop."""
+    text = resources.files("vcop.definitions").joinpath(PARTNERS_FILE).read_text("utf-8")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    # bandit B506: a SafeLoader
+    return PartnerParams.model_validate(yaml.load(text, Loader=loader))  # nosec B506

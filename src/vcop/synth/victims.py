@@ -98,25 +98,36 @@ class Person:
 class VictimCrime:
     __slots__ = (
         "age",
+        "bereaved",
         "crime",
         "crime_index",
         "diligence",
         "enhanced",
+        "intimidated",
         "on_time",
         "opt_out",
         "owed",
         "person",
+        "vcs_referred",
+        "vps_offered",
+        "vulnerable",
     )
 
     age: int
+    bereaved: bool
     crime: Crime
     crime_index: int
     diligence: float
     enhanced: bool
+    intimidated: bool
     on_time: int
     opt_out: bool
     owed: int
     person: Person
+    #: When the victim was referred to the Victim Contact Scheme / offered a VPS (if they were).
+    vcs_referred: int | None
+    vps_offered: int | None
+    vulnerable: bool
 
     def __init__(self, person: Person, crime: Crime, crime_index: int) -> None:
         self.person = person
@@ -124,6 +135,9 @@ class VictimCrime:
         self.crime_index = crime_index
         self.owed = 0
         self.on_time = 0
+        self.bereaved = self.vulnerable = self.intimidated = False
+        self.vcs_referred = None
+        self.vps_offered = None
 
     @property
     def informed_share(self) -> float:
@@ -301,6 +315,7 @@ class VictimModel:
         else:
             persistent = r.random() < 0.01
         vc.opt_out = r.random() < t.updates_opt_out_rate
+        vc.vulnerable, vc.intimidated, vc.bereaved = vulnerable, intimidated, bereaved
         vc.enhanced = (
             age < 18
             or vulnerable
@@ -457,20 +472,15 @@ class VictimModel:
         if c.custody_months >= 12 and c.violent_or_sexual and c.sentenced_minute is not None:
             sent_day = c.sentenced_minute // DAY
             u = r.random()
+            vcs_at: int | None = None
             if u < 0.8:
-                self._referral(
-                    vc,
-                    "victim_contact_scheme",
-                    self._office(wd.add(sent_day, r.randint(1, 10))),
-                    "not_asked",
-                )
+                vcs_at = self._office(wd.add(sent_day, r.randint(1, 10)))
             elif u < 0.92:
-                self._referral(
-                    vc,
-                    "victim_contact_scheme",
-                    self._office(wd.add(sent_day, r.randint(11, 30))),
-                    "not_asked",
-                )
+                vcs_at = self._office(wd.add(sent_day, r.randint(11, 30)))
+            if vcs_at is not None:
+                self._referral(vc, "victim_contact_scheme", vcs_at, "not_asked")
+                if vcs_at <= self.window.end_minute:
+                    vc.vcs_referred = vcs_at
         if not c.open and c.outcome in (1, 8) and r.random() < 0.03:
             self._referral(
                 vc, "restorative_justice", c.outcome_minute + r.randint(1, 30) * DAY, "given"
@@ -628,11 +638,10 @@ class VictimModel:
         for e in c.events:
             if e.type in ("suspect_interviewed", "charged"):
                 if r.random() < 0.6:
-                    add_if(
-                        self._later(e.minute, 0, 10),
-                        "vps_offer",
-                        "in_person" if r.random() < 0.5 else "phone",
-                    )
+                    offered = self._later(e.minute, 0, 10)
+                    add_if(offered, "vps_offer", "in_person" if r.random() < 0.5 else "phone")
+                    if offered <= end:
+                        vc.vps_offered = offered
                 break
         if r.random() < 0.03:  # anything else: property return, a query from the victim...
             add_if(self._later(c.reported, 1, 60), "other", self._channel(preferred))
