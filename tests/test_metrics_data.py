@@ -213,6 +213,94 @@ def frames(seed: int = 7, crimes: int = 2400, as_of: date = AS_OF) -> dict[str, 
         "incidents": pd.DataFrame(incident_rows),
         "survey_responses": pd.DataFrame(survey_rows),
         "entitlements": pd.DataFrame(ledger_rows),
+        **victim_service_frames(seed, crime_rows, victim_rows),
+    }
+
+
+SERVICES = ["victim_hub", "idva", "isva", "sarc", "restorative_justice"]
+SERVICES += ["victim_contact_scheme", "family_liaison", "other"]
+CHANNELS = ["phone", "email", "letter", "sms", None]
+
+
+def victim_service_frames(
+    seed: int, crime_rows: list[dict], victim_rows: list[dict]
+) -> dict[str, pd.DataFrame]:
+    """Referrals, needs assessments, care contracts and contacts for the victims (a random
+    stream of their own, so the other tables do not change)."""
+    r = random.Random(seed + 101)
+    reported = {c["crime_id"]: c["reported_at"] for c in crime_rows}
+    refs: list[dict] = []
+    nas: list[dict] = []
+    ccs: list[dict] = []
+    contacts: list[dict] = []
+    for v in victim_rows:
+        vid, cid = v["victim_id"], v["crime_id"]
+        at = reported[cid]
+        if r.random() < 0.03:
+            cid = f"X{cid}"  # a referral whose crime is not loaded
+        for service in r.sample(SERVICES, r.choice([0, 1, 1, 2])):
+            consent = r.choice(["given", "given", "declined", "not_asked"])
+            made = None if consent == "declined" else at + timedelta(hours=r.randrange(-2, 400))
+            outcome = r.choice(["engaged", "accepted", "no_contact", "declined_support", None])
+            refs.append(
+                {
+                    "referral_id": f"R{len(refs):06d}",
+                    "victim_id": vid,
+                    "crime_id": cid,
+                    "service": service,
+                    "referred_at": made,
+                    "consent": consent,
+                    "outcome": outcome if made is not None else None,
+                }
+            )
+        cid = v["crime_id"]
+        if r.random() < 0.85:
+            done = at + timedelta(hours=r.randrange(1, 500)) if r.random() < 0.9 else None
+            nas.append(
+                {
+                    "assessment_id": f"N{len(nas):06d}",
+                    "victim_id": vid,
+                    "crime_id": cid,
+                    "completed_at": done,
+                    "enhanced_rights_identified": r.random() < 0.3,
+                    "support_needed": r.random() < 0.4,
+                    "questions_answered": r.choice([7, 7, 7, 8, 6, 5, 0, None]),
+                }
+            )
+        if r.random() < 0.5:
+            agreed = at + timedelta(hours=r.randrange(1, 300))
+            for k in range(1 if r.random() < 0.9 else 2):
+                ccs.append(
+                    {
+                        "contract_id": f"K{len(ccs):06d}",
+                        "victim_id": vid,
+                        "crime_id": cid,
+                        "agreed_at": agreed + timedelta(days=40 * k),
+                        "update_interval_days": r.choice([7, 14, 28]),
+                        "preferred_channel": r.choice(CHANNELS),
+                    }
+                )
+            for _ in range(r.randrange(5)):
+                contacts.append(
+                    {
+                        "contact_id": f"T{len(contacts):06d}",
+                        "victim_id": vid,
+                        "crime_id": cid,
+                        "contact_at": at + timedelta(hours=r.randrange(1, 2400)),
+                        "purpose": r.choice(["update", "vcc_update", "update", "charged"]),
+                        "successful": r.random() < 0.8,
+                        "channel": r.choice(CHANNELS),
+                        "about_event_id": None,
+                        "officer_id": f"O{r.randrange(12):02d}",
+                    }
+                )
+    na = pd.DataFrame(nas)
+    na["questions_answered"] = na["questions_answered"].astype("Int64")
+    return {
+        "referrals": pd.DataFrame(refs),
+        "needs_assessments": na,
+        "care_contracts": pd.DataFrame(ccs),
+        "contacts": pd.DataFrame(contacts),
     }
 
 
@@ -240,6 +328,9 @@ def test_build_is_deterministic() -> None:
 def test_build_fills_every_table() -> None:
     con = duckdb.connect()
     build(con, crimes=300)
-    for table in ("crimes", "victims", "incidents", "survey_responses", "entitlements"):
+    for table in (
+        *("crimes", "victims", "incidents", "survey_responses", "entitlements"),
+        *("referrals", "needs_assessments", "care_contracts", "contacts"),
+    ):
         (n,) = con.execute(f'SELECT count(*) FROM "{table}"').fetchone() or (0,)
         assert n > 0, table

@@ -100,7 +100,64 @@ def _source(f: dict[str, pd.DataFrame], name: str, as_of: date) -> pd.DataFrame:
         t = t.sort_values(["victim_id", "reported_at", "crime_id"])
         t["days_since_previous_crime"] = _seconds(t.reported_at).groupby(t.victim_id).diff() / 86400
         return t
+    if name == "referral_crimes":
+        cut = pd.Timestamp(datetime.combine(as_of + timedelta(days=1), time()))
+        made = pd.to_datetime(f["referrals"].referred_at)
+        refs = _visible(f["referrals"][made.isna() | (made < cut)], "referrals", as_of)
+        crimes = _visible(f["crimes"], "crimes", as_of)
+        crimes = crimes[crimes.reported_at.notna()][["crime_id", "reported_at"]]
+        return refs.merge(crimes, on="crime_id", how="left")
+    if name == "contract_contacts":
+        contacts = _visible(f["contacts"], "contacts", as_of)
+        contacts = contacts[contacts.contact_at.notna()]
+        cc = _visible(f["care_contracts"], "care_contracts", as_of)
+        cc = cc[cc.agreed_at.notna()]
+        t = contacts.merge(cc, on=["victim_id", "crime_id"])
+        t = t[t.agreed_at <= t.contact_at]
+        t = t.sort_values(["agreed_at", "contract_id"], ascending=False)
+        t = t.drop_duplicates("contact_id")
+        by = [
+            None if pd.isna(p) else (False if pd.isna(c) else c == p)
+            for c, p in zip(t.channel, t.preferred_channel, strict=True)
+        ]
+        return t.assign(by_preferred_channel=by)
+    if name == "enhanced_eligibility":
+        return _enhanced_eligibility(f, as_of)
     return _visible(f[name], name, as_of)
+
+
+def _enhanced_eligibility(f: dict[str, pd.DataFrame], as_of: date) -> pd.DataFrame:
+    """Victims' crimes with eligibility for enhanced rights read afresh from the Code
+    definitions (every condition but the assessment's) and identification by the as-of date."""
+    from vcop.spec.code import load_code
+
+    edition = load_code().editions[-1]
+    crimes = _visible(f["crimes"], "crimes", as_of)
+    crimes = crimes[crimes.reported_at.notna()]
+    t = f["victims"].merge(crimes, on="crime_id").reset_index(drop=True)
+    offence = t.offence_code.astype("string").str.strip().str.upper()
+
+    def flag(col: str) -> pd.Series:
+        return t[col].astype("boolean").fillna(False).astype(bool)
+
+    eligible = pd.Series(False, index=t.index)
+    for criterion in edition.eligibility.criteria:
+        for c in criterion.when:
+            if c.crime_flag or c.victim_flag:
+                eligible |= flag(c.crime_flag or c.victim_flag or "")
+            elif c.victim_age_under is not None:
+                eligible |= (t.age_at_report < c.victim_age_under).fillna(False).astype(bool)
+            elif c.offence_list is not None:
+                codes = {x.upper() for x in edition.offence_lists.lists[c.offence_list].codes}
+                eligible |= offence.isin(codes).fillna(False).astype(bool)
+    na = f.get("needs_assessments", pd.DataFrame(columns=["victim_id", "crime_id"]))
+    cut = pd.Timestamp(datetime.combine(as_of + timedelta(days=1), time()))
+    if len(na):
+        done = pd.to_datetime(na.completed_at)
+        na = na[(done < cut) & na.enhanced_rights_identified.astype("boolean").fillna(False)]
+    keys = set(zip(na.victim_id, na.crime_id, strict=True))
+    identified = [(v, c) in keys for v, c in zip(t.victim_id, t.crime_id, strict=True)]
+    return t.assign(eligible_enhanced=eligible, enhanced_identified=identified)
 
 
 def _mask(df: pd.DataFrame, c: Condition) -> pd.Series:

@@ -519,7 +519,8 @@ def covers(compared: Iterable[Key], what: str) -> None:
     for k in keys:
         per_family[family(k[0])].add(k[0])
     for fam in {m.family for m in CATALOGUE.metrics}:
-        assert len(per_family[fam]) >= 2, f"{what}: family {fam} has {per_family[fam]}"
+        size = len([m for m in CATALOGUE.metrics if m.family == fam])
+        assert len(per_family[fam]) >= min(2, size), f"{what}: family {fam} has {per_family[fam]}"
     for metric_id in GROUPED:
         for split in (None, "area"):
             groups = {
@@ -822,7 +823,16 @@ def test_the_partner_xmr_twins_give_the_spc_reading_vcop_metrics_suppress_gives(
             )
             readings[body["meta"]["variation"]] += 1
     problems.check()
-    assert sum(problems.compared.values()) >= 2 * len(sample), problems.compared
+    # a figure hidden for its small count over the whole 12 months (a small service's referrals)
+    # has no twin to compare in any period
+    published = partner_table(metrics, "rolling_12m", None)
+    shown = 0
+    for metric_id, group, _ in sample:
+        grouping = "/".join(CATALOGUE.metric(metric_id).grouping) or "all"
+        record = published.get((metric_id, "rolling_12m", grouping, group))
+        if record is not None and not _bool(record["suppressed"]):
+            shown += 1
+    assert sum(problems.compared.values()) >= 2 * shown, problems.compared
     assert hidden_months >= 1 and len(readings) >= 2, (hidden_months, readings)
 
 

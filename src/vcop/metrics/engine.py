@@ -38,7 +38,17 @@ from vcop.metrics.relations import Filters, flagged_rows, metric_rows
 from vcop.metrics.targets import NONE as NO_TARGETS
 from vcop.metrics.targets import Targets
 from vcop.metrics.values import Comparison, Estimate, MetricValue
-from vcop.spec.metrics import LEDGER, VICTIM_CRIMES, Catalogue, Metric, load_catalogue, sources
+from vcop.spec.metrics import (
+    CONTRACT_CONTACTS,
+    ENHANCED_ELIGIBILITY,
+    LEDGER,
+    REFERRAL_CRIMES,
+    VICTIM_CRIMES,
+    Catalogue,
+    Metric,
+    load_catalogue,
+    sources,
+)
 
 Group = tuple[str, ...]
 #: Aggregates per (metric index in the batch, window, group).
@@ -820,7 +830,12 @@ def compute(
 # --------------------------------------------------------------------------------------------
 
 #: The canonical tables behind each derived source.
-_TABLES_OF = {VICTIM_CRIMES: ("crimes", "victims")}
+_TABLES_OF = {
+    VICTIM_CRIMES: ("crimes", "victims"),
+    ENHANCED_ELIGIBILITY: ("crimes", "victims", "needs_assessments"),
+    REFERRAL_CRIMES: ("referrals", "crimes"),
+    CONTRACT_CONTACTS: ("contacts", "care_contracts"),
+}
 
 
 def missing_source(backend: ibis.BaseBackend, metric: Metric) -> str | None:

@@ -23,7 +23,18 @@ from datetime import date, datetime, time, timedelta
 import ibis
 import ibis.expr.types as ir
 
-from vcop.spec.metrics import LEDGER, VICTIM_CRIMES, Breakdown, Condition, Measure, Metric, sources
+from vcop.spec.metrics import (
+    CONTRACT_CONTACTS,
+    ENHANCED_ELIGIBILITY,
+    LEDGER,
+    REFERRAL_CRIMES,
+    VICTIM_CRIMES,
+    Breakdown,
+    Condition,
+    Measure,
+    Metric,
+    sources,
+)
 from vcop.spec.schema import load_schema
 
 
@@ -36,8 +47,13 @@ def _canonical(
     backend: ibis.BaseBackend, name: str, as_of: date, columns: set[str] | None = None
 ) -> ir.Table:
     """A canonical table as seen on the as-of date (only ``columns``, if given)."""
+    return _as_seen(backend.table(name), name, as_of, columns)
+
+
+def _as_seen(t: ir.Table, name: str, as_of: date, columns: set[str] | None = None) -> ir.Table:
+    """Rows ``t`` of canonical table ``name`` as seen on the as-of date: a time stamp after it
+    reads as blank (only ``columns``, if given)."""
     table = load_schema().table(name)
-    t = backend.table(name)
     cols: dict[str, ir.Value] = {}
     for c in table.columns:
         if columns is not None and c.name not in columns:
@@ -77,6 +93,120 @@ def victim_crimes(
         "float64"
     ) / 86400
     return t.mutate(days_since_previous_crime=gap)
+
+
+def _own_columns(table: str, columns: set[str] | None, always: set[str]) -> set[str] | None:
+    """The columns of canonical ``table`` among ``columns`` (None: all), with ``always``."""
+    if columns is None:
+        return None
+    return (columns & set(load_schema().table(table).column_names)) | always
+
+
+def referral_crimes(
+    backend: ibis.BaseBackend, as_of: date, columns: set[str] | None = None
+) -> ir.Table:
+    """Each referral to a support service, with its crime's ``reported_at`` (blank when the
+    crime is not loaded). A referral made after the as-of date is not yet seen and left out; a
+    referral that was never made (``referred_at`` blank: consent declined) is kept."""
+    ref_cols = _own_columns("referrals", columns, {"crime_id", "referred_at"})
+    raw = backend.table("referrals")
+    made = raw.referred_at.cast("timestamp")
+    raw = raw.filter(made.isnull() | (made < cutoff(as_of)))
+    refs = _as_seen(raw, "referrals", as_of, ref_cols)
+    crimes = _canonical(backend, "crimes", as_of, {"crime_id", "reported_at"})
+    crimes = crimes.filter(crimes.reported_at.notnull()).select(
+        _rc_crime=crimes.crime_id, reported_at=crimes.reported_at
+    )
+    t = refs.left_join(crimes, refs.crime_id == crimes._rc_crime)
+    return t.drop("_rc_crime")
+
+
+#: The care-contract columns ``contract_contacts`` adds to each contact.
+CONTRACT_COLUMNS = ("contract_id", "agreed_at", "update_interval_days", "preferred_channel")
+
+
+def contract_contacts(
+    backend: ibis.BaseBackend, as_of: date, columns: set[str] | None = None
+) -> ir.Table:
+    """Each contact made by the as-of date under a victim care contract: the contact joined to
+    the victim's contract for the same crime that was in force when it was made (the latest
+    agreed at or before the contact). Contacts before any contract are left out.
+    ``by_preferred_channel``: the contact's channel is the contract's preferred channel (false
+    when the contact's channel is blank, blank when the contract names no channel)."""
+    contact_cols = _own_columns(
+        "contacts", columns, {"contact_id", "victim_id", "crime_id", "contact_at", "channel"}
+    )
+    contract_cols = {"victim_id", "crime_id", *CONTRACT_COLUMNS}
+    contacts = _canonical(backend, "contacts", as_of, contact_cols)
+    contacts = contacts.filter(contacts.contact_at.notnull())
+    cc = _canonical(backend, "care_contracts", as_of, contract_cols)
+    cc = cc.filter(cc.agreed_at.notnull())
+    cc = cc.select(
+        _cc_victim=cc.victim_id, _cc_crime=cc.crime_id, **{c: cc[c] for c in CONTRACT_COLUMNS}
+    )
+    t = contacts.join(
+        cc,
+        [
+            contacts.victim_id == cc._cc_victim,
+            contacts.crime_id == cc._cc_crime,
+            cc.agreed_at <= contacts.contact_at,
+        ],
+    ).drop("_cc_victim", "_cc_crime")
+    latest = ibis.row_number().over(
+        ibis.window(
+            group_by=[t.contact_id, t.victim_id, t.crime_id, t.contact_at],
+            order_by=[ibis.desc(t.agreed_at), ibis.desc(t.contract_id)],
+        )
+    )
+    t = t.mutate(_cc_rank=latest)
+    t = t.filter(t._cc_rank == 0).drop("_cc_rank")
+    by_preferred = ibis.cases(
+        (t.preferred_channel.isnull(), ibis.null("boolean")),
+        (t.channel.isnull(), ibis.literal(False)),
+        else_=t.channel == t.preferred_channel,
+    )
+    return t.mutate(by_preferred_channel=by_preferred)
+
+
+def enhanced_eligibility(
+    backend: ibis.BaseBackend, as_of: date, columns: set[str] | None = None
+) -> ir.Table:
+    """Each victim of each crime reported by the as-of date, as seen then, with whether the
+    Code's rules make them eligible for enhanced rights and whether their record identifies them
+    (:func:`vcop.rules.eligibility.enhanced_eligibility`, the code the ledger's ``enhanced``
+    comes from), by the edition of the Code in force on the as-of date."""
+    from vcop.rules.eligibility import enhanced_eligibility as decide
+    from vcop.spec.code import load_code
+
+    editions = load_code().editions
+    in_force = [e for e in editions if e.header.effective_from <= as_of]
+    edition = (in_force or list(editions))[-1]
+    flags = decide(
+        backend.table("crimes"),
+        backend.table("victims"),
+        backend.table("needs_assessments"),
+        edition,
+        as_of,
+    ).drop("reported_at")
+    schema = load_schema()
+    own = set(flags.columns) - {"victim_id", "crime_id"}
+    crime_cols = victim_cols = None
+    if columns is not None:
+        crime_cols = (columns & set(schema.table("crimes").column_names)) | {
+            "crime_id",
+            "reported_at",
+        }
+        victim_cols = (columns & set(schema.table("victims").column_names)) | {
+            "victim_id",
+            "crime_id",
+        }
+        victim_cols -= crime_cols - {"crime_id"}
+        flags = flags.select("victim_id", "crime_id", *sorted(own & columns))
+    crimes = _canonical(backend, "crimes", as_of, crime_cols)
+    crimes = crimes.filter(crimes.reported_at.notnull())
+    victims = _canonical(backend, "victims", as_of, victim_cols)
+    t = victims.join(crimes, "crime_id")
+    return t.join(flags, ["victim_id", "crime_id"]).select(~ibis.selectors.endswith("_right"))
 
 
 #: The ledger columns that say where a row stood on an earlier date.
@@ -119,6 +249,12 @@ def source_table(
     seen = as_of if seen_at is None else min(seen_at, as_of)
     if name == VICTIM_CRIMES:
         return victim_crimes(backend, seen, columns)
+    if name == ENHANCED_ELIGIBILITY:
+        return enhanced_eligibility(backend, seen, columns)
+    if name == REFERRAL_CRIMES:
+        return referral_crimes(backend, seen, columns)
+    if name == CONTRACT_CONTACTS:
+        return contract_contacts(backend, seen, columns)
     return _canonical(backend, name, seen, columns)
 
 

@@ -178,11 +178,25 @@ def build(
             backend, catalogue, metric_id, as_of, targets=targets, start=start
         )
     release = Release(as_of, threshold, tables, series, notes, stamp)
-    earlier = [k for k in known or () if k[5] < as_of]
+    # earlier figures as the data stand now: those whose windows reach this release's months
+    # (one that ends before them shares no count with anything it publishes)
+    first = _first_month(release)
+    earlier = [k for k in known or () if k[5] < as_of and first is not None and k[2] >= first]
     if earlier and progress is not None:
         progress("earlier releases' figures as the data stand now")
     revised = current_counts(backend, catalogue, as_of, earlier) if earlier else {}
     return publish(release, catalogue, known=known, revised=revised)
+
+
+def _first_month(release: Release) -> date | None:
+    """The first day of the earliest month any figure of ``release`` counts."""
+    starts = [
+        e.start for values in release.tables.values() for v in values for e, _ in _estimates(v)
+    ]
+    starts += [
+        p.month for by_group in release.series.values() for s in by_group.values() for p in s.points
+    ]
+    return min(starts) if starts else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -251,12 +265,14 @@ class _Atoms:
         self.ledger = {m.id: f for m in catalogue.metrics if (f := _ledger_form(m)) is not None}
         # obligations and the label of their right, as the ledger's groups show them
         self.right_of: dict[str, str] = {}
+        self.owner_of: dict[str, str] = {}
         try:
             from vcop.spec.code import load_code
 
             missing = catalogue.breakdown("right").missing_label
             for o in load_code().obligations:
                 self.right_of[o.id] = missing if o.right is None else str(o.right)
+                self.owner_of[o.id] = o.owner
         except Exception:  # no Code: ledger figures are not linked across metrics
             self.ledger = {}
         seen = {
@@ -311,6 +327,8 @@ class _Atoms:
                     obligations = [o for o in obligations if o == g]
                 elif b == "right":
                     obligations = [o for o in obligations if self.right_of.get(o) == g]
+                elif b == "agency":
+                    obligations = [o for o in obligations if self.owner_of.get(o) == g]
             exprs: dict[str, dict[Any, int]] = {"num": {}, "den": {}}
             for o in obligations:
                 for block in self.blocks[o]:

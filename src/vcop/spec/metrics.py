@@ -107,11 +107,15 @@ LEDGER_COLUMNS: dict[str, SourceColumn] = {
 
 LEDGER = "entitlements"
 VICTIM_CRIMES = "victim_crimes"
+REFERRAL_CRIMES = "referral_crimes"
+CONTRACT_CONTACTS = "contract_contacts"
+ENHANCED_ELIGIBILITY = "enhanced_eligibility"
 
 
 @cache
 def sources() -> dict[str, Source]:
-    """Every source a metric may name: the canonical tables, the ledger and ``victim_crimes``."""
+    """Every source a metric may name: the canonical tables, the ledger, ``victim_crimes`` and
+    ``enhanced_eligibility``."""
     schema = load_schema()
     out: dict[str, Source] = {}
     for table in schema.tables:
@@ -132,6 +136,47 @@ def sources() -> dict[str, Source]:
         "Each victim of each crime (victims joined to crimes), with days_since_previous_crime: the "
         "days from the same victim's previous crime report to this one (blank if none).",
         vc,
+    )
+    ee = {**out["crimes"].columns, **out["victims"].columns}
+    ee["eligible_enhanced"] = SourceColumn("boolean")
+    ee["eligible_reasons"] = SourceColumn("string")
+    ee["eligible_labels"] = SourceColumn("string")
+    ee["enhanced_identified"] = SourceColumn("boolean")
+    ee["identified_at"] = SourceColumn("datetime")
+    out[ENHANCED_ELIGIBILITY] = Source(
+        ENHANCED_ELIGIBILITY,
+        "Each victim of each crime (victims joined to crimes) with eligible_enhanced: whether the "
+        "Code's enhanced-rights criteria (code/<edition>/eligibility.yaml) hold by the offence, "
+        "age and the victim's and crime's flags alone, as the ledger decides them but leaving out "
+        "what a needs assessment recorded; eligible_reasons / eligible_labels: the ids / labels "
+        'of the criteria that hold, joined by "; "; and enhanced_identified: a needs assessment '
+        "completed by the as-of date identified the victim as entitled to enhanced rights "
+        "(identified_at: when the first such assessment was completed).",
+        ee,
+    )
+    rc = {**out["referrals"].columns, "reported_at": out["crimes"].columns["reported_at"]}
+    out[REFERRAL_CRIMES] = Source(
+        REFERRAL_CRIMES,
+        "Each referral to a support service (referrals), with reported_at: when its crime was "
+        "reported (blank if the crime is not loaded). A referral never made (consent declined) "
+        "is kept; one made after the as-of date is not yet seen.",
+        rc,
+    )
+    contract = out["care_contracts"].columns
+    ct = {
+        **out["contacts"].columns,
+        **{c: contract[c] for c in ("contract_id", "agreed_at", "update_interval_days")},
+        "preferred_channel": contract["preferred_channel"],
+        "by_preferred_channel": SourceColumn("boolean"),
+    }
+    out[CONTRACT_CONTACTS] = Source(
+        CONTRACT_CONTACTS,
+        "Each contact made under a victim care contract (contacts joined to the contract for the "
+        "same victim and crime in force when the contact was made: the latest agreed at or "
+        "before it), with the contract's preferred_channel and by_preferred_channel: whether the "
+        "contact used it (false when the contact's channel is blank). Contacts before any "
+        "contract are left out.",
+        ct,
     )
     return out
 
@@ -966,6 +1011,16 @@ DOC_BREAKDOWNS = """\
 |---|---|---|
 """
 
+DOC_SOURCES = """\
+## Sources that are not canonical tables
+
+Most metrics count rows of a canonical table (see docs/data-dictionary.md). These are the others:
+the ledger, and tables vcop derives by joining canonical tables, as seen on the as-of date.
+
+| source | what a row is |
+|---|---|
+"""
+
 #: What may be said about a figure, for an analyst: the rules of ``vcop.metrics.policy``,
 #: ``vcop.metrics.targets`` and ``vcop.metrics.suppress`` in plain words (keep them in step).
 DOC_READING = """\
@@ -1177,6 +1232,12 @@ def catalogue_doc() -> str:
         if b.bands:
             how += "; bands " + ", ".join(b.label for b in b.bands)
         lines.append(f"| `{b.id}` | {b.title} | {how} |")
+    # what a metric's "Counts rows of" means when it is not a canonical table
+    canonical = {t.name for t in load_schema().tables}
+    derived = sorted({m.source for m in cat.metrics} - canonical)
+    lines += ["", DOC_SOURCES.rstrip("\n")]
+    for name in derived:
+        lines.append(f"| `{name}` | {sources()[name].description} |")
     lines += [
         "",
         "## Metrics",
