@@ -12,7 +12,7 @@ from __future__ import annotations
 from vcop.store.access_log import COLUMNS, Access, append
 from vcop.store.ops import OpsStore
 
-__all__ = ["COLUMNS", "REASONS", "Access", "reason_text", "record"]
+__all__ = ["COLUMNS", "MAX_DETAIL", "REASONS", "Access", "reason_errors", "reason_text", "record"]
 
 #: Reasons a person may give for opening a victim's records. "other" needs a few words.
 REASONS: dict[str, str] = {
@@ -23,6 +23,24 @@ REASONS: dict[str, str] = {
     "complaint": "Responding to a complaint",
     "other": "Other (say what)",
 }
+
+
+#: The most characters a person's own words for a reason may have.
+MAX_DETAIL = 200
+
+
+def reason_errors(code: str, detail: str, doing: str = "opening this record") -> dict[str, str]:
+    """What is wrong with a reason given on a form (field -> message; empty when it will do).
+    ``doing`` says what the reason is for, in the messages."""
+    errors: dict[str, str] = {}
+    detail = detail.strip()
+    if code not in REASONS:
+        errors["reason"] = f"Select why you are {doing}"
+    elif code == "other" and not detail:
+        errors["detail"] = f"Say why you are {doing}"
+    if len(detail) > MAX_DETAIL:
+        errors["detail"] = f"The reason must be {MAX_DETAIL} characters or fewer"
+    return errors
 
 
 def reason_text(code: str, detail: str) -> str:

@@ -8,11 +8,27 @@ fields the scope check and summary need), ``timeline`` (every dated thing that h
 per victim it concerns) and ``obligations`` (the ledger). DuckDB's min/max zone maps then read only
 the row group holding the victim. The data cannot change while the server runs (it holds the
 file), so the tables stay right. ``open_entitlements`` does the same for the worklist: the police
-obligations not yet met, sorted by unit and officer.
+obligations not yet met, sorted by unit and officer, each with its due date's place in the working-day
+calendar (``workdays``), so days overdue can be counted in working days too; and
+``enhanced_unidentified`` the victims the Code's rules make eligible for enhanced rights
+(:func:`vcop.rules.eligibility.enhanced_eligibility`, the ledger's own conditions) with when, if
+ever, a needs assessment identified them, shaped like ``open_entitlements`` so the worklist can
+list the eligible victims not identified by its as-of date as one more category.
+
+The worklist's queries live here too (:class:`Worklist`), beside the table they read, so its route
+only parses, checks and renders; as does the lookup behind "Find a victim" (:func:`find`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any
+
+import duckdb
+import ibis
+
+from vcop.store.calendar import add_working_days, calendar_table
 from vcop.web.db import WebStore
 from vcop.web.ledger import LEDGER, ledger_as_of
 from vcop.web.ledger_kinds import ids_of_kind
@@ -86,6 +102,13 @@ ORDER BY victim_id, trigger_at, "right" NULLS LAST, obligation_id
 """
 
 
+#: Each date's number of working days since the calendar began (vcop.store.calendar): the working
+#: days from one date to a later one are the difference of their numbers.
+WORKDAYS = f"""
+CREATE OR REPLACE TABLE {CACHE}.workdays AS
+SELECT "date", working_day_seq FROM _vcop_workdays ORDER BY "date"
+"""
+
 #: Police obligations not yet met, with what the worklist shows and filters on.
 OPEN = f"""
 CREATE OR REPLACE TABLE {CACHE}.open_entitlements AS
@@ -94,11 +117,66 @@ SELECT e.victim_id, e.crime_id, e.obligation_id, e.title, e.due_date, e.enhanced
             WHEN e.obligation_id IN ({{referrals}}) THEN 'referral'
             WHEN e.obligation_id IN ({{reviews}}) THEN 'review'
             ELSE 'update' END AS family,
-       c.crime_type, c.area, c.district, c.unit, c.officer_id
+       c.crime_type, c.area, c.district, c.unit, c.officer_id,
+       e."right", c.outcome_at::DATE AS finalised_on, k.working_day_seq AS due_seq
 FROM "{LEDGER}" e JOIN crimes c ON c.crime_id = e.crime_id
+LEFT JOIN {CACHE}.workdays k ON k."date" = e.due_date
 WHERE e.owner = 'police' AND e.status IN ('pending', 'overdue')
 ORDER BY c.unit, c.officer_id, e.due_date
 """
+
+
+#: The obligation an enhanced-rights item is part of: the needs assessment "incl. eligibility for
+#: Enhanced Rights" (Right 4).
+ENHANCED_OBLIGATION = "R4.needs-assessment"
+ENHANCED_RIGHT = 4
+#: Eligibility is decided with every crime and assessment in view; the worklist's as-of date then
+#: keeps the crimes reported, and the identifications made, by that date.
+_HORIZON = date(9999, 12, 30)
+
+#: The columns of ``open_entitlements``, in its order (``enhanced_unidentified`` has them too).
+OPEN_COLUMNS = (
+    "victim_id, crime_id, obligation_id, title, due_date, enhanced, family, crime_type, area, "
+    'district, unit, officer_id, "right", finalised_on, due_seq'
+)
+
+#: Eligible victims and when (if ever) their record identified them, shaped like
+#: open_entitlements ({eligibility}: the eligibility rules' query).
+ENHANCED = f"""
+CREATE OR REPLACE TABLE {CACHE}.enhanced_unidentified AS
+SELECT e.victim_id, e.crime_id, '{ENHANCED_OBLIGATION}' AS obligation_id,
+       'Enhanced rights not identified (eligible: ' || e.eligible_labels || ')' AS title,
+       c.reported_at::DATE AS due_date, true AS enhanced, 'enhanced' AS family,
+       c.crime_type, c.area, c.district, c.unit, c.officer_id, {ENHANCED_RIGHT} AS "right",
+       c.outcome_at::DATE AS finalised_on, k.working_day_seq AS due_seq,
+       e.eligible_reasons, e.reported_at, e.identified_at
+FROM ({{eligibility}}) e JOIN crimes c ON c.crime_id = e.crime_id
+LEFT JOIN {CACHE}.workdays k ON k."date" = c.reported_at::DATE
+WHERE e.eligible_enhanced
+ORDER BY c.unit, c.officer_id, c.reported_at
+"""
+
+
+def _eligibility_sql(cur: duckdb.DuckDBPyConnection) -> str:
+    """The query deciding every victim's eligibility for enhanced rights, by the Code edition in
+    force now (the rules' own code, compiled for this database)."""
+    from vcop.metrics.engine import quietly
+    from vcop.rules.eligibility import enhanced_eligibility
+    from vcop.spec.code import load_code
+
+    editions = load_code().editions
+    in_force = [e for e in editions if e.header.effective_from <= _HORIZON]
+    edition = (in_force or list(editions))[-1]
+    with quietly():
+        backend = ibis.duckdb.from_connection(cur)
+        expr = enhanced_eligibility(
+            backend.table("crimes"),
+            backend.table("victims"),
+            backend.table("needs_assessments"),
+            edition,
+            _HORIZON,
+        )
+        return str(backend.compile(expr))
 
 
 def _quoted(ids: list[str]) -> str:
@@ -114,6 +192,11 @@ def ensure(store: WebStore) -> bool:
         cur.execute(TIMELINE)
         has_ledger = ledger_as_of(store) is not None
         if has_ledger:
+            cur.register("_vcop_workdays", calendar_table())
+            try:
+                cur.execute(WORKDAYS)
+            finally:
+                cur.unregister("_vcop_workdays")
             cur.execute(OBLIGATIONS)
             cur.execute(
                 OPEN.format(
@@ -122,6 +205,323 @@ def ensure(store: WebStore) -> bool:
                     reviews=_quoted(ids_of_kind("supervisory_review")),
                 )
             )
+            rules = store.new_cursor()
+            try:
+                eligibility = _eligibility_sql(rules)
+            finally:
+                rules.close()
+            cur.execute(ENHANCED.format(eligibility=eligibility))
         return has_ledger
 
     return store.cached(("journey_cache",), build)
+
+
+# -- the worklist ---------------------------------------------------------------------------------
+
+#: category -> label, in the order the counts list them.
+CATEGORIES: dict[str, str] = {
+    "update_overdue": "Updates overdue",
+    "update_today": "Updates due today",
+    "update_tomorrow": "Updates due next working day",
+    "needs_assessment": "Needs assessments missing",
+    "enhanced_not_identified": "Enhanced rights not identified",
+    "referral": "Referrals not made",
+    "review_overdue": "Supervisory reviews overdue",
+}
+
+#: The worklist's default order: updates due today, then due on the next working day, then
+#: overdue (the most recently due first), then the other categories (each by due date).
+PRIORITY = (
+    "update_today",
+    "update_tomorrow",
+    "update_overdue",
+    "needs_assessment",
+    "enhanced_not_identified",
+    "referral",
+    "review_overdue",
+)
+
+#: ``?sort=`` -> its label and its direction when ``?dir=`` does not say.
+SORTS: dict[str, tuple[str, str]] = {
+    "priority": ("Most urgent first", "asc"),
+    "due": ("Due date", "asc"),
+    "overdue": ("Days overdue", "desc"),
+    "victim": ("Victim", "asc"),
+    "officer": ("Officer", "asc"),
+    "obligation": ("Obligation", "asc"),
+    "crime_type": ("Crime type", "asc"),
+}
+
+#: ``?crime=`` -> label: items on crimes still open, or on crimes already finalised (owed before
+#: finalisation and not given: they can only be closed off).
+CRIMES: dict[str, str] = {
+    "open": "On open crimes",
+    "finalised": "On crimes already finalised",
+}
+
+_RANK = "CASE category " + " ".join(f"WHEN '{k}' THEN {i}" for i, k in enumerate(PRIORITY)) + " END"
+_URGENT = (
+    f"{_RANK}, CASE WHEN category = 'update_overdue' THEN due_date END DESC NULLS LAST, "
+    "due_date NULLS LAST, victim_id, crime_id, obligation_id"
+)
+#: ``?sort=`` -> the ORDER BY of one item per row ({d}: the direction); ties go most urgent first.
+_ITEM_ORDER: dict[str, str] = {
+    "priority": "",
+    "due": "due_date {d} NULLS LAST",
+    "overdue": "days_overdue {d} NULLS LAST",
+    "victim": "victim_id {d}",
+    "officer": "officer_id {d} NULLS LAST",
+    "obligation": '"right" {d} NULLS LAST, obligation_id {d}',
+    "crime_type": "crime_type {d} NULLS LAST",
+}
+#: The same for one victim per row.
+_VICTIM_ORDER: dict[str, str] = {
+    "priority": "",
+    "due": "earliest_due {d} NULLS LAST",
+    "overdue": "days_overdue {d} NULLS LAST",
+    "victim": "victim_id {d}",
+    "officer": "officers {d} NULLS LAST",
+    "obligation": "first_right {d} NULLS LAST, first_obligation {d}",
+    "crime_type": "crime_types {d} NULLS LAST",
+}
+
+ITEM_COLUMNS = (
+    'category, victim_id, crime_id, obligation_id, "right", title, due_date, days_overdue, '
+    "working_days_overdue, enhanced, crime_type, area, district, unit, officer_id, finalised, "
+    "finalised_on"
+)
+
+#: The key of the worklist's reason in a session's ``reasons`` (victim id -> reason): a control
+#: character, which no victim id can hold, so it can never be taken for a victim's.
+WORKLIST_REASON = "\x00worklist"
+
+
+def _order(orders: dict[str, str], sort: str, direction: str, ties: str) -> str:
+    first = orders[sort].format(d="DESC" if direction == "desc" else "ASC")
+    return f"{first}, {ties}" if first else ties
+
+
+@dataclass(frozen=True)
+class Worklist:
+    """What a worklist selects: the reader's scope (a condition on ``c``), the day it is read as
+    of, how many days back overdue items go, and the filters (None: any)."""
+
+    scope: str
+    scope_params: tuple[object, ...]
+    as_of: date
+    days: int
+    category: str | None = None
+    officer: str | None = None
+    obligation: str | None = None
+    right: int | None = None
+    crime_type: str | None = None
+    enhanced: bool | None = None
+    crime: str | None = None
+
+    def sql(self) -> tuple[str, list[object]]:
+        """The FROM/WHERE of the items selected, each with its ``category``, its days overdue in
+        calendar days and in working days, and whether its crime was finalised by the as-of
+        date."""
+        a = self.as_of
+        tomorrow = add_working_days(a, 1)
+        conds: list[str] = []
+        params: list[object] = []
+        for column, value in (
+            ("category", self.category),
+            ("officer_id", self.officer),
+            ("obligation_id", self.obligation),
+            ('"right"', self.right),
+            ("crime_type", self.crime_type),
+            ("coalesce(enhanced, false)", self.enhanced),
+        ):
+            if value is not None:
+                conds.append(f" AND {column} = ?")
+                params.append(value)
+        if self.crime is not None:
+            conds.append(" AND finalised" if self.crime == "finalised" else " AND NOT finalised")
+        sql = f"""
+        FROM (
+          SELECT CASE
+                   WHEN c.family = 'needs_assessment' THEN 'needs_assessment'
+                   WHEN c.family = 'referral' THEN 'referral'
+                   WHEN c.family = 'enhanced' THEN 'enhanced_not_identified'
+                   WHEN c.family = 'review' THEN CASE WHEN c.due_date < ? THEN 'review_overdue' END
+                   WHEN c.due_date < ? THEN 'update_overdue'
+                   WHEN c.due_date = ? THEN 'update_today'
+                   WHEN c.due_date > ? AND c.due_date <= ? THEN 'update_tomorrow'
+                 END AS category,
+                 c.* EXCLUDE (due_seq, finalised_on),
+                 CASE WHEN c.due_date < ? THEN date_diff('day', c.due_date, ?::DATE) END
+                   AS days_overdue,
+                 CASE WHEN c.due_date < ? THEN
+                   (SELECT k.working_day_seq FROM {CACHE}.workdays k WHERE k."date" = ?) - c.due_seq
+                 END AS working_days_overdue,
+                 coalesce(c.finalised_on <= ?, false) AS finalised,
+                 CASE WHEN c.finalised_on <= ? THEN c.finalised_on END AS finalised_on
+          FROM (
+            SELECT {OPEN_COLUMNS} FROM {CACHE}.open_entitlements
+            UNION ALL
+            SELECT {OPEN_COLUMNS} FROM {CACHE}.enhanced_unidentified
+            WHERE reported_at < ?::DATE + 1 AND (identified_at IS NULL OR identified_at >= ?::DATE + 1)
+          ) c
+          WHERE ({self.scope}) AND (c.due_date IS NULL OR c.due_date >= ?::DATE - ?::INTEGER)
+        ) w
+        WHERE category IS NOT NULL{"".join(conds)}
+        """
+        head: list[object] = [a, a, a, a, tomorrow, a, a, a, a, a, a, a, a]
+        return sql, [*head, *self.scope_params, a, self.days, *params]
+
+
+def worklist_counts(store: WebStore, wl: Worklist) -> dict[tuple[str, bool], int]:
+    """(category, on a finalised crime) -> how many items, by the filters other than the
+    category and the crime's stage."""
+    sql, params = replace(wl, category=None, crime=None).sql()
+    rows = store.query(f"SELECT category, finalised, count(*) {sql} GROUP BY ALL", params).rows
+    return {(str(c), bool(f)): int(n) for c, f, n in rows}
+
+
+def worklist_items(
+    store: WebStore, wl: Worklist, sort: str, direction: str,
+    limit: int | None = None, offset: int = 0,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The items selected, one per row, in the order asked for (``limit`` of them from
+    ``offset``, or all)."""
+    sql, params = wl.sql()
+    order = _order(_ITEM_ORDER, sort, direction, _URGENT)
+    window = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
+    return store.query(f"SELECT {ITEM_COLUMNS} {sql} ORDER BY {order}{window}", params).dicts()
+
+
+def worklist_victim_count(store: WebStore, wl: Worklist) -> int:
+    """How many victims the items selected concern."""
+    sql, params = wl.sql()
+    return int(store.scalar(f"SELECT count(DISTINCT victim_id) {sql}", params) or 0)
+
+
+def worklist_victims(
+    store: WebStore, wl: Worklist, sort: str, direction: str,
+    limit: int | None = None, offset: int = 0,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """One row per victim of the items selected: how many items, which (most urgent first), the
+    earliest due date, the most days overdue, their crimes, officers and units."""
+    sql, params = wl.sql()
+    order = _order(_VICTIM_ORDER, sort, direction, "priority, victim_id")
+    window = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
+    return store.query(
+        f"""
+        WITH selected AS (SELECT *, row_number() OVER (ORDER BY {_URGENT}) AS priority {sql})
+        SELECT victim_id, count(*) AS items,
+               string_agg(title, '; ' ORDER BY priority) AS obligations,
+               string_agg(obligation_id, '; ' ORDER BY priority) AS obligation_ids,
+               arg_min(category, priority) AS category,
+               min(due_date) AS earliest_due,
+               max(days_overdue) AS days_overdue,
+               max(working_days_overdue) AS working_days_overdue,
+               string_agg(DISTINCT crime_id, ', ' ORDER BY crime_id) AS crimes,
+               string_agg(DISTINCT crime_type, ', ' ORDER BY crime_type) AS crime_types,
+               string_agg(DISTINCT officer_id, ', ' ORDER BY officer_id) AS officers,
+               string_agg(DISTINCT unit, ', ' ORDER BY unit) AS units,
+               coalesce(bool_or(enhanced), false) AS enhanced,
+               count(*) FILTER (WHERE finalised) AS on_finalised,
+               min("right") AS first_right, min(obligation_id) AS first_obligation,
+               min(priority) AS priority
+        FROM selected GROUP BY victim_id
+        ORDER BY {order}{window}
+        """,
+        params,
+    ).dicts()
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the worklist's filters may be set to in one scope: the values its items hold."""
+
+    officers: tuple[str, ...]
+    obligations: tuple[tuple[str, str], ...]  # (obligation id, title), in the order of the Code
+    rights: tuple[int, ...]
+    crime_types: tuple[str, ...]
+
+
+def worklist_choices(store: WebStore, scope: str, scope_params: list[object]) -> Choices:
+    """The officers, obligations, rights and crime types of the open items in a scope."""
+
+    def compute() -> Choices:
+        ensure(store)
+        items = (
+            f"(SELECT {OPEN_COLUMNS} FROM {CACHE}.open_entitlements UNION ALL "
+            f"SELECT {OPEN_COLUMNS} FROM {CACHE}.enhanced_unidentified)"
+        )
+        base = f"FROM {items} c WHERE ({scope})"
+
+        def column(expr: str) -> list[Any]:
+            sql = f"SELECT DISTINCT {expr} AS v {base} AND {expr} IS NOT NULL ORDER BY v"
+            return [r[0] for r in store.query(sql, scope_params).rows]
+
+        obligations = store.query(
+            f"SELECT obligation_id, min(title) {base} "
+            'GROUP BY obligation_id ORDER BY min("right") NULLS LAST, obligation_id',
+            scope_params,
+        ).rows
+        return Choices(
+            officers=tuple(str(v) for v in column("officer_id")),
+            obligations=tuple((str(i), str(t)) for i, t in obligations),
+            rights=tuple(int(v) for v in column('"right"')),
+            crime_types=tuple(str(v) for v in column("crime_type")),
+        )
+
+    return store.cached(("worklist_choices", scope, *scope_params), compute)
+
+
+def on_worklist(store: WebStore, scope: str, scope_params: list[object], victim_id: str) -> bool:
+    """Whether the police owe ``victim_id`` anything not yet met on a crime in the scope, or have
+    not identified them as eligible for enhanced rights (so a journey opened from the worklist
+    may be logged with the worklist's reason)."""
+    if not ensure(store):
+        return False
+    found = store.scalar(
+        f"SELECT count(*) FROM {CACHE}.open_entitlements c WHERE c.victim_id = ? AND ({scope})",
+        [victim_id, *scope_params],
+    )
+    if not found:
+        found = store.scalar(
+            f"SELECT count(*) FROM {CACHE}.enhanced_unidentified c "
+            f"WHERE c.victim_id = ? AND c.identified_at IS NULL AND ({scope})",
+            [victim_id, *scope_params],
+        )
+    return bool(found)
+
+
+# -- finding a victim -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Found:
+    """What "Find a victim" found in the scope: a victim, or a crime and its victims, or nothing."""
+
+    victim_id: str | None = None
+    crime_id: str | None = None
+    victims: tuple[dict[str, Any], ...] = ()
+
+
+def find(store: WebStore, scope: str, scope_params: list[object], text: str) -> Found:
+    """The victim whose id is ``text``, or else the crime whose reference it is and its victims,
+    among the crimes in the scope (ids are matched as typed, or in capitals)."""
+    ensure(store)
+    keys = [text, text.upper()]
+    victim = store.query(
+        f"SELECT c.victim_id FROM {CACHE}.victim_crimes c "
+        f"WHERE c.victim_id IN (?, ?) AND ({scope}) ORDER BY c.victim_id LIMIT 1",
+        [*keys, *scope_params],
+    ).rows
+    if victim:
+        return Found(victim_id=str(victim[0][0]))
+    rows = store.query(
+        "SELECT c.victim_id, c.crime_id, c.crime_type, c.reported_at, c.unit, c.officer_id "
+        f"FROM {CACHE}.victim_crimes c WHERE c.crime_id IN (?, ?) AND ({scope}) "
+        "ORDER BY c.crime_id, c.victim_id",
+        [*keys, *scope_params],
+    ).dicts()
+    if not rows:
+        return Found()
+    crime = str(rows[0]["crime_id"])
+    return Found(crime_id=crime, victims=tuple(r for r in rows if r["crime_id"] == crime))

@@ -5,6 +5,10 @@ kept for the rest of their session for that victim), and every view and export i
 access log with that reason. Supervisors and officers see only the victim's crimes in their scope;
 a victim with none in scope is refused with 403, whether or not the victim exists, so the answer
 says nothing about people outside the scope.
+
+A journey opened from the worklist (``?from=worklist``) of a victim on it is logged with the reason
+the person stated once for the worklist in this session, if they did, without asking again.
+"Find a victim" takes a victim id or a crime reference, under the same rules of scope.
 """
 
 from __future__ import annotations
@@ -16,23 +20,61 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from vcop.web import journeys
-from vcop.web.audit import REASONS, reason_text
+from vcop.web.audit import REASONS, reason_errors, reason_text
 from vcop.web.auth import Permission, Session
 from vcop.web.pages import Column, Ctx, Page, Table, make_ctx, page, render
 from vcop.web.routes.common import action, ledger_as_of, scope_of
 
 router = APIRouter()
 
-MAX_DETAIL = 200
-
 
 @page(router, "/victims", Permission.record, name="find_victim", twins=False)
 def find_victim(ctx: Ctx) -> Page | Response:
-    """A form to open a victim's journey by their pseudonymous id."""
+    """A form to open a victim's journey by their pseudonymous id or a crime reference."""
     victim_id = ctx.param("victim_id")
     if victim_id:
         return RedirectResponse(f"/victims/{quote(victim_id, safe='')}", status_code=303)
-    return Page(title="Find a victim", template="find_victim.html")
+    text = ctx.param("q")
+    if not text:
+        return Page(title="Find a victim", template="find_victim.html", context={"q": ""})
+    scope, params = scope_of(ctx.user)
+    found = journeys.find(ctx.store, scope, params, text)
+    if found.victim_id is None and len(found.victims) == 1:
+        found = journeys.Found(victim_id=str(found.victims[0]["victim_id"]))
+    if found.victim_id is not None:
+        return RedirectResponse(f"/victims/{quote(found.victim_id, safe='')}", status_code=303)
+    if found.crime_id is None:
+        if ctx.user.role.value == "analyst":
+            raise HTTPException(404, f"There is no victim or crime {text!r} in the database.")
+        raise HTTPException(403, f"No victim or crime {text!r} is in your cases or your unit.")
+    victims = list(found.victims)
+    ctx.log(
+        "find_victim",
+        crime_id=found.crime_id,
+        reason="Finding a victim by crime reference",
+        detail=f"{len(victims)} victim(s) of the crime in scope",
+        records=[(str(v["victim_id"]), found.crime_id) for v in victims],
+    )
+    return Page(
+        title=f"Victims of crime {found.crime_id}",
+        template="find_victim.html",
+        tables=[
+            Table(
+                "victims",
+                f"Victims of crime {found.crime_id}",
+                [
+                    Column("victim_id", "Victim", link="/victims/{victim_id}"),
+                    Column("crime_type", "Crime type"),
+                    Column("reported_at", "Reported", "datetime"),
+                    Column("unit", "Unit"),
+                    Column("officer_id", "Officer"),
+                ],
+                victims,
+                caption="Choose a victim to open their journey. You will be asked why.",
+            )
+        ],
+        context={"q": text, "crime_id": found.crime_id},
+    )
 
 
 def _crimes_in_scope(ctx: Ctx, victim_id: str) -> list[dict[str, Any]]:
@@ -59,7 +101,14 @@ def journey(ctx: Ctx) -> Page | Response:
     """The victim's journey: timeline, obligations with due dates, status and reasons."""
     victim_id = ctx.request.path_params["victim_id"]
     crimes = _check_scope(ctx, victim_id)
+    via = ctx.choice_param("from", ["worklist"])
     reason = ctx.session.reasons.get(victim_id)
+    stated = ctx.session.reasons.get(journeys.WORKLIST_REASON)
+    from_worklist = False
+    if reason is None and via == "worklist" and stated is not None:
+        scope, params = scope_of(ctx.user)
+        if journeys.on_worklist(ctx.store, scope, params, victim_id):
+            reason, from_worklist = stated, True
     if reason is None:
         if ctx.fmt != "html":
             raise HTTPException(
@@ -76,7 +125,8 @@ def journey(ctx: Ctx) -> Page | Response:
         victim_id=victim_id,
         crime_id=",".join(crime_ids),
         reason=reason,
-        detail=f"{len(crime_ids)} crime(s) in scope",
+        detail=f"{len(crime_ids)} crime(s) in scope"
+        + ("; opened from the worklist with the reason stated for it" if from_worklist else ""),
     )
     as_of = ledger_as_of(ctx.store)
     counts: dict[str, int] = {}
@@ -124,7 +174,8 @@ def journey(ctx: Ctx) -> Page | Response:
             ),
         ],
         meta={"victim_id": victim_id, "crimes": crime_ids, "ledger_as_of": as_of,
-              "reason": reason, "status_counts": counts},
+              "reason": reason, "status_counts": counts,
+              "reason_from": "worklist" if from_worklist else "victim"},
         context={"crimes": crimes, "victim_id": victim_id, "as_of": as_of, "counts": counts,
                  "reason": reason},
     )  # fmt: skip
@@ -158,14 +209,8 @@ def give_reason(
     """Record why the person is opening this victim's records, then show them."""
     ctx = make_ctx(request, "html")
     _check_scope(ctx, victim_id)
-    errors: dict[str, str] = {}
     detail = detail.strip()
-    if reason not in REASONS:
-        errors["reason"] = "Select why you are opening this record"
-    elif reason == "other" and not detail:
-        errors["detail"] = "Say why you are opening this record"
-    if len(detail) > MAX_DETAIL:
-        errors["detail"] = f"The reason must be {MAX_DETAIL} characters or fewer"
+    errors = reason_errors(reason, detail)
     if errors:
         form = reason_form(
             ctx, victim_id, errors=errors, chosen=reason, detail=detail, status_code=400
