@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 from tests.web.helpers import Clock, csrf_of, form_token, sign_in
 from tests.webdata import PASSWORD, WebData
 from vcop.cli import app as cli
+from vcop.metrics.release import Release
 from vcop.store import connect
 from vcop.store.ops import open_ops
 from vcop.web.app import CSP
@@ -237,6 +239,8 @@ def test_users_add_list_disable(tmp_path: Path, clock: Clock) -> None:
         (["x", "--role", "officer"], "needs --officer-id"),
         (["x", "--role", "partner", "--unit", "CID"], "for supervisors only"),
         (["bad name", "--role", "analyst"], "user name may use only"),
+        (["x", "--role", "analyst", "--agency", "cps"], "--agency is for partners only"),
+        (["x", "--role", "partner", "--agency", "mi5"], "unknown agency 'mi5'"),
     ],
 )
 def test_users_add_refuses_bad_accounts(tmp_path: Path, args: list[str], message: str) -> None:
@@ -286,3 +290,35 @@ def test_the_demo_account_is_made_once_with_a_password_shown_once(
     client = sign_in(app, DEMO_ACCOUNT, password)
     assert client.get("/").status_code == 200
     app.state.vcop.close()
+
+
+def test_a_partner_account_is_tied_to_its_body_and_sees_its_obligations_marked(
+    app: FastAPI, data: WebData, published: Release
+) -> None:
+    """`users add --role partner --agency cps`: the account lists its body, and the compliance
+    page by obligation marks the obligations the CPS owes beside every other body's."""
+    db = str(data.db)
+    runner = CliRunner()
+    result = runner.invoke(
+        cli, ["users", "add", "cps1", "--role", "partner", "--agency", "cps", "--db", db],
+        input=PASSWORD + "\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "aggregate figures only (cps)" in result.output
+    listed = runner.invoke(cli, ["users", "list", "--db", db, "--format", "json"])
+    mine = next(u for u in json.loads(listed.output) if u["username"] == "cps1")
+    assert (mine["role"], mine["agency"]) == ("partner", "cps")
+
+    client = sign_in(app, "cps1")
+    rows = client.get("/compliance.json?measure=obligation").json()["tables"]["compliance"]["rows"]
+    owners = {r["group"]: r["owner"] for r in rows}
+    assert owners["R6.cps-stop-or-alter"] == "cps"
+    assert owners["R6.suspect-arrested"] == "police"
+    marked = {r["group"] for r in rows if "(your body)" in r["owner_label"]}
+    assert marked == {g for g, o in owners.items() if o == "cps"}
+    assert (
+        "Crown Prosecution Service (your body)" in client.get("/compliance?measure=obligation").text
+    )
+    other = sign_in(app, "partner1")  # a partner tied to no body: nothing marked
+    rows = other.get("/compliance.json?measure=obligation").json()["tables"]["compliance"]["rows"]
+    assert rows and not [r for r in rows if "(your body)" in r["owner_label"]]

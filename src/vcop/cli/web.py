@@ -75,6 +75,13 @@ def users_add(
     officer_id: Annotated[
         str | None, typer.Option("--officer-id", help="Officers: their pseudonymous officer id.")
     ] = None,
+    agency: Annotated[
+        str | None,
+        typer.Option(
+            help="Partners: the body they work for (police, cps, wcu, hmcts, hmpps, parole_board, "
+            "victim_hub, any_service_provider); the dashboard marks its obligations."
+        ),
+    ] = None,
 ) -> None:
     """Add a dashboard account.
 
@@ -83,14 +90,15 @@ def users_add(
 
     Roles: admin (accounts, access log, data quality); analyst (every page and victim);
     supervisor (records of their own --unit, aggregates elsewhere); officer (records of their own
-    cases, by --officer-id); partner (aggregate figures only, small numbers suppressed).
+    cases, by --officer-id); partner (aggregate figures only, small numbers suppressed; tied to
+    the body they work for by --agency, e.g. `--role partner --agency cps`).
     """
     password = _read_password(name)
     ops = open_ops_store(db)
     try:
         user = add_user(
             ops, name, role, password, now=datetime.now(), area=area, district=district,
-            unit=unit, officer_id=officer_id,
+            unit=unit, officer_id=officer_id, agency=agency,
         )  # fmt: skip
     except AuthError as exc:
         fail(str(exc))

@@ -126,6 +126,9 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (threshold, cell)
     );
     """,
+    """
+    ALTER TABLE users ADD COLUMN agency TEXT;
+    """,
 )
 
 

@@ -32,6 +32,7 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from vcop.spec.agencies import agencies
 from vcop.store.ops import OpsStore, timestamp, with_value
 
 IDLE_TIMEOUT = timedelta(minutes=30)
@@ -93,6 +94,8 @@ class User:
     unit: str | None = None
     officer_id: str | None = None
     disabled: bool = False
+    #: Partners: the body they work for (the Code's owner id, e.g. ``cps``), if given.
+    agency: str | None = None
 
     def may(self, permission: Permission) -> bool:
         return permission is Permission.public or permission in GRANTS[self.role]
@@ -115,6 +118,8 @@ class User:
             return "administration: accounts, access log, data quality"
         if self.role is Role.service:
             return "scheduled jobs: no records"
+        if self.agency:
+            return f"aggregate figures only ({self.agency})"
         return "aggregate figures only"
 
     def crime_scope(self, alias: str = "c") -> tuple[str, list[object]]:
@@ -201,8 +206,10 @@ def add_user(
     district: str | None = None,
     unit: str | None = None,
     officer_id: str | None = None,
+    agency: str | None = None,
 ) -> User:
-    """Create an account. Supervisors need a unit; officers need an officer id."""
+    """Create an account. Supervisors need a unit; officers need an officer id; a partner may be
+    tied to the body they work for (``agency``: one of :func:`agencies`)."""
     if not username or not all(ch.isalnum() or ch in "-_." for ch in username):
         raise AuthError("a user name may use only letters, digits, '-', '_' and '.'")
     check_new_password(password, username)
@@ -214,14 +221,19 @@ def add_user(
         raise AuthError("--area, --district and --unit are for supervisors only")
     if role is not Role.officer and officer_id:
         raise AuthError("--officer-id is for officers only")
+    if agency is not None and role is not Role.partner:
+        raise AuthError("--agency is for partners only")
+    if agency is not None and agency not in agencies():
+        raise AuthError(f"unknown agency {agency!r}: one of {', '.join(agencies())}")
     if ops.scalar("SELECT 1 FROM users WHERE username = ?", [username]):
         raise AuthError(f"user {username!r} already exists")
     ops.execute(
         "INSERT INTO users (username, role, password_hash, area, district, unit, officer_id, "
-        "disabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
-        [username, role.value, hash_password(password), area, district, unit, officer_id, now],
-    )
-    return User(username, role, area, district, unit, officer_id)
+        "disabled, created_at, agency) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+        [username, role.value, hash_password(password), area, district, unit, officer_id, now,
+         agency],
+    )  # fmt: skip
+    return User(username, role, area, district, unit, officer_id, agency=agency)
 
 
 #: The account `vcop demo` makes so a newcomer can sign in to the demo force.
@@ -252,13 +264,14 @@ USER_COLUMNS = (
     "disabled",
     "created_at",
     "disabled_at",
+    "agency",
 )
 
 
 def list_users(ops: OpsStore) -> list[tuple[object, ...]]:
     """Every account, by name, as :data:`USER_COLUMNS`."""
     rows = ops.query(f"SELECT {', '.join(USER_COLUMNS)} FROM users ORDER BY username").rows
-    return [(*r[:6], bool(r[6]), timestamp(r[7]), timestamp(r[8])) for r in rows]
+    return [(*r[:6], bool(r[6]), timestamp(r[7]), timestamp(r[8]), r[9]) for r in rows]
 
 
 def disable_user(ops: OpsStore, username: str, *, now: datetime) -> None:
@@ -287,7 +300,7 @@ def set_password(ops: OpsStore, username: str, password: str, *, now: datetime) 
 
 
 def _row_user(row: tuple[object, ...]) -> User:
-    username, role, area, district, unit, officer_id, disabled = row
+    username, role, area, district, unit, officer_id, disabled, agency = row
     return User(
         str(username),
         Role(str(role)),
@@ -296,6 +309,7 @@ def _row_user(row: tuple[object, ...]) -> User:
         unit if isinstance(unit, str) else None,
         officer_id if isinstance(officer_id, str) else None,
         bool(disabled),
+        agency if isinstance(agency, str) else None,
     )
 
 
@@ -440,8 +454,8 @@ class Sessions:
         """The account, if the password (and, for an account with a second factor, the code
         from its authenticator app) is right and it is not disabled; else None."""
         row = self.ops.query(
-            "SELECT username, role, area, district, unit, officer_id, disabled, password_hash, "
-            "totp_secret FROM users WHERE username = ?",
+            "SELECT username, role, area, district, unit, officer_id, disabled, agency, "
+            "password_hash, totp_secret FROM users WHERE username = ?",
             [username],
         ).rows
         if not row:
@@ -494,7 +508,7 @@ class Sessions:
     def _load(self, key: str, token: str) -> Session | None:
         rows = self.ops.query(
             "SELECT u.username, u.role, u.area, u.district, u.unit, u.officer_id, u.disabled, "
-            "s.created_at, s.last_seen_at, s.expires_at FROM sessions s "
+            "u.agency, s.created_at, s.last_seen_at, s.expires_at FROM sessions s "
             "JOIN users u USING (username) WHERE s.session_hash = ?",
             [key],
         ).rows

@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter
 
 from vcop.metrics.release import SUPPRESSED
+from vcop.spec.agencies import agency_name
 from vcop.spec.metrics import Metric
 from vcop.web.auth import Permission
 from vcop.web.charts import bar_chart, line_chart
@@ -110,6 +111,7 @@ def compliance(ctx: Ctx) -> Page:
     next_level = LEVELS[LEVELS.index(by) + 1] if by in LEVELS[:-1] else None
     if next_level is not None and not figs.publishes(next_level):
         next_level = None
+    owners = owner_of() if measure == "obligation" else {}
     rows = []
     for v in values:
         head = v.group[0] if grouped else ""
@@ -120,6 +122,11 @@ def compliance(ctx: Ctx) -> Page:
         row["measure_label"] = (
             group_label(metric, head, metric.grouping[0]) if grouped else metric.title
         )
+        if measure == "obligation":  # the body that owes it; a partner's own is marked
+            row["owner"] = owners.get(head)
+            row["owner_label"] = agency_name(row["owner"]) if row["owner"] else ""
+            if row["owner"] and row["owner"] == ctx.user.agency:
+                row["owner_label"] += " (your body)"
         # the row's own monthly XmR chart: its right or obligation, of its filtered rows
         xmr_query = {**({"group": head} if grouped else {}), **parents}
         if by is not None and split is not None:
@@ -147,6 +154,8 @@ def compliance(ctx: Ctx) -> Page:
     rows.sort(key=lambda r: (_group_order(r["group"].split("/")[0]), str(r.get("split", ""))))
     label = {"right": "Right", "obligation": "Obligation"}.get(measure, "Measure")
     columns = [Column("measure_label", label, link="{trend_link}")]
+    if measure == "obligation":
+        columns += [Column("owner_label", "Owed by"), Column("owner", "owner", html=False)]
     if by:
         drill = "{drill}" if next_level else None
         columns.append(Column("split", catalogue.breakdown(by).title, link=drill))
@@ -187,6 +196,13 @@ def compliance(ctx: Ctx) -> Page:
         notes=notes,
         context=context,
     )  # fmt: skip
+
+
+def owner_of() -> dict[str, str]:
+    """Each obligation's owner (the Code's owner id)."""
+    from vcop.spec.code import load_code
+
+    return {o.id: o.owner for o in load_code().obligations}
 
 
 def _group_order(group: str) -> tuple[int, str]:
