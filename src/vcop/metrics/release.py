@@ -687,11 +687,16 @@ def protect(
             frontier = nxt  # none of them can be hidden: go on through them
         return None
 
+    # Hiding more only takes equations away, so a figure the audit found safe stays safe: after
+    # the first round only the figures last found recoverable are audited again.
+    check = set(protectable)
     for _ in range(200):
         hide_same()
-        findings = model.audit(hidden - known.keys(), threshold, values=values, check=protectable)
+        findings = model.audit(hidden - known.keys(), threshold, values=values, check=check)
         if not findings:
             return hidden, len(primary)
+        check = {f.key for f in findings}
+        stuck = []
         for f in findings:
             key: CellKey = f.key
             pick = smallest(siblings_of.get(key, ())) or smallest(parents_of.get(key, ()))
@@ -699,9 +704,12 @@ def protect(
                 pick = smallest(children_of.get(key, ()))
             if pick is None:  # the nearest figure linked to it through hidden ones
                 pick = nearest(key)
-            if pick is None:
-                raise MetricsError(f"cannot protect {key}: no figure left to hide beside it")
+            if pick is None:  # perhaps protected by what this round hid already: audit again
+                stuck.append(key)
+                continue
             hidden.add(pick)
+        if len(stuck) == len(findings):
+            raise MetricsError(f"cannot protect {stuck[0]}: no figure left to hide beside it")
     raise MetricsError("suppression did not settle after 200 rounds of the audit")
 
 
