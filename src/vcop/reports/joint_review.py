@@ -34,16 +34,31 @@ from vcop.reports.board import (
 )
 from vcop.reports.document import Document, Paragraph, Table
 from vcop.reports.figures import PROVISIONAL, FigureBook, period_words
-from vcop.spec.agencies import AGENCY_NAMES, agency_name
 from vcop.spec.code import Obligation, load_code
 from vcop.spec.returns import ReturnDefinition
 
+#: The bodies, by the Code's owner ids (DECISIONS "Agencies"), in the order the review takes them.
+AGENCY_NAMES: dict[str, str] = {
+    "police": "Police",
+    "cps": "Crown Prosecution Service",
+    "wcu": "Witness Care Units",
+    "hmcts": "HM Courts and Tribunals Service",
+    "hmpps": "HM Prison and Probation Service",
+    "parole_board": "Parole Board",
+    "victim_hub": "Victim services commissioned by the PCC",
+    "any_service_provider": "Every service provider",
+    "cica": "Criminal Injuries Compensation Authority",
+    "phso": "Parliamentary and Health Service Ombudsman",
+}
 #: How many of a body's obligations "weakest" names.
 WEAKEST = 3
 PERIOD = "quarter"
 OBLIGATION_METRIC = "compliance_by_obligation"
 RIGHT_METRIC = "compliance_by_right"
-AGENCY_METRIC = "compliance_by_agency"
+
+
+def agency_name(owner: str) -> str:
+    return AGENCY_NAMES.get(owner, owner.replace("_", " ").capitalize())
 
 
 @dataclass(frozen=True)
@@ -160,9 +175,6 @@ def joint_review(
     )
 
     found = bodies(book)
-    by_body: dict[str, list[MetricValue]] = {}
-    for v in book.values([AGENCY_METRIC], PERIOD):
-        by_body.setdefault(v.group[0], []).append(v)
     n.section("Summary")
     where = n.next()
     lines = []
@@ -223,7 +235,6 @@ def joint_review(
                     numeric=(False, True, True, True, True, False),
                 )
             )
-        _by_right(book, n, body, by_body.get(body.owner, []), period)
         if body.nothing_due:
             n.para(
                 "None fell due in the quarter for: "
@@ -240,8 +251,8 @@ def joint_review(
                 + "."
             )
 
-    titles = right_titles()
     n.section("Compliance by right")
+    titles = right_titles()
     label = f"Table {n.s}"
     n.para(
         f"{label} shows, for each right, the share of its obligations that fell due in {period} "
@@ -275,39 +286,6 @@ def joint_review(
         doc.add(Paragraph(f"Note: {note}.", note=True))
     appendices(book, doc, noun="review")
     return doc
-
-
-def _by_right(
-    book: FigureBook, n: Numbering, body: Body, values: list[MetricValue], period: str
-) -> None:
-    """The body's compliance with each right it owes obligations under (its share of them)."""
-    titles = right_titles()
-    mine = sorted(values, key=lambda v: right_key(v.group[1]))
-    if not mine:
-        return
-    label = f"Table {n.s}b"
-    n.para(
-        f"{label} shows, for each right, the share of the obligations {body.name} owes under it "
-        f"that fell due in {period} which were met by their due date."
-    )
-    n.doc.add(
-        Table(
-            ("Right", "Met on time", "Due", "95% interval", "Quarter before", "Change"),
-            tuple(
-                (
-                    right_label(v.group[1], titles),
-                    book.cite(v, label, small=True),
-                    book.cite_n(v, label),
-                    _interval(book, v),
-                    _before(book, v, label),
-                    sig_word(v, "previous") if book.shown(v) else "–",
-                )
-                for v in mine
-            ),
-            caption=f"{label}: {body.name}, compliance by right, {period}",
-            numeric=(False, True, True, True, True, False),
-        )
-    )
 
 
 def _moj(book: FigureBook, n: Numbering, definition: ReturnDefinition, period: str) -> None:
