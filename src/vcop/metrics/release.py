@@ -71,6 +71,11 @@ PERIODS: tuple[str, ...] = ("month", "quarter", "fytd", "rolling_12m")
 #: force only; splits by crime type and protected characteristics are too, for now: in a small
 #: force most of their cells are under the threshold, and the audit of a release grows with them.
 PARTNER_SPLITS: tuple[str, ...] = ("area",)
+#: Metrics a release leaves out: each body's compliance by right is a second sum of the same
+#: obligations (within each right, the bodies' parts add up to it), and the rare partner
+#: obligations in it set off complementary suppression that hid force-wide rights with thousands
+#: of cases. The obligations and rights themselves are published; this stays for the force.
+FORCE_ONLY: tuple[str, ...] = ("compliance_by_agency",)
 
 Group = tuple[str, ...]
 #: A figure: metric, window start and end, group of the metric's grouping, split group(s), and
@@ -166,7 +171,7 @@ def build(
             if progress is not None:
                 progress(f"{period}{' by ' + by if by else ''}")
             result = compute(backend, as_of, period, by=by, catalogue=catalogue, targets=targets)
-            tables[(period, by)] = result.values
+            tables[(period, by)] = [v for v in result.values if v.metric_id not in FORCE_ONLY]
             stamp = result.definitions_hash
             notes.extend(n for n in result.notes if n not in notes)
     series: dict[str, dict[Group, Series]] = {}
