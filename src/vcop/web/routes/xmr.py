@@ -80,9 +80,12 @@ def xmr(ctx: Ctx) -> Page:
     all_series = figs.series(metric_id, filters)
     groups = sorted(all_series)
     group_param = ctx.param("group")
-    group: tuple[str, ...] = (group_param,) if group_param else (groups[0] if groups else ())
+    # a group of a metric grouped by several breakdowns is written with "/" (police/6)
+    group: tuple[str, ...] = groups[0] if groups else ()
+    if group_param:
+        group = tuple(group_param.split("/")) if len(metric.grouping) > 1 else (group_param,)
     if groups and group not in all_series:
-        names = ", ".join(g[0] for g in groups if g)
+        names = ", ".join("/".join(g) for g in groups if g)
         raise HTTPException(
             404, f"{metric_id} has no group {group_param!r} (group may be {names})."
         )
