@@ -25,6 +25,7 @@ report_app = typer.Typer(
 app.add_typer(report_app, name="report")
 
 if TYPE_CHECKING:
+    from vcop.metrics.release import Release
     from vcop.metrics.targets import Targets
     from vcop.reports.document import Document
     from vcop.reports.figures import FigureBook
@@ -352,6 +353,33 @@ def board_command(
                     started)  # fmt: skip
 
 
+def partner_release(
+    db: Path, source: ReportSource, threshold: int, targets: Targets, output: str
+) -> Release:
+    """The partners' release of ``source``'s date, kept in (or taken from) the publication
+    ledger of ``db`` as published by ``output``, with a status line while it is computed."""
+    from vcop.metrics.engine import MetricsError
+    from vcop.reports.source import build_release
+
+    day = source.as_of
+    with console.status(f"the release of {day}: computing the figures") as status:
+
+        def step(description: str) -> None:
+            status.update(f"the release of {day}: {description}")
+
+        try:
+            ops = open_ops_store(db)
+            try:
+                return build_release(
+                    source, threshold=threshold, targets=targets, progress=step, ops=ops,
+                    output=output,
+                )  # fmt: skip
+            finally:
+                ops.close()
+        except MetricsError as exc:
+            fail(str(exc))
+
+
 @report_app.command("joint-review")
 def joint_review_command(
     quarter: Annotated[str, typer.Option(help="Calendar quarter, e.g. 2025Q1 (January-March).")],
@@ -382,13 +410,11 @@ def joint_review_command(
     end (as the return is), so every figure and every hidden one (\\[c]) is as in every partner
     output for that month end. figures.csv lists every figure shown.
     """
-    from vcop.metrics.engine import MetricsError
     from vcop.reports.compliance_return import quarter_label
     from vcop.reports.figures import FigureBook
     from vcop.reports.joint_review import bodies as review_bodies
     from vcop.reports.joint_review import joint_review, measured
     from vcop.reports.sample import SampleError, quarter_bounds
-    from vcop.reports.source import build_release
     from vcop.spec.check import DefinitionError
     from vcop.spec.returns import load_return
 
@@ -407,22 +433,7 @@ def joint_review_command(
     limit = threshold or cli_settings(db).suppression_threshold
     targets = force_targets(db)
     with report_source(db, end) as source:
-        with console.status(f"the release of {end}: computing the figures") as status:
-
-            def step(description: str) -> None:
-                status.update(f"the release of {end}: {description}")
-
-            try:
-                ops = open_ops_store(db)
-                try:
-                    release = build_release(
-                        source, threshold=limit, targets=targets, progress=step, ops=ops,
-                        output="joint review",
-                    )  # fmt: skip
-                finally:
-                    ops.close()
-            except MetricsError as exc:
-                fail(str(exc))
+        release = partner_release(db, source, limit, targets, "joint review")
         book = FigureBook.of_release(release, targets=targets)
         doc = joint_review(
             book,
@@ -470,11 +481,9 @@ def partner_command(
     witness care, courts and probation, victim satisfaction and outcomes, and the latest months
     of a few monthly series. figures.csv lists every figure shown.
     """
-    from vcop.metrics.engine import MetricsError
     from vcop.reports.charts import xmr_image
     from vcop.reports.figures import FigureBook
     from vcop.reports.partner import partner_pack
-    from vcop.reports.source import build_release
 
     chosen = parse_formats(formats)
     day = month_end(as_of)
@@ -483,22 +492,7 @@ def partner_command(
     limit = threshold or cli_settings(db).suppression_threshold
     targets = force_targets(db)
     with report_source(db, day) as source:
-        with console.status(f"the release of {day}: computing the figures") as status:
-
-            def step(description: str) -> None:
-                status.update(f"the release of {day}: {description}")
-
-            try:
-                ops = open_ops_store(db)
-                try:
-                    release = build_release(
-                        source, threshold=limit, targets=targets, progress=step, ops=ops,
-                        output="partner pack",
-                    )  # fmt: skip
-                finally:
-                    ops.close()
-            except MetricsError as exc:
-                fail(str(exc))
+        release = partner_release(db, source, limit, targets, "partner pack")
         book = FigureBook.of_release(release, targets=targets)
         doc = partner_pack(
             book,

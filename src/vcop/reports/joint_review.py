@@ -34,31 +34,15 @@ from vcop.reports.board import (
 )
 from vcop.reports.document import Document, Paragraph, Table
 from vcop.reports.figures import PROVISIONAL, FigureBook, period_words
+from vcop.spec.agencies import AGENCY_NAMES, agency_name
 from vcop.spec.code import Obligation, load_code
 from vcop.spec.returns import ReturnDefinition
 
-#: The bodies, by the Code's owner ids (DECISIONS "Agencies"), in the order the review takes them.
-AGENCY_NAMES: dict[str, str] = {
-    "police": "Police",
-    "cps": "Crown Prosecution Service",
-    "wcu": "Witness Care Units",
-    "hmcts": "HM Courts and Tribunals Service",
-    "hmpps": "HM Prison and Probation Service",
-    "parole_board": "Parole Board",
-    "victim_hub": "Victim services commissioned by the PCC",
-    "any_service_provider": "Every service provider",
-    "cica": "Criminal Injuries Compensation Authority",
-    "phso": "Parliamentary and Health Service Ombudsman",
-}
 #: How many of a body's obligations "weakest" names.
 WEAKEST = 3
 PERIOD = "quarter"
 OBLIGATION_METRIC = "compliance_by_obligation"
 RIGHT_METRIC = "compliance_by_right"
-
-
-def agency_name(owner: str) -> str:
-    return AGENCY_NAMES.get(owner, owner.replace("_", " ").capitalize())
 
 
 @dataclass(frozen=True)
