@@ -353,6 +353,13 @@ def board_command(
                     started)  # fmt: skip
 
 
+#: The suppression threshold of a partner output (default: the setting).
+ThresholdOption = Annotated[
+    int | None,
+    typer.Option(min=1, help="Hide counts below this (default: the suppression_threshold, 10)."),
+]
+
+
 def partner_release(
     db: Path, source: ReportSource, threshold: int, targets: Targets, output: str
 ) -> Release:
@@ -388,12 +395,7 @@ def joint_review_command(
         Path | None, typer.Option(help="Folder to write into (default: joint-review-<quarter>).")
     ] = None,
     formats: FormatOption = "docx,pdf,html",
-    threshold: Annotated[
-        int | None,
-        typer.Option(
-            min=1, help="Hide counts below this (default: the suppression_threshold, 10)."
-        ),
-    ] = None,
+    threshold: ThresholdOption = None,
     board: Annotated[str, typer.Option(help="The board the review goes to.")] = (
         "Local Criminal Justice Board"
     ),
@@ -458,12 +460,7 @@ def partner_command(
         Path | None, typer.Option(help="Folder to write into (default: partner-pack-YYYY-MM).")
     ] = None,
     formats: FormatOption = "docx,pdf,html",
-    threshold: Annotated[
-        int | None,
-        typer.Option(
-            min=1, help="Hide counts below this (default: the suppression_threshold, 10)."
-        ),
-    ] = None,
+    threshold: ThresholdOption = None,
     board: Annotated[str, typer.Option(help="The board the pack goes to.")] = (
         "Local Criminal Justice Board"
     ),
