@@ -160,9 +160,21 @@ def test_a_copy_of_the_catalogue_loads(copy: Path) -> None:
         ),
         (
             "crime_outcomes.yaml",
-            "    breakdowns: [area, district, crime_type, domestic_abuse, sexual_offence, age_band, sex, ethnicity, disability]",
+            "    breakdowns: [area, district, crime_type, domestic_abuse, sexual_offence, serious_sexual_offence, child_abuse, child_exploitation, age_band, sex, ethnicity, disability]",
             "    breakdowns: [area, enhanced]",
             "victim_crimes rows cannot be split by enhanced",
+        ),
+        (
+            "crime_outcomes.yaml",
+            "    breakdowns: [area, district, crime_type, domestic_abuse, sexual_offence, serious_sexual_offence]\n",
+            "    breakdowns: [area, child_abuse]\n",
+            "crimes rows cannot be split by child_abuse",
+        ),
+        (
+            "catalogue.yaml",
+            "    column: domestic_abuse\n",
+            "    column: domestic_abuse\n    age_under: 18\n",
+            "breakdown domestic_abuse: age_under goes with an offence_list",
         ),
         (
             "catalogue.yaml",

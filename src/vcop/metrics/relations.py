@@ -24,6 +24,7 @@ import ibis
 import ibis.expr.types as ir
 
 from vcop.spec.metrics import (
+    AGE_COLUMN,
     CONTRACT_CONTACTS,
     ENHANCED_ELIGIBILITY,
     LEDGER,
@@ -309,11 +310,20 @@ def measure(t: ir.Table, m: Measure) -> ir.FloatingValue:
     return seconds / (60 if m.kind == "minutes_between" else 86400)
 
 
-def label(value: ir.Value, b: Breakdown) -> ir.StringValue:
-    """The group label of a breakdown value."""
+def label(value: ir.Value, b: Breakdown, age: ir.Value | None = None) -> ir.StringValue:
+    """The group label of a breakdown value (``age``: the victim's age at report, for a
+    breakdown with ``age_under``)."""
     missing = ibis.literal(b.missing_label)
     if b.members is not None and b.labels is not None:
         on_list = value.upper().isin(list(b.members))
+        if b.age_under is not None and age is not None:
+            # on the list and a child: on it; on the list at an unknown age: not recorded
+            return ibis.cases(
+                (value.isnull(), missing),
+                (on_list & (age < b.age_under), ibis.literal(b.labels[True])),
+                (on_list & age.isnull(), missing),
+                else_=ibis.literal(b.labels[False]),
+            )
         return ibis.cases(
             (value.isnull(), missing),
             (on_list, ibis.literal(b.labels[True])),
@@ -348,18 +358,20 @@ def with_groups(
     every = list({b.id: b for b in (*breakdowns, *(f for f, _ in filters))}.values())
     via_crime = [b for b in every if b.column not in own and b.table == "crimes"]
     via_victim = [b for b in every if b.column not in own and b.table == "victims"]
+    aged = [b for b in every if b.age_under is not None and AGE_COLUMN not in own]
     if via_crime:
         crimes = backend.table("crimes")
         dim = crimes.select(
             _gk_crime=crimes.crime_id, **{f"_gc_{b.id}": crimes[b.column] for b in via_crime}
         )
         t = t.left_join(dim, t.crime_id == dim._gk_crime).drop("_gk_crime")
-    if via_victim:
+    if via_victim or aged:
         victims = backend.table("victims")
         dim = victims.select(
             _gk_victim=victims.victim_id,
             _gk_vcrime=victims.crime_id,
             **{f"_gv_{b.id}": victims[b.column] for b in via_victim},
+            **({"_ga_age": victims[AGE_COLUMN]} if aged else {}),
         )
         t = t.left_join(dim, [t.victim_id == dim._gk_victim, t.crime_id == dim._gk_vcrime]).drop(
             "_gk_victim", "_gk_vcrime"
@@ -370,10 +382,18 @@ def with_groups(
             return t[b.column]
         return t[f"_gc_{b.id}"] if b.table == "crimes" else t[f"_gv_{b.id}"]
 
+    def age(b: Breakdown) -> ir.Value | None:
+        if b.age_under is None:
+            return None
+        return t[AGE_COLUMN] if AGE_COLUMN in own else t._ga_age
+
     for b, value in filters:
-        t = t.filter(label(raw(b), b) == value)
-    labels: dict[str, ir.Value] = {f"_g{i}": label(raw(b), b) for i, b in enumerate(breakdowns)}
-    return t.mutate(**labels)
+        t = t.filter(label(raw(b), b, age(b)) == value)
+    labels: dict[str, ir.Value] = {
+        f"_g{i}": label(raw(b), b, age(b)) for i, b in enumerate(breakdowns)
+    }
+    t = t.mutate(**labels)
+    return t.drop("_ga_age") if aged else t
 
 
 def period_date(t: ir.Table, columns: tuple[str, ...]) -> ir.DateValue:

@@ -265,6 +265,10 @@ class Band(BaseModel):
     max: int | None = None
 
 
+#: The victim's age when the crime was reported: what a breakdown's ``age_under`` compares.
+AGE_COLUMN = "age_at_report"
+
+
 class Breakdown(BaseModel):
     """A way to split a figure: by a column of the row, its crime or its victim."""
 
@@ -281,6 +285,9 @@ class Breakdown(BaseModel):
     offence_list: str | None = None
     #: The codes of ``offence_list``, filled in from the Code definitions when the catalogue loads.
     members: tuple[str, ...] | None = None
+    #: With ``offence_list``: only victims younger than this when the crime was reported
+    #: (``victims.age_at_report``) count as on the list, e.g. child abuse (offence and age).
+    age_under: int | None = Field(None, ge=1)
     missing_label: str = "not recorded"
 
 
@@ -529,6 +536,10 @@ _NUMERIC = ("integer", "number", "scale7")
 def _resolvable(b: Breakdown, source: Source) -> bool:
     """Whether rows of ``source`` can be split by ``b`` (own column, or via crime or victim)."""
     cols = source.columns
+    if b.age_under is not None and not (
+        AGE_COLUMN in cols or ("crime_id" in cols and "victim_id" in cols)
+    ):
+        return False
     if b.column in cols:
         return True
     if b.table == "crimes":
@@ -752,6 +763,10 @@ def _check_breakdown(b: Breakdown, lines: LineMap, loc: Loc) -> Iterator[Problem
                 f"breakdown {b.id}: no offence list {b.offence_list!r} in the Code definitions "
                 f"({', '.join(sorted(lists))})",
             )
+    elif b.age_under is not None:
+        yield lines.problem(
+            (*loc, "age_under"), f"breakdown {b.id}: age_under goes with an offence_list"
+        )
     elif b.labels is not None and col.type != "boolean":
         yield lines.problem(
             (*loc, "labels"), f"breakdown {b.id}: labels are for a true/false column"
@@ -1229,6 +1244,10 @@ def catalogue_doc() -> str:
     ]
     for b in cat.breakdowns:
         how = f"`{b.table}.{b.column}`"
+        if b.offence_list:
+            how += f" on the offence list `{b.offence_list}`"
+        if b.age_under is not None:
+            how += f", victim under {b.age_under} (`victims.{AGE_COLUMN}`)"
         if b.bands:
             how += "; bands " + ", ".join(b.label for b in b.bands)
         lines.append(f"| `{b.id}` | {b.title} | {how} |")

@@ -23,6 +23,10 @@ from vcop.synth.rand import Choice, lognormal_minutes, poisson
 RAPE = frozenset({"19C", "19D", "19E", "19F", "19G", "19H"})
 SEXUAL = RAPE | {"20A", "20B", "17A", "17B", "22A", "22B", "21", "88A", "88E", "71", "73"}
 HOMICIDE = frozenset({"1", "4.1"})
+#: Offences whose victims are children by definition (the offence's own wording).
+CHILD_VICTIM = frozenset(
+    {"11A", "19D", "19E", "19G", "19H", "20B", "17B", "21", "22B", "71", "88A"}
+)
 SERIOUS_VIOLENCE = HOMICIDE | {"2", "5D", "5E"}
 HARASSMENT = frozenset({"8L", "8M", "8Q", "8R", "8U"})
 #: Offences with an injury or a loss, for which compensation information is owed.

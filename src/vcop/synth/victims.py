@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from vcop.synth.clock import DAY, HOUR, Formatter
 from vcop.synth.crimes import (
+    CHILD_VICTIM,
     COURT_EVENTS,
     HARASSMENT,
     HOMICIDE,
@@ -211,7 +212,7 @@ class VictimModel:
         p.disability = None if dis == "blank" else dis == "true"
         if c.da:
             age = int(r.triangular(16, 80, 29))
-        elif r.random() < self.t.under_18_rate:
+        elif c.offence in CHILD_VICTIM or r.random() < self.t.under_18_rate:
             age = int(r.triangular(4, 18, 15))
         else:
             age = int(r.triangular(18, 92, 30))
