@@ -157,7 +157,7 @@ def test_navigation_shows_only_what_the_role_may_open(clients: dict[str, TestCli
         )
         for role in ROLES
     }
-    aggregates = ["/", "/compliance", "/satisfaction", "/response-times", "/outcomes"]
+    aggregates = ["/", "/compliance", "/satisfaction", "/response-times", "/outcomes", "/services"]
     assert nav["partner1"] == aggregates
     assert nav["officer1"] == [*aggregates, "/worklist", "/victims"]
     assert "/access-log" in nav["admin1"] and "/worklist" not in nav["admin1"]
@@ -648,3 +648,30 @@ def test_outcomes_page_shows_harm_by_district(clients: dict[str, TestClient]) ->
     partner = clients["partner1"].get("/outcomes.json").json()
     assert not {"harm_map", "harm_by_district"} & set(partner["tables"])
     assert any("not among the figures published to partners" in n for n in partner["notes"])
+
+
+def test_services_page_shows_each_service_as_the_engine_computes_it(
+    shared: FastAPI, clients: dict[str, TestClient]
+) -> None:
+    """Referrals per service (consent, what came of them, how soon) are on the support services
+    page, one row per service (and outcome), each the engine's own value; a partner's come from
+    the release."""
+    body = clients["analyst1"].get("/services.json").json()
+    tables = body["tables"]
+    assert {"referral_consent_rate", "referral_outcome_share", "referral_days_median"} <= set(
+        tables
+    )
+    engine = engine_values(shared)
+    outcome_rows = tables["referral_outcome_share"]["rows"]
+    assert outcome_rows
+    per_service: dict[str, float] = {}
+    for row in outcome_rows:
+        assert row["breakdown"] == "service/referral_outcome"
+        value = engine[("referral_outcome_share", row["group"])]
+        assert row["numerator"] == value["numerator"] and row["denominator"] == value["denominator"]
+        service = row["group"].split("/")[0]
+        per_service[service] = per_service.get(service, 0.0) + row["value"]
+    # the outcome shares of each service add up to the whole
+    assert all(abs(total - 1.0) < 1e-6 for total in per_service.values()), per_service
+    partner = clients["partner1"].get("/services.json")
+    assert partner.status_code == 200

@@ -22,6 +22,7 @@ ITEMS: list[tuple[str, str, Permission]] = [
     ("Satisfaction", "/satisfaction", Permission.aggregate),
     ("Response times", "/response-times", Permission.aggregate),
     ("Outcomes", "/outcomes", Permission.aggregate),
+    ("Support services", "/services", Permission.aggregate),
     ("Worklist", "/worklist", Permission.record),
     ("Find a victim", "/victims", Permission.record),
     ("Data quality", "/data-quality", Permission.data_quality),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter
 
@@ -161,6 +162,41 @@ def _comments(ctx: Ctx, as_of: date) -> list[dict[str, Any]]:
         "WHERE comment IS NOT NULL AND surveyed_at < ?::DATE + 1 ORDER BY surveyed_at DESC LIMIT 50",
         [as_of],
     ).dicts()
+
+
+@page(router, "/services", Permission.aggregate, name="services")
+def services(ctx: Ctx) -> Page:
+    """Support services: referrals by service (consent, what came of them, how soon), needs
+    assessments' completeness, updates by the victim's chosen channel, recording time."""
+    result = family_tables(ctx, ["victim_services"], sparklines=False, title="Support services")
+    as_of = result.context.get("as_of")
+    if as_of is None:
+        return result
+    figs = figures_of(ctx)
+    catalogue = metrics_of(ctx).catalogue
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for v in figs.result(period_of(ctx)).values:
+        metric = catalogue.metric(v.metric_id)
+        # a value split only by the metric's own groups (per service), not by a user's --by
+        if metric.family != "victim_services" or v.breakdown != metric.grouping:
+            continue
+        row = value_row(v, metric)
+        row["group_text"] = " — ".join(g.replace("_", " ") for g in v.group)
+        row["link"] = f"/metrics/{metric.id}?" + urlencode({"group": v.group_name})
+        grouped.setdefault(metric.id, []).append(row)
+    for metric_id, rows in grouped.items():
+        metric = catalogue.metric(metric_id)
+        first = " and ".join(catalogue.breakdown(b).title for b in metric.grouping)
+        result.tables.append(
+            Table(
+                metric_id,
+                metric.title,
+                [Column("group_text", first, link="{link}"), *VALUE_COLUMNS, *PUBLIC_COLUMNS],
+                rows,
+                caption=metric.description,
+            )
+        )
+    return result
 
 
 @page(router, "/response-times", Permission.aggregate, name="response_times")
