@@ -738,7 +738,17 @@ def completed_in_time(base: ir.Table, ctx: Context, obligations: Sequence[Obliga
             met = ibis.ifelse(met.isnull() | (other < met), other, met)
         keyed = "agency" in rec.columns
         record_id = _partner_id(rec, spec.id_column) if keyed else rec[spec.id_column]
-        excused = rec[how.excused_by].fill_null(False) if how.excused_by else ibis.literal(False)
+        excused: ir.BooleanValue = ibis.literal(False)
+        excuses = obligation_kind("completed_in_time").excuses
+        excuse = excuses["declined"]
+        if how.excused_by and how.excused_values:
+            excused = rec[how.excused_by].isin(list(how.excused_values)).fill_null(False)
+            value = " or ".join(how.excused_values)
+            excuse = excuses["recorded"].format(
+                detail=spec.done, column=how.excused_by, value=value
+            )
+        elif how.excused_by:
+            excused = rec[how.excused_by].fill_null(False)
         rec = rec.select(
             _crime=rec.crime_id,
             _victim=rec.victim_id if "victim_id" in rec.columns else _NULL_STR,
@@ -753,11 +763,7 @@ def completed_in_time(base: ir.Table, ctx: Context, obligations: Sequence[Obliga
         t = base.join(rec, on).cross_join(_params([obligation], ctx))
         t = in_force(t)
         t = with_due(t, ctx, [obligation])
-        na = ibis.ifelse(
-            t._excused & t.met_at.isnull(),
-            ibis.literal(obligation_kind("completed_in_time").excuses["declined"]),
-            _NULL_STR,
-        )
+        na = ibis.ifelse(t._excused & t.met_at.isnull(), ibis.literal(excuse), _NULL_STR)
         return _rows(
             t,
             trigger_type=ibis.literal(spec.trigger_type),

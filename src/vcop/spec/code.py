@@ -90,6 +90,7 @@ PARAMETER_WORDS: dict[str, str] = {
     "start": "the column that starts the clock",
     "end": "the columns that stop it",
     "excused_by": "a column that excuses it",
+    "excused_values": "the values of excused_by that excuse it",
     "victim_flag": "a victim flag",
     "crime_events": "case events the crime must have had",
     "if_contacted": "contact purposes the victim must have had",
@@ -252,9 +253,12 @@ OBLIGATION_KINDS: dict[str, ObligationKind] = {
             triggers=("crime_reported", "record"),
             deadlines=("count", "by_finalisation"),
             requires=("table", "start", "end"),
-            options=("agencies", "excused_by"),
+            options=("agencies", "excused_by", "excused_values"),
             hours=True,
-            excuses={"declined": "the victim declined it"},
+            excuses={
+                "declined": "the victim declined it",
+                "recorded": "never {detail}: {column} recorded as {value}",
+            },
             reasons={
                 LedgerStatus.met: "{detail} by the due date",
                 LedgerStatus.late: "{detail} after the due date",
@@ -485,11 +489,14 @@ class Evaluation(BaseModel):
     #: The partner agencies whose contacts, events or records count.
     agencies: tuple[str, ...] = ()
     #: ``completed_in_time``: the table, the column that starts the clock and those that stop
-    #: it (the earliest counts), and a boolean column that excuses the row.
+    #: it (the earliest counts), and a boolean column that excuses the row when true — or,
+    #: with ``excused_values``, a text column that excuses it when it holds one of them (a
+    #: review request the victim withdrew is never owed a completed review).
     table: str | None = None
     start: str | None = None
     end: tuple[str, ...] = ()
     excused_by: str | None = None
+    excused_values: tuple[str, ...] = ()
     #: Only victims with this flag (:data:`VICTIM_FLAGS`).
     victim_flag: str | None = None
     #: Only crimes that have had one of these case events by the as-of date.
@@ -1011,7 +1018,7 @@ def _record_problems(obligation: Obligation, at: _Located) -> Iterator[Problem]:
     for name, column, want in [
         ("start", e.start, "datetime"),
         *(("end", c, "datetime") for c in e.end),
-        ("excused_by", e.excused_by, "boolean"),
+        ("excused_by", e.excused_by, "string" if e.excused_values else "boolean"),
     ]:
         if column is not None and types.get(column) != want:
             yield at.problem(
@@ -1021,6 +1028,16 @@ def _record_problems(obligation: Obligation, at: _Located) -> Iterator[Problem]:
             )
     if e.agencies and "agency" not in types:
         yield at.problem(f"{oid}: {e.table} has no agency column", "evaluate", "agencies")
+    if e.excused_values:
+        allowed = next((c.allowed for c in table.columns if c.name == e.excused_by), None)
+        unknown = [v for v in e.excused_values if e.excused_by is None or v not in (allowed or ())]
+        if unknown:
+            yield at.problem(
+                f"{oid}: evaluate.excused_values {', '.join(unknown)} are not values of "
+                f"{e.table}.{e.excused_by}",
+                "evaluate",
+                "excused_values",
+            )
 
 
 @_check
