@@ -46,6 +46,13 @@ class Formatter:
             text = self._days[day] = day_date(day).isoformat()
         return f"{text}T{_HHMM[rest]}"
 
+    def ts_seconds(self, second: int | None) -> str:
+        """A time to the second (``second``: seconds since the epoch day's midnight)."""
+        if second is None:
+            return ""
+        minute, sec = divmod(second, 60)
+        return f"{self.ts(minute)[:-2]}{sec:02d}"
+
 
 class WorkingDays:
     """England and Wales working days between two day numbers (inclusive)."""

@@ -207,12 +207,15 @@ def generate_incidents(
         else:
             m = med[grade]
         m *= AREA_FACTOR[district.area] / norm
-        minutes = max(1, round(m * math.exp(r.gauss(0.0, SIGMA[grade]))))
-        arrived: int | None = received + minutes
-        if r.random() < NO_ATTENDANCE[grade] or (arrived is not None and arrived > end):
+        # to the second: a median of whole minutes would sit on one value month after month
+        seconds = max(30, round(m * 60 * math.exp(r.gauss(0.0, SIGMA[grade]))))
+        arrived: int | None = received * 60 + seconds
+        if r.random() < NO_ATTENDANCE[grade] or (arrived is not None and arrived > end * 60):
             arrived = None
         reason = ""
-        slow = (grade == "immediate" and minutes > 20) or (grade == "prompt" and minutes > 60)
+        slow = (grade == "immediate" and seconds > 20 * 60) or (
+            grade == "prompt" and seconds > 60 * 60
+        )
         if arrived is not None and slow:
             if itype in DA_TYPES:
                 # Resource non-availability cited for the target share of all delayed DA calls.
@@ -231,7 +234,7 @@ def generate_incidents(
                 fmt.ts(received),
                 grade,
                 "" if r.random() < 0.004 else itype,
-                fmt.ts(arrived),
+                fmt.ts_seconds(arrived),
                 district.area,
                 district.name,
                 reason,

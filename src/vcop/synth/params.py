@@ -6,12 +6,13 @@ The file is written by ``scripts/derive_synth_params.py`` from data.police.uk op
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 PARAMS_FILE = "synth/demoshire.yaml"
 
@@ -60,6 +61,16 @@ class OffenceCodes(_Frozen):
         return self
 
 
+class Shift(_Frozen):
+    """From a month (to another, or for good), one draw's on-time share moves by a logit shift."""
+
+    start: date = Field(alias="from")
+    end: date | None = Field(None, alias="to")
+    draw: Literal["police_update", "periodic_update", "hub"]
+    logit: float
+    what: str
+
+
 class Targets(_Frozen):
     victims_per_year: int
     domestic_abuse_peak_month: int
@@ -93,6 +104,8 @@ class Targets(_Frozen):
     care_contract_interval_standard: dict[int, float]
     periodic_update: dict[str, float]
     supervisory_review: dict[str, float]
+    district_diligence: dict[str, float] = Field(default_factory=dict)
+    shifts: tuple[Shift, ...] = ()
     response_median_minutes: dict[str, float]
     domestic_abuse_delay_resource_share: float
     non_crime_incidents_per_year: dict[str, int]
@@ -120,6 +133,9 @@ class SynthParams(_Frozen):
             raise ValueError("outcome_mix must cover every crime type in crime_type_mix")
         if len(self.targets.report_hour_weights) != 24:
             raise ValueError("report_hour_weights needs 24 values")
+        unknown = set(self.targets.district_diligence) - {d.name for d in self.derived.districts}
+        if unknown:
+            raise ValueError(f"district_diligence names no district {sorted(unknown)}")
         return self
 
 

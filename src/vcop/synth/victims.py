@@ -16,7 +16,7 @@ from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from vcop.synth.clock import DAY, HOUR, Formatter
+from vcop.synth.clock import DAY, HOUR, Formatter, day_date
 from vcop.synth.crimes import (
     CHILD_VICTIM,
     COURT_EVENTS,
@@ -193,6 +193,7 @@ class VictimModel:
         self.court_update = Choice(t.court_event_update)
         self.periodic = Shifted(t.periodic_update, "on_time")
         self.persons: list[Person] = []
+        self._shifts: dict[tuple[str, int], float] = {}
         # Per district: (report days, people), in report order, for drawing repeat victims.
         self.pool: dict[str, tuple[list[int], list[Person]]] = {}
         self.da_pool: dict[str, tuple[list[int], list[Person]]] = {}
@@ -328,7 +329,11 @@ class VictimModel:
             or c.hate
             or c.offence in SERIOUS_VIOLENCE
         )
-        vc.diligence = c.officer_diligence + r.gauss(0.0, 0.3)
+        vc.diligence = (
+            c.officer_diligence
+            + self.t.district_diligence.get(c.district.name, 0.0)
+            + r.gauss(0.0, 0.3)
+        )
 
         def blank(v: bool, p_blank: float) -> str:
             return "" if r.random() < p_blank else _bool(v)
@@ -357,6 +362,19 @@ class VictimModel:
         self._contacts(vc, na, contract)
 
     # -- Right 4: needs assessment and referrals --------------------------------------------
+
+    def _shift(self, draw: str, minute: int) -> float:
+        """The calibration's shifts of this draw in force at ``minute`` (logit, added)."""
+        key = (draw, minute // DAY)
+        value = self._shifts.get(key)
+        if value is None:
+            day = day_date(key[1])
+            value = self._shifts[key] = sum(
+                s.logit
+                for s in self.t.shifts
+                if s.draw == draw and s.start <= day and (s.end is None or day < s.end)
+            )
+        return value
 
     def _office(self, day: int) -> int:
         return day * DAY + self.r.randint(8 * HOUR, 19 * HOUR)
@@ -450,7 +468,7 @@ class VictimModel:
         r, t, c, wd = self.r, self.t, vc.crime, self.wd
         rep_day = c.reported // DAY
         explicit = c.da or c.sexual or c.offence in HOMICIDE
-        kind = self.hub.draw(r, vc.diligence * 0.5)
+        kind = self.hub.draw(r, vc.diligence * 0.5 + self._shift("hub", c.reported))
         consent = "given" if explicit or r.random() < 0.4 else "not_asked"
         if kind == "on_time":
             at = max(self._office(wd.add(rep_day, HUB_DAY.draw(r))), c.reported + 15)
@@ -659,7 +677,11 @@ class VictimModel:
                 continue
             n = 1 if (vc.enhanced or e.type == "hearing_listed") else 5
             kind = (
-                self.court_update.draw(r) if is_court else self.police_update.draw(r, vc.diligence)
+                self.court_update.draw(r)
+                if is_court
+                else self.police_update.draw(
+                    r, vc.diligence + self._shift("police_update", e.minute)
+                )
             )
             due = wd.add(e.minute // DAY, n) * DAY + DAY - 1
             if kind == "missed":
@@ -705,7 +727,7 @@ class VictimModel:
                 continue
             if due > close:
                 break
-            kind = self.periodic.draw(r, vc.diligence)
+            kind = self.periodic.draw(r, vc.diligence + self._shift("periodic_update", due))
             if kind == "on_time":
                 at = due - int(r.random() * 0.3 * step)
             elif kind == "late":
