@@ -26,7 +26,7 @@ from vcop.config import DEFAULT_DB
 from vcop.export import csv_writer, safe_row
 from vcop.ingest import AGENCIES, ExtractError, LoadResult, load_paths
 from vcop.ingest.load import Progress as LoadProgress
-from vcop.spec.profile import ProfileError, load_profile
+from vcop.spec.profile import Profile, ProfileError, load_profile
 from vcop.store import StoreError
 from vcop.store.build import changing
 
@@ -65,6 +65,14 @@ def ingest(
             "whose rows carry their own agency).",
         ),
     ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Run the whole load on a scratch copy of the database and report what it would "
+            "load and reject (by table and column), then throw the copy away: nothing is written.",
+        ),
+    ] = False,
 ) -> None:
     """Validate an extract and load its good rows into the database, in one transaction.
 
@@ -78,6 +86,9 @@ def ingest(
         chosen = load_profile(profile)
     except ProfileError as exc:
         fail(str(exc))
+    if dry_run:
+        _dry_run(db, paths, chosen, force=force, agency=agency)
+        return
     result = run_load(
         db,
         lambda con, progress: load_paths(
@@ -93,6 +104,26 @@ def ingest(
             "logged), or on the dashboard's data-quality page",
             highlight=False,
         )
+
+
+def _dry_run(
+    db: Path, paths: list[Path], profile: Profile, *, force: bool, agency: str | None
+) -> None:
+    """`vcop ingest --dry-run`: the load on a scratch copy of the database, thrown away."""
+    from vcop.cli.profile import print_rejects
+    from vcop.ingest.dry_run import dry_run_load
+
+    try:
+        result, rejects = dry_run_load(db, paths, profile, force=force, agency=agency)
+    except (ExtractError, StoreError) as exc:
+        fail(f"{exc}\nNothing was loaded (dry run).", code=1)
+    console.print(
+        f"Dry run on a scratch copy of {escape(str(db))}: nothing is written to it.",
+        highlight=False,
+    )
+    print_load_summary(result, db)
+    print_rejects(rejects)
+    console.print(f"Dry run: nothing was written to {escape(str(db))}.", highlight=False)
 
 
 T = TypeVar("T")

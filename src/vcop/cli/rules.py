@@ -111,9 +111,22 @@ def check(
             "--code-dir", help="Check Code editions in this folder instead of vcop's own."
         ),
     ] = None,
+    profiles: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--profile",
+            help="Also check this mapping profile of yours (.yaml) against the schema; repeat "
+            "for several. To check one against an export too: `vcop profile check`.",
+        ),
+    ] = None,
 ) -> None:
     """Validate vcop's definitions and print every problem with its file and line."""
     problems = check_code(code_dir) if code_dir is not None else check_definitions()
+    if profiles:
+        from vcop.ingest.profile_schema import profile_file_problems
+
+        for path in profiles:
+            problems.extend(profile_file_problems(path))
     for problem in problems:
         console.print(str(problem), highlight=False, soft_wrap=True, markup=False)
     if problems:
@@ -121,6 +134,8 @@ def check(
         raise typer.Exit(1)
     code = load_code(code_dir) if code_dir is not None else load_code()
     checked = "the Code" if code_dir is not None else ", ".join(CHECKS)
+    if profiles:
+        checked += ", " + ", ".join(str(p) for p in profiles)
     console.print(
         f"Definitions OK (checked: {checked}). Victims' Code: {len(code.editions)} edition(s), "
         f"{len(code.obligations)} obligations, {len(code.evaluated)} evaluated from the data."
