@@ -327,7 +327,7 @@ def test_cli_ingest_and_rejects(tiny: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     db = tmp_path / "c.duckdb"
     out = runner.invoke(app, ["ingest", str(tiny), "--db", str(db)])
-    assert out.exit_code == 0, out.output
+    assert out.exit_code == 3, out.output  # loaded, with rejects past --max-reject-share
     assert "crimes" in out.output
     add_user(open_ops(db), "dq", Role.analyst, STRONG, now=datetime(2025, 7, 1))
     listed = runner.invoke(

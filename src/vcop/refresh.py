@@ -32,6 +32,7 @@ from typing import Any
 import duckdb
 
 from vcop.ingest import AGENCIES, DEFAULT_AGENCY, LoadResult, load_paths
+from vcop.ingest.thresholds import past, share, shown
 from vcop.metrics.targets import Targets
 from vcop.spec.code import LocalStandards
 from vcop.spec.profile import load_profile
@@ -102,7 +103,7 @@ class Refreshed:
 
     @property
     def reject_share(self) -> float:
-        return self.rows_rejected / self.rows_read if self.rows_read else 0.0
+        return share(self.rows_rejected, self.rows_read)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -268,10 +269,10 @@ def _run(
         done.sources[source.agency] = source
         done.rows_read += sum(f.rows_read for f in result.files)
         done.rows_rejected += result.rows_rejected
-    if done.reject_share > max_reject_share:
+    if past(done.rows_rejected, done.rows_read, max_reject_share):
         raise RefreshError(
             f"{done.rows_rejected:,} of {done.rows_read:,} rows ({done.reject_share:.1%}) were "
-            f"rejected, more than the {max_reject_share:.0%} allowed (setting "
+            f"rejected, more than the {shown(max_reject_share)} allowed (setting "
             "refresh.max_reject_share); nothing was published. See why with `vcop rejects`, on a "
             "copy loaded with `vcop ingest`, or raise the limit with --max-reject-share."
         )

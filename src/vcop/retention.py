@@ -23,6 +23,7 @@ from datetime import date, datetime
 
 import duckdb
 
+from vcop.ingest.history import HISTORY_SUFFIX, history_table
 from vcop.store.db import table_names
 
 #: Tables with a row per victim (and crime).
@@ -72,19 +73,31 @@ def _apply(
             conditions.append((table, "crime_id IN (SELECT crime_id FROM _gone_crimes)", []))
     if victim is not None and "rejects" in tables:
         conditions.append(("rejects", "value = ?", [victim]))
+    # the versions loads replaced and the rows full extracts retired go too (vcop.ingest.history)
+    conditions += [
+        (history_table(table), cond, params)
+        for table, cond, params in list(conditions)
+        if history_table(table) in tables
+    ]
     for table, cond, params in conditions:
         n = con.execute(f'SELECT count(*) FROM "{table}" WHERE {cond}', params).fetchall()
-        done.rows[table] = int(n[0][0]) if n else 0
-        if not dry_run and done.rows[table]:
+        count = int(n[0][0]) if n else 0
+        if count or not table.endswith(HISTORY_SUFFIX):
+            done.rows[table] = count
+        if not dry_run and count:
             con.execute(f'DELETE FROM "{table}" WHERE {cond}', params)
-    if "incidents" in tables:
+    for table in ("incidents", history_table("incidents")):
+        if table not in tables:
+            continue
         n = con.execute(
-            "SELECT count(*) FROM incidents WHERE crime_id IN (SELECT crime_id FROM _gone_crimes)"
+            f'SELECT count(*) FROM "{table}" WHERE crime_id IN (SELECT crime_id FROM _gone_crimes)'
         ).fetchall()
-        done.rows["incidents (unlinked)"] = int(n[0][0]) if n else 0
+        count = int(n[0][0]) if n else 0
+        if count or table == "incidents":
+            done.rows[f"{table} (unlinked)"] = count
         if not dry_run:
             con.execute(
-                "UPDATE incidents SET crime_id = NULL "
+                f'UPDATE "{table}" SET crime_id = NULL '
                 "WHERE crime_id IN (SELECT crime_id FROM _gone_crimes)"
             )
     con.execute("DROP TABLE _gone_crimes")
@@ -128,10 +141,16 @@ def erase_victim(
     """Remove one victim's records, and each crime of theirs with no other victim; list the
     victim in the build's ``erased_victims`` so that loading an extract that still holds them
     rejects those rows."""
+    victims = "victims"
+    if history_table("victims") in table_names(con):  # retired victims are theirs too
+        victims = (
+            "(SELECT victim_id, crime_id FROM victims UNION ALL "
+            f'SELECT victim_id, crime_id FROM "{history_table("victims")}")'
+        )
     sole = [
         r[0]
         for r in con.execute(
-            "SELECT crime_id FROM victims GROUP BY crime_id "
+            f"SELECT crime_id FROM {victims} GROUP BY crime_id "
             "HAVING bool_and(victim_id = ?) ORDER BY crime_id",
             [victim_id],
         ).fetchall()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, NoReturn, TypeVar
 
 import duckdb
 import typer
@@ -24,8 +25,15 @@ from rich.table import Table as RichTable
 from vcop.cli.app import app, console, err_console, fail, open_store, ops_path_setting
 from vcop.config import DEFAULT_DB
 from vcop.export import csv_writer, safe_row
-from vcop.ingest import AGENCIES, ExtractError, LoadResult, load_paths
+from vcop.ingest import AGENCIES, ExtractError, FileResult, LoadResult, load_paths
+from vcop.ingest.history import RetirePolicy
 from vcop.ingest.load import Progress as LoadProgress
+from vcop.ingest.thresholds import (
+    DEFAULT_MAX_REJECT_SHARE,
+    DEFAULT_MAX_RETIRE_SHARE,
+    Thresholds,
+    parse_share,
+)
 from vcop.spec.profile import Profile, ProfileError, load_profile
 from vcop.store import StoreError
 from vcop.store.build import changing
@@ -37,6 +45,25 @@ class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
+
+
+class SummaryFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def share_option(text: str | float) -> float:
+    """A share option's value (``5%`` or ``0.05``), as :func:`vcop.ingest.thresholds.parse_share`
+    reads it for every command."""
+    try:
+        return parse_share(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+class Mode(StrEnum):
+    delta = "delta"
+    full = "full"
 
 
 @app.command()
@@ -73,30 +100,107 @@ def ingest(
             "load and reject (by table and column), then throw the copy away: nothing is written.",
         ),
     ] = False,
+    mode: Annotated[
+        Mode | None,
+        typer.Option(
+            "--mode",
+            help="full: every file is a full snapshot of its table, and rows absent from it are "
+            "retired (kept in history, out of the ledger and the figures); delta: add and update "
+            "only. Default: each table's mode in the profile (delta unless it says full).",
+        ),
+    ] = None,
+    max_reject_share: Annotated[
+        float,
+        typer.Option(
+            parser=share_option,
+            metavar="SHARE",
+            help="Exit 3 when more than this share of the rows read is rejected: 5% or 0.05.",
+        ),
+    ] = DEFAULT_MAX_REJECT_SHARE,
+    max_retire_share: Annotated[
+        float,
+        typer.Option(
+            parser=share_option,
+            metavar="SHARE",
+            help="Stop, loading nothing, when a full extract would retire more than this share "
+            "of a table's rows (unless --confirm-retire): 10% or 0.1.",
+        ),
+    ] = DEFAULT_MAX_RETIRE_SHARE,
+    confirm_retire: Annotated[
+        bool,
+        typer.Option(
+            "--confirm-retire",
+            help="Retire the rows absent from a full extract even past --max-retire-share "
+            "(the load then exits 3).",
+        ),
+    ] = False,
+    summary: Annotated[
+        SummaryFormat,
+        typer.Option(
+            "--summary",
+            help="table, or json: one JSON object on stdout for a scheduler (fields in "
+            "docs/operations.md); everything else goes to stderr.",
+        ),
+    ] = SummaryFormat.table,
 ) -> None:
     """Validate an extract and load its good rows into the database, in one transaction.
 
     Bad rows are rejected with file, row, column and reason (see `vcop rejects`). Loading the same
     extract again changes nothing; a newer extract updates the rows that changed. A partner's
     extract (`--agency cps`, …) links to the police's crimes and victims: load the police's first.
+    A full extract (`--mode full`, or `mode: full` in the profile) retires the rows it no longer
+    holds; `vcop batches --undo N` takes a load's batch back.
+
+    Exit codes: 0 loaded; 1 error, nothing loaded; 2 a wrong option or argument, or the database
+    is busy; 3 loaded, with warnings past a threshold (a file that is not a table of the profile,
+    rejects past --max-reject-share, retirements past --max-retire-share).
     """
+    from vcop.ingest import summary as ingest_summary
+
+    limits = Thresholds(max_reject_share, max_retire_share)
+    as_json = summary is SummaryFormat.json
+    chosen: Profile | None = None
+    mode_name: Literal["delta", "full"] | None = (
+        "full" if mode is Mode.full else "delta" if mode is Mode.delta else None
+    )
+
+    def failed(message: str, code: int) -> None:
+        if as_json:  # a scheduler reads why from the same object
+            document = ingest_summary.summary(
+                None, chosen or profile, limits, mode=mode_name, error=message, code=code
+            )
+            print(json.dumps(document, indent=1))
+
+    def stop(message: str, code: int) -> NoReturn:
+        failed(message, code)
+        fail(message, code=code)
+
     if agency is not None and agency not in AGENCIES:
-        fail(f"unknown agency {agency!r}; use one of {', '.join(AGENCIES)}", code=2)
+        stop(f"unknown agency {agency!r}; use one of {', '.join(AGENCIES)}", 2)
     try:
         chosen = load_profile(profile)
     except ProfileError as exc:
-        fail(str(exc))
+        stop(str(exc), 1)
+    for path in paths:
+        if not path.exists():  # a wrong argument: nothing was tried
+            stop(f"{path}: no such file or folder", 2)
+    policy = RetirePolicy(mode_name, max_retire_share, confirm_retire)
     if dry_run:
-        _dry_run(db, paths, chosen, force=force, agency=agency)
+        _dry_run(db, paths, chosen, force=force, agency=agency, retire=policy)
         return
     result = run_load(
         db,
         lambda con, progress: load_paths(
-            con, paths, chosen, force=force, progress=progress, agency=agency
+            con, paths, chosen, force=force, progress=progress, agency=agency, retire=policy
         ),
         changed=lambda r: bool(r.files),  # every file loaded is recorded, even with no new rows
+        on_error=failed,
     )
-    print_load_summary(result, db)
+    if as_json:  # the human summary goes to stderr; stdout holds the JSON object alone
+        with contextlib.redirect_stdout(sys.stderr):
+            print_load_summary(result, db)
+    else:
+        print_load_summary(result, db)
     if result.rows_rejected:
         err_console.print(
             f"[yellow]{result.rows_rejected:,} row(s) rejected[/] — list them with "
@@ -104,17 +208,34 @@ def ingest(
             "logged), or on the dashboard's data-quality page",
             highlight=False,
         )
+    warned = ingest_summary.warnings(result, limits)
+    for warning in warned:
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+    code = ingest_summary.WARNED if warned else ingest_summary.LOADED
+    if as_json:
+        document = ingest_summary.summary(result, chosen, limits, mode=mode_name, code=code)
+        print(json.dumps(document, indent=1))
+    if code:
+        raise typer.Exit(code)
 
 
 def _dry_run(
-    db: Path, paths: list[Path], profile: Profile, *, force: bool, agency: str | None
+    db: Path,
+    paths: list[Path],
+    profile: Profile,
+    *,
+    force: bool,
+    agency: str | None,
+    retire: RetirePolicy,
 ) -> None:
     """`vcop ingest --dry-run`: the load on a scratch copy of the database, thrown away."""
     from vcop.cli.profile import print_rejects
     from vcop.ingest.dry_run import dry_run_load
 
     try:
-        result, rejects = dry_run_load(db, paths, profile, force=force, agency=agency)
+        result, rejects = dry_run_load(
+            db, paths, profile, force=force, agency=agency, retire=retire
+        )
     except (ExtractError, StoreError) as exc:
         fail(f"{exc}\nNothing was loaded (dry run).", code=1)
     console.print(
@@ -135,10 +256,18 @@ def run_load(
     *,
     what: str = "ingest",
     changed: Callable[[T], bool] = lambda _: True,
+    on_error: Callable[[str, int], None] | None = None,
 ) -> T:
     """Run a load with a progress bar on a copy of the build, published when it succeeds (and
-    ``changed(result)`` says it changed something); a bad extract or Ctrl-C ends it with nothing
-    written, and a dashboard reading the build keeps serving it throughout."""
+    ``changed(result)`` says it changed something); a bad extract (exit 1) or Ctrl-C ends it with
+    nothing written, and a dashboard reading the build keeps serving it throughout. A database
+    that cannot be opened or is busy exits 2. ``on_error(message, code)`` is told first."""
+
+    def stop(message: str, code: int) -> NoReturn:
+        if on_error is not None:
+            on_error(message, code)
+        fail(message, code=code)
+
     try:
         with changing(db, what, ops_path=ops_path_setting(db)) as change, _progress() as bar:
             task = bar.add_task("starting", total=None)
@@ -151,11 +280,11 @@ def run_load(
                 change.discard()
             return result
     except StoreError as exc:
-        fail(str(exc))
+        stop(str(exc), 2)
     except ExtractError as exc:
-        fail(f"{exc}\nNothing was loaded.")
+        stop(f"{exc}\nNothing was loaded.", 1)
     except KeyboardInterrupt:
-        fail("interrupted; nothing was loaded (the database is as it was before).", code=130)
+        stop("interrupted; nothing was loaded (the database is as it was before).", 130)
 
 
 def _progress() -> Progress:
@@ -234,10 +363,27 @@ def print_load_summary(result: LoadResult, db: Path) -> None:
                 "loading.".replace("[phone]", "\\[phone]"),
                 highlight=False,
             )
+        if f.rows_retired:
+            console.print(escape(_retired(f)), highlight=False)
     for warning in result.warnings:
         console.print(f"[yellow]{escape(warning)}[/]", highlight=False)
     for note in result.notes:
         console.print(f"skipped {escape(note)}", highlight=False)
+
+
+def _retired(f: FileResult) -> str:
+    """What a full extract retired: its own table's rows, and what went with them."""
+    line = (
+        f"{f.label}: {f.rows_retired:,} of {f.retire_base:,} row(s) of {f.table} absent from "
+        "this full extract were retired (kept in history, out of the ledger and the figures)"
+    )
+    if f.dependants_retired:
+        line += "; with them " + ", ".join(f"{n:,} of {t}" for t, n in f.dependants_retired.items())
+    if f.links_cleared:
+        line += "; links to them cleared in " + ", ".join(
+            f"{n:,} of {t}" for t, n in f.links_cleared.items()
+        )
+    return line + f". `vcop batches --undo {f.batch_id}` puts them back."
 
 
 @app.command()
@@ -297,8 +443,44 @@ def batches(
     output: Annotated[
         OutputFormat, typer.Option("--format", help="Output format.")
     ] = OutputFormat.table,
+    undo: Annotated[
+        int | None,
+        typer.Option(
+            "--undo",
+            metavar="N",
+            help="Undo batch N: remove the rows it inserted or changed, put back the versions it "
+            "replaced and the rows it retired, and forget the batch (an admin's, logged).",
+        ),
+    ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user",
+            help="With --undo: your vcop account, an admin's (default: your login name). Its "
+            "password is asked for at a terminal, else read from VCOP_PASSWORD.",
+        ),
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="With --undo: why (logged).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="With --undo: show what would change; change nothing.")
+    ] = False,
 ) -> None:
-    """List every loaded file: when, its sha256, and rows read, loaded and rejected."""
+    """List every loaded file: when, its sha256, and rows read, loaded and rejected.
+
+    With --undo N, take batch N back in one transaction: what it inserted goes, what it replaced
+    or retired comes back. It is refused (exit 1, nothing changed) when a later batch has loaded
+    the same table since (undo that first), when rows loaded later name rows of this batch, and
+    for a batch that replaced rows before vcop kept their earlier versions.
+    """
+    if undo is not None:
+        from vcop.cli.undo import undo_command
+
+        undo_command(db, undo, user=user, reason=reason, dry_run=dry_run)
+        return
+    if user is not None or reason is not None or dry_run:
+        fail("--user, --reason and --dry-run go with --undo N")
     con = open_store(db, read_only=True)
     cur = con.execute(
         "SELECT batch_id, load_id, file, table_name, loaded_at, rows_read, rows_loaded, "

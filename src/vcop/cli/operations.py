@@ -24,7 +24,7 @@ from vcop.cli.app import (
     open_ops_store,
     ops_path_setting,
 )
-from vcop.cli.data import DbOption
+from vcop.cli.data import DbOption, share_option
 from vcop.config import DEFAULT_DB
 from vcop.export import csv_writer, safe_row
 from vcop.store import StoreError
@@ -63,10 +63,10 @@ def refresh(
     max_reject_share: Annotated[
         float | None,
         typer.Option(
-            min=0.0,
-            max=1.0,
-            help="Refuse to publish when more than this share of rows is rejected "
-            "(setting refresh.max_reject_share; 0.10 by default).",
+            parser=share_option,
+            metavar="SHARE",
+            help="Refuse to publish when more than this share of rows is rejected, as a fraction "
+            "or a percentage: 0.1 or 10% (setting refresh.max_reject_share; 0.10 by default).",
         ),
     ] = None,
     summary: Annotated[

@@ -17,6 +17,7 @@ from typing import Any
 
 import duckdb
 
+from vcop.ingest.history import RetirePolicy
 from vcop.ingest.load import Load, LoadResult, load_paths
 from vcop.ingest.profile_files import (
     ExportFile,
@@ -109,9 +110,10 @@ def dry_run_load(
     *,
     force: bool = False,
     agency: str | None = None,
+    retire: RetirePolicy | None = None,
 ) -> tuple[LoadResult, list[RejectGroup]]:
     """`vcop ingest --dry-run`: the real load on a scratch copy of ``db``, thrown away after;
     what it did and the rejects it made. Nothing is written to ``db``."""
     with scratch_database(db) as con:
-        result = load_paths(con, paths, profile, force=force, agency=agency)
+        result = load_paths(con, paths, profile, force=force, agency=agency, retire=retire)
         return result, reject_groups(con, result.load_id)

@@ -13,7 +13,8 @@ contacts…):
 4. references are checked against the database, which by then holds this load's earlier files,
    and so is the order of events on a crime (none before the crime was reported);
 5. good rows are merged by key: new rows inserted, changed rows replaced, unchanged rows left
-   alone (so loading the same extract again changes nothing);
+   alone (so loading the same extract again changes nothing); a replaced version is kept in
+   history, and a full extract retires the rows it no longer holds (:mod:`vcop.ingest.history`);
 6. the file's batch (file, sha256, counts) and its rejects are recorded.
 
 Everything happens inside one DuckDB transaction: an error, a crash or Ctrl-C leaves the database
@@ -42,6 +43,16 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from vcop.ingest.history import (
+    UPDATED,
+    FullTable,
+    RetirePolicy,
+    ensure_history,
+    keep_versions,
+    remember_file,
+    retire_absent,
+    start_seen,
+)
 from vcop.ingest.readers import (
     ExtractError,
     RawTable,
@@ -175,6 +186,15 @@ class FileResult:
     ignored_columns: list[str] = field(default_factory=list)
     #: Values of free-text columns from which personal details were scrubbed.
     scrubbed: int = 0
+    #: ``delta`` (add and update) or ``full`` (a snapshot: rows absent from it are retired).
+    mode: str = "delta"
+    #: Full mode: rows of the table retired as absent (counted on the table's last file in the
+    #: load), the rows in scope before the load, and rows of other tables retired with them or
+    #: whose link to them was cleared (:mod:`vcop.ingest.history`).
+    rows_retired: int = 0
+    retire_base: int = 0
+    dependants_retired: dict[str, int] = field(default_factory=dict)
+    links_cleared: dict[str, int] = field(default_factory=dict)
 
     @property
     def personal_columns(self) -> list[str]:
@@ -211,12 +231,14 @@ def load_paths(
     progress: Progress | None = None,
     after_file: Callable[[FileResult], None] | None = None,
     agency: str | None = None,
+    retire: RetirePolicy | None = None,
 ) -> LoadResult:
     """Load files and folders in one transaction and return what happened to each file.
 
     ``agency`` makes it that body's own extract (see the module's notes on partner extracts);
     None is a plain extract. ``after_file`` is called after each file is staged (tests use it to
-    interrupt a load)."""
+    interrupt a load). ``retire`` says which tables are full extracts and how much of one may be
+    retired (:mod:`vcop.ingest.history`)."""
     check_agency(agency)
     schema = load_schema()
     sources, skipped = discover([Path(p) for p in paths], profile)
@@ -230,7 +252,7 @@ def load_paths(
         _refuse_tables(sources, agency, schema)
     order = _load_order(schema)
     sources.sort(key=lambda s: (order[s.table], str(s.path), s.sheet or ""))
-    with Load(con, profile, agency=agency) as load:
+    with Load(con, profile, agency=agency, retire=retire) as load:
         load.result.notes.extend(skipped)
         sizes = [s.path.stat().st_size for s in sources]
         done, total = 0, sum(sizes)
@@ -272,9 +294,17 @@ class Load:
     gets the same validation, rejects, batches and idempotency."""
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, profile: Profile, *, agency: str | None = None
+        self,
+        con: duckdb.DuckDBPyConnection,
+        profile: Profile,
+        *,
+        agency: str | None = None,
+        retire: RetirePolicy | None = None,
     ) -> None:
         check_agency(agency)
+        self.retire = retire or RetirePolicy()
+        #: The table being loaded in full mode, settled when its files are done.
+        self._full: FullTable | None = None
         self.con = con
         self.profile = profile
         self.schema = load_schema()
@@ -292,6 +322,8 @@ class Load:
         ensure_schema(self.con, self.schema)
         self.con.execute("BEGIN TRANSACTION")
         try:
+            ensure_history(self.con, self.schema)
+            start_seen(self.con)
             self.result.load_id = _scalar(self.con, "SELECT nextval('load_seq')")
             self.con.execute(
                 "CREATE OR REPLACE TEMP TABLE _load_rejected_keys "
@@ -303,7 +335,24 @@ class Load:
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            try:
+                self._settle()
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
         self.con.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+    def _settle(self, next_table: str | None = None) -> None:
+        """Retire what a full-mode table's files left out, once they are all loaded (before the
+        next table's, so that its references see the result)."""
+        if self._full is None or self._full.table == next_table:
+            return
+        full, self._full = self._full, None
+        retire_absent(
+            self.con, self.schema, full, self.retire, agency=self.agency, at=self.loaded_at,
+            load=self.result,
+        )  # fmt: skip
 
     def already_loaded(self, digest: str, table: str) -> str | None:
         """Why a source with these exact bytes need not be loaded again, or None."""
@@ -326,6 +375,7 @@ class Load:
         (default: the raw headers are canonical names)."""
         con, schema, profile = self.con, self.schema, self.profile
         table = schema.table(table_name)
+        self._settle(table_name)
         if columns is None:
             columns = {h: h for h in raw.headers if h in table.column_names}
         result = FileResult(label=label, table=table.name)
@@ -346,7 +396,12 @@ class Load:
         _check_keys(con, table)
         _check_references(con, schema, table, partner=self.agency not in (None, DEFAULT_AGENCY))
         _check_order(con, table)
-        _merge(con, table, batch_id, result)
+        _merge(con, table, batch_id, result, self.loaded_at)
+        result.mode = self.retire.mode_of(profile, table.name)
+        if result.mode == "full":
+            self._full = self._full or FullTable(table.name)
+            self._full.files.append(result)
+            remember_file(con, table, self._full, len(raw.broken_rows))
 
         con.execute(
             "INSERT INTO rejects SELECT ?, ?, ?, _row, col, val, reason FROM _issues ORDER BY _row, ord",
@@ -745,8 +800,15 @@ def row_hash_sql(table: Table) -> str:
     )
 
 
-def _merge(con: duckdb.DuckDBPyConnection, table: Table, batch_id: int, result: FileResult) -> None:
-    """Insert new keys, replace changed rows, leave unchanged ones; identical duplicates load once."""
+def _merge(
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    batch_id: int,
+    result: FileResult,
+    at: dt.datetime | None = None,
+) -> None:
+    """Insert new keys, replace changed rows, leave unchanged ones; identical duplicates load once.
+    A replaced row's old version is kept in the table's history (for ``vcop batches --undo``)."""
     cols = [ident(c.name) for c in table.columns]
     values = ", ".join(f"{ident('v_' + c.name)} AS {ident(c.name)}" for c in table.columns)
     row_hash = row_hash_sql(table)
@@ -772,6 +834,8 @@ def _merge(con: duckdb.DuckDBPyConnection, table: Table, batch_id: int, result: 
     ).fetchall()[0]
     result.rows_inserted, result.rows_updated, result.rows_unchanged = (int(n) for n in counts)
     if result.rows_updated:
+        changed = f"EXISTS (SELECT 1 FROM _accepted a WHERE {join} AND t.row_hash <> a.row_hash)"
+        keep_versions(con, table, changed, batch_id, at or dt.datetime.now(), UPDATED)
         con.execute(
             f"DELETE FROM {target} t USING _accepted a WHERE {join} AND t.row_hash <> a.row_hash"
         )

@@ -14,7 +14,7 @@ import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -36,6 +36,8 @@ class TableMapping(BaseModel):
     columns: dict[str, str] = Field(default_factory=dict)
     #: Canonical column -> {source value: canonical value}.
     values: dict[str, dict[str, str]] = Field(default_factory=dict)
+    #: delta (default: add and update) or full (the file is a full snapshot: rows absent are retired).
+    mode: Literal["delta", "full"] = "delta"
 
 
 class Profile(BaseModel):
