@@ -365,10 +365,26 @@ def print_load_summary(result: LoadResult, db: Path) -> None:
             )
         if f.rows_retired:
             console.print(escape(_retired(f)), highlight=False)
+        if f.rows_filtered:
+            console.print(
+                f"{escape(f.label)}: {f.rows_filtered:,} row(s) not selected by the profile's "
+                "`where`, not loaded (not rejects)",
+                highlight=False,
+            )
+        if f.blanked:
+            shown = [f"{c} {v!r} ×{n:,}" for (c, v), n in sorted(f.blanked.items())]
+            more = f" and {len(shown) - 10:,} more" if len(shown) > 10 else ""
+            console.print(
+                f"[yellow]{escape(f.label)}: unknown codes blanked (unmapped: blank), the rows "
+                f"loaded without them: {escape(', '.join(shown[:10]) + more)}[/]",
+                highlight=False,
+            )
     for warning in result.warnings:
         console.print(f"[yellow]{escape(warning)}[/]", highlight=False)
     for note in result.notes:
         console.print(f"skipped {escape(note)}", highlight=False)
+    for note in result.superseded:
+        console.print(escape(note), highlight=False)
 
 
 def _retired(f: FileResult) -> str:

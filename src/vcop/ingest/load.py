@@ -3,11 +3,13 @@
 For each file, in the order tables reference each other (crimes before victims before
 contacts…):
 
-1. read every value as text (:mod:`vcop.ingest.readers`);
+1. read every value as text (:mod:`vcop.ingest.readers`); apply the profile's ``transforms`` and
+   drop the rows its ``where`` does not select (counted as filtered out, never as rejects);
 2. map headers and value codes through the profile and parse each value into its canonical type;
    every bad value — or a date in the future, or an outcome before its crime was reported — is a
    reject with file, row, column, value and a reason (:mod:`vcop.ingest.validate`); a value is
-   never rounded, converted or blanked;
+   never rounded, converted or blanked — except an unknown code in a column the profile marks
+   ``unmapped: blank``, which blanks that field and is counted per value;
 3. rows sharing a key: identical ones load once; differing ones are a conflict and all of them
    are rejected, each naming the others;
 4. references are checked against the database, which by then holds this load's earlier files,
@@ -18,8 +20,9 @@ contacts…):
 6. the file's batch (file, sha256, counts) and its rejects are recorded.
 
 Everything happens inside one DuckDB transaction: an error, a crash or Ctrl-C leaves the database
-exactly as it was. A file whose exact bytes were already loaded with the same profile is skipped
-unless ``force`` is given.
+exactly as it was. A file whose exact bytes were already loaded with the same profile content for
+its table (:meth:`vcop.spec.profile.Profile.content_hash`) is skipped unless ``force`` is given;
+an edited profile loads it again.
 
 **Partner extracts.** A load may be one body's own extract (``agency``, one of the Code's owner
 ids, the schema's value list ``agencies``). A partner (any body but the police) may supply only
@@ -57,18 +60,22 @@ from vcop.ingest.readers import (
     ExtractError,
     RawTable,
     SourceFile,
-    discover,
+    discover_sources,
     read,
     sha256_of,
 )
 from vcop.ingest.validate import (
     ORDER_RULES,
     checks,
+    detail_text,
     ident,
     lit,
     mapped_text,
     parsed,
     row_checks,
+    transformed,
+    unknown_condition,
+    where_condition,
 )
 from vcop.spec.agencies import agencies
 from vcop.spec.profile import Profile
@@ -195,6 +202,11 @@ class FileResult:
     retire_base: int = 0
     dependants_retired: dict[str, int] = field(default_factory=dict)
     links_cleared: dict[str, int] = field(default_factory=dict)
+    #: Rows the profile's ``where`` did not select: not loaded, not rejects, not in ``rows_read``.
+    rows_filtered: int = 0
+    #: (canonical column, source value as written) -> rows whose unknown code was blanked
+    #: (``unmapped: blank``); the rows loaded without it.
+    blanked: dict[tuple[str, str], int] = field(default_factory=dict)
 
     @property
     def personal_columns(self) -> list[str]:
@@ -209,6 +221,8 @@ class LoadResult:
     load_id: int
     files: list[FileResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # files skipped, and why
+    #: Older files a profile's pattern matched, replaced by the latest (expected, not a warning).
+    superseded: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # loaded, but worth telling the user
     #: The body whose own extract this was (``--agency``); None for a plain extract.
     agency: str | None = None
@@ -241,7 +255,8 @@ def load_paths(
     retired (:mod:`vcop.ingest.history`)."""
     check_agency(agency)
     schema = load_schema()
-    sources, skipped = discover([Path(p) for p in paths], profile)
+    discovery = discover_sources([Path(p) for p in paths], profile)
+    sources, skipped = discovery.found, discovery.skipped
     if not sources:
         raise ExtractError(
             "no files of the vcop standard extract were found "
@@ -254,6 +269,7 @@ def load_paths(
     sources.sort(key=lambda s: (order[s.table], str(s.path), s.sheet or ""))
     with Load(con, profile, agency=agency, retire=retire) as load:
         load.result.notes.extend(skipped)
+        load.result.superseded.extend(discovery.superseded)
         sizes = [s.path.stat().st_size for s in sources]
         done, total = 0, sum(sizes)
         for source, size in zip(sources, sizes, strict=True):
@@ -355,11 +371,13 @@ class Load:
         )  # fmt: skip
 
     def already_loaded(self, digest: str, table: str) -> str | None:
-        """Why a source with these exact bytes need not be loaded again, or None."""
+        """Why a source with these exact bytes need not be loaded again, or None: it was loaded
+        into ``table`` with the same profile content for that table (its name does not matter;
+        an edit to the table's mapping, the date formats or the encoding loads it again)."""
         previous = self.con.execute(
-            "SELECT batch_id FROM batches WHERE sha256 = ? AND table_name = ? AND profile = ?"
+            "SELECT batch_id FROM batches WHERE sha256 = ? AND table_name = ? AND profile_hash = ?"
             " ORDER BY batch_id LIMIT 1",
-            [digest, table, self.profile.name],
+            [digest, table, self.profile.content_hash(table)],
         ).fetchall()
         return f"already loaded as batch {previous[0][0]}" if previous else None
 
@@ -379,14 +397,19 @@ class Load:
         if columns is None:
             columns = {h: h for h in raw.headers if h in table.column_names}
         result = FileResult(label=label, table=table.name)
-        result.ignored_columns = [h for h in raw.headers if h not in columns.values()]
-        result.rows_read = raw.table.num_rows + len(raw.broken_rows)
+        mapping = profile.mapping(table.name)
+        used = {h.strip().lower() for h in [*mapping.ignore, *mapping.where]}
+        result.ignored_columns = [
+            h for h in raw.headers if h not in columns.values() and h.lower() not in used
+        ]
         batch_id = _scalar(con, "SELECT nextval('batch_seq')")
         result.batch_id = batch_id
         fill = {c: v for c, v in self.filled.items() if c in table.column_names}
         if self.agency is None:  # plain: a blank agency in a combined extract is a reject
             fill = {c: v for c, v in fill.items() if c not in columns}
-        _stage(con, schema, profile, table, raw, columns, fill)
+        staged = _stage(con, schema, profile, table, raw, columns, fill, label=label)
+        result.rows_filtered, result.blanked = staged.rows_filtered, staged.blanked
+        result.rows_read = raw.table.num_rows - staged.rows_filtered + len(raw.broken_rows)
         _refuse_personal_columns(con, table, label)
         result.scrubbed = _scrub_free_text(con, table)
         _find_issues(con, schema, profile, table, self.loaded_at.date())
@@ -430,13 +453,18 @@ class Load:
         )
         result.rows_loaded = result.rows_read - result.rows_rejected
         con.execute(
-            "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO batches (batch_id, load_id, file, table_name, sha256, profile, "
+            "loaded_at, rows_read, rows_loaded, rows_inserted, rows_updated, rows_unchanged, "
+            "rows_rejected, profile_hash, rows_filtered) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 batch_id, self.result.load_id, label, table.name, digest, profile.name,
                 self.loaded_at, result.rows_read, result.rows_loaded, result.rows_inserted,
                 result.rows_updated, result.rows_unchanged, result.rows_rejected,
+                profile.content_hash(table.name), result.rows_filtered,
             ],
         )  # fmt: skip
+        con.execute("DROP VIEW IF EXISTS _source")
         con.unregister("_raw_view")
         for temp in ("_stage", "_issues", "_accepted"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
@@ -451,8 +479,11 @@ def _map_headers(
     raw: RawTable,
     filled: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """Canonical column -> source header; unknown headers are never loaded. A required column
-    named in ``filled`` may be left out (it then takes the value given there)."""
+    """Canonical column -> source header; unknown and ignored headers are never loaded. A required
+    column named in ``filled`` or given by the profile's ``constants`` may be left out (it then
+    takes the value given there). Every header the profile's ``where`` names must be present."""
+    mapping = profile.mapping(table.name)
+    _check_where(profile, table, raw, label)
     columns: dict[str, str] = {}
     for header in raw.headers:
         canonical = profile.canonical_column(table.name, header)
@@ -462,11 +493,17 @@ def _map_headers(
             raise ExtractError(
                 f"{label}: columns {columns[canonical]!r} and {header!r} both map to {canonical}"
             )
+        if canonical in mapping.constants:
+            raise ExtractError(
+                f"{label}: column {header!r} gives {canonical}, which the profile sets to the "
+                f"constant {mapping.constants[canonical]!r}; ignore the column or drop the constant"
+            )
         columns[canonical] = header
+    given = set(filled or {}) | set(mapping.constants)
     missing = [
         c.name
         for c in table.columns
-        if c.required and c.name not in columns and c.name not in (filled or {})
+        if c.required and c.name not in columns and c.name not in given
     ]
     if missing:
         raise ExtractError(
@@ -539,6 +576,61 @@ def _scrub_free_text(con: duckdb.DuckDBPyConnection, table: Table) -> int:
     return changed
 
 
+def _check_where(profile: Profile, table: Table, raw: RawTable, label: str) -> None:
+    """Refuse a file without a header the profile's ``where`` selects rows by (else every row
+    would load, or none)."""
+    present = {h.lower() for h in raw.headers}
+    absent = [h for h in profile.mapping(table.name).where if h.strip().lower() not in present]
+    if absent:
+        raise ExtractError(
+            f"{label}: the profile selects rows by {', '.join(repr(h) for h in absent)} (where), "
+            f"which the file does not have (it has: {', '.join(raw.headers)})"
+        )
+
+
+@dataclass
+class Staged:
+    """What staging found beside the rows: those the profile's ``where`` dropped, and the unknown
+    codes blanked (column, value as written) -> rows."""
+
+    rows_filtered: int = 0
+    blanked: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+def _source_view(
+    con: duckdb.DuckDBPyConnection,
+    profile: Profile,
+    table: Table,
+    raw: RawTable,
+    columns: dict[str, str],
+    label: str,
+) -> int:
+    """``_source`` (a view): the raw rows the profile's ``where`` selects, with the columns that
+    load (``columns``' headers) each after its ``transforms``; returns how many rows were dropped."""
+    _check_where(profile, table, raw, label)
+    mapping = profile.mapping(table.name)
+    by_lower = {h.lower(): h for h in raw.headers}
+    loaded = set(columns.values())
+    operations = {by_lower[h.strip().lower()]: ops for h, ops in mapping.transforms.items()
+                  if h.strip().lower() in by_lower}  # fmt: skip
+    selected = "".join(
+        f", {transformed(h, operations.get(h, ()))} AS {ident(h)}"
+        for h in raw.headers
+        if h in loaded
+    )
+    conditions = []
+    for h, values in mapping.where.items():
+        header = by_lower[h.strip().lower()]
+        conditions.append(where_condition(transformed(header, operations.get(header, ())), values))
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW _source AS SELECT _row{selected} FROM _raw_view "
+        f"WHERE {' AND '.join(conditions) or 'TRUE'}"
+    )
+    if not conditions:
+        return 0
+    return int(raw.table.num_rows) - _scalar(con, "SELECT count(*) FROM _source")
+
+
 def _stage(
     con: duckdb.DuckDBPyConnection,
     schema: Schema,
@@ -547,21 +639,38 @@ def _stage(
     raw: RawTable,
     columns: dict[str, str],
     fill: dict[str, str] | None = None,
-) -> None:
-    """``_stage``: one row per source row with ``t_<col>`` (mapped text) and ``v_<col>`` (value).
+    *,
+    label: str = "",
+) -> Staged:
+    """``_stage``: one row per source row the profile selects, with ``t_<col>`` (mapped text) and
+    ``v_<col>`` (value).
 
     A column in ``fill`` takes the value given there where the file has no such column or leaves
-    it blank."""
+    it blank. A detail column kept through a code list (``ethnicity_detail``) takes the code of
+    its base column's source, unless the file maps a column to it."""
     mapping = profile.mapping(table.name)
     con.register("_raw_view", raw.table)
+    staged = Staged(rows_filtered=_source_view(con, profile, table, raw, columns, label))
     fill = fill or {}
     texts = []
     for c in table.columns:
-        text = mapped_text(c, mapping, columns.get(c.name))
+        source = columns.get(c.name)
+        detail = None if source else mapping.detail_source(c.name)
+        if detail is not None and detail[0] in columns:
+            text = detail_text(c, detail[1], columns[detail[0]])
+        else:
+            text = mapped_text(c, mapping, source)
         if c.name in fill:
             text = f"coalesce({text}, {lit(fill[c.name])})"
         texts.append(f"{text} AS {ident('t_' + c.name)}")
-    con.execute(f"CREATE TEMP TABLE _text AS SELECT _row, {', '.join(texts)} FROM _raw_view")
+        unknown = unknown_condition(c, mapping, source) if source else None
+        if source is not None and unknown is not None:
+            for value, count in con.execute(
+                f"SELECT trim({ident(source)}) AS v, count(*) FROM _source WHERE {unknown} "
+                "GROUP BY v ORDER BY v"
+            ).fetchall():
+                staged.blanked[(c.name, str(value))] = int(count)
+    con.execute(f"CREATE TEMP TABLE _text AS SELECT _row, {', '.join(texts)} FROM _source")
     values = [
         f"{parsed(c, ident('t_' + c.name), schema, profile.datetime_formats)} AS {ident('v_' + c.name)}"
         for c in table.columns
@@ -576,6 +685,7 @@ def _stage(
         "FROM _text"
     )
     con.execute("DROP TABLE _text")
+    return staged
 
 
 def _find_issues(
@@ -670,7 +780,10 @@ def _cell_issues(con: duckdb.DuckDBPyConnection, raw: RawTable, columns: dict[st
         }),
     )  # fmt: skip
     con.execute('DELETE FROM _issues i USING _cells c WHERE i._row = c."row" AND i.col = c.col')
-    con.execute('INSERT INTO _issues SELECT "row", -1, col, val, reason FROM _cells')
+    con.execute(  # a row the profile's `where` dropped is not staged, and not a reject
+        'INSERT INTO _issues SELECT "row", -1, col, val, reason FROM _cells '
+        'WHERE "row" IN (SELECT _row FROM _stage)'
+    )
     con.unregister("_cells")
 
 

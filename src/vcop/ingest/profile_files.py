@@ -20,13 +20,11 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import yaml
 
 from vcop.ingest.readers import (
     ROW,
@@ -337,47 +335,13 @@ def value_counts(raw: RawTable, header: str) -> Counter[str]:
 # -- code lists ----------------------------------------------------------------------------------
 
 
-def _pairs(raw: Any) -> dict[str, str]:
-    """{code: canonical value} from a code list's YAML, read leniently: a mapping of codes to
-    values (or to mappings holding the value), or a list of such entries."""
-    value_keys = ("value", "canonical", "maps_to", "to", "group")
-    code_keys = ("code", "source", "from")
-    if isinstance(raw, dict):
-        for key in ("codes", "values", "mapping", "map"):
-            if isinstance(raw.get(key), (dict, list)):
-                return _pairs(raw[key])
-        out = {}
-        for code, value in raw.items():
-            if isinstance(value, dict):
-                value = next((value[k] for k in value_keys if k in value), None)
-            if isinstance(value, (str, int, float, bool)) and not isinstance(code, (dict, list)):
-                out[str(code)] = str(value).lower() if isinstance(value, bool) else str(value)
-        return out
-    if isinstance(raw, list):
-        out = {}
-        for item in raw:
-            if isinstance(item, dict):
-                code = next((item[k] for k in code_keys if k in item), None)
-                value = next((item[k] for k in value_keys if k in item), None)
-                if code is not None and value is not None:
-                    out[str(code)] = str(value)
-        return out
-    return {}
-
-
 @cache
 def shipped_code_lists() -> dict[str, dict[str, str]]:
-    """Name -> {code: canonical value} of every code list shipped in definitions/codelists."""
-    folder = resources.files("vcop.definitions").joinpath("codelists")
-    if not folder.is_dir():
-        return {}
-    lists = {}
-    for entry in folder.iterdir():
-        if entry.name.endswith((".yaml", ".yml")):
-            pairs = _pairs(yaml.safe_load(entry.read_text("utf-8")))
-            if pairs:
-                lists[entry.name.rsplit(".", 1)[0]] = pairs
-    return dict(sorted(lists.items()))
+    """Name -> {code or label: canonical value} of every code list shipped in
+    definitions/codelists (read by :mod:`vcop.spec.codelists`, as the loader reads them)."""
+    from vcop.spec.codelists import codelist_names, load_codelist
+
+    return {name: load_codelist(name).values for name in codelist_names()}
 
 
 def code_map(spec: Any, code_lists: Mapping[str, Mapping[str, str]]) -> dict[str, str | None]:

@@ -4,7 +4,12 @@ Every value is read as text, exactly as written; parsing and validation happen l
 place (:mod:`vcop.ingest.validate`), so a value that cannot be parsed is reported, never silently
 turned into a blank. Each row carries ``_row``: the row number a person would look for — in a CSV
 the record number counting the header as row 1 (so the first data row is row 2), in a workbook
-the spreadsheet row, in Parquet the 1-based record number.
+the spreadsheet row, in Parquet the 1-based record number. A profile's ``header_row`` says which
+row holds the headers (rows above it, such as a title, are not read); the numbers stay those of
+the file.
+
+Which files hold which table is the profile's ``files`` (:func:`discover`): names, or patterns of
+which only the latest dated file loads (:func:`pick_latest`).
 
 Nothing a file holds makes reading crash: a file that cannot be read at all (binary, not in its
 declared encoding, a damaged workbook) is an :class:`ExtractError` naming the file and what to do;
@@ -84,6 +89,10 @@ class SourceFile:
     path: Path
     table: str
     sheet: str | None = None
+    #: The 1-based row holding the headers (CSV and workbooks).
+    header_row: int = 1
+    #: Matched only by a pattern of the profile's ``files`` (so it competes with other matches).
+    by_pattern: bool = False
 
     @property
     def label(self) -> str:
@@ -134,30 +143,120 @@ def _expand(paths: Iterable[Path]) -> Iterator[Path]:
             raise ExtractError(f"{p}: no such file or folder")
 
 
+@dataclass
+class Discovery:
+    """What :func:`discover_sources` found: the sources to load, the files and sheets that hold no
+    table of the profile (skipped), and older dated files replaced by a newer one (superseded)."""
+
+    found: list[SourceFile] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    superseded: list[str] = field(default_factory=list)
+
+
 def discover(paths: Iterable[Path], profile: Profile) -> tuple[list[SourceFile], list[str]]:
-    """The canonical tables found in files and folders, and notes on files that were skipped."""
-    found: list[SourceFile] = []
-    skipped: list[str] = []
+    """The canonical tables found in files and folders (the latest of those a pattern matches),
+    and notes on files that were skipped."""
+    found = discover_sources(paths, profile)
+    return found.found, found.skipped
+
+
+def discover_sources(paths: Iterable[Path], profile: Profile) -> Discovery:
+    """The sources in files and folders: each file or sheet is read for every table whose
+    ``files`` name it (a file named after a table holds that table); of the files a table's
+    patterns match, only the latest is kept (:func:`pick_latest`)."""
+    result = Discovery()
     for path in _expand(paths):
         suffix = path.suffix.lower()
         if suffix not in SUFFIXES:
             raise ExtractError(f"{path}: not a CSV, XLSX or Parquet file")
+        names = (path.stem, path.name)
         if suffix == ".xlsx":
-            for sheet in _sheet_names(path):
-                table = profile.table_for_file(sheet)
-                if table:
-                    found.append(SourceFile(path, table, sheet))
-                else:
-                    skipped.append(
-                        f"{path}[{sheet}]: sheet name is not a table of profile '{profile.name}'"
-                    )
+            _discover_sheets(path, profile, result)
             continue
-        table = profile.table_for_file(path.stem)
-        if table:
-            found.append(SourceFile(path, table))
-        else:
-            skipped.append(f"{path}: file name is not a table of profile '{profile.name}'")
-    return found, skipped
+        tables = profile.tables_for_file(names)
+        for table, by_pattern in tables:
+            header_row = profile.mapping(table).header_row if suffix == ".csv" else 1
+            result.found.append(SourceFile(path, table, None, header_row, by_pattern))
+        if not tables:
+            result.skipped.append(f"{path}: file name is not a table of profile '{profile.name}'")
+    result.found, result.superseded = pick_latest(result.found)
+    return result
+
+
+def _discover_sheets(path: Path, profile: Profile, result: Discovery) -> None:
+    """A workbook's sources: the named ``sheet`` of each table whose ``files`` name the workbook,
+    and every other sheet by its own name."""
+    sheets = _sheet_names(path)
+    by_lower = {s.strip().lower(): s for s in sheets}
+    claimed: set[str] = set()
+    named = profile.tables_for_file((path.stem, path.name), sheet=True)
+    for table, by_pattern in named:
+        mapping = profile.mapping(table)
+        wanted = (mapping.sheet or "").strip().lower()
+        if wanted not in by_lower:
+            result.skipped.append(
+                f"{path}: has no sheet {mapping.sheet!r}, which the profile reads {table} from "
+                f"(its sheets: {', '.join(sheets)})"
+            )
+            continue
+        sheet = by_lower[wanted]
+        claimed.add(sheet)
+        result.found.append(SourceFile(path, table, sheet, mapping.header_row, by_pattern))
+    for sheet in sheets:
+        if sheet in claimed:
+            continue
+        tables = profile.tables_for_file((sheet,), sheet=False)
+        for table, by_pattern in tables:
+            mapping = profile.mapping(table)
+            result.found.append(SourceFile(path, table, sheet, mapping.header_row, by_pattern))
+        if not tables and not named:  # a workbook read by sheet: its other sheets are not tables
+            result.skipped.append(
+                f"{path}[{sheet}]: sheet name is not a table of profile '{profile.name}'"
+            )
+
+
+#: A date in a file name: YYYYMMDD, YYYY-MM-DD or YYYY_MM_DD (not inside a longer number).
+_NAME_DATE = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2})([-_]?)([01][0-9])\2([0-3][0-9])(?![0-9])")
+
+
+def date_in_name(name: str) -> dt.date | None:
+    """The latest valid date written in a file or sheet name, or None."""
+    found = []
+    for match in _NAME_DATE.finditer(name):
+        try:
+            found.append(dt.date(int(match[1]), int(match[3]), int(match[4])))
+        except ValueError:
+            continue
+    return max(found, default=None)
+
+
+def pick_latest(sources: list[SourceFile]) -> tuple[list[SourceFile], list[str]]:
+    """Of the sources of one table matched by a pattern, keep the one with the latest date in its
+    name (files without one count as older), then the latest modified; the rest are superseded,
+    each with a note saying by which file. Sources matched by name are all kept."""
+    competing: dict[str, list[SourceFile]] = {}
+    for source in sources:
+        if source.by_pattern:
+            competing.setdefault(source.table, []).append(source)
+    dropped: set[SourceFile] = set()
+    notes = []
+    for table, group in competing.items():
+        if len(group) < 2:
+            continue
+
+        def newest(s: SourceFile) -> tuple[dt.date, int, str]:
+            named = date_in_name(s.path.name) or date_in_name(s.sheet or "")
+            return named or dt.date.min, s.path.stat().st_mtime_ns, s.label
+
+        keep = max(group, key=newest)
+        for source in sorted(group, key=lambda s: s.label):
+            if source is not keep:
+                dropped.add(source)
+                notes.append(
+                    f"{source.label}: superseded by {keep.label} (the latest {table} file matched "
+                    "by the profile's pattern is loaded; older ones are not)"
+                )
+    return [s for s in sources if s not in dropped], notes
 
 
 def read(source: SourceFile, encoding: str = "utf-8") -> RawTable:
@@ -166,11 +265,11 @@ def read(source: SourceFile, encoding: str = "utf-8") -> RawTable:
     suffix = source.path.suffix.lower()
     try:
         if suffix == ".csv":
-            raw = _read_csv(source.path, encoding)
+            raw = _read_csv(source.path, encoding, source.header_row)
         elif suffix == ".parquet":
             raw = _read_parquet(source.path)
         else:
-            raw = _read_sheet(source.path, source.sheet or source.table)
+            raw = _read_sheet(source.path, source.sheet or source.table, source.header_row)
         return _limit_fields(raw)
     except ExtractError:
         raise
@@ -178,10 +277,13 @@ def read(source: SourceFile, encoding: str = "utf-8") -> RawTable:
         raise ExtractError(f"{source.label}: cannot be read: {exc}") from exc
 
 
-def _check_headers(path: str, headers: list[str]) -> list[str]:
+def _check_headers(path: str, headers: list[str], header_row: int = 1) -> list[str]:
     cleaned = [h.strip().lstrip("\ufeff") for h in headers]
     if not any(cleaned):
-        raise ExtractError(f"{path}: the first row has no column headers")
+        where = (
+            "the first row" if header_row == 1 else f"row {header_row} (the profile's header_row)"
+        )
+        raise ExtractError(f"{path}: {where} has no column headers")
     seen: set[str] = set()
     for h in cleaned:
         if h.lower() == ROW:
@@ -305,17 +407,31 @@ def _big_fields() -> Iterator[None]:
         csv.field_size_limit(before)
 
 
-def _csv_header(path: Path, encoding: str) -> list[str]:
+def _csv_header(path: Path, encoding: str, header_row: int = 1) -> tuple[list[str], int]:
+    """The headers on record ``header_row``, and how many lines the file has up to them."""
     with _big_fields(), path.open(encoding=_python_encoding(encoding), newline="") as f:
-        first = next(csv.reader(f), None)
+        reader = csv.reader(f)
+        first = None
+        for _ in range(header_row):
+            first = next(reader, None)
+            if first is None:
+                break
+        lines = reader.line_num
     if first is None:
-        raise ExtractError(f"{path}: the file is empty (no header row)")
-    return _check_headers(str(path), first)
+        if header_row == 1:
+            raise ExtractError(f"{path}: the file is empty (no header row)")
+        raise ExtractError(
+            f"{path}: the file ends before row {header_row}, the profile's header_row"
+        )
+    return _check_headers(str(path), first, header_row), lines
 
 
-def _read_csv(path: Path, encoding: str = "utf-8") -> RawTable:
+def _read_csv(path: Path, encoding: str = "utf-8", header_row: int = 1) -> RawTable:
     check_text(path, encoding)
-    headers = _csv_header(path, encoding)
+    headers, header_lines = _csv_header(path, encoding, header_row)
+    if header_lines != header_row:
+        # a record above the headers spans lines: only the careful reader counts records exactly
+        return _read_csv_slow(path, headers, encoding, header_row)
     invalid: list[int] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
@@ -327,7 +443,7 @@ def _read_csv(path: Path, encoding: str = "utf-8") -> RawTable:
             path,
             read_options=pacsv.ReadOptions(
                 column_names=headers,
-                skip_rows=1,
+                skip_rows=header_row,
                 block_size=_BLOCK_SIZE,
                 encoding="utf8" if _is_utf8(encoding) else encoding,
             ),
@@ -346,12 +462,13 @@ def _read_csv(path: Path, encoding: str = "utf-8") -> RawTable:
     except pa.ArrowInvalid:
         # e.g. a record longer than a block: the careful reader copes with anything the csv
         # module can split, and reports what it cannot
-        return _read_csv_slow(path, headers, encoding)
+        return _read_csv_slow(path, headers, encoding, header_row)
     if invalid:
         # Some rows could not be split into the header's fields: read again record by record so
         # every row number is exact, and report the broken rows.
-        return _read_csv_slow(path, headers, encoding)
-    rows = pa.array(range(2, table.num_rows + 2), type=pa.int64())
+        return _read_csv_slow(path, headers, encoding, header_row)
+    first = header_row + 1
+    rows = pa.array(range(first, table.num_rows + first), type=pa.int64())
     table = table.add_column(0, ROW, rows)
     blank = None
     for column in table.columns[1:]:
@@ -362,16 +479,19 @@ def _read_csv(path: Path, encoding: str = "utf-8") -> RawTable:
     return RawTable(headers, table)
 
 
-def _read_csv_slow(path: Path, headers: list[str], encoding: str = "utf-8") -> RawTable:
+def _read_csv_slow(
+    path: Path, headers: list[str], encoding: str = "utf-8", header_row: int = 1
+) -> RawTable:
     columns: list[list[str]] = [[] for _ in headers]
     row_numbers: list[int] = []
     broken: list[tuple[int, str]] = []
     with _big_fields(), path.open(encoding=_python_encoding(encoding), newline="") as f:
         reader = csv.reader(f)
-        next(reader)
-        number = 1
+        for _ in range(header_row):
+            next(reader)
+        number = header_row
         try:
-            for number, record in enumerate(reader, start=2):
+            for number, record in enumerate(reader, start=header_row + 1):
                 if not any(v.strip(BLANK) for v in record):
                     continue  # a blank line is not a row
                 if len(record) != len(headers):
@@ -468,12 +588,12 @@ def _formula_text(value: object) -> str:
     return str(text if isinstance(text, str) else value)
 
 
-def _read_sheet(path: Path, sheet: str) -> RawTable:
+def _read_sheet(path: Path, sheet: str, header_row: int = 1) -> RawTable:
     try:
         with warnings.catch_warnings():
             # openpyxl warns, e.g., of a date cell out of range (it then reads it as an error)
             warnings.simplefilter("ignore")
-            return _read_sheet_cells(path, sheet)
+            return _read_sheet_cells(path, sheet, header_row)
     except ExtractError:
         raise
     except Exception as exc:  # openpyxl and its XML parser raise many kinds for a damaged sheet
@@ -495,7 +615,7 @@ def _may_hold_formulas(path: Path, part: str | None) -> bool:
     return False
 
 
-def _read_sheet_cells(path: Path, sheet: str) -> RawTable:
+def _read_sheet_cells(path: Path, sheet: str, header_row: int = 1) -> RawTable:
     """A sheet's saved values. When the sheet holds formulas it is read twice in step — the saved
     values and the formulas — as a formula cell whose saved value is missing reads as empty among
     the values, and must not load as a blank; and an error cell (``#DIV/0!``) must not load as
@@ -511,21 +631,29 @@ def _read_sheet_cells(path: Path, sheet: str) -> RawTable:
         rows: Iterator[tuple[tuple[Any, ...], tuple[Any, ...]]]
         if careful:
             formulas_wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
-            rows = zip(ws.iter_rows(), formulas_wb[sheet].iter_rows(), strict=True)
+            rows = zip(
+                ws.iter_rows(min_row=header_row),
+                formulas_wb[sheet].iter_rows(min_row=header_row),
+                strict=True,
+            )
         else:
-            rows = ((r, ()) for r in ws.iter_rows(values_only=True))
+            rows = ((r, ()) for r in ws.iter_rows(min_row=header_row, values_only=True))
         first = next(rows, None)
         if first is None:
-            raise ExtractError(f"{label}: the sheet is empty (no header row)")
+            if header_row == 1:
+                raise ExtractError(f"{label}: the sheet is empty (no header row)")
+            raise ExtractError(
+                f"{label}: the sheet ends before row {header_row}, the profile's header_row"
+            )
         header_values = [getattr(c, "value", None) if careful else c for c in first[0]]
         width = len(header_values)
         while width and header_values[width - 1] is None:
             width -= 1
-        headers = _check_headers(label, [_cell_text(v) for v in header_values[:width]])
+        headers = _check_headers(label, [_cell_text(v) for v in header_values[:width]], header_row)
         columns: list[list[str]] = [[] for _ in headers]
         numbers: list[int] = []
         issues: list[CellIssue] = []
-        for number, (cells, formulas) in enumerate(rows, start=2):
+        for number, (cells, formulas) in enumerate(rows, start=header_row + 1):
             if careful:
                 values, found = _careful_row(number, headers, cells, formulas)
             else:

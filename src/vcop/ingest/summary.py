@@ -26,8 +26,11 @@ STATUSES = ("loaded", "already_loaded", "superseded", "unknown")
 
 
 def profile_hash(profile: Profile) -> str:
-    """The SHA-256 of the profile's content (its name, mapping and formats)."""
-    return hashlib.sha256(profile.model_dump_json().encode()).hexdigest()
+    """The SHA-256 of the profile's content: of each table's :meth:`Profile.content_hash` (what
+    batches remember), so the summary's hash changes exactly when a reload would happen."""
+    tables = sorted(profile.tables)
+    text = "\n".join(f"{t}:{profile.content_hash(t)}" for t in tables)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def file_status(f: FileResult) -> str:
@@ -127,7 +130,7 @@ def summary(
     """The ``--summary json`` object of a load (``result``), or of one that failed (``error``;
     ``profile`` is then the name given when it could not be read)."""
     files = [] if result is None else [_file(f) for f in result.files]
-    files += [] if result is None else [_note(n) for n in result.notes]
+    files += [] if result is None else [_note(n) for n in (*result.notes, *result.superseded)]
     totals: dict[str, Any] = {"files": len(files)}
     totals.update({s: sum(1 for f in files if f["status"] == s) for s in STATUSES})
     totals.update({name: sum(int(f[name]) for f in files) for name in COUNTS})

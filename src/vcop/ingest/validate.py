@@ -11,7 +11,11 @@ plain English; it never becomes a blank. Conventions:
 * datetimes: the profile's formats, then ISO 8601 (a date alone is the start of that day). A UTC
   offset, if written, is ignored: times are taken as written, in UK local time;
 * a profile's value codes and allowed values are matched ignoring case; allowed values are
-  stored in their canonical spelling;
+  stored in their canonical spelling. A code that is neither a code of the profile nor an allowed
+  value is a reject, unless the profile says ``unmapped: blank`` for the column: then the field
+  is blanked, and the load counts it (:func:`unknown_condition`);
+* a profile's ``transforms`` and ``where`` apply to the source text before anything else
+  (:func:`transformed`, :func:`where_condition`);
 * the 7-point satisfaction scale: a code 1..7 or its label, stored as the code;
 * dates lie between 1900 and the load date plus one day: an event cannot be in the future. Due
   dates and scheduled hearings may be (:func:`may_be_future`);
@@ -117,16 +121,94 @@ def _in_list(values: tuple[str, ...] | list[str]) -> str:
     return "(" + ", ".join(lit(v) for v in values) + ")"
 
 
+#: SQL for each ``transforms`` operation, applied to the expression ``{x}``.
+TRANSFORMS = {
+    # spaces, tabs, line breaks and non-breaking spaces at either end
+    "trim": "regexp_replace({x}, '^[[:space:]\\x{{00A0}}]+|[[:space:]\\x{{00A0}}]+$', '', 'g')",
+    # a comma between two digits, twice so that 1,2,3 loses both
+    "strip_thousands": (
+        "regexp_replace(regexp_replace({x}, '([0-9]),([0-9])', '\\1\\2', 'g'), "
+        "'([0-9]),([0-9])', '\\1\\2', 'g')"
+    ),
+    "upper": "upper({x})",
+    "lower": "lower({x})",
+}
+
+
+def transformed(header: str, operations: tuple[str, ...]) -> str:
+    """SQL for a source column's text after the profile's ``transforms`` for it, in order."""
+    expr = ident(header)
+    for operation in operations:
+        expr = TRANSFORMS[operation].format(x=expr)
+    return expr
+
+
+def where_condition(source: str, values: tuple[str, ...]) -> str:
+    """SQL true for a row whose source text (the SQL expression ``source``, after its
+    transforms) holds one of ``values``, compared ignoring case and surrounding spaces; ``""``
+    matches a blank."""
+    text = f"lower(trim({source}))"
+    wanted = sorted({v.strip().lower() for v in values})
+    parts = []
+    if any(v for v in wanted):
+        parts.append(f"coalesce({text} IN {_in_list([v for v in wanted if v])}, FALSE)")
+    if "" in wanted:
+        parts.append(f"coalesce({text}, '') = ''")
+    return "(" + " OR ".join(parts) + ")"
+
+
+def known_values(column: Column, codes: dict[str, str]) -> list[str]:
+    """The texts (lower case) a column's value may be without being an unknown code: the codes,
+    what they map to, and the column's allowed values."""
+    known = {k.strip().lower() for k in codes} | {v.strip().lower() for v in codes.values()}
+    known |= {a.lower() for a in column.allowed or ()}
+    return sorted(known)
+
+
+def source_text(source: str) -> str:
+    """A source column's text, trimmed, blank as NULL."""
+    return f"NULLIF(trim({ident(source)}), '')"
+
+
+def unknown_condition(column: Column, mapping: TableMapping, source: str) -> str | None:
+    """For a column whose unknown codes are blanked (``unmapped: blank``): SQL true where the
+    source text is an unknown code. None for a column whose unknown codes are rejects."""
+    if mapping.unmapped.get(column.name) != "blank":
+        return None
+    known = known_values(column, mapping.codes(column.name))
+    text = source_text(source)
+    return f"({text} IS NOT NULL AND lower({text}) NOT IN {_in_list(known)})"
+
+
 def mapped_text(column: Column, mapping: TableMapping, source: str | None) -> str:
-    """The column's text after trimming, blank → NULL, the profile's value codes and case-folding
-    of allowed values."""
+    """The column's text after trimming, blank → NULL, the profile's value codes (or its constant
+    for the column), case-folding of allowed values, and blanking of unknown codes where the
+    profile says ``unmapped: blank``."""
+    if column.name in mapping.constants:
+        expr = f"NULLIF(trim({lit(mapping.constants[column.name])}), '')"
+        return _allowed_spelling(column, expr)
     if source is None:
         return "CAST(NULL AS VARCHAR)"
-    expr = f"NULLIF(trim({ident(source)}), '')"
-    codes = mapping.values.get(column.name)
+    expr = source_text(source)
+    codes = mapping.codes(column.name)
     if codes:
-        whens = " ".join(f"WHEN {lit(k.lower())} THEN {lit(v)}" for k, v in codes.items())
+        whens = " ".join(f"WHEN {lit(k.strip().lower())} THEN {lit(v)}" for k, v in codes.items())
         expr = f"(CASE lower({expr}) {whens} ELSE {expr} END)"
+    unknown = unknown_condition(column, mapping, source)
+    if unknown is not None:
+        expr = f"(CASE WHEN {unknown} THEN NULL ELSE {expr} END)"
+    return _allowed_spelling(column, expr)
+
+
+def detail_text(column: Column, codes: dict[str, str], source: str) -> str:
+    """A detail column kept through a code list (e.g. ``ethnicity_detail``): the code the source
+    text stands for, NULL for a text that is no code of the list."""
+    text = source_text(source)
+    whens = " ".join(f"WHEN {lit(k.strip().lower())} THEN {lit(v)}" for k, v in codes.items())
+    return _allowed_spelling(column, f"(CASE lower({text}) {whens} END)")
+
+
+def _allowed_spelling(column: Column, expr: str) -> str:
     if column.allowed:
         whens = " ".join(f"WHEN {lit(v.lower())} THEN {lit(v)}" for v in column.allowed)
         expr = f"(CASE lower({expr}) {whens} ELSE {expr} END)"

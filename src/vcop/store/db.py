@@ -32,7 +32,9 @@ CREATE TABLE IF NOT EXISTS batches (
     rows_inserted BIGINT NOT NULL,
     rows_updated BIGINT NOT NULL,
     rows_unchanged BIGINT NOT NULL,
-    rows_rejected BIGINT NOT NULL
+    rows_rejected BIGINT NOT NULL,
+    profile_hash VARCHAR,
+    rows_filtered BIGINT
 );
 CREATE TABLE IF NOT EXISTS rejects (
     batch_id BIGINT NOT NULL,
@@ -53,12 +55,31 @@ def table_ddl(schema: Schema, name: str) -> str:
     return f'CREATE TABLE IF NOT EXISTS "{name}" (\n    ' + ",\n    ".join(cols) + "\n)"
 
 
+#: Columns added to system tables after they were first made: (table, column, type). An older
+#: database gains them when it is next opened for writing (:func:`ensure_schema`).
+ADDED_SYSTEM_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("batches", "profile_hash", "VARCHAR"),  # the profile's content for the table (issue 20)
+    ("batches", "rows_filtered", "BIGINT"),  # rows a profile's `where` did not select
+)
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection, schema: Schema | None = None) -> None:
-    """Create any missing canonical and system tables (idempotent)."""
+    """Create any missing canonical and system tables, and add the columns a newer schema has
+    to the tables of an older database (blank in its existing rows). Idempotent."""
     schema = schema or load_schema()
     for name in schema.table_names:
         con.execute(table_ddl(schema, name))
     con.execute(_SYSTEM_DDL)
+    present = set(
+        con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() "
+            "WHERE database_name = current_database() AND schema_name = 'main'"
+        ).fetchall()
+    )
+    wanted = [(t.name, c.name, c.sql_type) for t in schema.tables for c in t.columns]
+    for table, column, sql_type in [*wanted, *ADDED_SYSTEM_COLUMNS]:
+        if (table, column) not in present:
+            con.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {sql_type}')
 
 
 def table_names(con: duckdb.DuckDBPyConnection) -> set[str]:
