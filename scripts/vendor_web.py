@@ -94,6 +94,14 @@ PACKAGES = [
         STATIC / "govuk-frontend",
         MIT_GOVUK,
     ),
+    # its components' script (an ES module: the service navigation's "Menu" button and others),
+    # started by static/govuk-init.js
+    (
+        "govuk-frontend",
+        "package/dist/govuk/govuk-frontend.min.js",
+        STATIC / "govuk-frontend",
+        MIT_GOVUK,
+    ),
     ("axe-core", "package/axe.min.js", BROWSER / "axe-core", None),
 ]
 
@@ -149,7 +157,7 @@ def main(source: Path) -> None:
             )
         if licence is None:
             raise SystemExit(f"{name}: no licence file")
-        if name == "govuk-frontend":
+        if name == "govuk-frontend" and member.endswith(".css"):
             text = strip_crown_assets(text)
         text = strip_source_map(text)
         dest.mkdir(parents=True, exist_ok=True)
@@ -163,9 +171,11 @@ def main(source: Path) -> None:
             (BROWSER / "VERSION").write_text(f"{name} {meta['version']} ({meta['license']})\n")
     lines += [
         "",
-        "GOV.UK Frontend is used for its patterns and styles only. Its `@font-face` rules for GDS",
-        "Transport and its footer crest rules are removed (Crown copyright assets may be used only on",
-        "gov.uk); text uses the system sans-serif font. No crown logo, font or image is copied.",
+        "GOV.UK Frontend is used for its patterns, styles and its components' script (an ES",
+        "module, started by `static/govuk-init.js`; it holds no Crown copyright asset). Its",
+        "`@font-face` rules for GDS Transport and its footer crest rules are removed (Crown copyright",
+        "assets may be used only on gov.uk); text uses the system sans-serif font. No crown logo,",
+        "font or image is copied.",
         "",
         "Vega is run with `vega-interpreter` so charts render under a Content-Security-Policy",
         "without `unsafe-eval`.",

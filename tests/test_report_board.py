@@ -176,8 +176,9 @@ def test_every_figure_in_the_board_paper_is_its_metric_value(
 def test_percentages_have_one_decimal_place(board: tuple[Document, FigureBook]) -> None:
     doc, book = board
     text = doc.text()
-    # the paper's figures (Appendix B quotes the catalogue's own words, e.g. a target's source)
-    text = text[: text.index("Appendix A: every figure")] + " ".join(c.text for c in book.citations)
+    # the paper's figures (the note on method states its levels, "5%", "95%"; Appendix B quotes
+    # the catalogue's own words, e.g. a target's source)
+    text = text[: text.index("About these figures")] + " ".join(c.text for c in book.citations)
     percents = re.findall(r"\d[\d,]*(?:\.\d+)?%", text)
     assert percents
     assert all(re.fullmatch(r"\d{1,3}\.\d%", p) for p in percents if p != "5%"), [
@@ -187,6 +188,15 @@ def test_percentages_have_one_decimal_place(board: tuple[Document, FigureBook]) 
 
 CHANGE_WORDS = {"significantly higher", "significantly lower", "normal variation", "unchanged",
                 "too few to test", NOT_COMPARED, "–"}  # fmt: skip
+#: A significant change in a table, with its size and interval (the board paper's family).
+SIZED = re.compile(
+    r"(small change: )?(up|down) [\d.,]+( points| minutes| days)?"
+    r"( \(95% CI -?[\d.,]+ to -?[\d.,]+\))?"
+)
+
+
+def change_word(cell: str) -> bool:
+    return cell in CHANGE_WORDS or SIZED.fullmatch(cell) is not None
 
 
 @pytest.mark.parametrize("which", ["board", "partner"])
@@ -208,7 +218,7 @@ def test_no_sentence_or_cell_claims_a_change_without_a_significant_test(
         )
     for block in doc.blocks:
         if isinstance(block, Table) and block.columns[-1].startswith("Change"):
-            assert {row[-1] for row in block.rows} <= CHANGE_WORDS, block.caption
+            assert all(change_word(row[-1]) for row in block.rows), block.caption
 
 
 @pytest.mark.parametrize("which", ["board", "partner"])
@@ -219,10 +229,22 @@ def test_a_provisional_figure_is_marked_and_compared_only_as_it_stood_at_the_sam
     provisional = [c for c in book.citations if c.provisional and not c.suppressed]
     assert provisional  # the ledger's latest months are younger than their maturity
     text = doc.text()
+    # a table column of figures that are all provisional says so once, in its heading
+    marked_columns = {
+        (b.caption.split(":")[0], row[i])
+        for b in doc.blocks
+        if isinstance(b, Table)
+        for i, column in enumerate(b.columns)
+        if column.endswith(PROVISIONAL)
+        for row in b.rows
+    }
     for c in provisional:
         if c.where.endswith(("(n)", "(numerator)")):
             continue
-        assert f"{c.text} {PROVISIONAL}" in text or f"{c.text} † {PROVISIONAL}" in text, c
+        in_column = {(c.where, c.text), (c.where, f"{c.text} †")} & marked_columns
+        assert (
+            f"{c.text} {PROVISIONAL}" in text or f"{c.text} † {PROVISIONAL}" in text or in_column
+        ), c
     # an earlier window of a provisional value is quoted only where the engine compared it (as
     # it stood at the same age), and a sentence quoting it says so
     provisional_values = {(c.metric_id, c.group, c.period): c for c in provisional}
@@ -349,7 +371,7 @@ def test_the_cli_writes_word_pdf_html_and_csv_that_say_the_same(
         assert row["comparable_reason"] == (c.comparable_reason or "")
     assert any(row["provisional"] == "true" for row in rows)
     for c in book.citations:
-        if c.where.startswith("Table"):
+        if c.where.startswith(("Table", "Appendix")):
             assert any(c.text in cell for cell in cells), c
         else:
             number_ = c.where.split(" ")[0]
@@ -576,3 +598,297 @@ def test_a_targets_file_with_problems_stops_the_report(data: WebData, tmp_path: 
     assert result.exit_code != 0
     assert "no metric 'no_such_metric'" in " ".join(result.output.split())
     assert not (tmp_path / "out").exists()
+
+
+# -- issue 18: sound statistics, no internals, a compact paper --------------------------------
+
+
+def _body(doc: Document) -> str:
+    text = doc.text()
+    return text[: text.index("About these figures")]
+
+
+def test_the_body_holds_no_internals_and_the_note_on_method_states_the_rules(
+    board: tuple[Document, FigureBook],
+) -> None:
+    """No "computed by vcop", no docs/ paths, no hash stamp, no raw obligation id in the body;
+    the stamp and the method go in "About these figures" at the end of the body."""
+    from vcop.spec.code import load_code
+
+    doc, book = board
+    body = _body(doc)
+    assert "vcop" not in body.lower()
+    assert "docs/" not in body and ".md" not in body
+    assert book.definitions_hash and book.definitions_hash not in body
+    ids = [o.id for o in load_code().obligations]
+    assert [i for i in ids if i in body] == []
+    text = doc.text()
+    about = text[text.index("About these figures") : text.index("Appendix A: every figure")]
+    assert book.definitions_hash in about
+    family = book.comparisons
+    assert family is not None and family.settled and family.hypotheses > 0
+    assert f"makes {family.hypotheses} such comparisons" in about
+    assert "false discovery rate at 5% (Benjamini and Hochberg, 1995)" in about
+    assert "design effect" in about and "victims as clusters" in about
+    assert "95% confidence interval" in about and "small change" in about
+
+
+def test_every_change_the_paper_states_was_judged_by_the_family(
+    board: tuple[Document, FigureBook],
+) -> None:
+    """Each Change cell is the family's verdict: sized when significant, else in words."""
+    from vcop.reports.parts import sig_word
+
+    _, book = board
+    family = book.comparisons
+    assert family is not None
+    cited = {(c.metric_id, c.group, c.period, c.start, c.end) for c in book.citations}
+    checked = 0
+    for v in [v for vs in book._results.values() for v in vs]:
+        for which in ("previous", "year_ago"):
+            c = v.previous if which == "previous" else v.year_ago
+            if c is None or c.p_value is None or not book.shown(v):
+                continue
+            windows = [(v.current.start, v.current.end), (c.estimate.start, c.estimate.end)]
+            if any((v.metric_id, v.group_name, v.period, *w) not in cited for w in windows):
+                continue  # not compared in the paper
+            checked += 1
+            verdict = family.verdict(v, which)  # raises if it escaped the family
+            assert verdict is not None
+            word = sig_word(v, which, book)
+            assert (SIZED.fullmatch(word) is not None) == verdict.significant, (v, word)
+    assert checked >= family.hypotheses > 0  # the same test quoted twice is one hypothesis
+
+
+def test_a_figure_on_few_cases_is_marked_on_either_side_of_a_comparison(
+    board: tuple[Document, FigureBook],
+) -> None:
+    doc, book = board
+    small = book.catalogue.settings.small_sample
+    checked = 0
+    for b in doc.blocks:
+        if not isinstance(b, Table) or [c.split(" (")[0] for c in b.columns[2::2]] != ["n", "n"]:
+            continue
+        for row in b.rows:
+            for figure, n in ((row[1], row[2]), (row[3], row[4])):
+                if n not in ("–", SUPPRESSED) and int(n.replace(",", "")) < small:
+                    assert "†" in figure, (b.caption, row)
+                    checked += figure is row[3]
+                elif n not in ("–", SUPPRESSED):
+                    assert "†" not in figure, (b.caption, row)
+    assert checked  # an earlier window on few cases (a month of domestic abuse incidents)
+    small_then = next(p.text for p in doc.blocks if isinstance(p, Paragraph) and
+                      p.number == "4.1.8")  # fmt: skip
+    assert re.search(r"May 2025 \([\d.,]+ minutes †\)", small_then), small_then
+
+
+def test_low_rates_owed_before_finalisation_carry_the_returns_caveat(
+    board: tuple[Document, FigureBook],
+) -> None:
+    doc, _ = board
+    caveat = [b.text for b in doc.blocks if isinstance(b, Paragraph) and "finalised" in b.text]
+    (note,) = [t for t in caveat if t.startswith("The low compliance shown for")]
+    assert "Right 5" in note and "Right 7" in note
+    assert "counts it due when the crime is finalised" in note
+    assert "The quarterly compliance return carries the same caveat." in note
+    text = doc.text()
+    assert "(owed before the crime is finalised: see the caveats on such low rates)" in text
+
+
+def test_care_contracts_agreed_and_agreed_on_time_are_told_apart(
+    board: tuple[Document, FigureBook],
+) -> None:
+    doc, _ = board
+    text = doc.text()
+    para = next(b.text for b in doc.blocks if isinstance(b, Paragraph) and b.number == "4.2.2")
+    assert "Victim care contracts were agreed, on time or late, with" in para
+    assert re.search(r"Agreed by the due date \(.*\), the share is [\d.]+%", para), para
+    assert "Victim care contracts agreed, on time or late |" in text
+    assert "Victim care contracts agreed |" not in _body(doc)
+
+
+def test_obligations_are_in_the_codes_order_and_named_by_title(
+    board: tuple[Document, FigureBook],
+) -> None:
+    doc, _ = board
+    (table,) = [
+        b for b in doc.blocks if isinstance(b, Table) and b.caption.startswith("Appendix C")
+    ]
+    rights = [r[0] for r in table.rows]
+    numbers = [int(r) for r in rights if r.isdigit()]
+    assert numbers == sorted(numbers) and 11 in numbers and 3 in numbers
+    assert rights.index("3") < rights.index("11")
+    assert all(r.isdigit() for r in rights[: len(numbers)])  # the local standards last
+    assert not [r for r in table.rows if "." in r[1].split()[0]]  # a title, not an id
+
+
+def test_no_word_or_figure_is_broken_across_lines(board: tuple[Document, FigureBook]) -> None:
+    """The PDF, read back, holds every word of the paper as many times as the paper does (a
+    token broken across a line, "75./7%", would be two other words); and by the layout every word
+    of every table fits its column, on the page orientation it is set on."""
+    from collections import Counter
+
+    from vcop.reports import render
+    from vcop.reports.document import PageBreak
+
+    doc, _ = board
+    pdf = pdfium.PdfDocument(render.pdf_bytes(doc))
+    found = Counter(w for page in pdf for w in page.get_textpage().get_text_range().split())
+    wanted = Counter(w for w in doc.text().split() if w != "|")
+    assert {w: (n, found[w]) for w, n in wanted.items() if found[w] < n} == {}
+    landscape = False
+    tables = 0
+    for b in doc.blocks:
+        if isinstance(b, PageBreak) and b.orientation is not None:
+            landscape = b.orientation == "landscape"
+        if not isinstance(b, Table):
+            continue
+        tables += 1
+        widths = render.table_widths(b, landscape)
+        size, pad = render.cell_size(b)
+        for r, row in enumerate((b.columns, *b.rows)):
+            for cell, width in zip(row, widths, strict=True):
+                for word in cell.split():
+                    assert render._text_width(word, size, r == 0) + pad <= width, (b.caption, word)
+    assert tables > 5
+    pages = [page.get_size() for page in pdf]
+    assert any(w > h for w, h in pages) and pages[0][0] < pages[0][1]  # landscape appendices
+
+
+def test_the_appendix_lists_each_figure_once_compactly(
+    board: tuple[Document, FigureBook],
+) -> None:
+    doc, book = board
+    tables = [b for b in doc.blocks if isinstance(b, Table) and b.caption.startswith("Appendix A")]
+    assert tables and all(t.compact for t in tables)
+    rows = [r for t in tables for r in t.rows]
+    values = {(c.metric_id, c.group, c.period, c.start, c.end) for c in book.citations}
+    assert len(rows) < len(values) < len(book.citations)  # an earlier window sits beside its value
+    assert tables[0].caption.startswith("Appendix A.1: Jul 2024–Jun 2025")
+
+
+def test_chart_axes_carry_years_and_titles_that_fit(board: tuple[Document, FigureBook]) -> None:
+    from vcop.reports.charts import AXIS_TITLE_CHARS, xmr_spec
+
+    _, book = board
+    for metric_id in ("satisfaction_whole_experience", "victim_updates_on_time"):
+        series = book.series(metric_id)[()]
+        spec = xmr_spec(series, book.catalogue.metric(metric_id))
+        x = spec["layer"][0]["encoding"]["x"]
+        y = spec["layer"][0]["encoding"]["y"]
+        assert x["axis"]["format"] == "%b %Y" and x["title"] is None
+        assert 0 < len(y["title"]) <= AXIS_TITLE_CHARS
+        points = spec["data"]["values"]
+        assert all(d["label"] in ("P", "W") for d in points if d["hollow"])
+        if metric_id == "victim_updates_on_time":  # its latest months are provisional
+            assert points[-1]["label"] == "P" and points[-1]["hollow"]
+
+
+def test_entitlements_are_counted_per_victim_as_the_engine_counts_them(
+    source: ReportSource,
+) -> None:
+    """The counts per victim behind the design effect add up to the engine's figures, and match
+    a plain SQL count of the ledger; a family of compliance comparisons (a quarter against the
+    one before, as it stood at the same age) settles with design effects of at least 1."""
+    from vcop.metrics import multiplicity as mult
+    from vcop.metrics.comparisons import ComparisonFamily, victim_counts
+    from vcop.spec.metrics import load_catalogue
+
+    catalogue = load_catalogue()
+    backend = ibis.duckdb.from_connection(source.con)
+    with quietly():
+        values = compute(backend, AS_OF, "rolling_12m", metrics=["compliance_by_right"]).values
+    window = (values[0].current.start, values[0].current.end)
+    metric = catalogue.metric("compliance_by_right")
+    counts = victim_counts(backend, catalogue, metric, ("right",), AS_OF, [window])
+    for v in values:
+        cc = counts[(0, v.group)]
+        assert (cc.x, cc.n) == (v.current.numerator, v.current.denominator), v.group
+    rows = source.con.execute(
+        "SELECT \"right\", victim_id, count(*), count(*) FILTER (WHERE status = 'met') "
+        "FROM entitlements WHERE status IN ('met', 'late', 'overdue') AND \"right\" IS NOT NULL "
+        "AND due_date BETWEEN ? AND ? GROUP BY ALL",
+        list(window),
+    ).fetchall()
+    for right in {str(r[0]) for r in rows}:
+        pairs = [(int(y), int(m)) for r, _, m, y in rows if str(r) == right]
+        assert counts[(0, (right,))] == mult.ClusterCounts.of(pairs), right
+    assert max(mult.design_effect(c) for c in counts.values()) > 1  # updates cluster in victims
+    # a family of compliance comparisons (the data are all in their warm-up, so the engine
+    # compares none: June is compared here with May as the engine's monthly series counts it)
+    from dataclasses import replace
+
+    from vcop.metrics import stats
+    from vcop.metrics.values import Comparison, Estimate
+
+    with quietly():
+        june = compute(backend, AS_OF, "month", metrics=["compliance_by_right"]).values
+        series = monthly_series(backend, catalogue, "compliance_by_right", AS_OF)
+    family = ComparisonFamily(catalogue)
+    compared = []
+    for v in june:
+        may = [p for p in series[v.group].points if p.month == date(2025, 5, 1)]
+        if not may or not v.current.denominator or not may[0].denominator:
+            continue
+        m = may[0]
+        test = stats.two_proportion_test(
+            v.current.numerator or 0, v.current.denominator, m.numerator or 0, m.denominator or 0
+        )
+        assert test is not None and v.current.value is not None
+        then = Estimate(date(2025, 5, 1), date(2025, 5, 31), m.numerator, m.denominator, m.value)
+        v = replace(v, previous=Comparison(then, v.current.value - m.value, test.p_value,
+                                           test.method))  # fmt: skip
+        family.note(v, "previous")
+        compared.append(v)
+    assert len(compared) > 5
+    family.settle(backend)
+    verdicts = family.verdicts()
+    assert len(verdicts) == len(compared)
+    assert all(v.clustered and min(v.deff) >= 1 for v in verdicts)
+    assert max(max(v.deff) for v in verdicts) > 1
+    # counts per victim that disagree with the engine's stop the report: they would be a bug
+    wrong = ComparisonFamily(catalogue)
+    v = compared[0]
+    assert v.previous is not None
+    off = replace(v.previous.estimate, numerator=(v.previous.estimate.numerator or 0) + 1)
+    wrong.note(replace(v, previous=replace(v.previous, estimate=off)), "previous")
+    with pytest.raises(RuntimeError, match="counted per victim"):
+        wrong.settle(backend)
+
+
+def test_a_significant_change_is_given_with_its_size_and_a_small_one_is_not_dressed_up() -> None:
+    from vcop.metrics import stats
+    from vcop.metrics.comparisons import ComparisonFamily
+    from vcop.metrics.values import Comparison, Estimate
+    from vcop.reports.narrative import change_sentence
+
+    def value(num: int, den: int, before: int, metric: str) -> MetricValue:
+        test = stats.two_proportion_test(num, den, before, den)
+        assert test is not None
+        return MetricValue(
+            metric_id=metric, kind="proportion", unit="proportion", period="rolling_12m",
+            as_of=AS_OF, breakdown=(), group=(),
+            current=Estimate(date(2024, 7, 1), AS_OF, num, den, num / den), previous=None,
+            year_ago=Comparison(Estimate(date(2023, 7, 1), date(2024, 6, 30), before, den,
+                                         before / den), (num - before) / den, test.p_value,
+                                test.method),
+            small_sample=False,
+        )  # fmt: skip
+
+    book = FigureBook(backend=None, as_of=AS_OF)  # type: ignore[arg-type]  # no engine needed
+    big = value(600, 1000, 700, "satisfaction_whole_experience")
+    tiny = value(10_000, 200_000, 11_000, "supervisory_reviews_overdue")  # 5.0% against 5.5%
+    book.comparisons = ComparisonFamily(book.catalogue)
+    for v in (big, tiny):
+        book.comparisons.note(v, "year_ago")
+    book.comparisons.settle(None)
+    text = change_sentence(book, big, "4.1.2")
+    assert re.fullmatch(
+        r"This is significantly lower than the 12 months ending June 2024 \(70\.0%\): down 10\.0 "
+        r"points \(95% CI [\d.]+ to [\d.]+\), a deterioration\.",
+        text,
+    ), text
+    small = change_sentence(book, tiny, "4.2.2")
+    assert re.search(r"\(5\.5%\), but only by 0\.5 points \(95% CI [\d.]+ to [\d.]+\): a small change\.$",
+                     small), small  # fmt: skip
+    assert "improvement" not in small

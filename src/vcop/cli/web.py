@@ -82,6 +82,14 @@ def users_add(
             "victim_hub, any_service_provider); the dashboard marks its obligations."
         ),
     ] = None,
+    new_unit: Annotated[
+        bool,
+        typer.Option(
+            "--new-unit",
+            help="Supervisors: accept a --unit no crime in the database names yet (a unit whose "
+            "crimes are not loaded yet); without it such a unit is refused as a likely typo.",
+        ),
+    ] = False,
 ) -> None:
     """Add a dashboard account.
 
@@ -93,6 +101,10 @@ def users_add(
     cases, by --officer-id); partner (aggregate figures only, small numbers suppressed; tied to
     the body they work for by --agency, e.g. `--role partner --agency cps`).
     """
+    if unit and role is Role.supervisor and not new_unit:
+        problem = unknown_unit(db, unit)
+        if problem:
+            fail(problem)
     password = _read_password(name)
     ops = open_ops_store(db)
     try:
@@ -105,6 +117,57 @@ def users_add(
     finally:
         ops.close()
     console.print(f"Added {user.username} ({user.role.value}: {user.scope_label}) to {db}.")
+
+
+def unknown_unit(db: Path, unit: str) -> str | None:
+    """Why ``unit`` looks wrong: no crime in the build ``db`` names it (with the closest units
+    that do). None when a crime names it, or when there is nothing to check it against yet (no
+    database, or no crimes loaded): a warning is printed then."""
+    import difflib
+
+    import duckdb
+
+    if not db.exists():
+        err_console.print(
+            f"warning: {db} does not exist yet, so --unit {unit!r} could not be checked against "
+            "the crimes' units.",
+            highlight=False,
+        )
+        return None
+    try:
+        con = duckdb.connect(str(db), read_only=True)
+    except duckdb.Error as exc:
+        err_console.print(f"warning: --unit {unit!r} not checked: {exc}", highlight=False)
+        return None
+    try:
+        has_crimes = con.execute(
+            "SELECT count(*) FROM information_schema.columns "
+            "WHERE table_name = 'crimes' AND column_name = 'unit'"
+        ).fetchall()[0][0]
+        units = (
+            [str(r[0]) for r in con.execute(
+                "SELECT DISTINCT unit FROM crimes WHERE unit IS NOT NULL ORDER BY 1"
+            ).fetchall()]
+            if has_crimes
+            else []
+        )  # fmt: skip
+    finally:
+        con.close()
+    if not units:
+        err_console.print(
+            f"warning: no crimes are loaded in {db} yet, so --unit {unit!r} could not be checked.",
+            highlight=False,
+        )
+        return None
+    if unit in units:
+        return None
+    close = difflib.get_close_matches(unit, units, n=3, cutoff=0.6)
+    hint = f" Did you mean {' or '.join(repr(u) for u in close)}?" if close else ""
+    return (
+        f"no crime in {db} is investigated by a unit named {unit!r}, so this supervisor would "
+        f"see no records.{hint} Check the spelling (vcop units are named as in the extract's "
+        "unit column), or give --new-unit for a unit whose crimes are not loaded yet."
+    )
 
 
 @users_app.command("list")

@@ -411,10 +411,12 @@ def metric_rows(
     as_of: date,
     filters: Filters = (),
     seen_at: date | None = None,
+    keep: Sequence[str] = (),
 ) -> ir.Table:
     """The rows ``metric`` counts (its ``where`` and ``filters`` applied), with ``_d``, ``_g*``
-    and its kind's columns (as they stood on ``seen_at``, if given)."""
-    needed = _needed([metric], breakdowns, metric.source, filters)
+    and its kind's columns (as they stood on ``seen_at``, if given), and the source's columns
+    ``keep`` (e.g. ``victim_id``, to count per victim)."""
+    needed = _needed([metric], breakdowns, metric.source, filters) | set(keep)
     t = source_table(backend, metric.source, as_of, needed, seen_at)
     t = t.filter(all_of(t, metric.where)) if metric.where else t
     extra: dict[str, ir.Value] = {"_d": period_date(t, metric.date)}
@@ -431,12 +433,13 @@ def metric_rows(
         ok = t._v.notnull() if metric.measure.kind == "column" else t._v.notnull() & (t._v >= 0)
         t = t.filter(ok)
     t = with_groups(t, backend, breakdowns, filters)
-    keep = [
+    columns = [
         "_d",
         *(f"_g{i}" for i in range(len(breakdowns))),
         *(c for c in ("_num", "_k", "_v") if c in extra),
+        *keep,
     ]
-    return t.select(*keep)
+    return t.select(*columns)
 
 
 def flagged_rows(

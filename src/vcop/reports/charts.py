@@ -40,7 +40,12 @@ SHAPES = {
     WARM_UP_LABEL: "diamond",
 }
 #: The y axis's title when the metric's own is too long to fit beside the plot.
-AXIS_TITLES = {"proportion": "Share", "count": "Count", "minutes": "Minutes", "days": "Days"}
+AXIS_TITLES = {"proportion": "Per cent", "count": "Count", "minutes": "Minutes", "days": "Days"}
+#: The longest metric title used as the y axis's title: it must fit along the plot's height
+#: (about 230 px at the axis title's 14 px, where a character is about 7.5 px wide).
+AXIS_TITLE_CHARS = 28
+#: About how many month labels fit along the x axis ("Jul 2023" at 14 px).
+X_LABELS = 8
 
 _CONFIG: dict[str, Any] = {
     "font": "arial, sans-serif",
@@ -108,9 +113,25 @@ def xmr_spec(
     signals = list(dict.fromkeys(signal_of))
     colours = [colour_of.get(s, GREY) for s in signals]
     fmt = ".1%" if percent else ",.1f"
-    y_axis: dict[str, Any] = {"format": ".0%"} if percent else {}
-    x = {"field": "month", "type": "temporal", "title": "Month"}
-    title = metric.title if len(metric.title) <= 40 else AXIS_TITLES.get(metric.unit, "")
+    # whole per cents, unless the series spans so few that whole ones would repeat ("81%, 81%")
+    levels = [p.value for p in series.points] + [
+        level for _, xmr, _ in _limits(series) if xmr is not None
+        for level in (xmr.lpl, xmr.upl)
+    ] + ([target] if target is not None else [])  # fmt: skip
+    narrow = max(levels, default=0.0) - min(levels, default=0.0) < 0.08
+    y_axis: dict[str, Any] = {"format": ".1%" if narrow else ".0%"} if percent else {}
+    # every few months, labelled with the year ("Jul 2023"), so a reader can place each point
+    step = max(1, -(-len(series.points) // X_LABELS))
+    x = {
+        "field": "month",
+        "type": "temporal",
+        "title": None,
+        "axis": {"format": "%b %Y", "tickCount": {"interval": "month", "step": step},
+                 "labelAngle": 0, "labelOverlap": True},
+    }  # fmt: skip
+    title = (
+        metric.title if len(metric.title) <= AXIS_TITLE_CHARS else AXIS_TITLES.get(metric.unit, "")
+    )
     y = {"field": "value", "type": "quantitative", "title": title, "axis": y_axis,
          "scale": {"zero": False}}  # fmt: skip
     colour = {"field": "signal", "type": "nominal", "title": "Signal",

@@ -45,6 +45,8 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
     caption: str = ""
     numeric: tuple[bool, ...] = ()
+    #: Small print (a long reference table, such as an appendix): smaller type, less padding.
+    compact: bool = False
 
     def __post_init__(self) -> None:
         for row in self.rows:
@@ -70,7 +72,14 @@ class Image:
 
 @dataclass(frozen=True)
 class PageBreak:
-    """Start a new page (Word and PDF; a rule in HTML)."""
+    """Start a new page (Word and PDF; a rule in HTML). ``orientation`` ("portrait" or
+    "landscape"): the pages from here on are laid out so (None: as before), in every format."""
+
+    orientation: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.orientation not in (None, "portrait", "landscape"):
+            raise ValueError(f"no page orientation {self.orientation!r}")
 
 
 Block = Heading | Paragraph | Table | Image | PageBreak

@@ -29,6 +29,7 @@ from typing import Literal, TypeGuard
 import ibis
 
 from vcop.metrics import policy
+from vcop.metrics.comparisons import ComparisonFamily
 from vcop.metrics.engine import Result, compute, quietly
 from vcop.metrics.periods import PeriodKind
 from vcop.metrics.release import SUPPRESSED, Release
@@ -139,6 +140,9 @@ class FigureBook:
         self._results: dict[tuple[str, str | None], list[MetricValue]] = {}
         self._series: dict[str, dict[tuple[str, ...], Series]] = {}
         self.definitions_hash = release.definitions_hash if release is not None else ""
+        #: The comparisons the report states, judged together (multiple comparisons and
+        #: clustering: :mod:`vcop.metrics.comparisons`); None: each by the engine's own test.
+        self.comparisons: ComparisonFamily | None = None
 
     @classmethod
     def of_release(
@@ -256,7 +260,9 @@ class FigureBook:
         :data:`SUPPRESSED`, recorded as such.
 
         A provisional figure is followed by :data:`PROVISIONAL`; with ``small``, a figure on
-        fewer than the catalogue's ``small_sample`` cases by :data:`SMALL` before it."""
+        fewer than the catalogue's ``small_sample`` cases by :data:`SMALL` before it — an
+        earlier window's figure as well as the current one, so a comparison with a small sample
+        on either side is marked on that side (an earlier window is never provisional)."""
         if v is None:
             return "not available"
         e = self.estimate(v, which)
@@ -268,8 +274,19 @@ class FigureBook:
         text = number(e.value, v.unit)
         self._record(v, e, where, text, which=which)
         if which != "current":
-            return text
+            return text + marks(small and self.small(v, which), False)
         return text + marks(v.small_sample and small, v.provisional)
+
+    def small(self, v: MetricValue, which: Which = "current") -> bool:
+        """Whether a window's figure rests on fewer than the catalogue's ``small_sample`` cases
+        (its denominator; for a count, the count): the engine's mark for the current window."""
+        if which == "current":
+            return v.small_sample
+        e = self.estimate(v, which)
+        if e is None:
+            return False
+        size = e.denominator if e.denominator is not None else e.numerator
+        return size is not None and size < self.catalogue.settings.small_sample
 
     def cite_n(self, v: MetricValue, where: str, which: Which = "current") -> str:
         """The sample size (denominator) of a figure, formatted, recorded for the appendix

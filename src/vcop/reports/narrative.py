@@ -3,9 +3,17 @@
 The rules, the same in every report:
 
 * A sentence says **higher** or **lower** only when the change is in that direction, and only
-  together with **significantly**, which it says only when the engine's test of the two windows
-  says so (p < 0.05: a two-proportion test, an exact test of two Poisson rates, the
-  Bonett–Price test of two medians or Welch's test; see docs/metrics.md).
+  together with **significantly**, which it says only when the test of the two windows says so
+  (the engine's: a two-proportion test, an exact test of two Poisson rates, the Bonett–Price test
+  of two medians or Welch's test; see docs/metrics.md). Where the report judges its comparisons
+  together (the book's :class:`~vcop.metrics.comparisons.ComparisonFamily`: the board paper), the
+  test of a compliance measure is widened by the design effect of entitlements clustered within
+  victims, and a change is significant only when the Benjamini–Hochberg adjusted p-value over
+  every comparison the report states is within the significance level; otherwise p < 0.05.
+* A significant change is given with its **size and 95% interval** ("down 4.2 points (95% CI
+  1.1 to 7.3)"), where the family gives one. A significant change **smaller than matters**
+  (under 1 percentage point for a rate or share, under 5% of the earlier figure otherwise) is
+  said to be a small change, and is not called an improvement or a deterioration.
 * Otherwise the change is **within normal variation**: the earlier figure is given, and no
   direction is claimed. A figure equal to the earlier one is **unchanged**. When no test is
   possible (no earlier figure, or too few cases), the sentence says so.
@@ -31,6 +39,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from vcop.metrics.comparisons import ComparisonFamily
 from vcop.metrics.engine import same_age
 from vcop.metrics.periods import windows
 from vcop.metrics.spc import NO_VARIATION
@@ -40,6 +49,12 @@ from vcop.reports.figures import FigureBook, Which, number, period_words
 Direction = Literal["higher", "lower", "unchanged"]
 
 
+#: A significant change smaller than this is a small change: a difference of proportions (in
+#: points), or a share of the earlier figure for every other kind.
+SMALL_POINTS = 0.01
+SMALL_SHARE = 0.05
+
+
 @dataclass(frozen=True)
 class Change:
     """How a figure compares with an earlier window, as far as the test supports."""
@@ -47,6 +62,12 @@ class Change:
     direction: Direction
     #: True: the test says the change is significant; False: it does not; None: no test.
     significant: bool | None
+    #: The change (current minus earlier) and, when the report's family judged it, its 95%
+    #: interval.
+    size: float | None = None
+    interval: tuple[float, float] | None = None
+    #: Significant, but smaller than matters (:data:`SMALL_POINTS`, :data:`SMALL_SHARE`).
+    small: bool = False
 
     @property
     def claim(self) -> Direction | Literal["normal variation", "untested"]:
@@ -58,16 +79,61 @@ class Change:
         return self.direction if self.significant else "normal variation"
 
 
-def change_of(v: MetricValue, which: Which = "year_ago") -> Change | None:
-    """The change from the earlier window, as the engine tested it (None: there is no earlier
-    figure to compare with: none in the data, hidden, or the engine does not compare the
-    figure)."""
+def change_of(
+    v: MetricValue, which: Which = "year_ago", family: ComparisonFamily | None = None
+) -> Change | None:
+    """The change from the earlier window, as tested (None: there is no earlier figure to
+    compare with: none in the data, hidden, or the engine does not compare the figure). With
+    ``family`` (the report's comparisons, judged together), its verdict; else the engine's."""
     c = v.year_ago if which == "year_ago" else v.previous
     if c is None or c.estimate.value is None or v.current.value is None or c.change is None:
         return None
+    verdict = None
+    if family is not None and which in ("previous", "year_ago"):
+        verdict = family.verdict(v, "previous" if which == "previous" else "year_ago")
+    if verdict is None:  # the engine's own test, alone
+        direction: Direction = (
+            "unchanged" if c.change == 0 else "higher" if c.change > 0 else "lower"
+        )
+        return Change(direction, c.significant)
     if c.change == 0:
-        return Change("unchanged", c.significant)
-    return Change("higher" if c.change > 0 else "lower", c.significant)
+        return Change("unchanged", verdict.significant, 0.0)
+    if v.kind in ("proportion", "share"):
+        small = abs(c.change) < SMALL_POINTS
+    else:
+        small = c.estimate.value != 0 and abs(c.change) < SMALL_SHARE * abs(c.estimate.value)
+    return Change(
+        "higher" if c.change > 0 else "lower",
+        verdict.significant,
+        c.change,
+        verdict.interval,
+        verdict.significant and small,
+    )
+
+
+def _amount(x: float, unit: str) -> str:
+    if unit == "proportion":
+        return f"{100 * x:.1f}"
+    if unit == "count":
+        return f"{x:,.0f}"
+    return f"{x:,.1f}"
+
+
+def size_words(change: Change, unit: str, *, direction: bool = True) -> str:
+    """The size of a change and its 95% interval: "down 4.2 points (95% CI 1.1 to 7.3)" (a rate
+    or share in percentage points, a time in its unit); without ``direction``, "4.2 points (…)".
+    "" when the change has no size."""
+    if change.size is None or change.size == 0:
+        return ""
+    sign = 1 if change.size > 0 else -1
+    noun = {"proportion": " points", "minutes": " minutes", "days": " days"}.get(unit, "")
+    words = f"{_amount(abs(change.size), unit)}{noun}"
+    if change.interval is not None:
+        lo, hi = sorted(sign * x for x in change.interval)
+        words += f" (95% CI {_amount(lo, unit)} to {_amount(hi, unit)})"
+    if direction:
+        words = ("up " if sign > 0 else "down ") + words
+    return words
 
 
 def as_it_stood(v: MetricValue, which: Which = "year_ago") -> str:
@@ -81,10 +147,28 @@ def as_it_stood(v: MetricValue, which: Which = "year_ago") -> str:
 
 
 def then_words(book: FigureBook, v: MetricValue, where: str, which: Which = "year_ago") -> str:
-    """The earlier figure in brackets, cited: "(60.2% then)", or for a provisional figure
-    "(60.2% then, as it stood on 30 June 2024)"."""
+    """The earlier figure in brackets, cited (marked † when it rests on few cases): "(60.2%
+    then)", or for a provisional figure "(60.2% then, as it stood on 30 June 2024)"."""
     stood = as_it_stood(v, which)
-    return f"({book.cite(v, where, which)} then{', ' + stood if stood else ''})"
+    return f"({book.cite(v, where, which, small=True)} then{', ' + stood if stood else ''})"
+
+
+def moved_phrase(
+    book: FigureBook, v: MetricValue, where: str, subject: str, which: Which = "year_ago"
+) -> str:
+    """A significant change, for a list of what moved: "Right 6 is significantly lower than a
+    year before (80.1% then): down 4.2 points (95% CI 1.1 to 7.3)"; a small one is said to be
+    small."""
+    change = change_of(v, which, book.comparisons)
+    assert change is not None and change.claim in ("higher", "lower")
+    when = "a year before" if which == "year_ago" else "the period before"
+    text = f"{subject} is significantly {change.claim} than {when} " + then_words(
+        book, v, where, which
+    )
+    size = size_words(change, v.unit, direction=not change.small)
+    if change.small:
+        return text + (f", but only by {size}: a small change" if size else ": a small change")
+    return text + (f": {size}" if size else "")
 
 
 def _meaning(v: MetricValue, direction: Direction, polarity: str) -> str:
@@ -105,13 +189,13 @@ def change_sentence(
     subject: str = "This",
 ) -> str:
     """One sentence comparing ``v`` with its previous or year-before window."""
-    change = change_of(v, which)
+    change = change_of(v, which, book.comparisons)
     earlier = v.year_ago if which == "year_ago" else v.previous
     if change is None or earlier is None:
         return ""
     stood = as_it_stood(v, which)
     then = period_words(earlier.estimate, v.period) + (f" {stood}" if stood else "")
-    figure = book.cite(v, where, which)
+    figure = book.cite(v, where, which, small=True)
     polarity = book.catalogue.metric(v.metric_id).polarity
     claim = change.claim
     if claim == "unchanged":
@@ -123,8 +207,13 @@ def change_sentence(
         )
     if claim == "normal variation":
         return f"The difference from {then} ({figure}) is within normal variation."
+    size = size_words(change, v.unit, direction=not change.small)
+    if change.small:
+        by = f", but only by {size}" if size else ""
+        return f"{subject} is significantly {claim} than {then} ({figure}){by}: a small change."
     meaning = _meaning(v, claim, polarity)
-    return f"{subject} is significantly {claim} than {then} ({figure}){meaning}."
+    size = f": {size}" if size else ""
+    return f"{subject} is significantly {claim} than {then} ({figure}){size}{meaning}."
 
 
 _SPC_WORDS = {
@@ -177,11 +266,17 @@ def spc_sentence(v: MetricValue, *, subject: str = "The monthly figures") -> str
 
 
 def moved_sentence(
-    values: Sequence[MetricValue], moved: Sequence[str], *, lead: str, none: str
+    values: Sequence[MetricValue],
+    moved: Sequence[str],
+    *,
+    lead: str,
+    none: str,
+    family: ComparisonFamily | None = None,
 ) -> str:
     """Sum up which of ``values`` changed significantly from a year before (``moved``: the
-    phrases for those that did): only what the comparisons support."""
-    compared = [v for v in values if change_of(v) is not None]
+    phrases for those that did): only what the comparisons support (``family``: the report's
+    comparisons, judged together, which this sentence states a verdict on)."""
+    compared = [v for v in values if change_of(v, "year_ago", family) is not None]
     if not compared:
         if values and all(not v.comparable for v in values):
             return "These figures are not compared with a year before (see the caveats below)."

@@ -104,9 +104,11 @@ def line_chart(
     percent: bool = False,
     height: int = 240,
     hollow: str | None = None,
+    time_format: str = "%b %Y",
 ) -> dict[str, Any]:
-    """A trend line (one per ``series`` value), ``x`` a date; rows whose ``hollow`` field is true
-    (provisional months) are drawn as hollow points, the others filled."""
+    """A trend line (one per ``series`` value), ``x`` a date written ``time_format`` (a month:
+    "Jul 2023"); rows whose ``hollow`` field is true (provisional months) are drawn as hollow
+    points, the others filled."""
     keep = [x, y] + ([series] if series else [])
     values = [
         {**{k: r.get(k) for k in keep}, "hollow": bool(hollow and r.get(hollow))}
@@ -116,7 +118,7 @@ def line_chart(
     for v in values:
         v["mark"] = "provisional" if v["hollow"] else None
     encoding: dict[str, Any] = {
-        "x": {"field": x, "type": "temporal", "title": x_title},
+        "x": {"field": x, "type": "temporal", "title": x_title, "axis": {"format": time_format}},
         "y": {
             "field": y,
             "type": "quantitative",
@@ -124,7 +126,7 @@ def line_chart(
             "axis": {"format": ".0%"} if percent else {},
         },
         "tooltip": [
-            {"field": x, "type": "temporal", "title": x_title},
+            {"field": x, "type": "temporal", "title": x_title, "format": time_format},
             {
                 "field": y,
                 "type": "quantitative",
@@ -252,7 +254,7 @@ def xmr_chart(
     }  # fmt: skip
     shape = {"field": "signal", "type": "nominal", "title": "Signal", "scale": {"domain": signals}}
     tooltip = [
-        {"field": "month", "type": "temporal", "title": "Month", "format": "%B %Y"},
+        {"field": "month", "type": "temporal", "title": "Month", "format": "%b %Y"},
         {"field": "value", "type": "quantitative", "title": "Value", "format": fmt},
         {"field": "signal", "type": "nominal", "title": "Signal"},
     ]

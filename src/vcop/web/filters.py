@@ -27,6 +27,10 @@ def cell(value: Any, kind: str = "text") -> str:
         return "–"
     if kind == "percent" and isinstance(value, int | float):
         return f"{value * 100:.1f}%"
+    if kind == "month" and isinstance(value, date):
+        return f"{value:%b %Y}"
+    if kind == "coordinate" and isinstance(value, int | float):
+        return f"{value:.2f}"
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, datetime):
@@ -76,7 +80,28 @@ def spec_json(spec: dict[str, Any]) -> Markup:
     return Markup(text)  # nosec B704
 
 
+def prose(text: Any) -> Markup:
+    """Text for a page with each `command` in backticks set as code (never literal backticks);
+    everything else is escaped."""
+    parts = ("" if text is None else str(text)).split("`")
+    if len(parts) % 2 == 0:  # an odd backtick out is just a character
+        parts[-2:] = [parts[-2] + "`" + parts[-1]]
+    out = Markup("")
+    for i, part in enumerate(parts):
+        out += Markup('<code class="vcop-code">{}</code>').format(part) if i % 2 else part
+    return out
+
+
+def label_filter(value: Any, kind: str | None = None) -> str:
+    """``{{ code | label('ethnicity') }}``: a code in words (see :mod:`vcop.web.labels`)."""
+    from vcop.web.labels import label
+
+    return label(kind, value)
+
+
 def install(env: Environment) -> None:
+    env.filters["prose"] = prose
+    env.filters["label"] = label_filter
     env.filters["cell"] = cell
     env.filters["status_tag"] = status_tag
     env.filters["spec_json"] = spec_json

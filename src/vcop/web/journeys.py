@@ -30,6 +30,7 @@ import ibis
 
 from vcop.store.calendar import add_working_days, calendar_table
 from vcop.web.db import WebStore
+from vcop.web.labels import order_key
 from vcop.web.ledger import LEDGER, ledger_as_of
 from vcop.web.ledger_kinds import ids_of_kind
 
@@ -45,53 +46,64 @@ FROM victims v JOIN crimes c USING (crime_id)
 ORDER BY v.victim_id, c.reported_at, c.crime_id
 """
 
-#: Everything dated that happened to a victim's crimes, one row per victim it concerns.
+#: Everything dated that happened to a victim's crimes, one row per victim it concerns. ``what``,
+#: ``detail`` and ``note`` hold codes where the source has them (a contact's purpose and channel,
+#: a referral's service, consent and outcome, an outcome type): the journey page puts them into
+#: words (:data:`TIMELINE_CODES`, :func:`vcop.web.labels.label`).
 TIMELINE = f"""
 CREATE OR REPLACE TABLE {CACHE}.timeline AS
 SELECT * FROM (
   SELECT v.victim_id, c.reported_at AS happened_at, c.crime_id, 'Crime reported' AS kind,
-         c.crime_type AS what, NULL::VARCHAR AS detail, NULL::VARCHAR AS outcome, 1 AS ord
+         c.crime_type AS what, NULL::VARCHAR AS detail, NULL::VARCHAR AS note,
+         NULL::VARCHAR AS outcome, 1 AS ord
     FROM victims v JOIN crimes c USING (crime_id)
   UNION ALL
-  SELECT v.victim_id, c.recorded_at, c.crime_id, 'Crime recorded', c.crime_type, NULL, NULL, 2
+  SELECT v.victim_id, c.recorded_at, c.crime_id, 'Crime recorded', c.crime_type, NULL, NULL,
+         NULL, 2
     FROM victims v JOIN crimes c USING (crime_id) WHERE c.recorded_at IS NOT NULL
   UNION ALL
-  SELECT v.victim_id, e.event_at, e.crime_id, 'Case event', replace(e.event_type, '_', ' '),
-         NULL, NULL, 3
+  SELECT v.victim_id, e.event_at, e.crime_id, 'Case event', e.event_type, NULL, NULL, NULL, 3
     FROM victims v JOIN case_events e USING (crime_id)
   UNION ALL
-  SELECT victim_id, contact_at, crime_id, 'Contact', replace(purpose, '_', ' '),
-         nullif(replace(coalesce(channel, ''), '_', ' '), ''),
+  SELECT victim_id, contact_at, crime_id, 'Contact', purpose, channel, NULL,
          CASE WHEN successful = false THEN 'failed' ELSE 'reached' END, 4
     FROM contacts
   UNION ALL
-  SELECT victim_id, referred_at, crime_id, 'Referral', replace(service, '_', ' '),
-         'consent ' || replace(coalesce(consent, 'not recorded'), '_', ' ')
-           || coalesce('; ' || replace(outcome, '_', ' '), ''),
+  SELECT victim_id, referred_at, crime_id, 'Referral', service, coalesce(consent, 'not_recorded'),
+         outcome,
          NULL, 5
     FROM referrals
   UNION ALL
   SELECT victim_id, completed_at, crime_id, 'Needs assessment',
          CASE WHEN completed_at IS NULL THEN 'started, not completed' ELSE 'completed' END,
-         CASE WHEN enhanced_rights_identified THEN 'enhanced rights identified' END, NULL, 6
+         CASE WHEN enhanced_rights_identified THEN 'enhanced rights identified' END, NULL, NULL, 6
     FROM needs_assessments
   UNION ALL
   SELECT victim_id, agreed_at, crime_id, 'Care contract agreed',
-         'updates at least every ' || update_interval_days || ' days',
-         nullif(replace(coalesce(preferred_channel, ''), '_', ' '), ''), NULL, 7
+         'updates at least every ' || update_interval_days || ' days', preferred_channel, NULL,
+         NULL, 7
     FROM care_contracts
   UNION ALL
   SELECT v.victim_id, coalesce(r.completed_at, r.due_at), r.crime_id, 'Supervisory review',
          CASE WHEN r.completed_at IS NULL THEN 'due, not completed' ELSE 'completed' END,
-         'due ' || strftime(r.due_at, '%d %b %Y'), NULL, 8
+         'due ' || strftime(r.due_at, '%d %b %Y'), NULL, NULL, 8
     FROM victims v JOIN supervisory_reviews r USING (crime_id)
   UNION ALL
-  SELECT v.victim_id, c.outcome_at, c.crime_id, 'Outcome',
-         'Home Office outcome type ' || c.outcome_code, NULL, NULL, 9
+  SELECT v.victim_id, c.outcome_at, c.crime_id, 'Outcome', c.outcome_code::VARCHAR, NULL, NULL,
+         NULL, 9
     FROM victims v JOIN crimes c USING (crime_id) WHERE c.outcome_code IS NOT NULL
 )
 ORDER BY victim_id, happened_at NULLS LAST, ord, crime_id
 """
+
+#: Which of a timeline row's columns hold codes, by its kind: column -> the labels' list.
+TIMELINE_CODES: dict[str, dict[str, str]] = {
+    "Case event": {"what": "event_type"},
+    "Contact": {"what": "contact_purpose", "detail": "channel"},
+    "Referral": {"what": "service", "detail": "consent", "note": "referral_outcome"},
+    "Care contract agreed": {"detail": "channel"},
+    "Outcome": {"what": "outcome_type"},
+}
 
 OBLIGATIONS = f"""
 CREATE OR REPLACE TABLE {CACHE}.obligations AS
@@ -464,7 +476,9 @@ def worklist_choices(store: WebStore, scope: str, scope_params: list[object]) ->
         ).rows
         return Choices(
             officers=tuple(str(v) for v in column("officer_id")),
-            obligations=tuple((str(i), str(t)) for i, t in obligations),
+            obligations=tuple(
+                sorted(((str(i), str(t)) for i, t in obligations), key=lambda o: order_key(o[0]))
+            ),
             rights=tuple(int(v) for v in column('"right"')),
             crime_types=tuple(str(v) for v in column("crime_type")),
         )

@@ -34,6 +34,8 @@ ColumnKind = Literal[
     "number",
     "percent",
     "date",
+    "month",
+    "coordinate",
     "datetime",
     "status",
     "bool",
@@ -403,6 +405,7 @@ def template_globals(request: Request) -> dict[str, Any]:
     path = request.url.path
     query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "table"])
     return {
+        "stamp": data_stamp(request) if session else None,
         "session": session,
         "user": session.user if session else None,
         "csrf_token": session.csrf if session else None,
@@ -412,3 +415,14 @@ def template_globals(request: Request) -> dict[str, Any]:
         },
         "path": path,
     }
+
+
+def data_stamp(request: Request) -> dict[str, Any]:
+    """When the data served were loaded and the date the ledger is as of (the latest batch's
+    ``loaded_at`` and the last ledger run's ``as_of``), for the line on every page; read once
+    per build (a build never changes)."""
+    from vcop.store.status import build_facts
+
+    store: WebStore = request.app.state.vcop.store
+    facts = store.cached(("build_facts",), lambda: build_facts(store.cursor()))
+    return {"loaded_at": facts["last_load_at"], "ledger_as_of": facts["ledger_as_of"]}

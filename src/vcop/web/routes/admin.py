@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from vcop.store import access_log as access_log_store
 from vcop.web.auth import USER_COLUMNS, Permission, list_users
+from vcop.web.labels import label
 from vcop.web.pages import Column, Ctx, Page, Table, page
 
 router = APIRouter()
@@ -76,6 +77,9 @@ def access_log(ctx: Ctx) -> Page:
 def users(ctx: Ctx) -> Page:
     """Every account: role, scope and whether it is disabled (accounts are managed with `vcop users`)."""
     rows = [dict(zip(USER_COLUMNS, row, strict=True)) for row in list_users(ctx.ops)]
+    for r in rows:
+        r["role_label"] = label("role", r["role"])
+        r["agency_label"] = label("agency", r["agency"]) if r["agency"] else None
     return Page(
         title="Accounts",
         tables=[
@@ -84,7 +88,9 @@ def users(ctx: Ctx) -> Page:
                 "Accounts",
                 [
                     Column("username", "User"),
-                    Column("role", "Role"),
+                    Column("role_label", "Role", data=False),
+                    Column("role", "Role", html=False),
+                    Column("agency_label", "Body", data=False),
                     Column("area", "Area"),
                     Column("district", "District"),
                     Column("unit", "Unit"),

@@ -24,6 +24,8 @@ from vcop.spec.agencies import agency_name
 from vcop.spec.metrics import Metric
 from vcop.web.auth import Permission
 from vcop.web.charts import bar_chart, line_chart
+from vcop.web.labels import label as label_of
+from vcop.web.labels import months, order_key, with_article
 from vcop.web.metrics import PERIODS, Figures, MetricsView
 from vcop.web.pages import Column, Ctx, Page, Table, page
 from vcop.web.routes.common import no_ledger_note
@@ -99,7 +101,7 @@ def compliance(ctx: Ctx) -> Page:
         notes = figs.notes if as_of is None and figs.notes else [no_ledger_note()]
         return Page(title=title, template="compliance.html", notes=notes, context=context)
     if chosen_group is not None:
-        heads = sorted({v.group[0] for v in whole if v.group}, key=_group_order)
+        heads = sorted({v.group[0] for v in whole if v.group}, key=order_key)
         chosen_group = ctx.choice_param("group", heads)
     if by is not None and by not in metric.breakdowns:
         context["unsupported"] = catalogue.breakdown(by).title.lower()
@@ -139,6 +141,7 @@ def compliance(ctx: Ctx) -> Page:
         )
         if split is not None:
             row["split"] = split
+            row["split_label"] = label_of(by, split)
             if next_level is not None and by is not None:
                 query: dict[str, str] = {
                     "measure": measure,
@@ -151,24 +154,27 @@ def compliance(ctx: Ctx) -> Page:
                     query["group"] = chosen_group
                 row["drill"] = "/compliance?" + urlencode(query)
         rows.append(row)
-    rows.sort(key=lambda r: (_group_order(r["group"].split("/")[0]), str(r.get("split", ""))))
+    rows.sort(key=lambda r: (order_key(r["group"].split("/")[0]), str(r.get("split", ""))))
     label = {"right": "Right", "obligation": "Obligation"}.get(measure, "Measure")
     columns = [Column("measure_label", label, link="{trend_link}")]
     if measure == "obligation":
         columns += [Column("owner_label", "Owed by"), Column("owner", "owner", html=False)]
     if by:
         drill = "{drill}" if next_level else None
-        columns.append(Column("split", catalogue.breakdown(by).title, link=drill))
+        title_by = catalogue.breakdown(by).title
+        columns += [Column("split_label", title_by, link=drill, data=False),
+                    Column("split", title_by, html=False)]  # fmt: skip
     place = " › ".join(parents.values())
+    span = f" ({months(values[0].current.start, values[0].current.end)})" if values else ""
     table = Table(
         "compliance",
-        f"Met on time, {PERIODS[period].lower()}"
+        f"Met on time, {PERIODS[period].lower()}{span}"
         + (f", {place}" if place else "")
         + (f", by {catalogue.breakdown(by).title.lower()}" if by else ""),
         [*columns, *VALUE_COLUMNS, Column("drill", "drill", html=False), *PUBLIC_COLUMNS],
         rows,
         caption="Of the entitlements that fell due in the period, the share met by their due date. "
-        f"Select a {label.lower()} for its monthly XmR chart"
+        f"Select {with_article(label.lower())} for its monthly XmR chart"
         + ("; select a place to see the level below it." if next_level else "."),
         empty="No entitlement fell due in this period for this selection.",
     )
@@ -205,11 +211,6 @@ def owner_of() -> dict[str, str]:
     return {o.id: o.owner for o in load_code().obligations}
 
 
-def _group_order(group: str) -> tuple[int, str]:
-    """Rights in number order (local standards last); obligations by their id."""
-    return (int(group), "") if group.isdigit() else (99, group)
-
-
 def trend_table(figs: Figures, metric: Metric, filters: dict[str, str], title: str) -> Table | None:
     """The monthly trend of the (filtered) measure, one line per right; provisional months are
     marked in the table and drawn hollow, months a release hides are ``[c]`` and not drawn."""
@@ -228,7 +229,7 @@ def trend_table(figs: Figures, metric: Metric, filters: dict[str, str], title: s
         "trend",
         "Monthly trend",
         [
-            Column("month", "Month", "date"),
+            Column("month", "Month", "month"),
             *(Column(lb, lb, "percent") for lb in labels),
             Column("provisional_text", "Provisional"),
             Column("provisional", "provisional", html=False),
@@ -255,7 +256,7 @@ def _trend_rows(figs: Figures, metric: Metric, filters: dict[str, str]) -> list[
     rows = []
     for group, series in sorted(
         figs.series(metric.id, filters).items(),
-        key=lambda kv: _group_order(kv[0][0] if kv[0] else ""),
+        key=lambda kv: order_key(kv[0][0] if kv[0] else ""),
     ):
         if group:
             label = group_label(metric, group[0], metric.grouping[0]).split(":")[0]

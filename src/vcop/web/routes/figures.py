@@ -12,9 +12,9 @@ from typing import Any
 from vcop.metrics.release import SUPPRESSED
 from vcop.metrics.series import Point, Series
 from vcop.metrics.values import MetricValue
-from vcop.spec.code import load_code
 from vcop.spec.metrics import Metric
 from vcop.web.charts import sparkline
+from vcop.web.labels import label
 from vcop.web.pages import Column
 
 ASSURANCE_LABELS: dict[str, tuple[str, str]] = {
@@ -28,28 +28,27 @@ BETTER_TEXT = {"higher": "Higher", "lower": "Lower", "neutral": "Neither"}
 
 
 def show(value: float | None, unit: str, *, change: bool = False) -> str | None:
+    """A value in its unit ("82.5%", "12.0 min"); with ``change``, a change on the previous
+    period ("+1.2 pts"). A value that rounds to zero is written without a sign ("0.0 pts", never
+    "-0.0 pts")."""
     if value is None:
         return None
-    sign = "+" if change and value > 0 else ""
     if unit == "proportion":
-        return f"{sign}{value * 100:.1f} pts" if change else f"{value * 100:.1f}%"
-    if unit == "minutes":
-        return f"{sign}{value:,.1f} min"
-    if unit == "days":
-        return f"{sign}{value:,.1f} days"
-    return f"{sign}{value:,.0f}"
+        number, suffix = value * 100, " pts" if change else "%"
+    else:
+        number, suffix = value, {"minutes": " min", "days": " days"}.get(unit, "")
+    digits = 1 if unit in ("proportion", "minutes", "days") else 0
+    text = f"{number:,.{digits}f}"
+    if float(text.replace(",", "")) == 0:
+        text = text.lstrip("-")
+    elif change and number > 0:
+        text = "+" + text
+    return text + suffix
 
 
 def group_label(metric: Metric, group: str, breakdown: str) -> str:
-    if breakdown == "right":
-        if not group.isdigit():
-            return "Local standards"
-        titles = {str(r.right): r.title for e in load_code().editions for r in e.header.rights}
-        return f"Right {group}: {titles.get(group, '')}".rstrip(": ")
-    if breakdown == "obligation":
-        titles = {o.id: o.title for o in load_code().obligations}
-        return f"{group}: {titles[group]}" if group in titles else group
-    return group
+    """A group of ``metric`` split by ``breakdown`` in words (see :func:`vcop.web.labels.label`)."""
+    return label(breakdown, group)
 
 
 def provisional_text(v: MetricValue) -> str:
@@ -100,8 +99,11 @@ def value_row(v: MetricValue, metric: Metric) -> dict[str, Any]:
     else:
         text = show(v.current.value, unit)
         lo, hi = v.current.ci_low, v.current.ci_high
+        # a count is the whole of what happened, not a sample: no interval is shown for it
         interval = (
-            f"{show(lo, unit)} to {show(hi, unit)}" if lo is not None and hi is not None else None
+            f"{show(lo, unit)} to {show(hi, unit)}"
+            if lo is not None and hi is not None and unit != "count"
+            else None
         )
         n = v.current.denominator if v.current.denominator is not None else v.current.numerator
     return {

@@ -22,6 +22,7 @@ from fastapi.responses import RedirectResponse, Response
 from vcop.web import journeys
 from vcop.web.audit import REASONS, reason_errors, reason_text
 from vcop.web.auth import Permission, Session
+from vcop.web.labels import label
 from vcop.web.pages import Column, Ctx, Page, Table, make_ctx, page, render
 from vcop.web.routes.common import action, ledger_as_of, scope_of
 
@@ -223,12 +224,31 @@ def give_reason(
 
 def _timeline(ctx: Ctx, victim_id: str, crime_ids: list[str]) -> list[dict[str, Any]]:
     marks = ", ".join("?" for _ in crime_ids)
-    return ctx.store.query(
-        "SELECT happened_at, crime_id, kind, what, detail, outcome FROM webcache.timeline "
+    rows = ctx.store.query(
+        "SELECT happened_at, crime_id, kind, what, detail, note, outcome FROM webcache.timeline "
         f"WHERE victim_id = ? AND crime_id IN ({marks}) "
         "ORDER BY happened_at NULLS LAST, ord, crime_id",
         [victim_id, *crime_ids],
     ).dicts()
+    for row in rows:
+        _in_words(row)
+    return rows
+
+
+def _in_words(row: dict[str, Any]) -> None:
+    """A timeline row with its codes in words: "Phone", "Consent given; Engaged with the
+    service", "Home Office outcome type 17: Prosecution prevented - time limit expired"."""
+    codes = journeys.TIMELINE_CODES.get(str(row["kind"]), {})
+    words = {
+        column: label(kind, row[column]) if row[column] not in (None, "") else None
+        for column, kind in codes.items()
+    }
+    if row["kind"] == "Outcome":
+        words["what"] = f"Home Office outcome type {row['what']}: {words['what']}"
+    row.update(words)
+    note = row.pop("note", None)
+    if note:
+        row["detail"] = f"{row['detail']}; {note}" if row["detail"] else note
 
 
 def _obligations(ctx: Ctx, victim_id: str, crime_ids: list[str]) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from fastapi import APIRouter
 
 from vcop.web.auth import Permission, Role
 from vcop.web.charts import bar_chart, point_map
+from vcop.web.labels import group_text, label
 from vcop.web.metrics import FAMILY_TITLES, PERIODS, Figures, MetricsView
 from vcop.web.pages import Column, Ctx, Page, Table, page
 from vcop.web.routes.figures import PUBLIC_COLUMNS, VALUE_COLUMNS, spark, value_row
@@ -156,12 +157,15 @@ def satisfaction(ctx: Ctx) -> Page:
 
 
 def _comments(ctx: Ctx, as_of: date) -> list[dict[str, Any]]:
-    return ctx.store.query(
-        "SELECT surveyed_at::DATE AS surveyed_at, replace(survey, '_', ' ') AS survey, crime_type, "
+    rows = ctx.store.query(
+        "SELECT surveyed_at::DATE AS surveyed_at, survey, crime_type, "
         "area, whole_experience, comment, crime_id FROM survey_responses "
         "WHERE comment IS NOT NULL AND surveyed_at < ?::DATE + 1 ORDER BY surveyed_at DESC LIMIT 50",
         [as_of],
     ).dicts()
+    for r in rows:
+        r["survey"] = label("survey", r["survey"])
+    return rows
 
 
 @page(router, "/services", Permission.aggregate, name="services")
@@ -181,7 +185,7 @@ def services(ctx: Ctx) -> Page:
         if metric.family != "victim_services" or v.breakdown != metric.grouping:
             continue
         row = value_row(v, metric)
-        row["group_text"] = " — ".join(g.replace("_", " ") for g in v.group)
+        row["group_text"] = group_text(v.breakdown, v.group)
         row["link"] = f"/metrics/{metric.id}?" + urlencode({"group": v.group_name})
         grouped.setdefault(metric.id, []).append(row)
     for metric_id, rows in grouped.items():
@@ -229,6 +233,11 @@ def _latest_crime_day(ctx: Ctx) -> date | None:
     return latest if isinstance(latest, date) else None
 
 
+#: A crime's district when it has no place in the force to be ranked by (besides none at all).
+UNPLACED = ("Outside force area",)
+NO_DISTRICT = "No district in the force area"
+
+
 def harm_tables(ctx: Ctx, as_of: date) -> list[Table]:
     """Harm by district and a map of where harm falls, for the 12 months ending ``as_of`` (for
     the force only: a release publishes no harm, nor any place below area)."""
@@ -256,17 +265,25 @@ def harm_tables(ctx: Ctx, as_of: date) -> list[Table]:
         return by_district, conc, points
 
     by_district, conc, points = ctx.store.cached(("harm", start, as_of), compute)
-    totals: dict[str, dict[str, Any]] = {}
+    totals: dict[str | None, dict[str, Any]] = {}
     for place, _month, crimes, css, cchi in by_district:
-        key = place or "Not known"
-        row = totals.setdefault(key, {"district": key, "crimes": 0, "cchi": 0.0, "css": 0.0})
+        key = place if place and place not in UNPLACED else None
+        row = totals.setdefault(
+            key, {"district": key or NO_DISTRICT, "crimes": 0, "cchi": 0.0, "css": 0.0}
+        )
         row["crimes"] += crimes
         row["cchi"] += cchi or 0.0
         row["css"] += css or 0.0
-    rows = sorted(totals.values(), key=lambda r: -r["cchi"])
-    for r in rows:
+    for r in totals.values():
         r["cchi"] = round(r["cchi"], 1)
         r["css"] = round(r["css"], 1)
+    # a crime with no district in the force (none recorded, or outside the force area) is not a
+    # place: it is listed last, unranked, and left out of the chart
+    ranked = sorted((r for k, r in totals.items() if k is not None), key=lambda r: -r["cchi"])
+    for i, r in enumerate(ranked, 1):
+        r["rank"] = i
+    unplaced = totals.get(None)
+    rows = [*ranked, *([unplaced] if unplaced else [])]
     period = f"{start:%-d %b %Y} to {as_of:%-d %b %Y}"
     caption = (
         f"Harm of crimes reported {period}: Cambridge Crime Harm Index days (CCHI) and ONS Crime "
@@ -283,15 +300,22 @@ def harm_tables(ctx: Ctx, as_of: date) -> list[Table]:
             "harm_by_district",
             "Harm by district",
             [
+                Column("rank", "Rank", "number"),
                 Column("district", "District"),
                 Column("crimes", "Crimes", "number"),
                 Column("cchi", "Harm (CCHI days)", "number"),
                 Column("css", "Harm (CSS)", "number"),
             ],
             rows,
-            caption=caption,
+            caption=caption
+            + (
+                f" {unplaced['crimes']:,} crime(s) with no district in the force area are listed "
+                "last and not ranked."
+                if unplaced
+                else ""
+            ),
             chart=bar_chart(
-                rows, x="cchi", y="district", x_title="Harm (CCHI days)", y_title="District",
+                ranked, x="cchi", y="district", x_title="Harm (CCHI days)", y_title="District",
                 description=f"Crime harm in CCHI days by district, {period}",
             ),
         )
@@ -307,8 +331,8 @@ def harm_tables(ctx: Ctx, as_of: date) -> list[Table]:
                 "Where harm falls",
                 [
                     Column("place", "District"),
-                    Column("longitude", "Longitude", "number"),
-                    Column("latitude", "Latitude", "number"),
+                    Column("longitude", "Longitude", "coordinate"),
+                    Column("latitude", "Latitude", "coordinate"),
                     Column("crimes", "Crimes", "number"),
                     Column("cchi", "Harm (CCHI days)", "number"),
                 ],

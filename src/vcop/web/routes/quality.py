@@ -72,7 +72,8 @@ def data_quality(ctx: Ctx) -> Page:
                     y_title="Table",
                     description="Rows rejected in all loads, by table",
                 )
-                if by_table
+                # nothing rejected: no chart of empty bars (the table says so)
+                if any(r["rows_rejected"] for r in by_table)
                 else None,
             ),
             Table(

@@ -25,9 +25,10 @@ from vcop.metrics.targets import TargetReading
 from vcop.spec.metrics import Metric
 from vcop.web.auth import Permission
 from vcop.web.charts import POINT_COLOURS, SPC_LABELS, xmr_chart
+from vcop.web.labels import group_text, label, order_key
 from vcop.web.metrics import point_limits
 from vcop.web.pages import Column, Ctx, Page, Table, page
-from vcop.web.routes.figures import group_label, point_text, show
+from vcop.web.routes.figures import point_text, show
 from vcop.web.routes.metric_pages import figures_of, metrics_of
 
 router = APIRouter()
@@ -78,7 +79,7 @@ def xmr(ctx: Ctx) -> Page:
         nothing = figs.notes or ["No data has been loaded yet."]
         return Page(title=metric.title, template="xmr.html", notes=nothing)
     all_series = figs.series(metric_id, filters)
-    groups = sorted(all_series)
+    groups = sorted(all_series, key=lambda g: tuple(order_key(part) for part in g))
     group_param = ctx.param("group")
     # a group of a metric grouped by several breakdowns is written with "/" (police/6)
     group: tuple[str, ...] = groups[0] if groups else ()
@@ -96,7 +97,7 @@ def xmr(ctx: Ctx) -> Page:
     reading = series.reading if series else None
     summary: dict[str, Any] = {}
     month_columns = [
-        Column("month", "Month", "date"),
+        Column("month", "Month", "month"),
         Column("value_text", "Value", "number"),
         Column("numerator", "Numerator", "number"),
         Column("denominator", "n", "number"),
@@ -160,9 +161,9 @@ def xmr(ctx: Ctx) -> Page:
             summary = {k: v for k, v in summary.items() if v is not None}
             summary["Target"] = _target_words(target, as_of, metric)
     notes.extend(figs.notes)
-    label = group_label(metric, group[0], metric.grouping[0]) if group and metric.grouping else None
-    place = " › ".join(filters.values())
-    title = metric.title + "".join(f" – {x}" for x in (label, place) if x)
+    group_words = group_text(metric.grouping, group) if group and metric.grouping else None
+    place = " › ".join(label(k, v) for k, v in filters.items())
+    title = metric.title + "".join(f" – {x}" for x in (group_words, place) if x)
     return Page(
         title=title,
         template="xmr.html",
@@ -181,7 +182,7 @@ def xmr(ctx: Ctx) -> Page:
         context={
             "metric": metric, "reading": reading, "summary": summary, "groups": groups,
             "group": group, "filters": filters, "group_labels": {
-                g: group_label(metric, g[0], metric.grouping[0]) for g in groups if g and metric.grouping
+                g: group_text(metric.grouping, g) for g in groups if g and metric.grouping
             },
         },
     )  # fmt: skip

@@ -1,0 +1,324 @@
+"""Sections 4.2 and 4.3 of the board paper: Victims' Code compliance by right, the key measures,
+the weakest obligations (and every obligation, for Appendix C), and the month's priority areas;
+with the caveat that low rates owed before finalisation carry."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from vcop.metrics.values import MetricValue
+from vcop.reports.document import Table
+from vcop.reports.figures import FigureBook, period_words
+from vcop.reports.narrative import (
+    change_of,
+    change_sentence,
+    moved_phrase,
+    moved_sentence,
+    spc_sentence,
+)
+from vcop.reports.parts import (
+    Charter,
+    Numbering,
+    add_chart,
+    before_finalisation,
+    marked_table,
+    measure_table,
+    obligation_key,
+    obligation_titles,
+    right_key,
+    right_label,
+    right_of,
+    right_titles,
+    sig_word,
+)
+
+#: The Victims' Code measures shown for the force and each priority area. Care contracts are
+#: counted twice, and named so the two are not confused: agreed at all (on time or late), here,
+#: and agreed by the due date (the obligation, in the tables by obligation).
+CODE_MEASURES = (
+    ("needs_assessment_on_time", "Needs assessments completed on time"),
+    ("support_referral_on_time", "Referrals to support services on time (Right 4)"),
+    ("victim_updates_on_time", "Updates on time about the investigation (Right 6)"),
+    ("vcc_agreed", "Victim care contracts agreed, on time or late"),
+    ("vcc_updates_on_time", "Care-contract updates given on time"),
+    ("vcs_referral_on_time", "Referrals to the Victim Contact Scheme on time (Right 11)"),
+    ("supervisory_reviews_overdue", "Supervisory reviews overdue"),
+)
+#: The obligation behind ``vcc_agreed``, whose compliance is the share agreed by the due date.
+CARE_CONTRACT = "R6.care-contract-agreed"
+#: How many of the weakest obligations the body of the paper shows (Appendix C shows them all).
+WEAKEST = 8
+#: A compliance rate below this, for an obligation owed before finalisation, carries the caveat
+#: the quarterly return's notes carry (the rate counts only offers recorded by finalisation).
+LOW_RATE = 0.5
+
+
+@dataclass(frozen=True)
+class Priority:
+    """One of the month's priority areas: the victims in one group of one breakdown."""
+
+    title: str
+    who: str  # "victims of domestic abuse"
+    by: str
+    group: str
+    others: str  # the other group of the breakdown, for context ("not domestic abuse")
+
+
+PRIORITIES = (
+    Priority("Domestic abuse", "victims of domestic abuse", "domestic_abuse", "domestic abuse",
+             "not domestic abuse"),
+    Priority("Child abuse", "victims aged under 18", "age_band", "under 18", ""),
+    Priority("Serious sexual offences", "victims of sexual offences", "sexual_offence",
+             "sexual offence", "other offence"),
+)  # fmt: skip
+
+
+def _owed_before_finalisation(right: str) -> bool:
+    """Whether a right's obligations include one owed before the crime is finalised."""
+    return any(right_of(o) == right for o in before_finalisation())
+
+
+def compliance(book: FigureBook, n: Numbering, chart: Charter | None) -> Table | None:
+    """Compliance by right (Table 4), the key measures (Table 5) and the weakest obligations
+    (Table 6); returns the table of every obligation, for Appendix C (its figures are cited
+    here, so Appendix A lists them)."""
+    family = book.comparisons
+    rights = [v for v in book.values(["compliance_by_right"]) if book.shown(v)]
+    if not rights:
+        n.para(
+            "No Victims' Code entitlement fell due in the period (or the ledger is missing): "
+            "compliance cannot be reported."
+        )
+        return None
+    titles = right_titles()
+    where = n.next()
+    # highest and lowest: of the Code's rights, each on at least small_sample entitlements
+    ranked = [v for v in rights if v.group[0].isdigit() and not v.small_sample]
+    period = period_words(rights[0].current, rights[0].period)
+    moved = [
+        moved_phrase(book, v, where, right_label(v.group[0], titles).split(":")[0])
+        for v in sorted(rights, key=lambda v: right_key(v.group[0]))
+        if (c := change_of(v, "year_ago", family)) is not None and c.claim in ("higher", "lower")
+    ]
+    changes = moved_sentence(
+        rights,
+        moved,
+        lead="Compared with a year before, ",
+        none="No right's compliance differs significantly from a year before.",
+        family=family,
+    )
+    n.para(
+        f"Table 4 shows, for each right of the Victims' Code, the share of entitlements that "
+        f"fell due in {period} which were met by their due date.",
+        _extremes(book, ranked, titles, where),
+        changes,
+        number=where,
+    )
+    rows = []
+    for v in sorted(rights, key=lambda v: right_key(v.group[0])):
+        earlier = book.shown(v, "year_ago")
+        rows.append(
+            (
+                right_label(v.group[0], titles),
+                book.cite(v, "Table 4", small=True),
+                book.cite_count(v, "Table 4"),
+                book.cite_n(v, "Table 4"),
+                book.cite(v, "Table 4", "year_ago", small=True) if earlier else "–",
+                sig_word(v, "year_ago", book),
+            )
+        )
+    n.doc.add(
+        marked_table(
+            ("Right", "Met on time", "Met", "Due", "Year before", "Change"),
+            tuple(rows),
+            caption=f"Table 4: Victims' Code compliance by right, {period}",
+            numeric=(False, True, True, True, True, False),
+        )
+    )
+    book.values([m for m, _ in CODE_MEASURES])
+    obligations = {v.group[0]: v for v in book.values(["compliance_by_obligation"])}
+    where = n.next()
+    vcc = book.value("vcc_agreed")
+    vcc_on_time = obligations.get(CARE_CONTRACT)
+    updates = book.value("victim_updates_on_time")
+    n.para(
+        "Table 5 shows the measures of the Code the force manages most closely.",
+        f"Victims were updated on time about their investigation in "
+        f"{book.cite(updates, where)} of the updates that fell due (n = "
+        f"{book.cite_n(updates, where)})." if book.shown(updates) else "",
+        change_sentence(book, updates, where) if book.shown(updates)
+        else "",
+        f"Victim care contracts were agreed, on time or late, with {book.cite(vcc, where)} of "
+        f"the victims for whom one fell due (n = {book.cite_n(vcc, where)})."
+        if book.shown(vcc) else "",
+        change_sentence(book, vcc, where, subject="This") if book.shown(vcc) else "",
+        f"Agreed by the due date (the obligation's own measure, in Appendix C), the share is "
+        f"{book.cite(vcc_on_time, where)}."
+        if book.shown(vcc) and book.shown(vcc_on_time) else "",
+        spc_sentence(updates, subject="Monthly rates of updates on time")
+        if book.shown(updates) else "",
+        number=where,
+    )  # fmt: skip
+    n.doc.add(
+        measure_table(book, CODE_MEASURES, "Table 5", "Key Victims' Code measures, 12 months")
+    )
+    add_chart(n.doc, chart, book, "victim_updates_on_time")
+    shown = sorted(
+        (v for v in obligations.values() if book.shown(v)), key=lambda v: obligation_key(v.group[0])
+    )
+    if not shown:
+        return None
+    return _obligations(book, n, shown)
+
+
+def _obligation_row(book: FigureBook, v: MetricValue, where: str) -> tuple[str, ...]:
+    oid = v.group[0]
+    right = right_of(oid)
+    return (
+        right or "local",
+        obligation_titles().get(oid, oid),
+        book.cite(v, where, small=True),
+        book.cite_n(v, where),
+        book.cite(v, where, "year_ago", small=True) if book.shown(v, "year_ago") else "–",
+        sig_word(v, "year_ago", book),
+    )
+
+
+OBLIGATION_COLUMNS = ("Right", "Obligation", "Met on time", "Due", "Year before", "Change")
+OBLIGATION_NUMERIC = (False, False, True, True, True, False)
+
+
+def _obligations(book: FigureBook, n: Numbering, shown: Sequence[MetricValue]) -> Table:
+    """The weakest obligations in the body (Table 6), what moved among them all, and the table
+    of every obligation for Appendix C."""
+    family = book.comparisons
+    titles = obligation_titles()
+    small = book.catalogue.settings.small_sample
+    sized = [v for v in shown if not v.small_sample]
+    weakest = sorted(sized, key=lambda v: v.current.value or 0.0)[:WEAKEST]
+    where = n.next()
+    moved = [
+        moved_phrase(book, v, where, titles.get(v.group[0], v.group[0]))
+        for v in shown
+        if (c := change_of(v, "year_ago", family)) is not None and c.claim in ("higher", "lower")
+    ]
+    n.para(
+        f"Table 6 shows the {len(weakest)} obligations with the lowest compliance, of those "
+        f"with at least {small} entitlements due; Appendix C gives every obligation.",
+        moved_sentence(
+            list(shown), moved, lead="Among all the obligations, compared with a year before: ",
+            none="No obligation's compliance differs significantly from a year before.",
+            family=family,
+        ),
+        number=where,
+    )  # fmt: skip
+    n.doc.add(
+        marked_table(
+            OBLIGATION_COLUMNS,
+            tuple(
+                _obligation_row(book, v, "Table 6")
+                for v in sorted(weakest, key=lambda v: obligation_key(v.group[0]))
+            ),
+            caption="Table 6: The obligations with the lowest compliance, 12 months",
+            numeric=OBLIGATION_NUMERIC,
+        )
+    )
+    return marked_table(
+        OBLIGATION_COLUMNS,
+        tuple(_obligation_row(book, v, "Appendix C") for v in shown),
+        caption="Appendix C: Victims' Code compliance by obligation, 12 months",
+        numeric=OBLIGATION_NUMERIC,
+        compact=True,
+    )
+
+
+def _extremes(
+    book: FigureBook, ranked: list[MetricValue], titles: dict[str, str], where: str
+) -> str:
+    """Which right had the highest and the lowest compliance (a description of the figures,
+    not a test): only among rights with enough entitlements to say so."""
+    if len(ranked) < 2:
+        return ""
+    low = min(ranked, key=lambda v: v.current.value or 0.0)
+    high = max(ranked, key=lambda v: v.current.value or 0.0)
+    caveat = ""
+    if _owed_before_finalisation(low.group[0]) and (low.current.value or 0.0) < LOW_RATE:
+        caveat = " (owed before the crime is finalised: see the caveats on such low rates)"
+    return (
+        f"Of the rights with at least {book.catalogue.settings.small_sample} entitlements due, "
+        f"compliance was highest for {right_label(high.group[0], titles)}, at "
+        f"{book.cite(high, where)}, and lowest for {right_label(low.group[0], titles)}, at "
+        f"{book.cite(low, where)}{caveat}."
+    )
+
+
+def priority(book: FigureBook, n: Numbering, p: Priority) -> None:
+    family = book.comparisons
+    measures = [
+        (m, title) for m, title in CODE_MEASURES if p.by in book.catalogue.metric(m).breakdowns
+    ]
+    book.values([m for m, _ in measures], by=p.by)
+    table_no = f"Table {7 + PRIORITIES.index(p)}"
+    shown = [
+        (v, title)
+        for m, title in measures
+        if book.shown(v := book.value(m, by=p.by, group=(p.group,)))
+    ]
+    where = n.next()
+    if not shown:
+        n.para(f"{p.title}: no Victims' Code entitlement of {p.who} fell due in the period.",
+               number=where)  # fmt: skip
+        return
+    sentences = [f"{p.title}."]
+    for v, title in shown[:3]:
+        sentence = (
+            f"{title}: {book.cite(v, where, small=True)} for {p.who} (n = {book.cite_n(v, where)})"
+        )
+        if p.others:
+            other = book.value(v.metric_id, by=p.by, group=(p.others,))
+            if book.shown(other):
+                sentence += f", against {book.cite(other, where, small=True)} for other victims"
+        sentences.append(sentence + ".")
+    moved = [
+        moved_phrase(book, v, where, title)
+        for v, title in shown
+        if (c := change_of(v, "year_ago", family)) is not None and c.claim in ("higher", "lower")
+    ]
+    sentences.append(
+        moved_sentence(
+            [v for v, _ in shown],
+            moved,
+            lead="For these victims: ",
+            none="No measure for these victims differs significantly from a year before.",
+            family=family,
+        )
+    )
+    sentences.append(f"{table_no} gives every measure.")
+    n.para(*sentences, number=where)
+    n.doc.add(
+        measure_table(book, measures, table_no,
+                      f"{p.title} — Victims' Code measures for {p.who}, 12 months",
+                      by=p.by, group=(p.group,))
+    )  # fmt: skip
+
+
+def low_before_finalisation(book: FigureBook) -> list[str]:
+    """The rights and obligations quoted whose compliance is low and which are owed before the
+    crime is finalised ("Right 5 (15.2%)"), in the Code's order."""
+    titles = right_titles()
+    otitles = obligation_titles()
+    out: list[str] = []
+    rights = [v for v in book.cached("compliance_by_right") if v.breakdown == ("right",)]
+    for v in sorted(rights, key=lambda v: right_key(v.group[0])):
+        low = book.shown(v) and (v.current.value or 0) < LOW_RATE
+        if low and _owed_before_finalisation(v.group[0]):
+            out.append(right_label(v.group[0], titles).split(":")[0])
+    listed = set(out)
+    duties = [v for v in book.cached("compliance_by_obligation") if v.breakdown == ("obligation",)]
+    for v in sorted(duties, key=lambda v: obligation_key(v.group[0])):
+        low = book.shown(v) and (v.current.value or 0) < LOW_RATE
+        right = f"Right {right_of(v.group[0])}"
+        if low and v.group[0] in before_finalisation() and right not in listed:
+            out.append(f"“{otitles.get(v.group[0], v.group[0])}” ({right})")
+    return out
