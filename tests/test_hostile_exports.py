@@ -54,7 +54,7 @@ AREA = '=HYPERLINK("http://x","y")'
 DISTRICT = "@SUM(1+1)*cmd|' /C calc'!A0"
 UNIT_PLUS, UNIT_MINUS, UNIT_TAB = "+1+1", "-2+3", "\tTAB unit"
 FORCE = "-Demoshire Police"
-OFFICER = "+DS-O-0281"
+OFFICER = "+DS-O-0027"
 CRIME = "-DS-C-000002"  # every occurrence of the id, in every file
 VICTIM = "@DS-V-000001"
 REJECTED = "@SUM(1+1)*cmd"  # a crime's reported_at: not a date, so listed among the rejects
@@ -69,7 +69,7 @@ REWRITE: dict[str, dict[str, dict[str, str]]] = {
         "unit": {"Northbury Response": UNIT_PLUS, "Investigation Management Unit": UNIT_MINUS,
                  "Hollowfen Response": UNIT_TAB},
         "force": {"Demoshire Police": FORCE},
-        "officer_id": {"DS-O-0281": OFFICER},
+        "officer_id": {"DS-O-0027": OFFICER},
     },
     "incidents.csv": {
         "area": {"North": AREA},
@@ -84,7 +84,7 @@ REWRITE: dict[str, dict[str, dict[str, str]]] = {
         "comment": {"Felt listened to.": "=1+1", "Kept informed throughout.": "@comment"},
     },
     "referrals.csv": {"outcome": {"no_contact": "=no_contact()"}},
-    "contacts.csv": {"officer_id": {"DS-O-0281": OFFICER}},
+    "contacts.csv": {"officer_id": {"DS-O-0027": OFFICER}},
 }  # fmt: skip
 IDS = {"DS-C-000002": CRIME, "DS-V-000001": VICTIM}
 
@@ -100,7 +100,7 @@ LOADED = [
 ]  # fmt: skip
 
 #: Text in a cell that shows a hostile value came through (as text: after an apostrophe).
-MARKERS = ("HYPERLINK", "SUM(1+1)", "+1+1", "-2+3", "TAB unit", "-Demoshire", "+DS-O-0281",
+MARKERS = ("HYPERLINK", "SUM(1+1)", "+1+1", "-2+3", "TAB unit", "-Demoshire", "+DS-O-0027",
            "-DS-C-000002", "@DS-V-000001", "=Other()", "-delay other", "=no_contact()",
            "=1+1", "@comment", "-mallory")  # fmt: skip
 

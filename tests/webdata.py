@@ -64,12 +64,13 @@ def build(tmp: pytest.TempPathFactory) -> WebData:
         # ibis 12 still calls DuckDB 2's deprecated fetch_arrow_table(); not ours to fix here.
         warnings.filterwarnings("ignore", "fetch_arrow_table", DeprecationWarning)
         evaluate(con, AS_OF)
-    # The supervisor's unit: the unit with a failed contact to a victim who is also owed something.
+    # The supervisor's unit: the unit with the most failed contacts to victims who are also owed
+    # something (a busy unit, so every kind of worklist item is in it), and one such victim.
     unit, failed_victim = con.execute(
-        "SELECT c.unit, k.victim_id FROM contacts k JOIN crimes c USING (crime_id) "
+        "SELECT c.unit, min(k.victim_id) FROM contacts k JOIN crimes c USING (crime_id) "
         "WHERE k.successful = false AND c.unit IS NOT NULL "
         "AND k.victim_id IN (SELECT victim_id FROM entitlements) "
-        "ORDER BY c.unit, k.victim_id LIMIT 1"
+        "GROUP BY c.unit ORDER BY count(*) DESC, c.unit LIMIT 1"
     ).fetchone()
     other_unit = con.execute(
         "SELECT unit FROM crimes WHERE unit IS NOT NULL AND unit <> ? ORDER BY unit LIMIT 1", [unit]

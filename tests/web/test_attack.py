@@ -121,7 +121,10 @@ def crawl(client: TestClient, published: Release) -> tuple[Seen, int]:
             urls += [f"/compliance.json?{urlencode({**base, 'area': a})}" for a in areas]
     for metric_id, by_group in published.series.items():
         for group in by_group:
-            urls.append(f"/metrics/{metric_id}.json" + (f"?group={group[0]}" if group else ""))
+            urls.append(
+                f"/metrics/{metric_id}.json"
+                + ("?" + urlencode({"group": "/".join(group)}) if group else "")
+            )
     rows = 0
     for url in urls:
         response = client.get(url)

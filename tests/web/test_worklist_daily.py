@@ -8,6 +8,7 @@ import io
 import re
 from collections.abc import Iterator
 from datetime import date, datetime
+from importlib import resources
 from typing import Any
 
 import pytest
@@ -499,10 +500,14 @@ def _eligible_unidentified(store: Any, scope: str, params: list[object], days: i
     from vcop.spec.code import load_code
 
     lists = load_code().editions[-1].offence_lists.lists
+    # the lists eligibility names (the others serve the Victim Contact Scheme or breakdowns)
+    eligibility = (
+        resources.files("vcop.definitions").joinpath("code/2021/eligibility.yaml").read_text()
+    )
+    named = set(re.findall(r"offence_list: (\w+)", eligibility))
     listed = sorted(
-        {code.upper() for name, ol in lists.items() if name != "vcs_specified_offences"
-         for code in ol.codes}
-    )  # fmt: skip
+        {code.upper() for name, ol in lists.items() if name in named for code in ol.codes}
+    )
     offences = ", ".join(f"'{x}'" for x in listed)
     rows = store.query(
         f"""
