@@ -385,7 +385,7 @@ QUERIES: dict[str, list[dict[str, str]]] = {
     "/compliance": [
         {"by": "area"}, {"by": "district"}, {"by": "unit"}, {"by": "unit", "area": AREA},
         {"measure": "obligation", "by": "area"},
-        {"measure": "victim_updates_on_time", "by": "officer", "unit": UNIT_MINUS},
+        {"measure": "victim_updates_on_time", "by": "officer", "unit": UNIT_PLUS},
     ],
     "/metrics/{metric_id}": [{"area": AREA}, {"unit": UNIT_PLUS}],
 }  # fmt: skip

@@ -611,7 +611,13 @@ def spc_sample(metrics: Metrics) -> list[tuple[str, str, str | None]]:
             or sorted(g for (m, _, _, g) in table if m == metric_id).index(group) % 2 == 0
         ):
             out.append((metric_id, group, None))
-    rights = sorted(g for (m, _, _, g) in table if m == "compliance_by_right")[:3]
+    # the three rights with the most entitlements, so that every area has them
+    counts = {
+        g: float(v.get("denominator") or 0)
+        for (m, _, _, g), v in table.items()
+        if m == "compliance_by_right"
+    }
+    rights = sorted(counts, key=lambda g: (-counts[g], g))[:3]
     for place in areas(metrics):
         out += [(m, "all", place) for m in overview[::3]]
         out += [("compliance_by_right", g, place) for g in rights]

@@ -163,6 +163,7 @@ def test_the_family_is_in_the_catalogue() -> None:
     assert {m.id for m in ours} == {
         "referral_consent_rate",
         "referral_engagement_rate",
+        "referral_outcome_share",
         "referral_days_median",
         "needs_assessment_questions_complete",
         "vcc_updates_preferred_channel",

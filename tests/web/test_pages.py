@@ -672,6 +672,6 @@ def test_services_page_shows_each_service_as_the_engine_computes_it(
         service = row["group"].split("/")[0]
         per_service[service] = per_service.get(service, 0.0) + row["value"]
     # the outcome shares of each service add up to the whole
-    assert all(abs(total - 1.0) < 1e-6 for total in per_service.values()), per_service
+    assert all(abs(total - 1.0) < 1e-5 for total in per_service.values()), per_service
     partner = clients["partner1"].get("/services.json")
     assert partner.status_code == 200
