@@ -292,20 +292,54 @@ def access_log_verify(
             help="A head hash noted at an earlier verify: the chain must still pass through it.",
         ),
     ] = None,
+    archive: Annotated[
+        Path | None,
+        typer.Option(
+            "--archive",
+            exists=True,
+            dir_okay=False,
+            help="Check an archive written by `vcop retention apply --access-log-archive` "
+            "instead of the log.",
+        ),
+    ] = None,
 ) -> None:
     """Recompute the access log's hash chain and report any entry changed, added or removed.
 
     Prints the head hash: note it down (outside vcop); `--head HASH` later checks the chain still
-    passes through it, so removing the newest entries is found too. Exits 1 when the chain is
-    broken or the noted head is gone.
+    passes through it, so removing the newest entries is found too. Entries pruned past their
+    retention are accounted for: the chain goes on from the last one removed. Exits 1 when the
+    chain is broken or the noted head is gone.
     """
-    from vcop.store.access_log import verify
+    from vcop.store.access_log import verify, verify_archive
 
+    if archive is not None:
+        try:
+            found = verify_archive(archive)
+        except (ValueError, KeyError) as exc:
+            fail(f"{archive}: not a readable access-log archive ({exc})")
+        for access_id, problem in found.breaks:
+            err_console.print(f"[bold red]entry {access_id}:[/] {problem}", highlight=False)
+        verdict = "holds" if found.ok else f"is BROKEN at {len(found.breaks)} point(s)"
+        console.print(
+            f"The archive's chain {verdict}: {found.entries:,} entries; it ends at {found.head}",
+            highlight=False,
+        )
+        if not found.ok:
+            raise typer.Exit(1)
+        return
     ops = open_ops_store(db)
     try:
         found = verify(ops, head.strip().lower() if head else None)
     finally:
         ops.close()
+    if found.pruned is not None:
+        gone = found.pruned
+        console.print(
+            f"Entries {gone.first_id:,}–{gone.last_id:,} (written before {gone.before:%Y-%m-%d}) "
+            f"were pruned on {gone.pruned_at:%Y-%m-%d} by {gone.username}; the chain goes on from "
+            f"{gone.last_hash}",
+            highlight=False,
+        )
     for access_id, problem in found.breaks:
         err_console.print(f"[bold red]entry {access_id}:[/] {problem}", highlight=False)
     verdict = "holds" if found.ok else f"is BROKEN at {len(found.breaks)} point(s)"
@@ -495,15 +529,30 @@ def retention_apply(
             formats=["%Y-%m-%d"], help="Count the years back from this day (default today)."
         ),
     ] = None,
+    access_log_archive: Annotated[
+        Path | None,
+        typer.Option(
+            "--access-log-archive",
+            dir_okay=False,
+            help="Write the access-log entries past their retention to this file (JSON lines, "
+            "checked by `vcop access-log verify --archive`) before removing them.",
+        ),
+    ] = None,
 ) -> None:
-    """Remove every crime finalised more than N years ago, with all its records (logged).
+    """Remove every crime finalised more than N years ago, with all its records, and the
+    access-log entries older than retention.access_log_years (logged).
 
-    Run with --dry-run first to see what is due.
+    Run with --dry-run first to see what is due. The access log's chain still verifies after its
+    oldest entries go: the hash of the last one removed is kept.
     """
     from vcop.retention import apply_retention, years_before
+    from vcop.store.access_log import due_for_pruning, prune
     from vcop.store.build import changing
 
-    keep = years or cli_settings(db).retention.finalised_crime_years
+    settings = cli_settings(db)
+    keep = years or settings.retention.finalised_crime_years
+    if access_log_archive is not None and access_log_archive.exists():
+        fail(f"{access_log_archive}: already exists; name a new file for the archive")
     reader = record_reader(
         db, user=user, reason=f"retention: crimes finalised more than {keep} years ago",
         action="retention_apply", what="apply the retention policy", permission="audit",
@@ -521,7 +570,36 @@ def retention_apply(
     verb = "Due for removal" if dry_run else "Removed"
     cutoff = years_before(day, keep)
     _print_removal(f"{verb}: {len(removal.crimes):,} crime(s) finalised before {cutoff}", removal)
+    log_years = settings.retention.access_log_years
+    log_cutoff = dt.datetime.combine(years_before(day, log_years), dt.time())
+    ops = open_ops_store(db)
+    try:
+        span = due_for_pruning(ops, log_cutoff)
+        pruned = None
+        if span is not None and not dry_run:
+            pruned = prune(
+                ops, log_cutoff, username=reader.user.username, archive=access_log_archive
+            )
+    finally:
+        ops.close()
+    entries = 0 if span is None else span[1] - span[0] + 1
+    where = (
+        f"; archived to {access_log_archive} (sha256 {pruned.archive_sha256})"
+        if pruned is not None and pruned.archive_sha256
+        else ""
+    )
+    console.print(
+        f"{verb}: {entries:,} access-log entr{'y' if entries == 1 else 'ies'} written before "
+        f"{log_cutoff:%Y-%m-%d} (kept {log_years} years){where}",
+        highlight=False,
+    )
     if not dry_run:
         reader.log(
-            f"{len(removal.crimes):,} crime(s) finalised before {cutoff}, {removal.total:,} row(s) removed"
+            f"{len(removal.crimes):,} crime(s) finalised before {cutoff}, {removal.total:,} row(s) "
+            f"removed; {entries:,} access-log entries written before {log_cutoff:%Y-%m-%d} pruned"
+            + (
+                f" (archive sha256 {pruned.archive_sha256})"
+                if pruned and pruned.archive_sha256
+                else ""
+            )
         )

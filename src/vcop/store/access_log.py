@@ -11,6 +11,12 @@ hash and its own content (records included), so editing, inserting or deleting a
 chain at that point: :func:`verify` (``vcop access-log verify``) recomputes it and reports every
 break, and prints the head hash, which a data protection officer can note down to detect a later
 truncation of the newest entries.
+
+Entries are kept for ``retention.access_log_years`` (six years by default). :func:`prune` removes
+the older ones as a prefix of the chain: it may first write them, with their records and hashes,
+to an archive file (JSON lines) that :func:`verify_archive` checks on its own, and it records the
+hash of the last entry it removed in ``access_log_prunes``, so the chain that remains still
+verifies from that point and a removal that was not a recorded prune is still found.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from vcop.store.ops import OpsStore, timestamp, with_value
 
@@ -102,8 +109,13 @@ def append(ops: OpsStore, access: Access) -> int:
         last = tx.execute(
             "SELECT access_id, entry_hash FROM access_log ORDER BY access_id DESC LIMIT 1"
         ).fetchone()
-        access_id = (last[0] + 1) if last else 1
-        prev = last[1] if last else GENESIS
+        if last is None:  # empty: the first entry, or every entry was pruned
+            pruned = tx.execute(
+                "SELECT last_id, last_hash FROM access_log_prunes ORDER BY last_id DESC LIMIT 1"
+            ).fetchone()
+            last = pruned or (0, GENESIS)
+        access_id = int(last[0]) + 1
+        prev = str(last[1])
         row = with_value(
             [
                 access_id,
@@ -143,6 +155,8 @@ class Verification:
     breaks: list[tuple[int, str]]
     #: The newest entry's hash (note it down: a later verify must reach the same head).
     head: str
+    #: The latest prune, where the chain that remains begins (None: nothing was pruned).
+    pruned: Pruned | None = None
 
     @property
     def ok(self) -> bool:
@@ -159,8 +173,9 @@ def verify(ops: OpsStore, noted_head: str | None = None) -> Verification:
         "SELECT access_id, victim_id, crime_id FROM access_records ORDER BY rowid"
     ):
         records.setdefault(int(access_id), []).append((victim_id, crime_id))
-    prev = GENESIS
-    expected_id = 1
+    start = last_prune(ops)  # entries up to it were pruned: the chain goes on from its hash
+    prev = start.last_hash if start else GENESIS
+    expected_id = start.last_id + 1 if start else 1
     breaks: list[tuple[int, str]] = []
     count = 0
     cursor = con.execute(
@@ -189,7 +204,7 @@ def verify(ops: OpsStore, noted_head: str | None = None) -> Verification:
             (expected_id, f"the noted head {noted_head[:12]}… is no longer in the chain: entries "
              "up to it were removed or rewritten since it was noted")
         )  # fmt: skip
-    return Verification(count, breaks, prev)
+    return Verification(count, breaks, prev, start)
 
 
 def _where(
@@ -276,3 +291,152 @@ def records_of(ops: OpsStore, access_ids: Iterable[int]) -> dict[int, list[Recor
         for access_id, victim_id, crime_id in rows:
             out[int(access_id)].append((victim_id, crime_id))
     return out
+
+
+# -- pruning past retention ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """One prune of the access log: the entries ``first_id``..``last_id`` it removed (all those
+    written before ``before``), the hash of the last of them, and the archive written first."""
+
+    pruned_at: datetime
+    before: datetime
+    first_id: int
+    last_id: int
+    entries: int
+    last_hash: str
+    username: str
+    archive: str | None = None
+    archive_sha256: str | None = None
+
+
+PRUNE_COLUMNS = (
+    "pruned_at", "before", "first_id", "last_id", "entries", "last_hash", "username", "archive",
+    "archive_sha256",
+)  # fmt: skip
+
+
+def last_prune(ops: OpsStore) -> Pruned | None:
+    """The latest prune (the chain that remains begins after its ``last_id``), if any."""
+    rows = ops.query(
+        f"SELECT {', '.join(PRUNE_COLUMNS)} FROM access_log_prunes ORDER BY last_id DESC LIMIT 1"
+    ).rows
+    if not rows:
+        return None
+    row = rows[0]
+    return Pruned(
+        timestamp(row[0]) or datetime.min, timestamp(row[1]) or datetime.min, int(row[2]),
+        int(row[3]), int(row[4]), str(row[5]), str(row[6]), row[7], row[8],
+    )  # fmt: skip
+
+
+def due_for_pruning(ops: OpsStore, before: datetime) -> tuple[int, int] | None:
+    """The first and last ids of the entries a prune at ``before`` would remove: the longest run
+    from the start of the chain written before ``before`` (an entry out of time order stops it,
+    so what remains is always a whole chain), or None when there is none."""
+    first = ops.scalar("SELECT min(access_id) FROM access_log")
+    if first is None:
+        return None
+    stop = ops.scalar(
+        "SELECT min(access_id) FROM access_log WHERE accessed_at >= ?", with_value([before])
+    )
+    last = (
+        int(stop) - 1
+        if stop is not None
+        else int(ops.scalar("SELECT max(access_id) FROM access_log"))
+    )
+    return (int(first), last) if last >= int(first) else None
+
+
+def prune(
+    ops: OpsStore,
+    before: datetime,
+    *,
+    username: str,
+    archive: Path | None = None,
+    now: datetime | None = None,
+) -> Pruned | None:
+    """Remove the entries written before ``before`` (see :func:`due_for_pruning`), with their
+    records, in one ``BEGIN IMMEDIATE`` transaction; write them first to ``archive`` (JSON lines,
+    made whole before anything is removed) if given. Returns the prune recorded, or None when
+    nothing was due."""
+    with ops.transaction() as tx:
+        span = due_for_pruning(ops, before)
+        if span is None:
+            return None
+        first, last = span
+        rows = tx.execute(
+            f"SELECT {', '.join(COLUMNS)}, prev_hash, entry_hash FROM access_log "
+            "WHERE access_id BETWEEN ? AND ? ORDER BY access_id",
+            [first, last],
+        ).fetchall()
+        digest = None
+        if archive is not None:
+            digest = _write_archive(archive, rows, records_of(ops, range(first, last + 1)))
+        tx.execute("DELETE FROM access_records WHERE access_id BETWEEN ? AND ?", [first, last])
+        tx.execute("DELETE FROM access_log WHERE access_id BETWEEN ? AND ?", [first, last])
+        done = Pruned(
+            pruned_at=now or datetime.now(), before=before, first_id=first, last_id=last,
+            entries=len(rows), last_hash=str(rows[-1][-1]), username=username,
+            archive=str(archive) if archive is not None else None, archive_sha256=digest,
+        )  # fmt: skip
+        tx.execute(
+            f"INSERT INTO access_log_prunes ({', '.join(PRUNE_COLUMNS)}, os_user) "
+            f"VALUES ({', '.join('?' for _ in PRUNE_COLUMNS)}, ?)",
+            with_value([getattr(done, c) for c in PRUNE_COLUMNS] + [os_user()]),
+        )
+    return done
+
+
+#: The first line of an archive says what it is.
+ARCHIVE_FORMAT = "vcop access log archive 1"
+
+
+def _write_archive(
+    path: Path, rows: Sequence[Sequence[object]], records: dict[int, list[Record]]
+) -> str:
+    """Write entries to ``path`` (a temporary file renamed into place, so an archive is whole or
+    absent); return its SHA-256."""
+    lines = [json.dumps({"format": ARCHIVE_FORMAT, "prev_hash": rows[0][-2], "entries": len(rows)})]
+    for *row, prev_hash, hash_ in rows:
+        entry = dict(zip(COLUMNS, row, strict=True))
+        entry.update(prev_hash=prev_hash, entry_hash=hash_,
+                     shown=[list(r) for r in records.get(int(str(row[0])), [])])  # fmt: skip
+        lines.append(json.dumps(entry, default=str))
+    data = ("\n".join(lines) + "\n").encode()
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return hashlib.sha256(data).hexdigest()
+
+
+def verify_archive(path: Path) -> Verification:
+    """Recompute the chain of an archive written by :func:`prune`: each entry follows the one
+    before it and matches its hash. Its head is the ``last_hash`` the prune recorded."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = json.loads(lines[0]) if lines else {}
+    if header.get("format") != ARCHIVE_FORMAT:
+        raise ValueError(f"{path}: not an access-log archive written by vcop")
+    prev = str(header["prev_hash"])
+    breaks: list[tuple[int, str]] = []
+    expected_id: int | None = None
+    for number, line in enumerate(lines[1:], start=2):
+        entry = json.loads(line)
+        access_id = int(entry["access_id"])
+        if expected_id is not None and access_id != expected_id:
+            breaks.append((access_id, f"entries {expected_id}–{access_id - 1} are missing"))
+        if entry["prev_hash"] != prev:
+            breaks.append((access_id, f"line {number} does not chain to the entry before it"))
+        row = [entry[c] for c in COLUMNS]
+        shown: list[Record] = [(v, c) for v, c in entry["shown"]]
+        if entry_hash(entry["prev_hash"], row, shown) != entry["entry_hash"]:
+            breaks.append((access_id, "its content does not match its hash"))
+        prev = str(entry["entry_hash"])
+        expected_id = access_id + 1
+    if len(lines) - 1 != int(header.get("entries", -1)):
+        breaks.append(
+            (expected_id or 0, f"holds {len(lines) - 1} entries but says {header.get('entries')}")
+        )
+    return Verification(len(lines) - 1, breaks, prev)

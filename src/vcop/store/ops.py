@@ -129,6 +129,20 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE users ADD COLUMN agency TEXT;
     """,
+    """
+    CREATE TABLE access_log_prunes (
+        pruned_at TEXT NOT NULL,
+        before TEXT NOT NULL,
+        first_id INTEGER NOT NULL,
+        last_id INTEGER NOT NULL,
+        entries INTEGER NOT NULL,
+        last_hash TEXT NOT NULL,
+        username TEXT NOT NULL,
+        os_user TEXT,
+        archive TEXT,
+        archive_sha256 TEXT
+    );
+    """,
 )
 
 
