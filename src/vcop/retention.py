@@ -4,7 +4,8 @@ Two ways a record leaves the build:
 
 * **retention** (``vcop retention apply``): a crime finalised more than ``retention.finalised_crime_years``
   years ago (its outcome date) is removed with everything about it — its victims' records for that
-  crime, its events, reviews, survey responses and ledger rows; an incident keeps its times for
+  crime (partner bodies' included: every table with a victim or crime id), its events, reviews,
+  survey responses and ledger rows; an incident keeps its times for
   response-time history but loses its link to the crime;
 * **erasure** (``vcop erase --victim ID``): one victim's records are removed, and each crime of
   theirs that had no other victim.
@@ -26,12 +27,27 @@ import duckdb
 from vcop.ingest.history import HISTORY_SUFFIX, history_table
 from vcop.store.db import table_names
 
-#: Tables with a row per victim (and crime).
-VICTIM_TABLES = ("victims", "contacts", "referrals", "needs_assessments", "care_contracts")
-#: Tables with rows per crime only.
-CRIME_TABLES = ("case_events", "supervisory_reviews", "survey_responses")
-#: The ledger (victim and crime).
+#: Tables the schema does not describe: the ledger (victim and crime).
 LEDGER = "entitlements"
+#: A crime's incidents keep their times for response-time history; only their link goes.
+UNLINKED = ("incidents",)
+
+
+def record_tables() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The canonical tables that hold a victim's records (a ``victim_id`` column, with the ledger)
+    and those that hold a crime's only (a ``crime_id`` column), from the schema, so a table added
+    to it — a partner body's contacts, complaints, expense claims — is erased and retained with
+    the rest instead of being left behind."""
+    from vcop.spec.schema import load_schema
+
+    victim: list[str] = []
+    crime: list[str] = []
+    for table in load_schema().tables:
+        names = {c.name for c in table.columns}
+        if table.name in ("crimes", *UNLINKED) or "crime_id" not in names:
+            continue
+        (victim if "victim_id" in names else crime).append(table.name)
+    return (*victim, LEDGER), tuple(crime)
 
 
 @dataclass
@@ -60,7 +76,8 @@ def _apply(
     con.executemany("INSERT INTO _gone_crimes VALUES (?)", [[c] for c in crimes])
     done = Removal(crimes=list(crimes))
     conditions: list[tuple[str, str, list[object]]] = []
-    for table in (*VICTIM_TABLES, LEDGER):
+    victim_tables, crime_tables = record_tables()
+    for table in victim_tables:
         if table in tables:
             cond = "crime_id IN (SELECT crime_id FROM _gone_crimes)"
             params: list[object] = []
@@ -68,7 +85,7 @@ def _apply(
                 cond = f"({cond} OR victim_id = ?)"
                 params = [victim]
             conditions.append((table, cond, params))
-    for table in (*CRIME_TABLES, "crimes"):
+    for table in (*crime_tables, "crimes"):
         if table in tables:
             conditions.append((table, "crime_id IN (SELECT crime_id FROM _gone_crimes)", []))
     if victim is not None and "rejects" in tables:
@@ -86,14 +103,14 @@ def _apply(
             done.rows[table] = count
         if not dry_run and count:
             con.execute(f'DELETE FROM "{table}" WHERE {cond}', params)
-    for table in ("incidents", history_table("incidents")):
+    for table in (*UNLINKED, *map(history_table, UNLINKED)):
         if table not in tables:
             continue
         n = con.execute(
             f'SELECT count(*) FROM "{table}" WHERE crime_id IN (SELECT crime_id FROM _gone_crimes)'
         ).fetchall()
         count = int(n[0][0]) if n else 0
-        if count or table == "incidents":
+        if count or table in UNLINKED:
             done.rows[f"{table} (unlinked)"] = count
         if not dry_run:
             con.execute(
