@@ -400,3 +400,41 @@ def test_the_json_summary_has_the_documented_fields(db: Path, tmp_path: Path) ->
     document = summary_of(failed)
     assert failed.exit_code == 1 and document["exit_code"] == 1
     assert "victim_id missing" in str(document["error"])
+
+
+def test_refresh_keeps_the_retire_threshold_and_can_confirm_it(db: Path, tmp_path: Path) -> None:
+    profile = tmp_path / "force.yaml"
+    profile.write_text(
+        "name: force\ndescription: a full victims extract\ntables:\n  victims:\n    mode: full\n",
+        "utf-8",
+    )
+    full = write(tmp_path / "full", {"victims": VICTIMS + "".join(victim(i) for i in range(1, 17))})
+
+    def refresh(*extra: str) -> Result:
+        return CliRunner().invoke(
+            app,
+            ["refresh", "--from", str(full), "--db", str(db), "--as-of", "2025-03-31",
+             "--profile", str(profile), "--no-partner-release", *extra],
+        )  # fmt: skip
+
+    stopped = refresh()
+    assert stopped.exit_code == 1
+    assert "would retire 4 of its 20 rows (20%)" in " ".join(stopped.output.split())
+    assert len(ids(db, "victims", "victim_id")) == N  # nothing was published
+    assert refresh("--max-retire-share", "25%").exit_code == 0, "a higher limit lets it through"
+    assert len(ids(db, "victims", "victim_id")) == 16
+
+
+def test_refresh_can_confirm_a_retire_past_the_threshold(db: Path, tmp_path: Path) -> None:
+    full = write(tmp_path / "full", {"victims": VICTIMS + "".join(victim(i) for i in range(1, 17))})
+    (full / "profile.yaml").write_text(
+        "name: force\ndescription: a full victims extract\ntables:\n  victims:\n    mode: full\n",
+        "utf-8",
+    )
+    done = CliRunner().invoke(
+        app,
+        ["refresh", "--from", str(full), "--db", str(db), "--as-of", "2025-03-31",
+         "--no-partner-release", "--confirm-retire"],
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert len(ids(db, "victims", "victim_id")) == 16

@@ -343,6 +343,15 @@ class RefreshSettings:
             maximum=1.0,
         ),
     )
+    max_retire_share: float = field(
+        default=0.10,
+        metadata=about(
+            "Share of a table's rows (0 to 1) a full extract may retire; past it a refresh "
+            "publishes nothing and exits 1 unless run with --confirm-retire.",
+            minimum=0.0,
+            maximum=1.0,
+        ),
+    )
 
 
 # -- the settings object -------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from typing import Any
 import duckdb
 
 from vcop.ingest import AGENCIES, DEFAULT_AGENCY, LoadResult, load_paths
+from vcop.ingest.history import RetirePolicy
 from vcop.ingest.thresholds import past, share, shown
 from vcop.metrics.targets import Targets
 from vcop.spec.code import LocalStandards
@@ -164,12 +165,14 @@ def refresh(
     say: Callable[[str], None] = lambda _: None,
     release_threshold: int | None = None,
     targets: Targets | None = None,
+    retire: RetirePolicy | None = None,
 ) -> Refreshed:
     """Load ``folder``'s extracts into a copy of build ``db``, evaluate as of ``as_of``, publish.
 
     With ``release_threshold``, also make the partners' release of the latest month end (with
     the force's ``targets``) and keep it in the publication ledger, if it is not kept yet — once
-    a month, so the dashboard never builds it on a partner's first click.
+    a month, so the dashboard never builds it on a partner's first click. ``retire`` says how
+    much of a table a full extract may retire, and whether retiring more was confirmed.
 
     Raises :class:`RefreshError` (recorded as a failed refresh; nothing published), and
     :class:`vcop.store.build.BuildBusy` when another command is changing the build (not recorded:
@@ -183,7 +186,7 @@ def refresh(
             refresh_id = _start(ops, folder, as_of)
             try:
                 done = _run(change.con, refresh_id, chosen, as_of, standards, max_reject_share,
-                            progress, say)  # fmt: skip
+                            progress, say, retire)  # fmt: skip
             except Exception as exc:
                 _finish(ops, refresh_id, "failed", _reason(exc))
                 if isinstance(exc, RefreshError):
@@ -245,6 +248,7 @@ def _run(
     max_reject_share: float,
     progress: Progress | None,
     say: Callable[[str], None],
+    retire: RetirePolicy | None = None,
 ) -> Refreshed:
     from vcop.ingest import ExtractError
     from vcop.metrics.engine import quietly
@@ -261,7 +265,12 @@ def _run(
         say(f"loading {what} from {source.folder} (profile {source.profile})")
         try:
             result = load_paths(
-                con, [source.folder], mapping, progress=progress, agency=source.load_agency
+                con,
+                [source.folder],
+                mapping,
+                progress=progress,
+                agency=source.load_agency,
+                retire=retire,
             )
         except ExtractError as exc:
             raise RefreshError(f"{source.agency}: {exc}") from exc

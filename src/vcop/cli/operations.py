@@ -69,6 +69,23 @@ def refresh(
             "or a percentage: 0.1 or 10% (setting refresh.max_reject_share; 0.10 by default).",
         ),
     ] = None,
+    max_retire_share: Annotated[
+        float | None,
+        typer.Option(
+            parser=share_option,
+            metavar="SHARE",
+            help="Refuse to publish when a full extract would retire more than this share of a "
+            "table's rows (unless --confirm-retire): 0.1 or 10% (setting "
+            "refresh.max_retire_share; 0.10 by default).",
+        ),
+    ] = None,
+    confirm_retire: Annotated[
+        bool,
+        typer.Option(
+            "--confirm-retire",
+            help="Retire the rows absent from a full extract even past --max-retire-share.",
+        ),
+    ] = False,
     summary: Annotated[
         Format, typer.Option("--summary", help="How to print the summary: table or json.")
     ] = Format.table,
@@ -89,6 +106,7 @@ def refresh(
     timer or cron line in docs/operations.md.
     """
     from vcop.cli.reports import force_targets
+    from vcop.ingest.history import RetirePolicy
     from vcop.refresh import RefreshError
     from vcop.refresh import refresh as run_refresh
     from vcop.store.build import BuildBusy
@@ -97,6 +115,11 @@ def refresh(
     day = as_of.date() if as_of else dt.date.today() - dt.timedelta(days=1)
     standards = settings.standards.local_standards()
     limit = settings.refresh.max_reject_share if max_reject_share is None else max_reject_share
+    retire = RetirePolicy(
+        None,
+        settings.refresh.max_retire_share if max_retire_share is None else max_retire_share,
+        confirm_retire,
+    )
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -120,7 +143,7 @@ def refresh(
                 release_threshold=(
                     settings.publication.suppression_threshold if partner_release else None
                 ),
-                targets=force_targets(db),
+                targets=force_targets(db), retire=retire,
             )  # fmt: skip
         except BuildBusy as exc:
             fail(str(exc))
