@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vcop.rules.obligations import Context, due_in_working_days
+from vcop.rules.blocks import Context, due_in_working_days
 from vcop.rules.sources import Sources
 from vcop.spec.code import LocalStandards, load_code
 from vcop.store.calendar import (

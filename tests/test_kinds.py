@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from vcop.cli import rules as _rules  # noqa: F401  (registers the commands)
 from vcop.cli.app import app
-from vcop.rules.obligations import EVALUATORS, REASON_VALUES, STATUSES, evaluator, reason
+from vcop.rules.obligations import EVALUATORS, evaluator
+from vcop.rules.status import REASON_VALUES, STATUSES, reason
 from vcop.spec.check import DefinitionError
 from vcop.spec.code import (
     OBLIGATION_KINDS,

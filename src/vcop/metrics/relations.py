@@ -218,7 +218,7 @@ def ledger_seen_at(t: ir.Table, seen: date) -> ir.Table:
     """The ledger as it stood at the end of ``seen`` (an earlier date than its own as-of date),
     rebuilt from its rows' dates: a row triggered later is left out, a completion after ``seen``
     had not happened, and a row not yet met is overdue if its due date had passed, else pending
-    (the rule of :func:`vcop.rules.obligations.status`). Records entered after ``seen`` about
+    (the rule of :func:`vcop.rules.status.status`). Records entered after ``seen`` about
     earlier events count as if entered on time: the stored ledger cannot tell."""
     cut = cutoff(seen)
     t = t.filter(t.trigger_at.isnull() | (t.trigger_at < cut))

@@ -10,7 +10,8 @@ import re
 from inspect import getdoc
 
 from vcop.rules.ledger import LEDGER_DESCRIPTIONS
-from vcop.rules.obligations import STATUSES, evaluator
+from vcop.rules.obligations import evaluator
+from vcop.rules.status import STATUSES
 from vcop.spec.code import (
     OBLIGATION_KINDS,
     Code,

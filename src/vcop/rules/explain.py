@@ -16,9 +16,9 @@ from typing import Any
 
 from rich.markup import escape
 
+from vcop.rules.blocks import PURPOSE_WORDS, SERVICE_WORDS
 from vcop.rules.eligibility import cutoff
 from vcop.rules.ledger import build_ledger
-from vcop.rules.obligations import PURPOSE_WORDS, SERVICE_WORDS
 from vcop.rules.sources import Sources
 from vcop.spec.code import Code, LedgerStatus, LocalStandards, Obligation
 

@@ -17,9 +17,11 @@ import duckdb
 import ibis
 import ibis.expr.types as ir
 
+from vcop.rules.blocks import Context
 from vcop.rules.eligibility import victim_crimes
-from vcop.rules.obligations import STATUSES, Context, evaluator, reason, status
+from vcop.rules.obligations import evaluator
 from vcop.rules.sources import Sources
+from vcop.rules.status import STATUSES, reason, status
 from vcop.spec.code import Code, LocalStandards, Obligation, load_code
 from vcop.store.calendar import ensure_calendar
 
