@@ -7,6 +7,7 @@ two-proportion test (or the Bonett–Price test for medians) is clearly signific
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -20,8 +21,11 @@ from vcop.reports.narrative import (
     as_it_stood,
     change_of,
     change_sentence,
+    compared_sentences,
+    drivers_sentence,
     moved_sentence,
     spc_sentence,
+    steady_sentence,
     then_words,
 )
 
@@ -287,3 +291,51 @@ def test_a_target_is_named_with_its_source_only_when_the_engine_judged_against_i
         **{**judged.__dict__, "target": None, "spc_assurance": None, "target_adopted": False}
     )
     assert "target" not in spc_sentence(unadopted)
+
+
+def _group(v: MetricValue, name: str) -> MetricValue:
+    return replace(v, breakdown=("area",), group=(name,))
+
+
+def test_what_drove_a_significant_change_is_named_from_the_groups_contributions(
+    book: FigureBook,
+) -> None:
+    """The force: 85/200 -> 160/300; A: 40/100 -> 60/100, B: 45/100 -> 100/200. A contributes
+    +8.0 of the +10.8 points (worked in tests/test_drivers.py), so most of the rise was in A."""
+    whole = proportion(160, 300, 85, 200)
+    a, b = _group(proportion(60, 100, 40, 100), "A"), _group(proportion(100, 200, 45, 100), "B")
+    text = drivers_sentence(book, whole, [(a, "A"), (b, "B")], "4.1.2", by="area")
+    assert (
+        text
+        == "By area, most of the rise of 10.8 points was in A (+8.0 points; 60.0% there, n = 100)."
+    )
+    # the group named is cited; its contribution is arithmetic on cited figures
+    assert [(c.group, c.text) for c in book.citations] == [("A", "60.0%"), ("A", "100")]
+    # groups that are not the whole, or a change the test does not support: nothing is said
+    assert drivers_sentence(book, whole, [(a, "A")], "4.1.2", by="area") == ""
+    steady = proportion(700, 1000, 710, 1000)
+    assert drivers_sentence(book, steady, [(_group(steady, "A"), "A")], "x", by="area") == ""
+    fall = proportion(85, 200, 160, 300)
+    a2, b2 = _group(proportion(40, 100, 60, 100), "A"), _group(proportion(45, 100, 100, 200), "B")
+    assert drivers_sentence(book, fall, [(a2, "A"), (b2, "B")], "x", by="area").startswith(
+        "By area, most of the fall of 10.8 points was in A (\u22128.0 points;"
+    )
+
+
+def test_what_did_not_move_is_said_once_for_all(book: FigureBook) -> None:
+    moved = proportion(600, 1000, 700, 1000)
+    still = proportion(700, 1000, 710, 1000)
+    still2 = proportion(500, 1000, 500, 1000)
+    text = compared_sentences(book, [(moved, "This"), (still, "ease"), (still2, "treatment")], "x")
+    assert text == (
+        "This is significantly lower than the 12 months ending June 2024 (70.0%), a "
+        "deterioration. Both ease and treatment are within normal variation of the 12 months "
+        "ending June 2024 (71.0% and 50.0%)."
+    )
+    three = [(still, "ease of contact"), (still2, "treatment"), (still, "actions taken")]
+    assert steady_sentence(book, three) == (
+        "Ease of contact, treatment and actions taken are within normal variation of the 12 "
+        "months ending June 2024."
+    )
+    assert steady_sentence(book, [(moved, "This")]) == ""
+    assert "within normal variation" not in compared_sentences(book, [(moved, "This")], "x")

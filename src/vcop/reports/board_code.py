@@ -13,8 +13,12 @@ from vcop.reports.figures import FigureBook, period_words
 from vcop.reports.narrative import (
     change_of,
     change_sentence,
+    compared_sentences,
+    drivers_sentence,
+    listing,
     moved_phrase,
     moved_sentence,
+    size_words,
     spc_sentence,
 )
 from vcop.reports.parts import (
@@ -32,6 +36,7 @@ from vcop.reports.parts import (
     right_titles,
     sig_word,
 )
+from vcop.spec.returns import load_return
 
 #: The Victims' Code measures shown for the force and each priority area. Care contracts are
 #: counted twice, and named so the two are not confused: agreed at all (on time or late), here,
@@ -80,8 +85,10 @@ def _owed_before_finalisation(right: str) -> bool:
 
 
 def compliance(book: FigureBook, n: Numbering, chart: Charter | None) -> Table | None:
-    """Compliance by right (Table 4), the key measures (Table 5) and the weakest obligations
-    (Table 6); returns the table of every obligation, for Appendix C (its figures are cited
+    """Compliance by right (Table 4) with what drove a significant change (by obligation and by
+    district), the key measures (Table 5), the weakest obligations (Table 6) and the districts
+    where they are weakest, what moved among all the obligations, and the MoJ's five areas;
+    returns the table of every obligation, for Appendix C (its figures are cited
     here, so Appendix A lists them)."""
     family = book.comparisons
     rights = [v for v in book.values(["compliance_by_right"]) if book.shown(v)]
@@ -104,7 +111,7 @@ def compliance(book: FigureBook, n: Numbering, chart: Charter | None) -> Table |
     changes = moved_sentence(
         rights,
         moved,
-        lead="Compared with a year before, ",
+        lead="",
         none="No right's compliance differs significantly from a year before.",
         family=family,
     )
@@ -113,6 +120,7 @@ def compliance(book: FigureBook, n: Numbering, chart: Charter | None) -> Table |
         f"fell due in {period} which were met by their due date.",
         _extremes(book, ranked, titles, where),
         changes,
+        *(said := _right_drivers(book, rights, where)),
         number=where,
     )
     rows = []
@@ -149,10 +157,13 @@ def compliance(book: FigureBook, n: Numbering, chart: Charter | None) -> Table |
         f"{book.cite_n(updates, where)})." if book.shown(updates) else "",
         change_sentence(book, updates, where) if book.shown(updates)
         else "",
+        _unsaid(drivers_sentence(book, updates, _district_parts(book, updates), where,
+                                 by="district"), said)
+        if book.shown(updates) else "",
         f"Victim care contracts were agreed, on time or late, with {book.cite(vcc, where)} of "
         f"the victims for whom one fell due (n = {book.cite_n(vcc, where)})."
         if book.shown(vcc) else "",
-        change_sentence(book, vcc, where, subject="This") if book.shown(vcc) else "",
+        compared_sentences(book, [(vcc, "This")], where) if book.shown(vcc) else "",
         f"Agreed by the due date (the obligation's own measure, in Appendix C), the share is "
         f"{book.cite(vcc_on_time, where)}."
         if book.shown(vcc) and book.shown(vcc_on_time) else "",
@@ -169,7 +180,56 @@ def compliance(book: FigureBook, n: Numbering, chart: Charter | None) -> Table |
     )
     if not shown:
         return None
-    return _obligations(book, n, shown)
+    table = _obligations(book, n, shown)
+    _moj_areas(book, n, obligations)
+    return table
+
+
+def _unsaid(sentence: str, said: Sequence[str]) -> str:
+    """A drivers sentence, unless a right's (the same figures: Right 6 and updates on time
+    count the same entitlements) already said it."""
+    return "" if any(t.endswith(sentence.removeprefix("By ")) for t in said) else sentence
+
+
+def _district_parts(book: FigureBook, v: MetricValue) -> list[tuple[MetricValue, str]]:
+    """Every district's value of the metric of ``v`` (within ``v``'s group of its grouping):
+    together, the whole of ``v``."""
+    missing = book.catalogue.breakdown("district").missing_label
+    return [
+        (d, d.group[-1] if d.group[-1] != missing else "crimes with no district recorded")
+        for d in book.values([v.metric_id], by="district")
+        if d.group[:-1] == v.group
+    ]
+
+
+def _right_drivers(book: FigureBook, rights: Sequence[MetricValue], where: str) -> list[str]:
+    """For each right whose compliance moved significantly, which of its obligations and which
+    districts made up most of the change."""
+    family = book.comparisons
+    titles = obligation_titles()
+    duties = [
+        v for v in book.values(["compliance_by_obligation"]) if v.breakdown == ("obligation",)
+    ]
+    out = []
+    for v in sorted(rights, key=lambda v: right_key(v.group[0])):
+        c = change_of(v, "year_ago", family)
+        if c is None or c.claim not in ("higher", "lower") or not v.group[0].isdigit():
+            continue
+        label = f"Right {v.group[0]}"
+        mine = [(d, _short(titles.get(d.group[0], d.group[0])))
+                for d in duties if right_of(d.group[0]) == v.group[0]]  # fmt: skip
+        for parts, by in ((mine, "obligation"), (_district_parts(book, v), "district")):
+            if by == "obligation" and len(parts) < 2:
+                continue
+            text = drivers_sentence(book, v, parts, where, by=by)
+            if text:
+                out.append(text.replace("By ", f"For {label}, by ", 1))
+    return out
+
+
+def _short(title: str) -> str:
+    """An obligation's title as a phrase inside a sentence, quoted."""
+    return f"“{title}”"
 
 
 def _obligation_row(book: FigureBook, v: MetricValue, where: str) -> tuple[str, ...]:
@@ -190,29 +250,20 @@ OBLIGATION_NUMERIC = (False, False, True, True, True, False)
 
 
 def _obligations(book: FigureBook, n: Numbering, shown: Sequence[MetricValue]) -> Table:
-    """The weakest obligations in the body (Table 6), what moved among them all, and the table
-    of every obligation for Appendix C."""
-    family = book.comparisons
+    """The weakest obligations in the body (Table 6) and where each is weakest, what moved among
+    them all, and the table of every obligation for Appendix C."""
     titles = obligation_titles()
     small = book.catalogue.settings.small_sample
     sized = [v for v in shown if not v.small_sample]
     weakest = sorted(sized, key=lambda v: v.current.value or 0.0)[:WEAKEST]
     where = n.next()
-    moved = [
-        moved_phrase(book, v, where, titles.get(v.group[0], v.group[0]))
-        for v in shown
-        if (c := change_of(v, "year_ago", family)) is not None and c.claim in ("higher", "lower")
-    ]
     n.para(
         f"Table 6 shows the {len(weakest)} obligations with the lowest compliance, of those "
         f"with at least {small} entitlements due; Appendix C gives every obligation.",
-        moved_sentence(
-            list(shown), moved, lead="Among all the obligations, compared with a year before: ",
-            none="No obligation's compliance differs significantly from a year before.",
-            family=family,
-        ),
+        _weakest_where(book, weakest[:WHERE], titles, where),
+        _obligations_moved(book, shown, titles),
         number=where,
-    )  # fmt: skip
+    )
     n.doc.add(
         marked_table(
             OBLIGATION_COLUMNS,
@@ -230,6 +281,141 @@ def _obligations(book: FigureBook, n: Numbering, shown: Sequence[MetricValue]) -
         caption="Appendix C: Victims' Code compliance by obligation, 12 months",
         numeric=OBLIGATION_NUMERIC,
         compact=True,
+    )
+
+
+#: How many of the weakest obligations the text says where they are weakest.
+WHERE = 4
+
+
+def _weakest_where(
+    book: FigureBook, weakest: Sequence[MetricValue], titles: dict[str, str], where: str
+) -> str:
+    """Where each of the weakest obligations is weakest: the district with the lowest
+    compliance among those with enough entitlements due, and the range across districts."""
+    if not weakest:
+        return ""
+    small = book.catalogue.settings.small_sample
+    missing = book.catalogue.breakdown("district").missing_label
+    by_district = book.values(["compliance_by_obligation"], by="district")
+    parts = []
+    for v in weakest:
+        places = [
+            d
+            for d in by_district
+            if d.group[0] == v.group[0] and d.group[-1] != missing and book.shown(d)
+            and (d.current.denominator or 0) >= small
+        ]  # fmt: skip
+        title = _short(titles.get(v.group[0], v.group[0]))
+        right = right_of(v.group[0])
+        text = f"{title} ({f'Right {right}: ' if right else ''}{book.cite(v, where)}"
+        if len(places) >= 2:
+            lo = min(places, key=lambda d: d.current.value or 0.0)
+            hi = max(places, key=lambda d: d.current.value or 0.0)
+            text += (
+                f"; by district from {book.cite(lo, where)} in {lo.group[-1]} (n = "
+                f"{book.cite_n(lo, where)}) to {book.cite(hi, where)} in {hi.group[-1]}"
+            )
+        parts.append(text + ")")
+    caveat = ""
+    if any(
+        v.group[0] in before_finalisation() and (v.current.value or 0.0) < LOW_RATE for v in weakest
+    ):
+        caveat = (
+            " The lowest rates are of obligations owed before the crime is finalised: see the "
+            "caveats on such rates."
+        )
+    return f"The weakest are {'; '.join(parts)}.{caveat}"
+
+
+def _obligations_moved(
+    book: FigureBook, shown: Sequence[MetricValue], titles: dict[str, str]
+) -> str:
+    """What moved among all the obligations, compactly: those significantly higher and those
+    significantly lower than a year before, each with its size and interval; the rest in a
+    few words."""
+    family = book.comparisons
+    compared = [(v, c) for v in shown if (c := change_of(v, "year_ago", family)) is not None]
+    if not compared:
+        if shown and all(not v.comparable for v in shown):
+            return "These figures are not compared with a year before (see the caveats below)."
+        return "There are no figures from a year before to compare with."
+    sentences = []
+    for claim in ("higher", "lower"):
+        moved = [(v, c) for v, c in compared if c.claim == claim]
+        if not moved:
+            continue
+        moved.sort(key=lambda vc: -abs(vc[1].size or 0.0))
+        items = [
+            f"{_short(titles.get(v.group[0], v.group[0]))}, "
+            + (f"by {size_words(c, v.unit, direction=False)}: a small change" if c.small
+               else size_words(c, v.unit))
+            for v, c in moved
+        ]  # fmt: skip
+        count = len(moved)
+        noun = (
+            "One obligation is"
+            if count == 1
+            else f"{_NUMBERS.get(count, str(count))} obligations are"
+        )
+        sentences.append(
+            f"{noun[0].upper()}{noun[1:]} significantly {claim} than a year before: "
+            f"{'; '.join(items)}."
+        )
+    rest = len(compared) - sum(c.claim in ("higher", "lower") for _, c in compared)
+    if sentences and rest:
+        sentences.append(
+            f"The other {rest} compared with a year before are within normal variation or "
+            "unchanged."
+        )
+    if not sentences:
+        sentences.append("No obligation's compliance differs significantly from a year before.")
+    return " ".join(sentences)
+
+
+_NUMBERS = {2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six", 7: "Seven", 8: "Eight",
+            9: "Nine", 10: "Ten"}  # fmt: skip
+
+
+def _moj_areas(book: FigureBook, n: Numbering, obligations: dict[str, MetricValue]) -> None:
+    """The five areas the Ministry of Justice asks forces about (the quarterly return's
+    definition), each with the figure that answers it over the 12 months, or why the force's
+    data cannot."""
+    definition = load_return()
+    rights = {
+        v.group[0]: v for v in book.cached("compliance_by_right") if v.breakdown == ("right",)
+    }
+    where = n.next()
+    parts = []
+    for area in definition.areas:
+        figures = []
+        for m in area.measures:
+            if m.kind == "not_held":
+                figures.append("not held in the force's data")
+                continue
+            if m.kind == "obligation":
+                v = obligations.get(m.group[0])
+            elif m.kind == "right":
+                v = rights.get(m.group[0])
+            else:
+                assert m.metric_id is not None
+                book.values([m.metric_id])
+                v = book.value(m.metric_id)
+            if not book.shown(v):
+                figures.append("no figure for the period")
+                continue
+            label = m.label[0].lower() + m.label[1:]
+            figures.append(
+                f"{book.cite(v, where, small=True)} ({label}, n = {book.cite_n(v, where)})"
+            )
+        parts.append(f"({area.number}) {area.title}, {listing(figures)}")
+    count = _NUMBERS.get(len(definition.areas), str(len(definition.areas))).lower()
+    n.para(
+        f"Against the {count} areas the Ministry of Justice asks forces to "
+        "evidence in the quarterly compliance return, over the 12 months: "
+        + "; ".join(parts)
+        + ".",
+        number=where,
     )
 
 

@@ -143,6 +143,20 @@ class FigureBook:
         #: The comparisons the report states, judged together (multiple comparisons and
         #: clustering: :mod:`vcop.metrics.comparisons`); None: each by the engine's own test.
         self.comparisons: ComparisonFamily | None = None
+        self._other_dates: dict[date, FigureBook] = {}
+
+    def as_of_date(self, as_of: date) -> FigureBook:
+        """The same figures as the engine computes them as of another date (an earlier rolling
+        year), made once per book: a paper drafted twice computes them once. Only a book with a
+        backend has them (a partner release holds its own date only)."""
+        if self.backend is None:
+            raise ValueError("a book cut from a release has no figures for another date")
+        if as_of not in self._other_dates:
+            self._other_dates[as_of] = FigureBook(
+                self.backend, as_of, catalogue=self.catalogue, targets=self.targets,
+                threshold=self.threshold,
+            )  # fmt: skip
+        return self._other_dates[as_of]
 
     @classmethod
     def of_release(

@@ -28,6 +28,10 @@ The rules, the same in every report:
   not vary has **no variation to judge**: no limits and no signal, so no "special cause".
 * A target is named only when the engine judged against it (an adopted target in force on the
   as-of date), with its source.
+* What **drove** a significant change is said from the data, never as a cause: the groups (areas,
+  districts, obligations) whose contributions (:mod:`vcop.metrics.drivers`) make up most of it,
+  "most of the rise was in North (+2.4 points of the force's +3.7)", each named group's own
+  figure cited. Figures that did not move are named together in one sentence, not one each.
 
 Each function returns finished text and cites every number through the report's
 :class:`~vcop.reports.figures.FigureBook`.
@@ -40,6 +44,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from vcop.metrics.comparisons import ComparisonFamily
+from vcop.metrics.drivers import DECOMPOSABLE, NotAWhole, contributions, leading
 from vcop.metrics.engine import same_age
 from vcop.metrics.periods import windows
 from vcop.metrics.spc import NO_VARIATION
@@ -291,3 +296,131 @@ def moved_sentence(
             f"normal variation or unchanged{rest}."
         )
     return none + ("" if not rest else " Some have no figure a year before.")
+
+
+#: A minus sign, for a negative contribution ("−2.4 points").
+MINUS = "\u2212"
+
+
+def signed(x: float, unit: str) -> str:
+    """A change with its sign: "+2.4" / "−2.4" (points for a rate), "+120" for a count."""
+    text = _amount(abs(x), unit)
+    return ("+" if x > 0 else MINUS if x < 0 else "") + text
+
+
+def listing(items: Sequence[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    items = [i for i in items if i]
+    if len(items) < 2:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def drivers_sentence(
+    book: FigureBook,
+    v: MetricValue,
+    parts: Sequence[tuple[MetricValue, str]],
+    where: str,
+    *,
+    by: str,
+    which: Which = "year_ago",
+) -> str:
+    """What drove a significant change of ``v``, from its groups' figures (``parts``: each
+    group's value and its name, together the whole of ``v``): "By district, most of the rise of
+    3.7 points was in Northbury (+1.7 points; 79.4% there, n = 859)." Each group named
+    has its current figure cited. "" when the change is not significant, is small, or the groups
+    do not add up to the whole (the contributions are arithmetic on the engine's figures:
+    :mod:`vcop.metrics.drivers`)."""
+    change = change_of(v, which, book.comparisons)
+    if change is None or change.claim not in ("higher", "lower") or change.small:
+        return ""
+    if v.kind not in DECOMPOSABLE or not parts:
+        return ""
+    earlier = book.estimate(v, which)
+    assert earlier is not None
+    split = []
+    for p, _ in parts:
+        then = book.estimate(p, which)
+        if then is None:
+            return ""
+        split.append((p.group, p.current, then))
+    try:
+        found = contributions(v.kind, (v.current, earlier), split)
+    except NotAWhole:
+        return ""
+    total = (v.current.value or 0.0) - (earlier.value or 0.0)
+    top = leading(found, total)
+    if not top:
+        return ""
+    names = {p.group: (p, name) for p, name in parts}
+    noun = " points" if v.unit == "proportion" else ""
+    rise = "rise" if total > 0 else "fall"
+    cited = []
+    for c in top:
+        p, name = names[c.group]
+        figure = f"{book.cite(p, where, small=True)} there, n = {book.cite_n(p, where)}"
+        cited.append(f"{name} ({signed(c.change, v.unit)}{noun}; {figure})")
+    share = sum(c.change for c in top) / total
+    lead = "most of the" if share > 0.5 else "the largest part of the"
+    return f"By {by}, {lead} {rise} of {_amount(abs(total), v.unit)}{noun} was in {listing(cited)}."
+
+
+def steady_sentence(
+    book: FigureBook,
+    items: Sequence[tuple[MetricValue, str]],
+    where: str = "",
+    *,
+    which: Which = "year_ago",
+    then: bool = False,
+) -> str:
+    """The figures among ``items`` (value, name) that did not move, in one sentence: "Ease of
+    contact, actions taken and treatment by staff are within normal variation of the 12 months
+    ending June 2024." ("" when none). With ``then``, the earlier figures too, cited at
+    ``where`` ("… of the 12 months ending June 2024 (88.4% and 80.2%)"); else the tables beside give them."""
+    steady = [
+        (v, name)
+        for v, name in items
+        if (c := change_of(v, which, book.comparisons)) is not None
+        and c.claim in ("normal variation", "unchanged")
+    ]
+    if not steady:
+        return ""
+    first = steady[0][0]
+    earlier = book.estimate(first, which)
+    assert earlier is not None
+    when = period_words(earlier, first.period)
+    stood = as_it_stood(first, which)
+    names = [name for _, name in steady]
+    if len(steady) == 1:
+        subject, verb = names[0], "is"
+    elif len(steady) == 2:
+        subject, verb = f"Both {names[0][0].lower()}{names[0][1:]} and {names[1]}", "are"
+    else:
+        subject, verb = listing(names), "are"
+    subject = subject[0].upper() + subject[1:]
+    brackets = ""
+    if then:
+        figures = [book.cite(v, where, which, small=True) for v, _ in steady]
+        brackets = f" ({listing(figures)}{', ' + stood if stood else ''})"
+    elif stood:
+        brackets = f" ({stood})"
+    return f"{subject} {verb} within normal variation of {when}{brackets}."
+
+
+def compared_sentences(
+    book: FigureBook,
+    items: Sequence[tuple[MetricValue, str]],
+    where: str,
+    *,
+    which: Which = "year_ago",
+) -> str:
+    """How each of ``items`` (value, subject) compares with its earlier window: a sentence for
+    each that moved significantly (with its size and interval) or cannot be tested, and one
+    sentence for all those that did not move, with their earlier figures."""
+    out = []
+    for v, name in items:
+        c = change_of(v, which, book.comparisons)
+        if c is not None and c.claim not in ("normal variation", "unchanged"):
+            out.append(change_sentence(book, v, where, which=which, subject=name))
+    out.append(steady_sentence(book, items, where, which=which, then=True))
+    return " ".join(t for t in out if t)
