@@ -173,9 +173,11 @@ def test_no_hostile_value_is_a_server_error(
     for route in get_routes(served):
         url = fill(route.path, webdata)
         names = reads[route.path]
-        # the HTML page and the CSV twin of a page whose JSON twin gets every value
+        # the HTML page and the CSV twin of a page whose JSON twin gets every value; the PDF
+        # twin reads its parameters through the same page function as the HTML, so it gets
+        # only the common names all at once (rendering a PDF per value would take minutes)
         twin = route.path.endswith(".csv") or twin_path(route.path, "json") in reads
-        for name in sorted(names):
+        for name in sorted(names) if not route.path.endswith(".pdf") else ():
             for value in RENDERED if twin else HOSTILE:
                 walked += 1
                 if (problem := _problem(client, url, [name], value)) is not None:

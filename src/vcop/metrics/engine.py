@@ -49,6 +49,7 @@ from vcop.spec.metrics import (
     load_catalogue,
     sources,
 )
+from vcop.store.coverage import NEEDS_FORCE_EXTRACT
 
 Group = tuple[str, ...]
 #: Aggregates per (metric index in the batch, window, group).
@@ -108,6 +109,17 @@ def _packaged_code_hash() -> list[str]:
         return [load_code().definitions_hash(LocalStandards())]
     except Exception:  # no usable Code definitions: the catalogue alone
         return []
+
+
+def _rows_in(backend: ibis.BaseBackend, name: str) -> bool:
+    if not _has_table(backend, name):
+        return False
+    return bool(backend.table(name).limit(1).count().to_pyarrow().as_py())
+
+
+def _published_only(backend: ibis.BaseBackend) -> bool:
+    """Whether the database holds crimes but no victims (a published-data import)."""
+    return _rows_in(backend, "crimes") and not _rows_in(backend, "victims")
 
 
 def _has_table(backend: ibis.BaseBackend, name: str) -> bool:
@@ -762,6 +774,10 @@ def compute(
     if _has_table(backend, LEDGER):
         dates, code_hashes = _ledger_stamps(backend)
         ledger_ok = dates == [as_of]
+    if wants_ledger and not ledger_ok and _published_only(backend):
+        # published data (no victims): say once what it cannot give, not "run vcop evaluate"
+        result.notes.append(NEEDS_FORCE_EXTRACT)
+    elif _has_table(backend, LEDGER):
         if not ledger_ok and wants_ledger:
             seen = ", ".join(d.isoformat() for d in dates) or "no date (it is empty)"
             result.notes.append(

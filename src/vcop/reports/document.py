@@ -93,6 +93,9 @@ class Document:
     marking: str = "OFFICIAL"
     memo: list[tuple[str, str]] = field(default_factory=list)
     blocks: list[Block] = field(default_factory=list)
+    #: The first page's orientation in the PDF ("landscape" for a wide dashboard page); a
+    #: :class:`PageBreak` may change it for the pages after it.
+    orientation: str = "portrait"
 
     def add(self, *blocks: Block) -> None:
         self.blocks.extend(blocks)

@@ -103,16 +103,14 @@ class MetricsView:
         return backend
 
     def as_of(self) -> date | None:
-        """The ledger's as-of date; with no ledger, the last day any crime was reported."""
+        """The ledger's as-of date; with no ledger (or an empty one), the last day the crimes
+        cover (for month-stamped data, the last day of the latest month)."""
         ledger = ledger_as_of(self.store)
         if ledger is not None:
             return ledger
+        from vcop.store.coverage import latest_data_day
 
-        def last_crime() -> date | None:
-            value = self.store.scalar("SELECT max(reported_at)::DATE FROM crimes")
-            return value if isinstance(value, date) else None
-
-        return self.store.cached(("last_crime",), last_crime)
+        return self.store.cached(("last_crime",), lambda: latest_data_day(self.store.cursor()))
 
     def figures(self, user: User, threshold: int) -> Figures:
         """The figures ``user`` may see: the force's, or for a partner the release of the latest

@@ -31,12 +31,14 @@ ITEMS: list[tuple[str, str, Permission]] = [
 ]
 
 
-def navigation(user: User | None, path: str) -> list[NavItem]:
+def navigation(user: User | None, path: str, only: frozenset[str] | None = None) -> list[NavItem]:
+    """The items ``user`` may open (and, with ``only``, that are among those pages: a build of
+    published data supports only some, see :data:`vcop.web.public.PAGES`)."""
     if user is None:
         return []
     items = []
     for label, href, permission in ITEMS:
-        if not user.may(permission):
+        if not user.may(permission) or (only is not None and href not in only):
             continue
         active = path == href if href == "/" else path == href or path.startswith(href + "/")
         items.append(NavItem(label, href, permission, active))

@@ -28,7 +28,7 @@ from vcop.web import audit
 from vcop.web.auth import Permission, Session, User
 from vcop.web.db import WebStore
 
-Format = Literal["html", "json", "csv"]
+Format = Literal["html", "json", "csv", "pdf"]
 ColumnKind = Literal[
     "text",
     "number",
@@ -159,6 +159,12 @@ class Ctx:
     def user(self) -> User:
         return self.session.user
 
+    @property
+    def as_shown(self) -> bool:
+        """Whether the answer is the page a person reads (HTML, or its PDF: paged and cut as
+        the page is), not a data twin (JSON, CSV) that holds every row."""
+        return self.fmt in ("html", "pdf")
+
     def param(self, name: str, *, max_length: int = MAX_PARAM_LENGTH) -> str | None:
         """The query parameter ``name`` as text, trimmed (None when absent or blank); 400 when it
         is longer than ``max_length`` characters or holds a control character (such as NUL)."""
@@ -282,9 +288,9 @@ def page(
     """Register a page function at ``path`` (and its ``.json``/``.csv`` twins) under ``permission``."""
 
     def register(fn: PageFunction) -> PageFunction:
-        formats: Sequence[Format] = ("json", "csv", "html") if twins else ("html",)
+        formats: Sequence[Format] = ("json", "csv", "pdf", "html") if twins else ("html",)
         for fmt in formats:  # twins first: /victims/{id}.json must not match /victims/{id}
-            endpoint = _endpoint(fn, fmt)
+            endpoint = _endpoint(fn, fmt, path, permission)
             endpoint.vcop_permission = permission  # type: ignore[attr-defined]
             router.add_api_route(
                 twin_path(path, fmt),
@@ -307,17 +313,49 @@ def twin_path(path: str, fmt: Format) -> str:
     return ("/index" if path == "/" else path) + f".{fmt}"
 
 
-def _endpoint(fn: PageFunction, fmt: Format) -> Callable[[Request], Response]:
+def _endpoint(
+    fn: PageFunction, fmt: Format, path: str, permission: Permission
+) -> Callable[[Request], Response]:
     def endpoint(request: Request) -> Response:
         ctx = make_ctx(request, fmt)
-        result = fn(ctx)
+        from vcop.web import public
+
+        special = _published_data_page(ctx, path)
+        result = special or fn(ctx)
         if isinstance(result, Response):
             return result
+        if special is None and public.published_only(ctx.store):
+            public.strip_note(result)  # said once, on the overview
+        if fmt == "pdf":
+            from vcop.web.pdf import pdf_response
+
+            # a record-level page is marked as such on every printed page
+            sensitive = permission in (Permission.record, Permission.audit)
+            return pdf_response(
+                ctx, result, marking="OFFICIAL-SENSITIVE" if sensitive else "OFFICIAL"
+            )
         return render(ctx, result)
 
     endpoint.__name__ = f"{fn.__name__}_{fmt}"
     endpoint.__doc__ = fn.__doc__
     return endpoint
+
+
+def _published_data_page(ctx: Ctx, path: str) -> Page | None:
+    """On a build of published data only (no victims): the overview of what the data support
+    at ``/``, and the one sentence saying a victim-level page needs a force extract; None on
+    any other page, or on a force's own build (see :mod:`vcop.web.public`)."""
+    from vcop.web import public
+    from vcop.web.nav import ITEMS as NAV_ITEMS
+
+    if not public.published_only(ctx.store):
+        return None
+    if path == "/":
+        return public.overview(ctx)
+    if path in public.VICTIM_PAGES:
+        title = next((label for label, href, _ in NAV_ITEMS if href == path), "Find a victim")
+        return public.needs_extract(title)
+    return None
 
 
 def make_ctx(request: Request, fmt: Format) -> Ctx:
@@ -337,7 +375,7 @@ def make_ctx(request: Request, fmt: Format) -> Ctx:
 def render(ctx: Ctx, result: Page) -> Response:
     if ctx.fmt == "json":
         return JSONResponse(
-            json.loads(json.dumps(page_json(result), default=_json_default)),
+            json.loads(json.dumps(page_json(result, _json_stamp(ctx)), default=_json_default)),
             status_code=result.status_code,
         )
     if ctx.fmt == "csv":
@@ -359,10 +397,12 @@ def render(ctx: Ctx, result: Page) -> Response:
     )
 
 
-def page_json(result: Page) -> dict[str, Any]:
+def page_json(result: Page, stamp: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The page as JSON; ``stamp`` (when the data were loaded, the ledger's as-of date) goes
+    into its ``meta``, as the line on every page says it."""
     return {
         "title": result.title,
-        "meta": result.meta,
+        "meta": {**result.meta, **(stamp or {})},
         "notes": result.notes,
         "tables": {
             t.name: {
@@ -373,6 +413,16 @@ def page_json(result: Page) -> dict[str, Any]:
             for t in result.tables
         },
     }
+
+
+def _json_stamp(ctx: Ctx) -> dict[str, Any]:
+    """The data's stamp for a JSON twin's ``meta`` (``data_loaded_at``, ``ledger_as_of``)."""
+    stamp = data_stamp(ctx.request)
+    out = {"data_loaded_at": stamp["loaded_at"], "ledger_as_of": stamp["ledger_as_of"]}
+    if stamp.get("published_data_only"):
+        out["published_data_only"] = True
+        out["data_as_of"] = stamp.get("data_as_of")
+    return out
 
 
 def table_csv(table: Table) -> str:
@@ -399,19 +449,25 @@ def _json_default(value: Any) -> Any:
 
 def template_globals(request: Request) -> dict[str, Any]:
     """What every template gets: the user, their CSRF token, navigation and twin links."""
+    from vcop.web import public
     from vcop.web.nav import navigation
 
     session: Session | None = getattr(request.state, "session", None)
     path = request.url.path
     query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "table"])
+    store: WebStore = request.app.state.vcop.store
+    published = session is not None and public.published_only(store)
     return {
         "stamp": data_stamp(request) if session else None,
         "session": session,
         "user": session.user if session else None,
         "csrf_token": session.csrf if session else None,
-        "nav": navigation(session.user if session else None, path),
+        "nav": navigation(
+            session.user if session else None, path, public.PAGES if published else None
+        ),
         "twin": {
-            fmt: twin_path(path, fmt) + (f"?{query}" if query else "") for fmt in ("json", "csv")
+            fmt: twin_path(path, fmt) + (f"?{query}" if query else "")
+            for fmt in ("json", "csv", "pdf")
         },
         "path": path,
     }
@@ -422,7 +478,15 @@ def data_stamp(request: Request) -> dict[str, Any]:
     ``loaded_at`` and the last ledger run's ``as_of``), for the line on every page; read once
     per build (a build never changes)."""
     from vcop.store.status import build_facts
+    from vcop.web import public
 
     store: WebStore = request.app.state.vcop.store
     facts = store.cached(("build_facts",), lambda: build_facts(store.cursor()))
+    if public.published_only(store):  # no ledger to date: the last day the data cover
+        return {
+            "loaded_at": facts["last_load_at"],
+            "ledger_as_of": None,
+            "published_data_only": True,
+            "data_as_of": request.app.state.vcop.metrics.as_of(),
+        }
     return {"loaded_at": facts["last_load_at"], "ledger_as_of": facts["ledger_as_of"]}

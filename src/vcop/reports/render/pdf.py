@@ -202,7 +202,7 @@ def _pdf_story(doc: Document, width: float, height: float) -> list[Any]:
     """The flowables of ``doc``; ``width`` and ``height``: a portrait page's frame (a landscape
     one swaps the page's sides)."""
     styles = _pdf_styles(_number_indent(doc))
-    landscape = False
+    landscape = doc.orientation == "landscape"
     wide = width + (PAGE_HEIGHT_CM - PAGE_WIDTH_CM) * cm
     tall = height - (PAGE_HEIGHT_CM - PAGE_WIDTH_CM) * cm
     story: list[Any] = [rl.Paragraph(_rl(doc.title), styles["title"])]
@@ -282,6 +282,8 @@ def _pdf_build(doc: Document, total_pages: int | None) -> tuple[bytes, int]:
     for name, size in (("portrait", A4), ("landscape", landscape(A4))):
         frame = Frame(side, bottom, size[0] - 2 * side, size[1] - top - bottom, id=name)
         templates.append(rl.PageTemplate(id=name, frames=[frame], onPage=decorate, pagesize=size))
+    if doc.orientation == "landscape":  # the first template is the first page's
+        templates.reverse()
     template.addPageTemplates(templates)
     story = _pdf_story(doc, template.width, template.height)
     template.build(story)

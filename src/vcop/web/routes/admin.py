@@ -27,7 +27,7 @@ def access_log(ctx: Ctx) -> Page:
         "victim_id": ctx.param("victim_id"),
         "action": ctx.param("action"),
     }
-    limit = HTML_LIMIT if ctx.fmt == "html" else None
+    limit = HTML_LIMIT if ctx.as_shown else None
     rows = access_log_store.entries(ctx.ops, newest_first=True, limit=limit, **filters)  # type: ignore[arg-type]
     total = access_log_store.count(ctx.ops, **filters)  # type: ignore[arg-type]
     shown = {k: str(v) for k, v in filters.items() if v is not None}

@@ -117,7 +117,7 @@ def rejects(ctx: Ctx) -> Page:
     where, params = "", []
     if batch is not None:
         where, params = "WHERE batch_id = ?", [batch]
-    limit = "" if ctx.fmt != "html" else f" LIMIT {HTML_LIMIT + 1}"
+    limit = "" if not ctx.as_shown else f" LIMIT {HTML_LIMIT + 1}"
     rows = ctx.store.query(
         'SELECT batch_id, file, table_name, "row", "column", value, reason FROM rejects '
         f'{where} ORDER BY batch_id, file, "row", "column"{limit}',
@@ -126,7 +126,7 @@ def rejects(ctx: Ctx) -> Page:
     total = int(ctx.store.scalar(f"SELECT count(*) FROM rejects {where}", params) or 0)
     for r in rows:
         r["file"] = PurePath(str(r["file"])).name
-    shown = rows[:HTML_LIMIT] if ctx.fmt == "html" else rows
+    shown = rows[:HTML_LIMIT] if ctx.as_shown else rows
     # Rejected rows hold record values: reading them is logged, with the rows shown.
     ctx.log(
         "rejects",

@@ -153,7 +153,7 @@ def worklist_page(
     }
     items = sum(counts.values()) if category is None else counts[category]
     total = journeys.worklist_victim_count(ctx.store, wl) if view == "victim" else items
-    paged = ctx.fmt == "html"
+    paged = ctx.as_shown
     pages = max(1, ceil(total / size))
     limit, offset = (size, (page_no - 1) * size) if paged else (None, 0)
     if view == "victim":
