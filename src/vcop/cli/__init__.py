@@ -13,6 +13,7 @@ from vcop.cli import profile as _profile  # noqa: F401  (profile init, profile c
 from vcop.cli import report_return as _report_return  # noqa: F401  (report compliance-return)
 from vcop.cli import reports as _reports  # noqa: F401  (report sample)
 from vcop.cli import rules as _rules  # noqa: F401  (check, evaluate, entitlements, explain)
+from vcop.cli import scale as _scale  # noqa: F401  (export parquet; --engine spark)
 from vcop.cli import settings as _settings  # noqa: F401  (settings show, settings path)
 from vcop.cli import web as _web  # noqa: F401  (serve, users)
 from vcop.cli.app import app

@@ -30,12 +30,12 @@ from functools import cache
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, NoReturn
 
-import duckdb
-
 from vcop.cli.app import fail, open_ops_store
-from vcop.store.access_log import Access, Record, append, os_user
 
 if TYPE_CHECKING:  # vcop.web is imported when used: it loads the whole dashboard
+    import duckdb
+
+    from vcop.store.access_log import Record
     from vcop.web.auth import Permission, Role, User
 
 #: Where a scheduled job (no terminal) gives the account's password.
@@ -79,6 +79,8 @@ def log_access(
     records: Iterable[tuple[str | None, str | None]] = (),
 ) -> None:
     """Append one entry to the access log for a command's record-level output."""
+    from vcop.store.access_log import Access, append, os_user
+
     ops = open_ops_store(db)
     try:
         append(
@@ -214,6 +216,7 @@ def record_reader(
     ``victim_id``/``crime_id`` and why — and ends the command (exit 3). Wrong passwords count
     towards the dashboard's sign-in throttle (per account, and per OS user as the address).
     """
+    from vcop.store.access_log import os_user
     from vcop.web.auth import Permission, Role, Throttle, User, totp_matches, verify_password
 
     why = require_reason(reason, what)

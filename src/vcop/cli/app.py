@@ -6,15 +6,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-import duckdb
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from vcop.config import Settings, SettingsError, load_settings
-from vcop.store import StoreError, connect
 
 if TYPE_CHECKING:
+    import duckdb
+
     from vcop.store.ops import OpsStore
 
 app = typer.Typer(
@@ -32,6 +32,8 @@ err_console = Console(stderr=True, soft_wrap=True)
 
 def open_store(db: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the database for a command, or exit with a message that names the file."""
+    from vcop.store import StoreError, connect
+
     try:
         return connect(db, read_only=read_only)
     except StoreError as exc:

@@ -8,9 +8,8 @@ import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Literal, NoReturn, TypeVar
 
-import duckdb
 import typer
 from rich.markup import escape
 from rich.progress import (
@@ -25,18 +24,34 @@ from rich.table import Table as RichTable
 from vcop.cli.app import app, console, err_console, fail, open_store, ops_path_setting
 from vcop.config import DEFAULT_DB
 from vcop.export import csv_writer, safe_row
-from vcop.ingest import AGENCIES, ExtractError, FileResult, LoadResult, load_paths
-from vcop.ingest.history import RetirePolicy
-from vcop.ingest.load import Progress as LoadProgress
 from vcop.ingest.thresholds import (
     DEFAULT_MAX_REJECT_SHARE,
     DEFAULT_MAX_RETIRE_SHARE,
     Thresholds,
     parse_share,
 )
-from vcop.spec.profile import Profile, ProfileError, load_profile
-from vcop.store import StoreError
-from vcop.store.build import changing
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from vcop.ingest import FileResult, LoadResult
+    from vcop.ingest.history import RetirePolicy
+    from vcop.ingest.load import Progress as LoadProgress
+    from vcop.spec.profile import Profile
+
+#: The bodies whose extracts load (``vcop ingest --agency``), as the help text names them. They are
+#: the schema's ``agencies`` value list (``vcop.ingest.AGENCIES``, police first); reading the schema
+#: would cost every command's start-up, so the list is written here and a test holds them equal.
+AGENCY_IDS: tuple[str, ...] = (
+    "police",
+    "cps",
+    "wcu",
+    "hmcts",
+    "hmpps",
+    "parole_board",
+    "victim_hub",
+    "any_service_provider",
+)
 
 DbOption = Annotated[Path, typer.Option("--db", help="The vcop DuckDB database file.")]
 
@@ -86,7 +101,7 @@ def ingest(
         str | None,
         typer.Option(
             "--agency",
-            help=f"Load one body's own extract: {', '.join(AGENCIES)}. A partner's may hold only "
+            help=f"Load one body's own extract: {', '.join(AGENCY_IDS)}. A partner's may hold only "
             "the tables it supplies; rows of tables with an agency column take this agency and "
             "any naming another is rejected. Default: a plain extract (the police's, or one "
             "whose rows carry their own agency).",
@@ -155,7 +170,10 @@ def ingest(
     is busy; 3 loaded, with warnings past a threshold (a file that is not a table of the profile,
     rejects past --max-reject-share, retirements past --max-retire-share).
     """
+    from vcop.ingest import AGENCIES, load_paths
     from vcop.ingest import summary as ingest_summary
+    from vcop.ingest.history import RetirePolicy
+    from vcop.spec.profile import ProfileError, load_profile
 
     limits = Thresholds(max_reject_share, max_retire_share)
     as_json = summary is SummaryFormat.json
@@ -230,7 +248,9 @@ def _dry_run(
 ) -> None:
     """`vcop ingest --dry-run`: the load on a scratch copy of the database, thrown away."""
     from vcop.cli.profile import print_rejects
+    from vcop.ingest import ExtractError
     from vcop.ingest.dry_run import dry_run_load
+    from vcop.store import StoreError
 
     try:
         result, rejects = dry_run_load(
@@ -262,6 +282,9 @@ def run_load(
     ``changed(result)`` says it changed something); a bad extract (exit 1) or Ctrl-C ends it with
     nothing written, and a dashboard reading the build keeps serving it throughout. A database
     that cannot be opened or is busy exits 2. ``on_error(message, code)`` is told first."""
+    from vcop.ingest import ExtractError
+    from vcop.store import StoreError
+    from vcop.store.build import changing
 
     def stop(message: str, code: int) -> NoReturn:
         if on_error is not None:

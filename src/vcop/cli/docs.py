@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from vcop.cli.app import app, console, fail
-from vcop.spec.docs import GENERATED
 
 
 @app.command()
@@ -19,6 +18,8 @@ def docs(
     ] = False,
 ) -> None:
     """Write the generated documents (data dictionary, …) from the definitions."""
+    from vcop.spec.docs import GENERATED
+
     stale = []
     for relative, make in GENERATED.items():
         path = root / relative

@@ -11,7 +11,6 @@ from vcop.cli.access import record_reader
 from vcop.cli.app import app, console, fail, open_store
 from vcop.cli.data import DbOption, OutputFormat, _emit
 from vcop.config import DEFAULT_DB
-from vcop.harm import concentration, harm_by_area, victims_by_harm
 
 harm_app = typer.Typer(
     help="Crime harm (Cambridge Crime Harm Index and ONS Crime Severity Score).",
@@ -36,6 +35,8 @@ def harm_areas(
     output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
 ) -> None:
     """Crimes and harm (CCHI days, CSS) per place and month."""
+    from vcop.harm import harm_by_area
+
     if level not in ("district", "area", "force", "lsoa_code"):
         fail("--level must be one of district, area, force, lsoa_code")
     con = open_store(db, read_only=True)
@@ -54,6 +55,8 @@ def harm_concentration(
     ] = 0.05,
 ) -> None:
     """What share of the force area's harm falls in its most harmed LSOAs."""
+    from vcop.harm import concentration
+
     con = open_store(db, read_only=True)
     c = concentration(con, start=_day(start), end=_day(end), index=index, top_share=top)  # type: ignore[arg-type]
     console.print(
@@ -88,6 +91,8 @@ def harm_victims(
     may run it, with their password and a reason, and every run is written to the access log
     with who, when, why and every victim listed.
     """
+    from vcop.harm import victims_by_harm
+
     if index not in ("cchi", "css"):
         fail("--index must be cchi or css")
     detail = f"as_of={as_of.date()} area={area or 'all'} top={top} index={index}"

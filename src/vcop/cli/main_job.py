@@ -20,11 +20,6 @@ from rich.table import Table as RichTable
 from vcop.cli.app import app, console, fail, open_ops_store, ops_path_setting
 from vcop.cli.data import print_load_summary
 from vcop.config import DEFAULT_DB
-from vcop.ingest import ExtractError, load_paths
-from vcop.spec.profile import load_profile
-from vcop.spec.schema import load_schema
-from vcop.store import StoreError
-from vcop.store.build import changing
 
 DEMO_END = dt.datetime(2025, 6, 30)
 
@@ -64,7 +59,11 @@ def demo(
     port: Annotated[int, typer.Option(help="Dashboard port.")] = 8000,
 ) -> None:
     """Build the Demoshire demo force and run vcop on it: generate, load, evaluate, serve."""
+    from vcop.ingest import ExtractError, load_paths
     from vcop.rules.ledger import evaluate, last_run
+    from vcop.spec.profile import load_profile
+    from vcop.store import StoreError
+    from vcop.store.build import changing
     from vcop.synth import GENERATOR_VERSION, generate
     from vcop.web.auth import DEMO_ACCOUNT, ensure_demo_account
 
@@ -130,6 +129,8 @@ def demo(
 def print_store_summary(con: object) -> None:
     """Rows in each canonical table of the store."""
     import duckdb
+
+    from vcop.spec.schema import load_schema
 
     assert isinstance(con, duckdb.DuckDBPyConnection)
     table = RichTable(title="What the database holds", title_justify="left")

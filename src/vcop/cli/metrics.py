@@ -26,22 +26,26 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from vcop.cli.app import app, cli_settings, err_console, fail, open_store
-from vcop.cli.metrics_table import print_catalogue, print_table
+from vcop.cli.scale import (
+    ConfOption,
+    Engine,
+    EngineOption,
+    MasterOption,
+    SourceOption,
+    metrics_on_spark_command,
+)
 from vcop.config import DEFAULT_DB
 from vcop.export import csv_writer, safe_row
-from vcop.metrics.engine import MetricsError, Result, compute
 from vcop.metrics.periods import PeriodKind, month_end
-from vcop.metrics.release import month_ends_before, partner_splits
-from vcop.metrics.targets import Targets, targets_for_db
-from vcop.metrics.values import RECORD_COLUMNS
-from vcop.spec.check import DefinitionError
-from vcop.spec.metrics import LEDGER, Catalogue, load_catalogue
 
 if TYPE_CHECKING:
     import duckdb
     import ibis
 
+    from vcop.metrics.engine import Result
+    from vcop.metrics.targets import Targets
     from vcop.reports.source import ReportSource
+    from vcop.spec.metrics import Catalogue
 
 
 class MetricsFormat(StrEnum):
@@ -101,6 +105,18 @@ def metrics(
         bool,
         typer.Option("--list", help="List the metrics and breakdowns in the catalogue, and stop."),
     ] = False,
+    engine: EngineOption = Engine.duckdb,
+    source: SourceOption = None,
+    ledger: Annotated[
+        str | None,
+        typer.Option(
+            "--ledger",
+            metavar="LEDGER",
+            help="With --engine spark: the ledger `vcop evaluate --engine spark` wrote.",
+        ),
+    ] = None,
+    master: MasterOption = None,
+    conf: ConfOption = None,
 ) -> None:
     """Compute the metric catalogue for a period ending on the as-of date.
 
@@ -109,7 +125,16 @@ def metrics(
     is provisional or not comparable, and the force's adopted target (targets.yaml beside the
     database). The database is never changed: when its ledger was evaluated for another date, a
     ledger as of --as-of is evaluated in memory. See docs/metrics.md for every definition.
+
+    With --engine spark the figures are computed by PySpark over a lake (`vcop export parquet`)
+    and a ledger evaluated there (--ledger), by the same expressions (docs/spark.md).
     """
+    from vcop.cli.metrics_table import print_catalogue
+    from vcop.metrics.engine import MetricsError, compute
+    from vcop.metrics.targets import targets_for_db
+    from vcop.spec.check import DefinitionError
+    from vcop.spec.metrics import load_catalogue
+
     try:
         catalogue = load_catalogue()
     except DefinitionError as exc:
@@ -122,6 +147,19 @@ def metrics(
             "--as-of DATE is required (the figures are as of that date; vcop never reads the clock)"
         )
     filters = parse_filters(filter_ or [])
+    if engine is Engine.spark:
+        if suppress:
+            fail("--suppress cuts from a release of the database: use --engine duckdb")
+        result = metrics_on_spark_command(
+            source, ledger, master, conf, as_of.date(), period.value, metrics=metric or None,
+            by=by, catalogue=catalogue, filters=filters or None,
+        )  # fmt: skip
+        from vcop.metrics.targets import Targets
+
+        _show(result, catalogue, Targets(), filters, metric, output, None)
+        return
+    if source is not None or ledger is not None or master is not None or conf:
+        fail("--source, --ledger, --master and --conf go with --engine spark")
     if not db.exists():
         fail(f"{db}: no such database")
     try:
@@ -152,6 +190,22 @@ def metrics(
                 result = _from_release(backend, day, period, by, metric, catalogue, targets, limit)
         except MetricsError as exc:
             fail(str(exc))
+    _show(result, catalogue, targets, filters, metric, output, limit)
+
+
+def _show(
+    result: Result,
+    catalogue: Catalogue,
+    targets: Targets,
+    filters: Mapping[str, str],
+    metric: Sequence[str] | None,
+    output: MetricsFormat,
+    limit: int | None,
+) -> None:
+    """Print the notes and the values (table, CSV or JSON)."""
+    from vcop.cli.metrics_table import print_table
+    from vcop.metrics.values import RECORD_COLUMNS
+
     notes = list(result.notes)
     if filters and not metric:
         notes += _unfilterable(catalogue, filters)
@@ -180,6 +234,8 @@ def _check_release_request(
     catalogue: Catalogue, day: date, by: str | None, filters: Mapping[str, str]
 ) -> None:
     """Exit with a message when ``--suppress`` asks for what no release publishes."""
+    from vcop.metrics.release import month_ends_before, partner_splits
+
     splits = partner_splits(catalogue)
     published = "force-wide" + "".join(f" and --by {s}" for s in splits)
     if day != month_end(day):
@@ -207,7 +263,7 @@ def _from_release(
     """The values of ``period`` (by ``by``) in the release of ``day``, built in memory."""
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
-    from vcop.metrics.engine import quietly
+    from vcop.metrics.engine import MetricsError, Result, quietly
     from vcop.metrics.release import build
 
     unknown = [m for m in metric_ids or () if m not in catalogue.metric_ids]
@@ -267,6 +323,8 @@ def _wants_ledger(catalogue: Catalogue, metric_ids: Sequence[str] | None, by: st
     """Whether a metric that will be computed counts the entitlement ledger: one asked for (all
     by default) that has the breakdown and the filters asked for. An unknown metric: no (the
     engine reports it before anything is computed)."""
+    from vcop.spec.metrics import LEDGER
+
     chosen = list(metric_ids or catalogue.metric_ids)
     if any(m not in catalogue.metric_ids for m in chosen):
         return False
@@ -308,6 +366,8 @@ def _nothing_computed(notes: Sequence[str], filters: Mapping[str, str]) -> str:
 
 def stored_ledger_dates(con: duckdb.DuckDBPyConnection) -> list[date] | None:
     """The as-of dates of the ledger stored in ``con`` (None: there is no ledger table)."""
+    from vcop.spec.metrics import LEDGER
+
     found = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'",
         [LEDGER],

@@ -27,7 +27,6 @@ from vcop.cli.app import (
 from vcop.cli.data import DbOption, share_option
 from vcop.config import DEFAULT_DB
 from vcop.export import csv_writer, safe_row
-from vcop.store import StoreError
 
 
 class Format(StrEnum):
@@ -483,6 +482,7 @@ def erase(
     entries for its own retention: it is the record of who read what.
     """
     from vcop.retention import erase_victim
+    from vcop.store import StoreError
     from vcop.store.access_log import os_user
     from vcop.store.build import changing
 
@@ -569,6 +569,7 @@ def retention_apply(
     oldest entries go: the hash of the last one removed is kept.
     """
     from vcop.retention import apply_retention, years_before
+    from vcop.store import StoreError
     from vcop.store.access_log import due_for_pruning, prune
     from vcop.store.build import changing
 

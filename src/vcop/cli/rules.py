@@ -11,36 +11,32 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import duckdb
-import ibis
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from vcop.cli.access import RecordReader, in_scope, record_reader
 from vcop.cli.app import app, cli_settings, console, err_console, fail, open_store, ops_path_setting
 from vcop.cli.data import DbOption, OutputFormat, _emit
+from vcop.cli.scale import (
+    ConfOption,
+    Engine,
+    EngineOption,
+    MasterOption,
+    SourceOption,
+    evaluate_on_spark_command,
+)
 from vcop.config import DEFAULT_DB
 from vcop.export import csv_writer, safe_row
-from vcop.rules.explain import NotFound, journey, render
-from vcop.rules.ledger import (
-    LEDGER_COLUMNS,
-    LEDGER_TABLE,
-    STATUSES,
-    build_ledger,
-    evaluate,
-    last_run,
-)
-from vcop.rules.sources import Sources
-from vcop.spec.check import CHECKS, DefinitionError, check_definitions
-from vcop.spec.code import LocalStandards, check_code, load_code
-from vcop.store import StoreError
-from vcop.store.access_log import Record
-from vcop.store.build import Change, changing
-from vcop.store.calendar import ensure_calendar
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from vcop.cli.access import RecordReader
+    from vcop.store.access_log import Record
+    from vcop.store.build import Change
 
 AsOfOption = Annotated[
     str,
@@ -97,6 +93,9 @@ def _as_of(value: str) -> date:
 
 
 def _load_code() -> Any:
+    from vcop.spec.check import DefinitionError
+    from vcop.spec.code import load_code
+
     try:
         return load_code()
     except DefinitionError as exc:
@@ -121,6 +120,9 @@ def check(
     ] = None,
 ) -> None:
     """Validate vcop's definitions and print every problem with its file and line."""
+    from vcop.spec.check import CHECKS, check_definitions
+    from vcop.spec.code import check_code, load_code
+
     problems = check_code(code_dir) if code_dir is not None else check_definitions()
     if profiles:
         from vcop.ingest.profile_schema import profile_file_problems
@@ -170,6 +172,9 @@ def obligation_listing(code: Any) -> list[str]:
 def _changing(db: Path, what: str) -> Iterator[Change]:
     """The build open for a change on a copy, published at the end; exits with a message when
     another command is changing it or it cannot be opened."""
+    from vcop.store import StoreError
+    from vcop.store.build import changing
+
     try:
         with changing(db, what, ops_path=ops_path_setting(db)) as change:
             yield change
@@ -197,14 +202,37 @@ def evaluate_command(
             "(setting standards.care_contract_days; default 5).",
         ),
     ] = None,
+    engine: EngineOption = Engine.duckdb,
+    source: SourceOption = None,
+    out: Annotated[
+        str | None,
+        typer.Option(
+            "--out",
+            metavar="LEDGER",
+            help="With --engine spark: where to write the ledger as Parquet (a folder or URI).",
+        ),
+    ] = None,
+    master: MasterOption = None,
+    conf: ConfOption = None,
 ) -> None:
-    """Build the entitlement ledger as of a date and store it (replacing the previous one)."""
+    """Build the entitlement ledger as of a date and store it (replacing the previous one).
+
+    With --engine spark it is evaluated by PySpark over a lake (`vcop export parquet`) and
+    written as Parquet to --out: the same expressions, the same rows (docs/spark.md).
+    """
+    from vcop.rules.ledger import LEDGER_TABLE, STATUSES, evaluate
+
     day = _as_of(as_of)
     code = _load_code()
     # the force's local standards (settings), unless given here
     standards = cli_settings(db).standards.local_standards(
         needs_assessment_days=needs_assessment_days, care_contract_days=care_contract_days
     )
+    if engine is Engine.spark:
+        evaluate_on_spark_command(day, source, out, master, conf, standards, code)
+        return
+    if source is not None or out is not None or master is not None or conf:
+        fail("--source, --out, --master and --conf go with --engine spark")
     started = time.perf_counter()
     with (
         _changing(db, "evaluate") as change,
@@ -279,6 +307,14 @@ def _stored_or_computed(
     """The ledger rows wanted: from the stored ledger if it is as of ``day`` and made by these
     definitions, otherwise computed now (not stored). With a ``reader``, only rows of the crimes
     it may see records of."""
+    import ibis
+
+    from vcop.cli.access import in_scope
+    from vcop.rules.ledger import LEDGER_COLUMNS, LEDGER_TABLE, build_ledger, last_run
+    from vcop.rules.sources import Sources
+    from vcop.spec.code import LocalStandards
+    from vcop.store.calendar import ensure_calendar
+
     code = _load_code()
     run = last_run(con)
     standards = run.standards if run is not None else LocalStandards()
@@ -374,6 +410,8 @@ def _grouped(
     con: duckdb.DuckDBPyConnection, ledger: _Ledger, by: GroupBy
 ) -> tuple[list[str], list[tuple[object, ...]]]:
     """Counts of the ledger's rows per obligation, status, area or unit (and per status)."""
+    from vcop.rules.ledger import STATUSES
+
     key = {"obligation": "obligation_id", "status": "status"}.get(by.value)
     place: dict[str, str] = {}
     if key is None:  # area or unit: the crime's
@@ -429,6 +467,8 @@ def entitlements(
     supervisors their unit's, officers their own cases), its password and --reason, and every
     victim and crime listed is written to the access log. --by prints counts only (no account).
     """
+    from vcop.cli.access import record_reader
+
     day = _as_of(as_of)
     record_level = by is None or victim is not None or crime is not None
     filters = (
@@ -544,6 +584,15 @@ def explain(
     supervisors: their unit's; officers: their own cases), its password and --reason, and is
     written to the access log.
     """
+    import ibis
+
+    from vcop.cli.access import in_scope, record_reader
+    from vcop.rules.explain import NotFound, journey, render
+    from vcop.rules.ledger import last_run
+    from vcop.rules.sources import Sources
+    from vcop.spec.code import LocalStandards
+    from vcop.store.calendar import ensure_calendar
+
     day = _as_of(as_of)
     detail = f"as_of={day}"
     reader = record_reader(

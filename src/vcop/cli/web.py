@@ -23,16 +23,19 @@ from vcop.cli.app import (
 )
 from vcop.config import DEFAULT_DB
 from vcop.export import csv_writer, safe_row
-from vcop.store import StoreError
-from vcop.web.auth import (
-    USER_COLUMNS,
-    AuthError,
-    Role,
-    add_user,
-    disable_user,
-    list_users,
-    set_password,
-)
+
+
+class Role(StrEnum):
+    """`vcop users add --role`: the values of :class:`vcop.web.auth.Role`, declared here so that
+    the command line starts without importing the web app (a test holds the two equal)."""
+
+    admin = "admin"
+    analyst = "analyst"
+    supervisor = "supervisor"
+    officer = "officer"
+    partner = "partner"
+    service = "service"
+
 
 DbOption = Annotated[Path, typer.Option("--db", help="The vcop DuckDB database file.")]
 
@@ -101,6 +104,9 @@ def users_add(
     cases, by --officer-id); partner (aggregate figures only, small numbers suppressed; tied to
     the body they work for by --agency, e.g. `--role partner --agency cps`).
     """
+    from vcop.web.auth import AuthError, add_user
+    from vcop.web.auth import Role as AuthRole
+
     if unit and role is Role.supervisor and not new_unit:
         problem = unknown_unit(db, unit)
         if problem:
@@ -109,7 +115,7 @@ def users_add(
     ops = open_ops_store(db)
     try:
         user = add_user(
-            ops, name, role, password, now=datetime.now(), area=area, district=district,
+            ops, name, AuthRole(role.value), password, now=datetime.now(), area=area, district=district,
             unit=unit, officer_id=officer_id, agency=agency,
         )  # fmt: skip
     except AuthError as exc:
@@ -178,6 +184,8 @@ def users_list(
     ] = UserFormat.table,
 ) -> None:
     """List the dashboard accounts (never their passwords)."""
+    from vcop.web.auth import USER_COLUMNS, list_users
+
     ops = open_ops_store(db)
     rows = list_users(ops)
     ops.close()
@@ -204,6 +212,8 @@ def users_disable(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Disable an account and end its sessions. Accounts are kept: the access log names them."""
+    from vcop.web.auth import AuthError, disable_user
+
     ops = open_ops_store(db)
     try:
         disable_user(ops, name, now=datetime.now())
@@ -223,6 +233,8 @@ def users_password(
 
     The password is read from standard input when piped, and asked for otherwise.
     """
+    from vcop.web.auth import AuthError, set_password
+
     password = _read_password(name)
     ops = open_ops_store(db)
     try:
@@ -247,7 +259,7 @@ def users_totp(
     Prints, once, the secret and the otpauth:// address to enter in the app; from then on the
     sign-in page asks for the app's 6-digit code too. Ends the account's sessions.
     """
-    from vcop.web.auth import disable_totp, enable_totp
+    from vcop.web.auth import AuthError, disable_totp, enable_totp
 
     ops = open_ops_store(db)
     try:
@@ -319,7 +331,9 @@ def serve(
     """
     import uvicorn
 
+    from vcop.store import StoreError
     from vcop.web import create_app
+    from vcop.web.auth import list_users
     from vcop.web.logs import configure_logging
 
     settings = cli_settings(db)

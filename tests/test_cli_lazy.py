@@ -1,0 +1,107 @@
+"""The command line starts light: `vcop --help` and `vcop <command> --help` import no engine.
+
+Each command imports what it needs inside its function (issue 15, a lazy CLI); a heavy import at
+the top of a command module would make every command, and every `--help`, pay for it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+#: Libraries no `--help` may import: statistics, the expression engine, Spark, data frames,
+#: workbooks and documents, the web stack, and vcop's own engines.
+HEAVY = (
+    "scipy",
+    "statsmodels",
+    "ibis",
+    "pyspark",
+    "polars",
+    "pandas",
+    "pyarrow",
+    "openpyxl",
+    "docx",
+    "reportlab",
+    "starlette",
+    "fastapi",
+    "uvicorn",
+    "duckdb",
+    "vcop.metrics.engine",
+    "vcop.rules.ledger",
+    "vcop.web",
+    "vcop.reports",
+)
+
+PROBE = """
+import json, sys
+from vcop.cli import main
+heavy = json.loads(sys.argv[2])
+sys.argv = ["vcop", *json.loads(sys.argv[1])]
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+print(json.dumps({"code": code, "loaded": sorted(m for m in heavy if m in sys.modules)}))
+"""
+
+
+def _imported(argv: list[str], *, check: bool = True) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(argv), json.dumps(HEAVY)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert not check or report["code"] in (0, None), done.stderr
+    return list(report["loaded"])
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["metrics", "--help"],
+        ["evaluate", "--help"],
+        ["ingest", "--help"],
+        ["serve", "--help"],
+        ["report", "board", "--help"],
+        ["export", "parquet", "--help"],
+    ],
+    ids=lambda a: " ".join(a),
+)
+def test_help_imports_no_heavy_library(argv: list[str]) -> None:
+    assert _imported(argv) == []
+
+
+def test_importing_the_cli_imports_no_heavy_library() -> None:
+    code = (
+        "import json, sys, vcop.cli; "
+        f"print(json.dumps(sorted(m for m in {list(HEAVY)!r} if m in sys.modules)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert json.loads(done.stdout) == []
+
+
+def test_the_probe_sees_a_heavy_import() -> None:
+    """The check can fail: a command that runs (not just its help) does import its engine."""
+    assert "duckdb" in _imported(["batches", "--db", "/nonexistent/x.duckdb"], check=False)
+
+
+def test_values_written_for_start_up_match_their_source() -> None:
+    """`--agency` and `--role` name their choices without loading the schema or the web app."""
+    from vcop.cli.data import AGENCY_IDS
+    from vcop.cli.web import Role
+    from vcop.ingest import AGENCIES
+    from vcop.web.auth import Role as AuthRole
+
+    assert AGENCY_IDS == AGENCIES
+    assert [r.value for r in Role] == [r.value for r in AuthRole]
