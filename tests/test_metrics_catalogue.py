@@ -123,8 +123,8 @@ def test_a_copy_of_the_catalogue_loads(copy: Path) -> None:
         ),
         (
             "response.yaml",
-            "breakdowns: [area, district, incident_type]",
-            "breakdowns: [area, distrct, incident_type]",
+            "breakdowns: [area, district, incident_type, delay_reason]",
+            "breakdowns: [area, distrct, incident_type, delay_reason]",
             "no breakdown 'distrct'",
         ),
         (
@@ -160,13 +160,13 @@ def test_a_copy_of_the_catalogue_loads(copy: Path) -> None:
         ),
         (
             "crime_outcomes.yaml",
-            "    breakdowns: [area, district, crime_type, domestic_abuse, sexual_offence, serious_sexual_offence, child_abuse, child_exploitation, age_band, sex, ethnicity, disability]",
+            "    breakdowns: [area, district, crime_type, domestic_abuse, sexual_offence, serious_sexual_offence, hate_crime, child_abuse, child_exploitation, age_band, sex, ethnicity, disability]",
             "    breakdowns: [area, enhanced]",
             "victim_crimes rows cannot be split by enhanced",
         ),
         (
             "crime_outcomes.yaml",
-            "    breakdowns: [area, district, crime_type, domestic_abuse, sexual_offence, serious_sexual_offence]\n",
+            "    breakdowns: [area, district, unit, crime_type, domestic_abuse, sexual_offence, serious_sexual_offence, hate_crime]\n",
             "    breakdowns: [area, child_abuse]\n",
             "crimes rows cannot be split by child_abuse",
         ),

@@ -38,6 +38,11 @@ PAGES = [
     ("analyst1", "/response-times"),
     ("analyst1", "/outcomes"),
     ("analyst1", "/services"),
+    ("analyst1", "/satisfaction?measure=satisfaction_whole_experience&by=area"),
+    ("analyst1", "/outcomes?measure=repeat_victimisation_rate&by=ethnicity"),
+    ("analyst1", "/outcomes?measure=outcome_type_share&by=crime_type"),
+    ("analyst1", "/response-times?measure=delay_reason_share&by=grade"),
+    ("super1", "/outcomes?measure=prosecution_possible_outcome_rate"),
     ("analyst1", "/metrics/compliance_by_right?group=11"),
     ("analyst1", "/metrics/referral_outcome_share"),
     ("analyst1", "/worklist"),
@@ -51,6 +56,7 @@ PAGES = [
     ("admin1", "/users"),
     ("partner1", "/"),
     ("partner1", "/compliance?by=area"),
+    ("partner1", "/satisfaction?measure=satisfaction_whole_experience&by=area"),
 ]
 
 

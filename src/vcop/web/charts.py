@@ -384,3 +384,85 @@ def point_map(
             ],
         },
     )
+
+
+def dot_plot(
+    rows: list[dict[str, Any]],
+    *,
+    x: str,
+    y: str,
+    x_title: str,
+    y_title: str,
+    description: str,
+    low: str | None = None,
+    high: str | None = None,
+    reference: float | None = None,
+    reference_title: str = "Whole",
+    percent: bool = False,
+) -> dict[str, Any]:
+    """A dot per row (``y`` the label, ``x`` the value), with its interval from ``low`` to
+    ``high`` drawn as a line through it where both are given, and ``reference`` (the whole the
+    groups are part of) as a dashed line: the chart of a split."""
+    keep = [y, x, *(k for k in (low, high) if k)]
+    values = [
+        {k: r.get(k) for k in keep}
+        for r in rows
+        if isinstance(r.get(x), int | float) and not isinstance(r.get(x), bool)
+    ]
+    fmt = ".1%" if percent else ",.1f"
+    axis: dict[str, Any] = {"format": ".0%"} if percent else {}
+    y_enc = {"field": y, "type": "nominal", "title": y_title, "sort": None,
+             "axis": {"labelLimit": 140}}  # fmt: skip
+    tooltip = [
+        {"field": y, "type": "nominal", "title": y_title},
+        {"field": x, "type": "quantitative", "title": x_title, "format": fmt},
+    ]
+    layers: list[dict[str, Any]] = []
+    if low and high:
+        ranged = [v for v in values if v.get(low) is not None and v.get(high) is not None]
+        tooltip += [
+            {"field": low, "type": "quantitative", "title": "Interval from", "format": fmt},
+            {"field": high, "type": "quantitative", "title": "Interval to", "format": fmt},
+        ]
+        if ranged:
+            layers.append(
+                {
+                    "data": {"values": ranged},
+                    "mark": {"type": "rule", "color": GREY, "strokeWidth": 2},
+                    "encoding": {
+                        "y": y_enc,
+                        "x": {"field": low, "type": "quantitative", "title": x_title, "axis": axis},
+                        "x2": {"field": high},
+                    },
+                }
+            )
+    layers.append(
+        {
+            "mark": {"type": "point", "filled": True, "size": 80, "color": BLUE},
+            "encoding": {
+                "y": y_enc,
+                "x": {"field": x, "type": "quantitative", "title": x_title, "axis": axis},
+                "tooltip": tooltip,
+            },
+        }
+    )
+    if reference is not None:
+        layers.append(
+            {
+                "data": {"values": [{"reference": reference, "label": reference_title}]},
+                "mark": {"type": "rule", "color": DARK_BLUE, "strokeDash": [4, 4]},
+                "encoding": {
+                    "x": {"field": "reference", "type": "quantitative"},
+                    "tooltip": [
+                        {"field": "label", "type": "nominal", "title": "Line"},
+                        {
+                            "field": "reference",
+                            "type": "quantitative",
+                            "title": x_title,
+                            "format": fmt,
+                        },
+                    ],
+                },
+            }
+        )
+    return _base(description, values, height=max(60, 28 * len(values)), layer=layers)

@@ -29,12 +29,14 @@ from typing import Any, Protocol, TypeVar
 
 import ibis
 
-from vcop.metrics.engine import Result, compute, quietly
+from vcop.metrics.comparisons import victim_counts
+from vcop.metrics.engine import Result, compute, quietly, resolve_filters
+from vcop.metrics.multiplicity import ClusterCounts
 from vcop.metrics.periods import PeriodKind
 from vcop.metrics.series import Series, monthly_series
 from vcop.metrics.spc import XmR
 from vcop.metrics.targets import TargetReading, Targets, targets_for_db
-from vcop.spec.metrics import Catalogue, load_catalogue
+from vcop.spec.metrics import Catalogue, Metric, load_catalogue
 from vcop.store.ops import OpsStore
 from vcop.web.auth import User
 from vcop.web.db import WebStore
@@ -187,6 +189,29 @@ class MetricsView:
                 filters=dict(key) or None, targets=self.targets,
             ),
         )  # fmt: skip
+
+    def victim_clusters(
+        self,
+        metric: Metric,
+        breakdown: tuple[str, ...],
+        as_of: date,
+        start: date,
+        end: date,
+        filters: Mapping[str, str] | None = None,
+    ) -> dict[tuple[str, ...], ClusterCounts]:
+        """The counts per victim of the ledger proportion ``metric`` from ``start`` to ``end``,
+        per group of ``breakdown`` (for the design effect of a comparison between groups)."""
+        key = filter_key(filters)
+
+        def count() -> dict[tuple[str, ...], ClusterCounts]:
+            flt = resolve_filters(self.catalogue, (metric,), dict(key))
+            counts = victim_counts(
+                self.backend(), self.catalogue, metric, breakdown, as_of, [(start, end)],
+                filters=flt,
+            )  # fmt: skip
+            return {group: c for (_, group), c in counts.items()}
+
+        return self._cached(("clusters", metric.id, breakdown, as_of, start, end, key), count)
 
     def series(
         self, metric_id: str, as_of: date, filters: Mapping[str, str] | None = None

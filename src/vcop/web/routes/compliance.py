@@ -13,20 +13,14 @@ one area; no drill below area, no trend of a place, and a 403 for any other spli
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
-from urllib.parse import urlencode
-
 from fastapi import APIRouter
 
-from vcop.metrics.release import SUPPRESSED
+from vcop.metrics.values import MetricValue
 from vcop.spec.agencies import agency_name
-from vcop.spec.metrics import Metric
 from vcop.web.auth import Permission
-from vcop.web.charts import bar_chart, line_chart
-from vcop.web.labels import label as label_of
+from vcop.web.charts import bar_chart
 from vcop.web.labels import months, order_key, with_article
-from vcop.web.metrics import PERIODS, Figures, MetricsView
+from vcop.web.metrics import PERIODS, MetricsView
 from vcop.web.pages import Column, Ctx, Page, Table, page
 from vcop.web.routes.common import no_ledger_note
 from vcop.web.routes.figures import PUBLIC_COLUMNS, VALUE_COLUMNS, group_label, value_row
@@ -37,13 +31,24 @@ from vcop.web.routes.metric_pages import (
     period_context,
     period_of,
 )
+from vcop.web.splits import (
+    LEVELS,
+    PROTECTED,
+    SPLIT_NAMES,
+    VERSUS_REST_NOTE,
+    SplitLinks,
+    add_versus_rest,
+    drill_filters,
+    level_below,
+    split_chart,
+    trend_table,
+    value_of,
+)
 
 router = APIRouter()
 
-#: Drill-down levels of compliance, and the level below each.
-LEVELS = ("area", "district", "unit", "officer")
 #: Splits that are not places.
-SPLITS = ("crime_type", "enhanced", "age_band", "sex", "ethnicity", "disability")
+SPLITS = ("crime_type", "enhanced", *PROTECTED)
 #: The grouped compliance measures, and the metrics behind them.
 MEASURE_METRICS = {"right": "compliance_by_right", "obligation": "compliance_by_obligation"}
 
@@ -56,16 +61,6 @@ def compliance_measures(view: MetricsView) -> dict[str, str]:
         if m.family == "victims_code" and not m.grouping and m.kind == "proportion":
             out[m.id] = m.title
     return out
-
-
-def drill_filters(ctx: Ctx) -> dict[str, str]:
-    """The places drilled into (area, district, unit), as filters on the figures."""
-    parents: dict[str, str] = {}
-    for level in LEVELS[:-1]:
-        value = ctx.param(level)
-        if value:
-            parents[level] = value
-    return parents
 
 
 @page(router, "/compliance", Permission.aggregate, name="compliance")
@@ -92,6 +87,7 @@ def compliance(ctx: Ctx) -> Page:
         **period_context(ctx, period), "measure": measure, "measures": measures, "by": by,
         "parents": parents, "levels": [b for b in LEVELS if figs.publishes(b)],
         "splits": [b for b in SPLITS if figs.publishes(b)], "group": chosen_group,
+        "split_names": SPLIT_NAMES, "path": "/compliance",
         "as_of": as_of, "officer_measures": {
             k: v for k, v in measures.items() if "officer" in catalogue.metric(MEASURE_METRICS.get(k, k)).breakdowns
         },
@@ -110,16 +106,14 @@ def compliance(ctx: Ctx) -> Page:
     only = metric_id if by or parents else None
     result = figs.result(period, by, only, parents)
     values = [v for v in result.values if v.metric_id == metric_id]
-    next_level = LEVELS[LEVELS.index(by) + 1] if by in LEVELS[:-1] else None
-    if next_level is not None and not figs.publishes(next_level):
-        next_level = None
+    next_level = level_below(figs, by)
     owners = owner_of() if measure == "obligation" else {}
     rows = []
+    shown: list[MetricValue] = []
     for v in values:
         head = v.group[0] if grouped else ""
         if chosen_group and head != chosen_group:
             continue
-        split = v.group[-1] if by else None
         row = value_row(v, metric)
         row["measure_label"] = (
             group_label(metric, head, metric.grouping[0]) if grouped else metric.title
@@ -129,31 +123,28 @@ def compliance(ctx: Ctx) -> Page:
             row["owner_label"] = agency_name(row["owner"]) if row["owner"] else ""
             if row["owner"] and row["owner"] == ctx.user.agency:
                 row["owner_label"] += " (your body)"
-        # the row's own monthly XmR chart: its right or obligation, of its filtered rows
-        xmr_query = {**({"group": head} if grouped else {}), **parents}
-        if by is not None and split is not None:
-            xmr_query[by] = split
-        places = {k: label for k, label in xmr_query.items() if k != "group"}
-        row["trend_link"] = (
-            f"/metrics/{metric_id}" + (f"?{urlencode(xmr_query)}" if xmr_query else "")
-            if figs.publishes_series(places)
-            else None
-        )
-        if split is not None:
-            row["split"] = split
-            row["split_label"] = label_of(by, split)
-            if next_level is not None and by is not None:
-                query: dict[str, str] = {
-                    "measure": measure,
-                    "period": period,
-                    "by": next_level,
-                    **parents,
-                    by: split,
-                }
-                if chosen_group:
-                    query["group"] = chosen_group
-                row["drill"] = "/compliance?" + urlencode(query)
+        # the row's own monthly XmR chart (its right or obligation, of its filtered rows), and
+        # the level below
+        query = {"measure": measure, "period": period,
+                 **({"group": chosen_group} if chosen_group else {})}  # fmt: skip
+        SplitLinks(
+            "/compliance", query, by, parents, next_level, metric_id, figs,
+            {"group": head} if grouped else {},
+        ).add(row, v.group[-1] if by else None)  # fmt: skip
         rows.append(row)
+        shown.append(v)
+    # each right's (or the measure's) groups against the rest of its whole, before sorting
+    tested: list[Column] = []
+    overall: dict[str, MetricValue | None] = {}
+    if by is not None:
+        wholes = figs.result(period, None, metric_id, parents)
+        for head in dict.fromkeys(v.group[0] if grouped else "" for v in shown):
+            mine = [i for i, v in enumerate(shown) if not grouped or v.group[0] == head]
+            overall[head] = value_of(wholes, metric_id, head or None)
+            tested = add_versus_rest(
+                metrics_of(ctx), figs, [rows[i] for i in mine], [shown[i] for i in mine],
+                overall[head], metric, by, parents,
+            ) or tested  # fmt: skip
     rows.sort(key=lambda r: (order_key(r["group"].split("/")[0]), str(r.get("split", ""))))
     label = {"right": "Right", "obligation": "Obligation"}.get(measure, "Measure")
     columns = [Column("measure_label", label, link="{trend_link}")]
@@ -171,14 +162,27 @@ def compliance(ctx: Ctx) -> Page:
         f"Met on time, {PERIODS[period].lower()}{span}"
         + (f", {place}" if place else "")
         + (f", by {catalogue.breakdown(by).title.lower()}" if by else ""),
-        [*columns, *VALUE_COLUMNS, Column("drill", "drill", html=False), *PUBLIC_COLUMNS],
+        [*columns, *VALUE_COLUMNS, *tested, Column("drill", "drill", html=False), *PUBLIC_COLUMNS],
         rows,
         caption="Of the entitlements that fell due in the period, the share met by their due date. "
         f"Select {with_article(label.lower())} for its monthly XmR chart"
-        + ("; select a place to see the level below it." if next_level else "."),
+        + ("; select a place to see the level below it." if next_level else ".")
+        + (f" {VERSUS_REST_NOTE}" if tested else ""),
         empty="No entitlement fell due in this period for this selection.",
     )
     tables = [table]
+    if by:
+        split_name = catalogue.breakdown(by).title
+        one = len(overall) == 1
+        for r in rows:  # one right's groups by name; several rights' as "right · group"
+            r["chart_label"] = (
+                r["split_label"] if one else f"{r['measure_label'][:22]} · {r['split_label']}"
+            )
+        table.chart = split_chart(
+            rows, metric, next(iter(overall.values())) if one else None, label_key="chart_label",
+            y_title=split_name if one else f"{label} · {split_name.lower()}",
+            description=f"{title}: share met on time by {split_name.lower()}",
+        )  # fmt: skip
     if not by:
         chart_rows = [
             {"label": r["measure_label"][:40], "value": r["value"]}
@@ -189,7 +193,7 @@ def compliance(ctx: Ctx) -> Page:
             percent=True, description=f"{title}: share met on time",
         ) if chart_rows else None  # fmt: skip
         if measure != "obligation" and figs.publishes_series(parents):
-            trend = trend_table(figs, metric, parents, title)
+            trend = trend_table(figs, metric, parents, title, caption=TREND_CAPTION)
             if trend is not None:
                 tables.append(trend)
     notes = [*result.notes, *figs.notes]
@@ -211,66 +215,9 @@ def owner_of() -> dict[str, str]:
     return {o.id: o.owner for o in load_code().obligations}
 
 
-def trend_table(figs: Figures, metric: Metric, filters: dict[str, str], title: str) -> Table | None:
-    """The monthly trend of the (filtered) measure, one line per right; provisional months are
-    marked in the table and drawn hollow, months a release hides are ``[c]`` and not drawn."""
-    trend = _trend_rows(figs, metric, filters)
-    if not trend:
-        return None
-    labels = list(dict.fromkeys(r["series"] for r in trend))
-    by_month: dict[date, dict[str, Any]] = {}
-    for r in trend:
-        row = by_month.setdefault(r["month"], {"month": r["month"], "provisional": False})
-        row[r["series"]] = SUPPRESSED if r["suppressed"] else r["value"]
-        row["provisional"] = row["provisional"] or r["provisional"]
-    for row in by_month.values():
-        row["provisional_text"] = "Provisional" if row["provisional"] else "No"
-    return Table(
-        "trend",
-        "Monthly trend",
-        [
-            Column("month", "Month", "month"),
-            *(Column(lb, lb, "percent") for lb in labels),
-            Column("provisional_text", "Provisional"),
-            Column("provisional", "provisional", html=False),
-        ],
-        [by_month[m] for m in sorted(by_month)],
-        chart=line_chart(
-            [r for r in trend if not r["suppressed"]],
-            x="month",
-            y="value",
-            series="series",
-            x_title="Month",
-            y_title="Met on time",
-            percent=True,
-            description=f"{title}, monthly",
-            hollow="provisional",
-        ),
-        caption="Each month's figure is the share of the entitlements that fell due that month "
-        "which were met by their due date. A provisional month (drawn hollow) ends too recently "
-        "for every late completion to have arrived: its figure may still change.",
-    )
-
-
-def _trend_rows(figs: Figures, metric: Metric, filters: dict[str, str]) -> list[dict[str, Any]]:
-    rows = []
-    for group, series in sorted(
-        figs.series(metric.id, filters).items(),
-        key=lambda kv: order_key(kv[0][0] if kv[0] else ""),
-    ):
-        if group:
-            label = group_label(metric, group[0], metric.grouping[0]).split(":")[0]
-        else:
-            label = metric.title
-        for p in series.points:
-            rows.append(
-                {
-                    "month": p.month,
-                    "series": label,
-                    "value": None if p.suppressed else p.value,
-                    "denominator": p.denominator,
-                    "provisional": p.provisional,
-                    "suppressed": p.suppressed,
-                }
-            )
-    return rows
+#: What a month of compliance's trend is.
+TREND_CAPTION = (
+    "Each month's figure is the share of the entitlements that fell due that month which were "
+    "met by their due date. A provisional month (drawn hollow) ends too recently for every late "
+    "completion to have arrived: its figure may still change."
+)

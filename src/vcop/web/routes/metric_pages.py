@@ -18,12 +18,14 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter
 
+from vcop.metrics.values import MetricValue
 from vcop.web.auth import Permission, Role
 from vcop.web.charts import bar_chart, point_map
 from vcop.web.labels import group_text, label
 from vcop.web.metrics import FAMILY_TITLES, PERIODS, Figures, MetricsView
 from vcop.web.pages import Column, Ctx, Page, Table, page
 from vcop.web.routes.figures import PUBLIC_COLUMNS, VALUE_COLUMNS, spark, value_row
+from vcop.web.splits import scope_filters, scope_title
 
 router = APIRouter()
 
@@ -65,7 +67,9 @@ def figures_of(ctx: Ctx) -> Figures:
     return metrics_of(ctx).figures(ctx.user, ctx.suppression_threshold)
 
 
-def family_tables(ctx: Ctx, families: list[str], *, sparklines: bool, title: str) -> Page:
+def family_tables(
+    ctx: Ctx, families: list[str], *, sparklines: bool, title: str, template: str = "metrics.html"
+) -> Page:
     view = metrics_of(ctx)
     figs = figures_of(ctx)
     as_of = figs.as_of
@@ -74,6 +78,14 @@ def family_tables(ctx: Ctx, families: list[str], *, sparklines: bool, title: str
         return no_values_page(title, figs.notes or ["No data has been loaded yet."], ctx, period)
     catalogue = view.catalogue
     result = figs.result(period)
+    # an officer's or supervisor's own scope, beside the force's (of the measures it filters)
+    scope = scope_filters(ctx.user)
+    mine: dict[str, MetricValue] = {}
+    if scope is not None:
+        mine = {
+            v.metric_id: v for v in figs.result(period, None, None, scope).values
+            if not v.breakdown and catalogue.metric(v.metric_id).family in families
+        }  # fmt: skip
     tables: list[Table] = []
     for family in families:
         rows = []
@@ -85,10 +97,17 @@ def family_tables(ctx: Ctx, families: list[str], *, sparklines: bool, title: str
             row["link"] = f"/metrics/{metric.id}"
             if sparklines and not v.suppressed:
                 row["trend"] = spark(figs.series(metric.id).get(()), metric, f"spark-{metric.id}")
+            if scope is not None:
+                own = mine.get(metric.id)
+                row["scope_text"] = value_row(own, metric)["value_text"] if own else None
+                row["scope_n"] = value_row(own, metric)["n"] if own else None
             rows.append(row)
         if not rows:
             continue
         columns = [Column("title", "Measure", link="{link}"), *VALUE_COLUMNS]
+        if scope is not None:
+            columns[2:2] = [Column("scope_text", scope_title(scope), "number"),
+                            Column("scope_n", "n (your scope)", "number")]  # fmt: skip
         if sparklines:
             columns.append(Column("trend", "Last 24 months", "sparkline", data=False))
         tables.append(
@@ -99,12 +118,18 @@ def family_tables(ctx: Ctx, families: list[str], *, sparklines: bool, title: str
                 rows,
             )
         )
+    notes = [*result.notes, *figs.notes]
+    if scope is not None:
+        notes.append(
+            f"{scope_title(scope)}: the figures of your own cases, beside the force's; a measure "
+            "that cannot be split to your scope shows none."
+        )
     return Page(
         title=title,
-        template="metrics.html",
+        template=template,
         tables=tables,
         meta=common_meta(ctx, as_of, period, result.definitions_hash),
-        notes=[*result.notes, *figs.notes],
+        notes=notes,
         context={**period_context(ctx, period), "as_of": as_of},
     )
 
@@ -118,13 +143,14 @@ def overview(ctx: Ctx) -> Page:
 
 @page(router, "/satisfaction", Permission.aggregate, name="satisfaction")
 def satisfaction(ctx: Ctx) -> Page:
-    """Each dimension of both satisfaction surveys, and (for analysts) victims' comments."""
-    result = family_tables(
-        ctx, ["victim_satisfaction", "domestic_abuse_satisfaction"], sparklines=False,
-        title="Victim satisfaction",
+    """Each dimension of both satisfaction surveys, split and drilled; (for analysts) victims'
+    comments."""
+    result = family_page(
+        ctx, ["victim_satisfaction", "domestic_abuse_satisfaction"], title="Victim satisfaction",
+        path="/satisfaction",
     )  # fmt: skip
     as_of = result.context.get("as_of")
-    if as_of is not None and ctx.user.role is Role.analyst:
+    if as_of is not None and ctx.user.role is Role.analyst and not result.context.get("measure"):
         comments = ctx.store.cached(("comments", as_of), lambda: _comments(ctx, as_of))
         # Victims' own words are record-level: who read them, and which, is logged.
         ctx.log(
@@ -151,9 +177,25 @@ def satisfaction(ctx: Ctx) -> Page:
                 empty="No comments.",
             )
         )
-    else:
+    elif ctx.user.role is not Role.analyst:
         result.notes.append("Victims' own comments are shown to analysts only.")
     return result
+
+
+def family_page(ctx: Ctx, families: list[str], *, title: str, path: str) -> Page:
+    """A family's page: every measure of ``families`` (with the user's own scope beside the
+    force's), or one measure split and drilled (see :mod:`vcop.web.routes.split_pages`)."""
+    from vcop.web.routes.split_pages import measure_page, split_context
+
+    view = metrics_of(ctx)
+    metrics = [m for m in view.catalogue.metrics if m.family in families]
+    figs = figures_of(ctx)
+    chosen = split_context(ctx, figs, metrics, path)
+    if chosen.get("measure"):
+        return measure_page(ctx, view, figs, chosen, title)
+    page = family_tables(ctx, families, sparklines=False, title=title, template="family.html")
+    page.context.update(chosen)
+    return page
 
 
 def _comments(ctx: Ctx, as_of: date) -> list[dict[str, Any]]:
@@ -172,9 +214,9 @@ def _comments(ctx: Ctx, as_of: date) -> list[dict[str, Any]]:
 def services(ctx: Ctx) -> Page:
     """Support services: referrals by service (consent, what came of them, how soon), needs
     assessments' completeness, updates by the victim's chosen channel, recording time."""
-    result = family_tables(ctx, ["victim_services"], sparklines=False, title="Support services")
+    result = family_page(ctx, ["victim_services"], title="Support services", path="/services")
     as_of = result.context.get("as_of")
-    if as_of is None:
+    if as_of is None or result.context.get("measure"):
         return result
     figs = figures_of(ctx)
     catalogue = metrics_of(ctx).catalogue
@@ -205,14 +247,17 @@ def services(ctx: Ctx) -> Page:
 
 @page(router, "/response-times", Permission.aggregate, name="response_times")
 def response_times(ctx: Ctx) -> Page:
-    """How quickly the force attends calls, by grade, and why attendance was delayed."""
-    return family_tables(ctx, ["response"], sparklines=False, title="Response times")
+    """How quickly the force attends calls, by grade, incident type and reason for delay."""
+    return family_page(ctx, ["response"], title="Response times", path="/response-times")
 
 
 @page(router, "/outcomes", Permission.aggregate, name="outcomes")
 def outcomes(ctx: Ctx) -> Page:
-    """Recorded crime, outcomes, investigation length and repeat victimisation, and harm."""
-    result = family_tables(ctx, ["crime_outcomes"], sparklines=False, title="Crime and outcomes")
+    """Recorded crime (against its long-term benchmark), outcomes by type, investigation length
+    and repeat victimisation, split and drilled; and harm."""
+    result = family_page(ctx, ["crime_outcomes"], title="Crime and outcomes", path="/outcomes")
+    if result.context.get("measure"):
+        return result
     if ctx.user.suppressed:
         result.notes.append(
             "Harm by district and where it falls are for the force only: they are not among the "
