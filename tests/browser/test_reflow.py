@@ -40,7 +40,7 @@ PAGES = [
     ("analyst1", "/services"),
     ("analyst1", "/satisfaction?measure=satisfaction_whole_experience&by=area"),
     ("analyst1", "/outcomes?measure=repeat_victimisation_rate&by=ethnicity"),
-    ("analyst1", "/outcomes?measure=outcome_type_share&by=crime_type"),
+    ("analyst1", "/outcomes?measure=crimes_finalised&by=outcome_type"),
     ("analyst1", "/response-times?measure=delay_reason_share&by=grade"),
     ("super1", "/outcomes?measure=prosecution_possible_outcome_rate"),
     ("analyst1", "/metrics/compliance_by_right?group=11"),
