@@ -354,6 +354,60 @@ class RefreshSettings:
     )
 
 
+def _invite_when(value: str) -> str | None:
+    if value not in INVITE_WHEN:
+        return f"must be one of {', '.join(INVITE_WHEN)}"
+    return None
+
+
+#: When a victim is due a Victim Voice questionnaire (setting ``survey.invite_when``).
+INVITE_WHEN = ("reached_or_finalised", "reached", "finalised")
+
+
+@dataclass(frozen=True)
+class SurveySettings:
+    """Victim Voice: the questionnaire victims reach by a one-time link (`vcop survey invite`)."""
+
+    public_base_url: str = field(
+        default="",
+        metadata=about(
+            "The public address of the questionnaire (`vcop serve --public` behind the force's "
+            "public web proxy, e.g. https://voice.force.police.uk); links are "
+            "{public_base_url}/voice/{token}. Empty: `vcop survey invite` refuses to write links.",
+            check=_base_url,
+        ),
+    )
+    link_days: int = field(
+        default=28,
+        metadata=about("Days an invitation link works for before it expires.", minimum=1),
+    )
+    invite_after_months: int = field(
+        default=2,
+        metadata=about(
+            "Calendar months after the crime was reported at which its victims are due the "
+            "questionnaire.",
+            minimum=1,
+        ),
+    )
+    invite_within_days: int = field(
+        default=31,
+        metadata=about(
+            "A victim is invited only when the day they became due falls within this many days "
+            "up to the as-of date (so a first run does not invite the victims of crimes long "
+            "past; no victim is invited twice for a crime, so runs may overlap).",
+            minimum=1,
+        ),
+    )
+    invite_when: str = field(
+        default="reached_or_finalised",
+        metadata=about(
+            "What makes a victim due: reached (the crime reached invite_after_months), finalised "
+            "(the crime has an outcome), or reached_or_finalised (whichever comes first).",
+            check=_invite_when,
+        ),
+    )
+
+
 # -- the settings object -------------------------------------------------------------------------
 
 
@@ -373,6 +427,7 @@ class Settings:
     retention: RetentionSettings = field(default_factory=lambda: _from_env(RetentionSettings))
     sessions: SessionsSettings = field(default_factory=lambda: _from_env(SessionsSettings))
     refresh: RefreshSettings = field(default_factory=lambda: _from_env(RefreshSettings))
+    survey: SurveySettings = field(default_factory=lambda: _from_env(SurveySettings))
     #: The settings file that was read (None when there was none).
     file: Path | None = None
     #: Where each value came from, by ``"section.key"``.

@@ -178,6 +178,8 @@ def refresh(
     :class:`vcop.store.build.BuildBusy` when another command is changing the build (not recorded:
     that one is still running).
     """
+    from vcop.voice.answers import copy_into_build
+
     started = time.perf_counter()
     chosen = sources(folder, profile)  # a missing folder fails before anything is recorded
     ops = open_ops(db, ops_path)
@@ -187,6 +189,8 @@ def refresh(
             try:
                 done = _run(change.con, refresh_id, chosen, as_of, standards, max_reject_share,
                             progress, say, retire)  # fmt: skip
+                # Victim Voice answers wait in the operational store until now (vcop.voice)
+                copy_into_build(change.con, ops, say)
             except Exception as exc:
                 _finish(ops, refresh_id, "failed", _reason(exc))
                 if isinstance(exc, RefreshError):

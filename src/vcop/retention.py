@@ -73,7 +73,8 @@ def _apply(
     any crime; count per table, and only count when ``dry_run``."""
     tables = table_names(con)
     con.execute("CREATE OR REPLACE TEMP TABLE _gone_crimes (crime_id VARCHAR)")
-    con.executemany("INSERT INTO _gone_crimes VALUES (?)", [[c] for c in crimes])
+    if crimes:  # DuckDB refuses executemany with no rows (a victim whose crimes all have others)
+        con.executemany("INSERT INTO _gone_crimes VALUES (?)", [[c] for c in crimes])
     done = Removal(crimes=list(crimes))
     conditions: list[tuple[str, str, list[object]]] = []
     victim_tables, crime_tables = record_tables()

@@ -15,6 +15,7 @@ from vcop.cli import reports as _reports  # noqa: F401  (report sample)
 from vcop.cli import rules as _rules  # noqa: F401  (check, evaluate, entitlements, explain)
 from vcop.cli import scale as _scale  # noqa: F401  (export parquet; --engine spark)
 from vcop.cli import settings as _settings  # noqa: F401  (settings show, settings path)
+from vcop.cli import survey as _survey  # noqa: F401  (survey invite)
 from vcop.cli import web as _web  # noqa: F401  (serve, users)
 from vcop.cli.app import app
 

@@ -512,6 +512,9 @@ def erase(
             "VALUES (?, ?, ?, ?, ?)",
             [dt.datetime.now(), victim, reader.user.username, os_user(), reader.reason],
         )
+        from vcop.voice.answers import forget_victim
+
+        forget_victim(ops, victim)  # Victim Voice invitations and answers
     finally:
         ops.close()
     reader.log(
@@ -598,6 +601,10 @@ def retention_apply(
     log_cutoff = dt.datetime.combine(years_before(day, log_years), dt.time())
     ops = open_ops_store(db)
     try:
+        if not dry_run and removal.crimes:  # Victim Voice invitations and answers about them
+            from vcop.voice.answers import forget_crimes
+
+            forget_crimes(ops, removal.crimes)
         span = due_for_pruning(ops, log_cutoff)
         pruned = None
         if span is not None and not dry_run:

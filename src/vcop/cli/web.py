@@ -322,6 +322,14 @@ def serve(
         float,
         typer.Option(min=0.2, help="Seconds between checks for a newly published build."),
     ] = 2.0,
+    public: Annotated[
+        bool,
+        typer.Option(
+            "--public",
+            help="Serve only the Victim Voice questionnaire (/voice/...), for the force's public "
+            "web proxy; the dashboard stays on an internal server.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the dashboard (sign in with an account from `vcop users add`). Ctrl-C stops it.
 
@@ -362,6 +370,11 @@ def serve(
         )
     chosen = log_format or (LogFormat.text if sys.stderr.isatty() else LogFormat.json)
     configure_logging(json_lines=chosen is LogFormat.json)
+    if public:
+        from vcop.web.voice_app import serve_public
+
+        serve_public(db, host, port, root_path or "", forwarded, ops_path_setting(db), watch)
+        return
     try:
         application = create_app(
             db,

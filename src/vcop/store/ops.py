@@ -143,6 +143,45 @@ MIGRATIONS: tuple[str, ...] = (
         archive_sha256 TEXT
     );
     """,
+    # Victim Voice (vcop.voice): invitations hold only the SHA-256 of each link's token; answers
+    # wait here until the next refresh copies them into the build's survey_responses.
+    """
+    CREATE TABLE survey_invitations (
+        token_hash TEXT PRIMARY KEY,
+        victim_id TEXT NOT NULL,
+        crime_id TEXT NOT NULL,
+        invited_at TEXT NOT NULL,
+        as_of TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        username TEXT NOT NULL,
+        used_at TEXT
+    );
+    CREATE UNIQUE INDEX survey_invitations_once ON survey_invitations (victim_id, crime_id);
+    CREATE TABLE survey_answers (
+        response_id TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE REFERENCES survey_invitations (token_hash),
+        victim_id TEXT NOT NULL,
+        crime_id TEXT NOT NULL,
+        answered_at TEXT NOT NULL,
+        officer_id TEXT,
+        unit TEXT,
+        ease_of_contact INTEGER,
+        actions_taken INTEGER,
+        follow_up INTEGER,
+        treatment INTEGER,
+        whole_experience INTEGER,
+        kept_informed INTEGER,
+        listened_to INTEGER,
+        needs_met INTEGER,
+        confidence_to_report TEXT,
+        comment TEXT
+    );
+    CREATE TABLE survey_link_misses (
+        missed_at TEXT NOT NULL,
+        address TEXT NOT NULL
+    );
+    CREATE INDEX survey_link_misses_by_address ON survey_link_misses (address, missed_at);
+    """,
 )
 
 

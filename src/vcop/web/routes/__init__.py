@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from vcop.web.routes import admin, compliance, journey, metric_pages, quality, worklist, xmr
+from vcop.web.routes import admin, compliance, journey, metric_pages, quality, voice, worklist, xmr
 
 ROUTERS: list[APIRouter] = [
     metric_pages.router,
@@ -14,4 +14,5 @@ ROUTERS: list[APIRouter] = [
     journey.router,
     quality.router,
     admin.router,
+    voice.router,
 ]
