@@ -51,15 +51,25 @@ def _canonical(
     return _as_seen(backend.table(name), name, as_of, columns)
 
 
+#: The Ibis type of each schema type, for a column an older build does not have yet.
+IBIS_TYPES = {
+    "string": "string", "integer": "int64", "number": "float64", "boolean": "boolean",
+    "datetime": "timestamp", "date": "date", "scale7": "int8",
+}  # fmt: skip
+
+
 def _as_seen(t: ir.Table, name: str, as_of: date, columns: set[str] | None = None) -> ir.Table:
     """Rows ``t`` of canonical table ``name`` as seen on the as-of date: a time stamp after it
-    reads as blank (only ``columns``, if given)."""
+    reads as blank (only ``columns``, if given). A column the schema gained since the build was
+    made (a published build is read as it is until the next refresh adds it) reads as blank, as
+    it will in the build's existing rows."""
     table = load_schema().table(name)
+    have = set(t.columns)
     cols: dict[str, ir.Value] = {}
     for c in table.columns:
         if columns is not None and c.name not in columns:
             continue
-        col = t[c.name]
+        col = t[c.name] if c.name in have else ibis.null(IBIS_TYPES[c.type])
         if c.type == "datetime":
             col = col.cast("timestamp")
             col = ibis.ifelse(col < cutoff(as_of), col, ibis.null("timestamp"))
