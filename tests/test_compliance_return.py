@@ -36,10 +36,12 @@ from vcop.reports.compliance_return import (
     SHEET_RIGHTS,
     ReturnError,
     compute_return,
-    write_workbook,
+    notes,
+    notes_definition,
 )
 from vcop.reports.figures import FigureBook
 from vcop.reports.partner import partner_pack
+from vcop.reports.render.return_workbook import write_workbook
 from vcop.reports.source import ReportSource, open_source
 from vcop.spec.check import DefinitionError
 from vcop.spec.code import load_code
@@ -372,6 +374,31 @@ def test_one_small_obligation_cell_hides_no_other_right(
     # one mark and one sentence, in the pack and the return alike
     one_mark_one_sentence([pack.text()], THRESHOLD)
     one_mark_one_sentence(words_of(out), THRESHOLD)
+
+
+def test_the_notes_are_their_definitions_words_filled_in_and_written_whole(
+    data: WebData, tmp_path: Path, one_small_cell: Release
+) -> None:
+    """Every section of definitions/returns/notes/workbook.yaml is on the Notes sheet, with
+    every placeholder filled, and the sheet holds exactly what :func:`notes` says."""
+    with open_source(data.db, Q2[1]) as source:
+        figures = compute_return(source, load_return(), "2025Q2", Window(*Q2),
+                                 threshold=THRESHOLD, release=one_small_cell)  # fmt: skip
+    sections = notes(figures)
+    assert [n.heading for n in sections] == [s["heading"] for s in notes_definition()["sections"]]
+    for section in sections:
+        assert section.fields, section.heading
+        for label, text in section.fields:
+            assert "{" not in label + text and "}" not in label + text, (label, text[:80])
+    out = tmp_path / "notes.xlsx"
+    write_workbook(figures, out)
+    sheet = openpyxl.load_workbook(out)[SHEET_NOTES]
+    written = [
+        (str(r[0].value), str(r[1].value))
+        for r in sheet.iter_rows(min_row=2)
+        if r[0].value is not None and r[1].value is not None
+    ]
+    assert written == [f for section in sections for f in section.fields]
 
 
 def test_a_return_is_cut_only_from_the_release_of_its_quarters_end(

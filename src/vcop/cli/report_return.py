@@ -67,8 +67,8 @@ def compliance_return_command(
         compute_return,
         coverage,
         quarter_label,
-        write_workbook,
     )
+    from vcop.reports.render.return_workbook import write_workbook
     from vcop.reports.sample import SampleError, quarter_bounds
     from vcop.reports.source import open_source
     from vcop.spec.check import DefinitionError

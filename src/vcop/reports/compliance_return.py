@@ -17,23 +17,23 @@ explains it in the release's one sentence; it hides nothing of its own. A measur
 that names an obligation or a right is the same cell as on the other sheets, so it is shown (or
 hidden) the same way everywhere.
 
-:func:`compute_return` makes the figures; :func:`write_workbook` writes them (openpyxl).
+:func:`compute_return` makes the figures and :func:`notes` the words of its notes (from
+``definitions/returns/notes/workbook.yaml``); :mod:`vcop.reports.render.return_workbook` writes
+them as a workbook.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from vcop.export import safe_cell
 from vcop.metrics.periods import PeriodKind, Window, windows
 from vcop.metrics.release import SUPPRESSED, Release, suppressed_note
 from vcop.metrics.targets import Targets
@@ -51,7 +51,7 @@ from vcop.spec.returns import (
 )
 from vcop.store.ops import OpsStore
 
-__all__ = ["SUPPRESSED", "ReturnError", "ReturnFigures", "compute_return", "write_workbook"]
+__all__ = ["SUPPRESSED", "NoteSection", "ReturnError", "ReturnFigures", "compute_return", "notes"]
 
 #: Where a figure is for: a policing area, or None for the whole force.
 Scope = str | None
@@ -328,23 +328,24 @@ def measure_definition(figures: ReturnFigures, measure: ReturnMeasure) -> str:
     return f"Not held in the force's data: {measure.not_held}"
 
 
-def _d(day: date) -> str:
+def day_text(day: date) -> str:
+    """A day as the return writes it: "30 June 2025"."""
     return f"{day.day} {day:%B %Y}"
 
 
 def ledger_sentence(figures: ReturnFigures) -> str:
     if figures.evaluated_here:
         stored = (
-            f"the ledger stored in the database (as of {_d(figures.stored_as_of)}) was not changed"
+            f"the ledger stored in the database (as of {day_text(figures.stored_as_of)}) was not changed"
             if figures.stored_as_of
             else "the database holds no stored ledger, and none was written"
         )
         return (
-            f"The entitlement ledger was evaluated as of {_d(figures.as_of)}, the quarter's last "
+            f"The entitlement ledger was evaluated as of {day_text(figures.as_of)}, the quarter's last "
             f"day, for this return (in memory, from the stored data); {stored}."
         )
     return (
-        f"The entitlement ledger stored in the database, evaluated as of {_d(figures.as_of)} "
+        f"The entitlement ledger stored in the database, evaluated as of {day_text(figures.as_of)} "
         "(the quarter's last day), was used as it is."
     )
 
@@ -357,470 +358,123 @@ def vcop_version() -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# The workbook
+# The notes: the return's words, from definitions/returns/notes/workbook.yaml
 # --------------------------------------------------------------------------------------------
 
-PERCENT = "0.0%"
-COUNT = "#,##0"
-DATE = "d mmmm yyyy"
+
+@dataclass(frozen=True)
+class NoteSection:
+    """A heading of the notes and its fields (label, text)."""
+
+    heading: str
+    fields: list[tuple[str, str]]
 
 
-class _Styles:
-    """The few styles the workbook uses (openpyxl imported when a workbook is written)."""
+def notes_definition() -> dict[str, Any]:
+    """The notes' words (``definitions/returns/notes/workbook.yaml``)."""
+    import yaml
 
-    def __init__(self) -> None:
-        from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from vcop.spec.returns import package_root
 
-        self.title = Font(bold=True, size=14)
-        self.bold = Font(bold=True)
-        self.muted = Font(italic=True, color="595959")
-        self.heading = Font(bold=True, size=12)
-        self.header_fill = PatternFill("solid", fgColor="D9E1F2")
-        self.wrap = Alignment(wrap_text=True, vertical="top")
-        self.top = Alignment(vertical="top")
-        self.centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        self.right = Alignment(horizontal="right", vertical="top")
-        self.left = Alignment(horizontal="left", vertical="top")
-        thin = Side(style="thin", color="BFBFBF")
-        self.box = Border(left=thin, right=thin, top=thin, bottom=thin)
+    text = package_root().joinpath("notes", "workbook.yaml").read_text("utf-8")
+    data: dict[str, Any] = yaml.safe_load(text)
+    return data
 
 
-class _Sheet:
-    """A worksheet written row by row."""
-
-    def __init__(self, ws: Any, styles: _Styles) -> None:
-        self.ws = ws
-        self.s = styles
-        self.row = 1
-
-    def put(
-        self,
-        col: int,
-        value: Any,
-        *,
-        fmt: str | None = None,
-        font: Any = None,
-        align: Any = None,
-        fill: Any = None,
-        border: bool = False,
-    ) -> Any:
-        cell = self.ws.cell(row=self.row, column=col, value=safe_cell(value))
-        if fmt:
-            cell.number_format = fmt
-        if font is not None:
-            cell.font = font
-        cell.alignment = align if align is not None else self.s.top
-        if fill is not None:
-            cell.fill = fill
-        if border:
-            cell.border = self.s.box
-        return cell
-
-    def field(self, label: str, value: Any, fmt: str | None = None, *, wrap: bool = True) -> None:
-        """A label and its value (wrapped in its column, or running on into the empty cells to
-        its right)."""
-        self.put(1, label, font=self.s.bold, align=self.s.wrap if wrap else None)
-        self.put(2, value, fmt=fmt, align=self.s.wrap if wrap else self.s.left)
-        self.row += 1
-
-    def widths(self, widths: Sequence[float]) -> None:
-        from openpyxl.utils import get_column_letter
-
-        for col, width in enumerate(widths, start=1):
-            self.ws.column_dimensions[get_column_letter(col)].width = width
-
-    def landscape(self, title_rows: str) -> None:
-        self.ws.page_setup.orientation = "landscape"
-        self.ws.page_setup.fitToWidth = 1
-        self.ws.page_setup.fitToHeight = 0
-        self.ws.sheet_properties.pageSetUpPr.fitToPage = True
-        self.ws.print_title_rows = title_rows
-
-
-def _figure_header(sheet: _Sheet, lead: Sequence[str], areas: Sequence[str], note: str) -> int:
-    """Two header rows: the lead columns, then 'Force' and each area over %, numerator, n."""
-    s = sheet.s
-    first = len(lead) + 1
-    for col, text in enumerate(lead, start=1):
-        sheet.put(col, text, font=s.bold, fill=s.header_fill, align=s.centre, border=True)
-        sheet.ws.merge_cells(
-            start_row=sheet.row, start_column=col, end_row=sheet.row + 1, end_column=col
-        )
-    for i, scope in enumerate(["Force", *areas]):
-        col = first + 3 * i
-        sheet.put(col, scope, font=s.bold, fill=s.header_fill, align=s.centre, border=True)
-        sheet.ws.merge_cells(
-            start_row=sheet.row, start_column=col, end_row=sheet.row, end_column=col + 2
-        )
-    last = first + 3 * (len(areas) + 1)
-    sheet.put(last, note, font=s.bold, fill=s.header_fill, align=s.centre, border=True)
-    sheet.ws.merge_cells(
-        start_row=sheet.row, start_column=last, end_row=sheet.row + 1, end_column=last
-    )
-    sheet.row += 1
-    for i in range(len(areas) + 1):
-        for j, text in enumerate(("%", "numerator", "n")):
-            sheet.put(
-                first + 3 * i + j,
-                text,
-                font=s.bold,
-                fill=s.header_fill,
-                align=s.centre,
-                border=True,
-            )
-    sheet.row += 1
-    return first
-
-
-def _figure(sheet: _Sheet, col: int, cell: Cell) -> None:
-    """A figure's three cells: %, numerator and n (or the mark of a hidden figure in each)."""
-    s = sheet.s
-    if cell.suppressed:
-        for j in range(3):
-            sheet.put(col + j, SUPPRESSED, font=s.muted, align=s.right, border=True)
-        return
-    share = cell.share
-    sheet.put(
-        col, share if share is not None else NONE_DUE, fmt=PERCENT, align=s.right, border=True
-    )
-    sheet.put(col + 1, cell.numerator, fmt=COUNT, align=s.right, border=True)
-    sheet.put(col + 2, cell.denominator, fmt=COUNT, align=s.right, border=True)
-
-
-def _not_held(sheet: _Sheet, first: int, scopes: int, text: str) -> None:
-    last = first + 3 * scopes - 1
-    sheet.put(first, text, font=sheet.s.muted, align=sheet.s.centre, border=True)
-    sheet.ws.merge_cells(
-        start_row=sheet.row, start_column=first, end_row=sheet.row, end_column=last
-    )
-
-
-def _heading(sheet: _Sheet, figures: ReturnFigures, title: str) -> None:
-    s = sheet.s
-    sheet.put(1, title, font=s.title, align=s.top)
-    sheet.row += 1
-    window = figures.window
-    sheet.put(
-        1,
-        f"{figures.force or 'Force not recorded in the data'} · {figures.quarter} "
-        f"({_d(window.start)} to {_d(window.end)}) · figures as of {_d(figures.as_of)} · "
-        f"definitions {figures.definitions_hash}",
-        font=s.muted,
-        align=s.top,
-    )
-    sheet.row += 2
-
-
-def _return_sheet(ws: Any, figures: ReturnFigures, s: _Styles) -> None:
-    sheet = _Sheet(ws, s)
-    window = figures.window
-    definition = figures.definition
-    sheet.put(1, f"{definition.title}: {figures.quarter}", font=s.title)
-    sheet.row += 2
-    sheet.field("Force", figures.force or "not recorded in the data", wrap=False)
-    sheet.field("Quarter", f"{figures.quarter} (calendar quarter)", wrap=False)
-    sheet.field("Period from", window.start, DATE, wrap=False)
-    sheet.field("Period to", window.end, DATE, wrap=False)
-    sheet.field("Figures as of", figures.as_of, DATE, wrap=False)
-    sheet.field(
-        "Ledger",
-        "evaluated as of the quarter's end for this return (the stored ledger was not changed)"
-        if figures.evaluated_here
-        else "the stored ledger, evaluated as of the quarter's end",
-        wrap=False,
-    )
-    sheet.field("Definitions hash", figures.definitions_hash, wrap=False)
-    sheet.field(
-        "Release",
-        f"the partner release of {_d(figures.release_as_of)}, the quarter's end: every figure, "
-        "and every hidden one, as in every partner output of that month end",
-        wrap=False,
-    )
-    if figures.provisional:
-        sheet.field(
-            "Status",
-            "provisional: the metric engine marks "
-            + ("every figure" if len(figures.provisional) == len(figures.values) else "figures")
-            + " in this return provisional (see Notes)",
-            wrap=False,
-        )
-    sheet.field("Small numbers", suppressed_note(figures.threshold), wrap=False)
-    sheet.row += 1
-    lead = ["No.", "Area of the return", "Measure", "Figure"]
-    header_row = sheet.row
-    first = _figure_header(sheet, lead, figures.areas, "Note")
-    scopes: list[Scope] = [None, *figures.areas]
-    for area in definition.areas:
-        for index, measure in enumerate(area.measures):
-            sheet.put(1, area.measure_number(index), font=s.bold, border=True)
-            if index == 0:  # the area's title, beside all its measures
-                sheet.put(2, area.title, align=s.wrap, border=True)
-            if index == 0 and len(area.measures) > 1:
-                sheet.ws.merge_cells(
-                    start_row=sheet.row,
-                    start_column=2,
-                    end_row=sheet.row + len(area.measures) - 1,
-                    end_column=2,
-                )
-            sheet.put(3, measure.label, align=s.wrap, border=True)
-            sheet.put(4, measure.figure, align=s.wrap, border=True)
-            if measure.kind == "not_held":
-                _not_held(sheet, first, len(scopes), "not held in the force's data")
-                note = f"Not held in the force's data: {measure.not_held}"
-            else:
-                for i, scope in enumerate(scopes):
-                    _figure(sheet, first + 3 * i, figures.measure_cell(measure, scope))
-                note = measure.note
-            sheet.put(first + 3 * len(scopes), note.strip(), align=s.wrap, border=True)
-            sheet.row += 1
-    sheet.row += 1
-    sheet.put(
-        1,
-        "% = numerator / n. n: the obligations that fell due in the quarter (for a "
-        "survey measure, the respondents who answered); numerator: those met by their "
-        "due date (late and overdue count as not met) or the satisfied respondents. "
-        f"'{NONE_DUE}': nothing fell due; {SUPPRESSED}: see Small numbers above. "
-        "Definitions on the Notes sheet.",
-        font=s.muted,
-    )
-    sheet.widths([6, 30, 40, 24, *([9, 10, 8] * len(scopes)), 70])
-    ws.freeze_panes = ws.cell(row=header_row + 2, column=first)
-    sheet.landscape(f"{header_row}:{header_row + 1}")
-
-
-def _rights_sheet(ws: Any, figures: ReturnFigures, s: _Styles) -> None:
-    sheet = _Sheet(ws, s)
-    code = figures.code
-    _heading(sheet, figures, "Compliance by right, force-wide and by policing area")
-    header_row = sheet.row
-    first = _figure_header(sheet, ["Right", "Title"], figures.areas, "Note")
-    scopes: list[Scope] = [None, *figures.areas]
-    shown = {g[0] for g in figures.groups(RIGHT_METRIC)}
-    local = figures.catalogue.breakdown("right").missing_label
-    numbers = sorted({r.right for e in code.editions for r in e.header.rights})
-    groups = [str(n) for n in numbers] + [local]
-    extra = sorted(shown - set(groups))  # a right the ledger holds that the Code no longer has
-    for group in [*groups, *extra]:
-        right = int(group) if group.isdigit() else None
-        obligations = [o for o in code.obligations if o.right == right]
-        counted = [o for o in obligations if o.evaluate is not None]
-        left_out = [o for o in obligations if o.evaluate is None]
-        sheet.put(1, right if right is not None else "local", font=s.bold, border=True)
-        sheet.put(2, right_title(code, group), align=s.wrap, border=True)
-        if not counted and group not in shown:
-            _not_held(sheet, first, len(scopes), "not held in the force's data")
-            note = "Not held in the force's data: " + " ".join(
-                f"{o.id}: {o.not_evaluated}" for o in left_out
-            )
-        else:
-            for i, scope in enumerate(scopes):
-                _figure(sheet, first + 3 * i, figures.cell(RIGHT_METRIC, (group,), scope))
-            note = "Counts " + ", ".join(o.id for o in counted) + "."
-            if group not in shown:
-                note = "Nothing fell due in the quarter. " + note
-            if left_out:
-                note += (
-                    " Not in the data, so not counted: " + ", ".join(o.id for o in left_out) + "."
-                )
-        sheet.put(first + 3 * len(scopes), note, align=s.wrap, border=True)
-        sheet.row += 1
-    sheet.widths([7, 48, *([9, 10, 8] * len(scopes)), 70])
-    ws.freeze_panes = ws.cell(row=header_row + 2, column=first)
-    sheet.landscape(f"{header_row}:{header_row + 1}")
-
-
-def _obligations_sheet(ws: Any, figures: ReturnFigures, s: _Styles) -> None:
-    sheet = _Sheet(ws, s)
-    code = figures.code
-    _heading(sheet, figures, "Compliance by obligation, force-wide and by policing area")
-    header_row = sheet.row
-    lead = ["Obligation", "Title", "Right", "Owed by", "Due", "Code reference"]
-    first = _figure_header(sheet, lead, figures.areas, "Note")
-    scopes: list[Scope] = [None, *figures.areas]
-    shown = {g[0] for g in figures.groups(OBLIGATION_METRIC)}
-    known = {o.id for o in code.evaluated}
-    order = sorted(code.evaluated, key=lambda o: (o.right or 99, o.id))
-    for oid in [o.id for o in order] + sorted(shown - known):
-        o = next((x for x in code.evaluated if x.id == oid), None)
-        sheet.put(1, oid, font=s.bold, border=True)
-        sheet.put(
-            2, o.title if o else "not in the Victims' Code definitions", align=s.wrap, border=True
-        )
-        sheet.put(3, (o.right if o.right is not None else "local") if o else "", border=True)
-        sheet.put(4, o.owner.replace("_", " ") if o else "", border=True)
-        sheet.put(5, deadline_text(o) if o else "", align=s.wrap, border=True)
-        sheet.put(6, o.status if o else "", border=True)
-        for i, scope in enumerate(scopes):
-            _figure(sheet, first + 3 * i, figures.cell(OBLIGATION_METRIC, (oid,), scope))
-        note = "" if oid in shown else "Nothing fell due in the quarter."
-        sheet.put(first + 3 * len(scopes), note, align=s.wrap, border=True)
-        sheet.row += 1
-    sheet.widths([30, 40, 7, 12, 30, 13, *([9, 10, 8] * len(scopes)), 30])
-    ws.freeze_panes = ws.cell(row=header_row + 2, column=first)
-    sheet.landscape(f"{header_row}:{header_row + 1}")
-
-
-def _notes_sheet(ws: Any, figures: ReturnFigures, s: _Styles) -> None:
+def note_values(figures: ReturnFigures) -> dict[str, str]:
+    """What the notes' ``{placeholders}`` are filled with."""
     from vcop.rules.docs import STATUS_TEXT
 
-    sheet = _Sheet(ws, s)
-    definition = figures.definition
-    catalogue = figures.catalogue
-    window = figures.window
-
-    def heading(text: str) -> None:
-        sheet.row += 1
-        sheet.put(1, text, font=s.heading)
-        sheet.row += 1
-
-    sheet.put(1, f"Notes: {definition.title}, {figures.quarter}", font=s.title)
-    sheet.row += 1
-
-    heading("This return")
-    sheet.field(
-        "What it is",
-        f"{definition.title} for {figures.force or 'the force'}: the "
-        "areas below, with compliance for every right and obligation of the Victims' "
-        "Code of Practice (2021) that the force's data can show, force-wide and by "
-        "policing area. Aggregates only: no record about a victim is in this workbook.",
-    )
-    sheet.field("The areas", _plain(definition.source))
-    sheet.field("Defined in", f"{definition.file} (which figure answers each area)")
-    sheet.field(
-        "Quarter", f"{figures.quarter}: a calendar quarter, {_d(window.start)} to {_d(window.end)}."
-    )
-    sheet.field(
-        "Ledger",
-        ledger_sentence(figures) + " Only what is dated on or before that day is seen. "
-        "An obligation due in the quarter and met only after it ended is not met in this "
-        "return: it was not done by its due date.",
-    )
-    sheet.field(
-        "Local standards",
-        "; ".join(
+    definition, window = figures.definition, figures.window
+    return {
+        "title": definition.title,
+        "force": figures.force or "the force",
+        "areas_source": _plain(definition.source),
+        "definition_file": definition.file,
+        "quarter": figures.quarter,
+        "quarter_start": day_text(window.start),
+        "quarter_end": day_text(window.end),
+        "ledger": ledger_sentence(figures),
+        "local_standards": "; ".join(
             f"{name} = {value}: {_plain(str(LocalStandards.model_fields[name].description))}"
             for name, value in figures.standards.model_dump().items()
         ),
-    )
-    if figures.data_end is not None and figures.data_end.date() < window.end:
-        sheet.field(
-            "Warning",
-            f"The data end on {_d(figures.data_end.date())} (the last crime "
-            "reported), before the quarter ends: later contacts may be missing, so "
-            "compliance may be understated.",
+        "data_end": day_text(figures.data_end.date()) if figures.data_end is not None else "",
+        "definitions_hash": figures.definitions_hash,
+        "provisional": figures.provisional_text() if figures.provisional else "",
+        "vcop_version": vcop_version(),
+        "status_met": STATUS_TEXT["met"],
+        "status_late": STATUS_TEXT["late"],
+        "status_overdue": STATUS_TEXT["overdue"],
+        "status_not_applicable": STATUS_TEXT["not_applicable"].capitalize(),
+        "none_due": NONE_DUE,
+        "area_missing": figures.catalogue.breakdown(AREA).missing_label,
+        "threshold": str(figures.threshold),
+        "suppressed_mark": SUPPRESSED,
+        "suppressed_note": suppressed_note(figures.threshold),
+        "release_as_of": day_text(figures.release_as_of),
+        "suppressed_count": str(figures.suppressed),
+        "shown_count": str(figures.shown),
+    }
+
+
+def note_conditions(figures: ReturnFigures) -> dict[str, bool]:
+    """When the fields with ``when:`` are given."""
+    return {
+        "data_end_early": figures.data_end is not None
+        and figures.data_end.date() < figures.window.end,
+        "provisional": bool(figures.provisional),
+    }
+
+
+def note_lists(figures: ReturnFigures) -> dict[str, list[tuple[str, str]]]:
+    """The fields of the sections with ``list:``: one per measure, metric, or obligation the
+    data cannot show."""
+    definition, catalogue = figures.definition, figures.catalogue
+    measures = [
+        (
+            f"{area.measure_number(index)}. {measure.label}",
+            f"Area: {area.title}. Figure: {measure.figure}. "
+            f"{measure_definition(figures, measure)}"
+            + (
+                f" Why this figure: {measure.note.strip()}"
+                if measure.note and measure.kind != "not_held"
+                else ""
+            ),
         )
-    sheet.field(
-        "Definitions hash",
-        f"{figures.definitions_hash}: a hash of the metric "
-        "catalogue and of the Victims' Code definitions that made the ledger; the same "
-        "hash means the same definitions.",
-    )
-    if figures.provisional:
-        sheet.field("Provisional", figures.provisional_text())
-    sheet.field("Made by", f"vcop {vcop_version()}")
-
-    heading("How a figure is counted")
-    sheet.field(
-        "Due in the quarter",
-        "n is the number of obligations (one per victim, crime and "
-        "trigger) whose due date fell in the quarter and which were met, late or "
-        "overdue at its end. Obligations not yet due (pending) or not owed after all "
-        "(not applicable) are left out.",
-    )
-    sheet.field(
-        "Met",
-        f"The numerator: met, i.e. {STATUS_TEXT['met']}. Late ("
-        f"{STATUS_TEXT['late']}) and overdue ({STATUS_TEXT['overdue']}) count as not "
-        "met.",
-    )
-    sheet.field("Not applicable", STATUS_TEXT["not_applicable"].capitalize() + ".")
-    sheet.field(
-        "Survey measures",
-        "A survey measure counts the respondents surveyed in the "
-        "quarter who answered the question (n) and those completely, very or fairly "
-        "satisfied (numerator).",
-    )
-    sheet.field(
-        "%",
-        "numerator / n, stored to full precision and shown to one decimal place. "
-        f"'{NONE_DUE}' with n = 0: nothing fell due.",
-    )
-    sheet.field(
-        "Policing areas",
-        f"The area of the crime (crimes.area); "
-        f"'{catalogue.breakdown(AREA).missing_label}' is a crime with no area recorded. "
-        "The areas add up to the force.",
-    )
-    sheet.field(
-        "Working days",
-        "Monday to Friday except bank holidays in England and Wales; "
-        "the trigger's date is day 0 and something done on the due date is on time "
-        "(docs/rules.md).",
-    )
-
-    heading("Small numbers")
-    sheet.field(
-        "Threshold", f"{figures.threshold} (setting suppression_threshold, or --threshold)."
-    )
-    sheet.field(SUPPRESSED, suppressed_note(figures.threshold))
-    sheet.field(
-        "The release",
-        f"This return is cut from the force's partner release of {_d(figures.release_as_of)} "
-        "(the quarter's end), which decides once, for every output partners see for that "
-        "month end, which figures are hidden: a figure with a count (or a shortfall, n minus "
-        "numerator) from 1 to the threshold minus one, and in each set of figures that are "
-        "published and add up (the areas of the force, the obligations of a right, the months "
-        "of a quarter and of a year) whatever else would let one be worked out; a check by "
-        "linear programming over every published figure confirms none can be. A hidden figure "
-        f"is '{SUPPRESSED}' in %, numerator and n alike. Zero is shown: it describes nobody "
-        "(docs/metrics.md).",
-    )
-    sheet.field(
-        "In this workbook", f"{figures.suppressed} of {figures.shown} figures are {SUPPRESSED}."
-    )
-
-    heading("The measures of the return")
-    for area in definition.areas:
-        for index, measure in enumerate(area.measures):
-            sheet.field(
-                f"{area.measure_number(index)}. {measure.label}",
-                f"Area: {area.title}. Figure: {measure.figure}. "
-                f"{measure_definition(figures, measure)}"
-                + (
-                    f" Why this figure: {measure.note.strip()}"
-                    if measure.note and measure.kind != "not_held"
-                    else ""
-                ),
-            )
-
-    heading("The metrics")
-    for metric_id in definition.metric_ids:
-        metric = catalogue.metric(metric_id)
-        sheet.field(
+        for area in definition.areas
+        for index, measure in enumerate(area.measures)
+    ]
+    metrics = [
+        (
             metric.id,
             f"{metric.title}. {metric.description} (defined in {metric.file}, line {metric.line})",
         )
+        for metric in map(catalogue.metric, definition.metric_ids)
+    ]
+    not_held = [
+        (o.id, f"{o.title}: {o.not_evaluated}")
+        for o in sorted(
+            (o for o in figures.code.obligations if o.evaluate is None),
+            key=lambda o: (o.right or 99, o.id),
+        )
+    ]
+    return {"measures": measures, "metrics": metrics, "not_held": not_held}
 
-    heading("What the force's data cannot show")
-    for o in sorted(
-        (o for o in figures.code.obligations if o.evaluate is None),
-        key=lambda o: (o.right or 99, o.id),
-    ):
-        sheet.field(o.id, f"{o.title}: {o.not_evaluated}")
-    sheet.widths([34, 120])
 
-
-def write_workbook(figures: ReturnFigures, path: Path) -> None:
-    """Write the return to ``path`` (an .xlsx file; replaced if it exists)."""
-    from openpyxl import Workbook
-
-    styles = _Styles()
-    wb = Workbook()
-    wb.properties.title = f"{figures.definition.title}: {figures.quarter}"
-    wb.properties.creator = f"vcop {vcop_version()}"
-    _return_sheet(wb.active, figures, styles)
-    wb.active.title = SHEET_RETURN
-    _rights_sheet(wb.create_sheet(SHEET_RIGHTS), figures, styles)
-    _obligations_sheet(wb.create_sheet(SHEET_OBLIGATIONS), figures, styles)
-    _notes_sheet(wb.create_sheet(SHEET_NOTES), figures, styles)
-    wb.save(path)
+def notes(figures: ReturnFigures) -> list[NoteSection]:
+    """The return's notes: the words of ``notes/workbook.yaml`` filled in from ``figures``."""
+    values = note_values(figures)
+    when = note_conditions(figures)
+    lists = note_lists(figures)
+    sections: list[NoteSection] = []
+    for section in notes_definition()["sections"]:
+        fields = [
+            (str(f["label"]).format(**values), str(f["text"]).format(**values))
+            for f in section.get("fields", [])
+            if f.get("when") is None or when[f["when"]]
+        ]
+        if "list" in section:
+            fields += lists[section["list"]]
+        sections.append(NoteSection(str(section["heading"]), fields))
+    return sections
