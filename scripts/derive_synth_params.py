@@ -275,6 +275,12 @@ targets:
   # (updates, care-contract updates, referrals) in each district, so that place matters as it does
   # in the seed's districts. assumption.
   district_diligence: {Northbury: -0.35, Hollowfen: 0.1, Marshwick: 0.25, Ashcaster: -0.15, Greyfield: 0.3, Elmsworth: 0.0}
+  # Residents per LSOA, for the demo's synthetic population file (population.csv: rates per 1,000
+  # residents). Each district gets this many residents per LSOA of the local authority it is sized
+  # on (derived.districts[].lsoas), times the scale. ONS built LSOAs to hold 1,000-3,000 residents;
+  # at the 2021 Census England and Wales had 59.6 million residents in 35,672 LSOAs, about 1,670
+  # each. Synthetic: Demoshire has no real residents, and the file says so.
+  residents_per_lsoa: 1670
   # Real shifts, so that SPC and the board paper's narrative have something true to find: from the
   # month given, the named draw's on-time share moves by a logit shift. assumption (a new
   # victim-updates process from October 2024; a dip in care-contract updates in summer 2023).

@@ -166,9 +166,15 @@ def test_a_copy_of_the_catalogue_loads(copy: Path) -> None:
         ),
         (
             "crime_outcomes.yaml",
-            "    breakdowns: [area, district, unit, crime_type, domestic_abuse, sexual_offence, serious_sexual_offence, hate_crime]\n",
+            "    breakdowns: [area, district, unit, crime_type, domestic_abuse, hate_crime, sexual_offence, serious_sexual_offence, force]\n",
             "    breakdowns: [area, child_abuse]\n",
             "crimes rows cannot be split by child_abuse",
+        ),
+        (
+            "crime_outcomes.yaml",
+            "    measure: {days_between: [reported_at, outcome_at]}\n",
+            "    measure: {days_between: [reported_at, outcome_at]}\n    per_1000_residents: true\n",
+            "only a count not split by group_by has a rate per 1,000 residents",
         ),
         (
             "catalogue.yaml",

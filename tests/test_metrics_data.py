@@ -91,6 +91,8 @@ def frames(seed: int = 7, crimes: int = 2400, as_of: date = AS_OF) -> dict[str, 
                 "lsoa_code": None,
                 "outcome_code": outcome,
                 "outcome_at": outcome_at,
+                # two forces, by area (no draw: the other columns stay as they were)
+                "force": f"{DISTRICTS[district]} Force",
             }
         )
         if repeat_pool and r.random() < 0.2:

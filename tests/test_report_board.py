@@ -34,6 +34,7 @@ from typer.testing import CliRunner
 from tests.webdata import AS_OF, WebData, build, copy_of
 from vcop.cli import app
 from vcop.metrics.engine import compute
+from vcop.metrics.population import load_population
 from vcop.metrics.release import SUPPRESSED, Release, suppressed_note
 from vcop.metrics.series import monthly_series
 from vcop.metrics.targets import targets_for_db
@@ -148,6 +149,9 @@ def _check_citations(source: ReportSource, book: FigureBook) -> int:
         if key not in cache:
             cache[key] = _fresh(source, c)
         v = cache[key][group]
+        if c.source in ("per_1000", "benchmark"):
+            checked += _check_derived(source, c, v)
+            continue
         e = _window(v, c)
         assert (e.numerator, e.denominator, e.value) == (c.numerator, c.denominator, c.value), c
         # the engine's marks, as the value carries them (an earlier window is never provisional)
@@ -163,6 +167,23 @@ def _check_citations(source: ReportSource, book: FigureBook) -> int:
             assert e.value is not None and c.text == number(e.value, v.unit), c
         checked += 1
     return checked
+
+
+def _check_derived(source: ReportSource, c: Citation, v: MetricValue) -> int:
+    """A count per 1,000 residents (its count over the residents of its group, from the
+    population table) or a count's long-term benchmark, against the engine's value."""
+    if c.source == "benchmark":
+        assert v.benchmark is not None and c.value == v.benchmark, c
+        assert c.text == number(v.benchmark, v.unit), c
+        return 1
+    e = _window(v, c)
+    population = load_population(ibis.duckdb.from_connection(source.con))
+    assert population is not None
+    residents = population.of(v.breakdown, v.group)
+    assert (c.numerator, c.denominator) == (e.numerator, residents), c
+    assert c.value is not None and abs(c.value - 1000 * e.numerator / residents) < 1e-9, c
+    assert c.text == f"{c.value:,.1f}", c
+    return 1
 
 
 def test_every_figure_in_the_board_paper_is_its_metric_value(
@@ -369,7 +390,9 @@ def test_the_cli_writes_word_pdf_html_and_csv_that_say_the_same(
         )
         assert row["spc_variation"] == (c.spc_variation or "")
         assert row["comparable_reason"] == (c.comparable_reason or "")
+        assert row["figure"] == c.source
     assert any(row["provisional"] == "true" for row in rows)
+    assert any(row["figure"] == "per_1000" for row in rows)  # the demo's synthetic population
     for c in book.citations:
         if c.where.startswith(("Table", "Appendix")):
             assert any(c.text in cell for cell in cells), c
@@ -762,7 +785,8 @@ def test_the_appendix_lists_each_figure_once_compactly(
     tables = [b for b in doc.blocks if isinstance(b, Table) and b.caption.startswith("Appendix A")]
     assert tables and all(t.compact for t in tables)
     rows = [r for t in tables for r in t.rows]
-    values = {(c.metric_id, c.group, c.period, c.start, c.end) for c in book.citations}
+    # a rate per 1,000 residents or a benchmark is a figure of its own, beside its count
+    values = {(c.metric_id, c.group, c.period, c.source, c.start, c.end) for c in book.citations}
     assert len(rows) < len(values) < len(book.citations)  # an earlier window sits beside its value
     assert tables[0].caption.startswith("Appendix A.1: Jul 2024–Jun 2025")
 

@@ -241,11 +241,12 @@ def _force_name(con: object) -> str:
 #: The columns of figures.csv (add beside them, never rename them). ``provisional``,
 #: ``comparable``, ``comparable_reason`` and ``spc_variation`` are the engine's marks of the value
 #: a figure came from (see :class:`vcop.reports.figures.Citation`); ``suppressed``: the figure is
-#: hidden in the release (shown as [c], with no numbers).
+#: hidden in the release (shown as [c], with no numbers); ``figure``: what the figure is (the
+#: citation's ``source``: ``value``, ``month``, ``per_1000``, ``benchmark``).
 FIGURES_COLUMNS = ("ref", "where", "metric_id", "breakdown", "group", "period", "period_start",
                    "period_end", "numerator", "denominator", "value", "shown_as",
                    "definitions_hash", "provisional", "comparable", "comparable_reason",
-                   "spc_variation", "suppressed")  # fmt: skip
+                   "spc_variation", "suppressed", "figure")  # fmt: skip
 
 
 def write_figures_csv(book: FigureBook, path: Path) -> None:
@@ -260,7 +261,7 @@ def write_figures_csv(book: FigureBook, path: Path) -> None:
                 c.end.isoformat(), c.numerator, c.denominator,
                 None if c.value is None else repr(c.value), c.text, book.definitions_hash,
                 str(c.provisional).lower(), str(c.comparable).lower(), c.comparable_reason,
-                c.spc_variation, str(c.suppressed).lower(),
+                c.spc_variation, str(c.suppressed).lower(), c.source,
             ]))  # fmt: skip
     tmp.replace(path)
 
@@ -315,6 +316,18 @@ def board_command(
             "suppression, the paper is internal). Implies --no-charts.",
         ),
     ] = None,
+    notes: Annotated[
+        Path | None,
+        typer.Option(
+            help="A markdown file of the sections the author writes: '## Plan objectives', "
+            "'## Good practice', '## Recommendation' (each optional; see docs/reports.md). "
+            "They are placed where the model paper puts them and marked as the author's words; "
+            "a section not written is left out.",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ] = None,
 ) -> None:
     """Write the monthly board paper on the Victims pillar (Word, PDF and HTML).
 
@@ -325,6 +338,7 @@ def board_command(
     a change is called higher or lower only when it is statistically significant.
     """
     from vcop.reports.board import board_paper
+    from vcop.reports.board_demand import NotesError, read_notes
     from vcop.reports.charts import xmr_image
     from vcop.reports.figures import FigureBook
 
@@ -332,6 +346,10 @@ def board_command(
     day = month_end(as_of)
     folder = out or Path(f"board-paper-{day:%Y-%m}")
     started = time.perf_counter()
+    try:
+        author_notes = read_notes(notes) if notes is not None else None
+    except (NotesError, UnicodeDecodeError) as exc:
+        fail(f"--notes: {exc}")
     import ibis
 
     targets = force_targets(db)
@@ -347,6 +365,7 @@ def board_command(
                 force=force or _force_name(source.con),
                 paper_date=paper_date.date() if paper_date else None,
                 chart=xmr_image if charts and threshold is None else None,
+                notes=author_notes,
             )
     write_documents(doc, book, folder / f"board-paper-{day:%Y-%m}", chosen,
                     f"the board paper as of {day} ({len(book.citations)} figures cited)",

@@ -35,11 +35,12 @@ import ibis.expr.types as ir
 from vcop.metrics import multiplicity as mult
 from vcop.metrics.engine import quietly
 from vcop.metrics.relations import Filters, metric_rows
-from vcop.metrics.values import Comparison, MetricValue
+from vcop.metrics.values import Comparison, Estimate, MetricValue
 from vcop.spec.metrics import LEDGER, Catalogue, Metric
 
-#: Which earlier window a comparison is against.
-Earlier = Literal["previous", "year_ago"]
+#: Which earlier window a comparison is against: the previous window, the year before, or (a
+#: count's rolling 12 months) its long-term benchmark, the engine's ``benchmark``.
+Earlier = Literal["previous", "year_ago", "benchmark"]
 Group = tuple[str, ...]
 #: A comparison's identity: metric, period, breakdown, group, which earlier window.
 Key = tuple[str, str, str, Group, str]
@@ -134,6 +135,16 @@ def key_of(v: MetricValue, which: Earlier) -> Key:
 
 
 def comparison_of(v: MetricValue, which: Earlier) -> Comparison | None:
+    if which == "benchmark":
+        e = v.current
+        if v.benchmark is None or v.benchmark_p_value is None or e.value is None:
+            return None
+        return Comparison(
+            Estimate(e.start, e.end, None, None, v.benchmark),
+            e.value - v.benchmark,
+            v.benchmark_p_value,
+            "poisson_exact_conditional",
+        )
     return v.previous if which == "previous" else v.year_ago
 
 

@@ -112,7 +112,7 @@ def _packaged_code_hash() -> list[str]:
 
 
 def _rows_in(backend: ibis.BaseBackend, name: str) -> bool:
-    if not _has_table(backend, name):
+    if not has_table(backend, name):
         return False
     return bool(backend.table(name).limit(1).count().to_pyarrow().as_py())
 
@@ -122,7 +122,7 @@ def _published_only(backend: ibis.BaseBackend) -> bool:
     return _rows_in(backend, "crimes") and not _rows_in(backend, "victims")
 
 
-def _has_table(backend: ibis.BaseBackend, name: str) -> bool:
+def has_table(backend: ibis.BaseBackend, name: str) -> bool:
     """Whether ``backend`` holds table ``name`` (``list_tables`` is not portable enough)."""
     try:
         backend.table(name)
@@ -496,6 +496,7 @@ def _values_for_metric(
         now = point(plan.current, g)
         bench_value: float | None = None
         bench_sig: bool | None = None
+        bench_p: float | None = None
         if plan.benchmark is not None and bench_window is not None:
             b = point(plan.benchmark, g).estimate
             days_now, days_b = pw.current.days, bench_window.days
@@ -504,6 +505,7 @@ def _values_for_metric(
                 now.estimate.numerator or 0, days_now, b.numerator or 0, days_b
             )
             bench_sig = None if test is None else test.significant
+            bench_p = None if test is None else test.p_value
         judged = [
             (plan.windows[w].start, v)
             for w, v in ((w, point(w, g).estimate.value) for w in months)
@@ -536,6 +538,7 @@ def _values_for_metric(
             small_sample=now.n < catalogue.settings.small_sample,
             benchmark=bench_value,
             benchmark_significant=bench_sig,
+            benchmark_p_value=bench_p,
             spc_variation=reading.variation if reading else None,
             spc_assurance=reading.assurance if reading else None,
             spc_points=len(series),
@@ -595,7 +598,7 @@ class _Context:
 
 def data_start(backend: ibis.BaseBackend) -> date | None:
     """The day the data begin: the first crime reported (None: no crimes)."""
-    if not _has_table(backend, "crimes"):
+    if not has_table(backend, "crimes"):
         return None
     crimes = backend.table("crimes")
     value = _records(backend, crimes.aggregate(first=crimes.reported_at.min()))[0]["first"]
@@ -771,13 +774,13 @@ def compute(
     wants_ledger = any(catalogue.metric(m).source == LEDGER for m in chosen)
     ledger_ok = False
     code_hashes: list[str] = []
-    if _has_table(backend, LEDGER):
+    if has_table(backend, LEDGER):
         dates, code_hashes = _ledger_stamps(backend)
         ledger_ok = dates == [as_of]
     if wants_ledger and not ledger_ok and _published_only(backend):
         # published data (no victims): say once what it cannot give, not "run vcop evaluate"
         result.notes.append(NEEDS_FORCE_EXTRACT)
-    elif _has_table(backend, LEDGER):
+    elif has_table(backend, LEDGER):
         if not ledger_ok and wants_ledger:
             seen = ", ".join(d.isoformat() for d in dates) or "no date (it is empty)"
             result.notes.append(
@@ -859,7 +862,7 @@ def missing_source(backend: ibis.BaseBackend, metric: Metric) -> str | None:
     if metric.source == LEDGER:
         return None  # the ledger's own notes say what to run
     for table in _TABLES_OF.get(metric.source, (metric.source,)):
-        if not _has_table(backend, table):
+        if not has_table(backend, table):
             return (
                 f"there is no {table} table: load a {table} extract (see docs/data-dictionary.md)"
             )
@@ -870,7 +873,7 @@ def empty_reason(backend: ibis.BaseBackend, metric: Metric, as_of: date) -> str:
     """Why ``metric`` has no value: which column it needs is blank in every row, or that no row
     meets its definition in the windows it looks at."""
     table = _TABLES_OF.get(metric.source, (metric.source,))[0]
-    if metric.source != LEDGER and _has_table(backend, table):
+    if metric.source != LEDGER and has_table(backend, table):
         t = backend.table(table)
         own = set(sources()[table].columns) & set(t.columns)
         needed = sorted(c for c in metric.columns() if c in own)

@@ -808,6 +808,7 @@ def _published(
             current=_blank(v.current),
             benchmark=None,
             benchmark_significant=None,
+            benchmark_p_value=None,
             small_sample=False,
             provisional_share=None,
             suppressed=True,

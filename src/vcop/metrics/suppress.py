@@ -139,6 +139,7 @@ def publish(values: Sequence[MetricValue], threshold: int = DEFAULT_THRESHOLD) -
                 current=_blank(v.current),
                 benchmark=None,
                 benchmark_significant=None,
+                benchmark_p_value=None,
                 suppressed=True,
             )
         out.append(replace(v, previous=previous, year_ago=year_ago))

@@ -134,6 +134,9 @@ class MetricValue:
     small_sample: bool
     benchmark: float | None = None
     benchmark_significant: bool | None = None
+    #: The p-value of the test of the current window against the benchmark (a Poisson rate
+    #: test), for judging it with others (:class:`vcop.metrics.comparisons.ComparisonFamily`).
+    benchmark_p_value: float | None = None
     spc_variation: str | None = None
     spc_assurance: str | None = None
     spc_points: int = 0

@@ -100,6 +100,10 @@ FIGURE_COLUMNS = ("Where", "Measure", "Group", "Numerator / denominator", "Figur
                   "Earlier numerator / denominator", "Earlier figure")  # fmt: skip
 
 
+#: What a figure that is not the value itself is, after its measure in Appendix A.
+_SOURCE_WORDS = {"per_1000": " per 1,000 residents", "benchmark": " long-term benchmark"}
+
+
 def _window(c: Citation) -> str:
     return period_cell(c).removesuffix(f" {PROVISIONAL}")
 
@@ -148,7 +152,7 @@ def figure_tables(book: FigureBook, letter: str = "A") -> list[Table]:
             rows.append(
                 (
                     wheres,
-                    c.metric_id,
+                    c.metric_id + _SOURCE_WORDS.get(c.source, ""),
                     "" if c.group == "all" else c.group.replace("/", " / "),
                     *cells(c, True),
                     *(cells(before, False) if before is not None else ("–", "–")),

@@ -37,6 +37,15 @@ from vcop.reports.board_code import (
     low_before_finalisation,
     priority,
 )
+from vcop.reports.board_demand import (
+    AuthorNotes,
+    author_recommendation,
+    author_section,
+    demand_outcomes,
+    national_context,
+    population_caveat,
+    priority_demand,
+)
 from vcop.reports.board_strategic import RESPONSE, SATISFACTION, response, satisfaction
 from vcop.reports.document import Document, Heading, Paragraph
 from vcop.reports.figures import PROVISIONAL, SMALL, FigureBook
@@ -86,6 +95,8 @@ class Memo:
     author: str
     force: str
     paper_date: date | None
+    #: The author's sections (``--notes``): None, or a section missing, and it is left out.
+    notes: AuthorNotes | None = None
 
 
 def board_paper(
@@ -96,13 +107,14 @@ def board_paper(
     force: str = "the force",
     paper_date: date | None = None,
     chart: Charter | None = None,
+    notes: AuthorNotes | None = None,
 ) -> Document:
     """The board paper as of ``book.as_of`` (a month end, usually). ``chart`` draws XmR charts.
 
     Drafted twice: the first draft notes every comparison the paper states in the book's
     :class:`ComparisonFamily`, which is then settled (clustering, false discovery rate), and the
     paper is written with its verdicts (the draft's figures and words are discarded)."""
-    memo = Memo(board, author, force, paper_date)
+    memo = Memo(board, author, force, paper_date, notes)
     family = ComparisonFamily(book.catalogue)
     book.comparisons = family
     _paper(book, memo, None)
@@ -132,7 +144,8 @@ def _paper(book: FigureBook, memo: Memo, chart: Charter | None) -> Document:
         f"{memo.force}, up to the end of {month}."
     )
     n.section("Recommendation")
-    n.para("The Board is invited to note the contents of the report.")
+    if not author_recommendation(n, memo.notes):
+        n.para("The Board is invited to note the contents of the report.")
     n.section("Background")
     n.para(
         f"This report reviews performance up to {as_of:%-d %B %Y}, from the force's own "
@@ -164,6 +177,13 @@ def _paper(book: FigureBook, memo: Memo, chart: Charter | None) -> Document:
     n.subsection("Priority areas")
     for p in PRIORITIES:
         priority(book, n, p)
+        priority_demand(book, n, p.by, p.who)
+
+    n.subsection("Demand and outcomes")
+    demand_outcomes(book, n)
+    national_context(book, n, memo.force)
+    author_section(n, memo.notes, "plan objectives")
+    author_section(n, memo.notes, "good practice")
 
     n.section("Data caveats")
     _caveats(book, n, chart)
@@ -210,6 +230,7 @@ def _caveats(book: FigureBook, n: Numbering, chart: Charter | None) -> None:
         "for the 12 months ending with the month, compared with the 12 months before that, so "
         "no two compared periods overlap."
     )
+    n.para(population_caveat(book))
     for text in comparability_notes(book, charts=chart is not None):
         n.para(text)
     if book.threshold is not None:

@@ -32,6 +32,7 @@ from vcop.metrics import policy
 from vcop.metrics.comparisons import ComparisonFamily
 from vcop.metrics.engine import Result, compute, quietly
 from vcop.metrics.periods import PeriodKind
+from vcop.metrics.population import Population, load_population, per_1000
 from vcop.metrics.release import SUPPRESSED, Release
 from vcop.metrics.series import Point, Series, monthly_series
 from vcop.metrics.suppress import publish
@@ -96,7 +97,10 @@ class Citation:
     denominator: int | None
     value: float | None
     text: str
-    #: "value": a window of a metric value; "month": a month of a metric's monthly series.
+    #: "value": a window of a metric value; "month": a month of a metric's monthly series;
+    #: "per_1000": a window's count per 1,000 residents (numerator: the count, denominator: the
+    #: residents of the group, :mod:`vcop.metrics.population`); "benchmark": a count's long-term
+    #: benchmark (the average 12-month total over the years before the window).
     source: str = "value"
     #: The engine's marks. ``provisional``: this figure's own window is provisional (an earlier
     #: window a value is compared with never is). ``comparable``, ``comparable_reason`` and
@@ -143,6 +147,7 @@ class FigureBook:
         #: The comparisons the report states, judged together (multiple comparisons and
         #: clustering: :mod:`vcop.metrics.comparisons`); None: each by the engine's own test.
         self.comparisons: ComparisonFamily | None = None
+        self._population: tuple[Population | None] | None = None
         self._other_dates: dict[date, FigureBook] = {}
 
     def as_of_date(self, as_of: date) -> FigureBook:
@@ -238,7 +243,79 @@ class FigureBook:
         is set only for an adopted, in-force, aggregate target (the one SPC judges against)."""
         return self.targets.for_metric(metric_id, self.as_of)
 
+    def population(self) -> Population | None:
+        """The residents of each district, as loaded (None: no population table or no rows, and
+        always for a partner output, which is cut from its release alone)."""
+        if self._population is None:
+            loaded = None if self.release is not None else load_population(self.backend)
+            self._population = (loaded,)
+        return self._population[0]
+
     # -- citing ----------------------------------------------------------------------------
+
+    def cite_per_1000(self, v: MetricValue | None, where: str, which: Which = "current") -> str:
+        """A count per 1,000 residents of its group (:func:`vcop.metrics.population.per_1000`),
+        formatted to one decimal place and recorded for the appendix with the count as its
+        numerator and the residents as its denominator; "" when there is no such rate (no
+        population loaded, a group residents are not divided by, a hidden count)."""
+        if v is None or self.hidden(v, which):
+            return ""
+        rate = per_1000(self.catalogue.metric(v.metric_id), v, self.population(), which)
+        e = self.estimate(v, which)
+        if rate is None or e is None:
+            return ""
+        text = f"{rate.value:,.1f}"
+        self.citations.append(
+            Citation(
+                ref=f"F{len(self.citations) + 1}",
+                where=where,
+                metric_id=v.metric_id,
+                breakdown=v.breakdown_name,
+                group=v.group_name,
+                period=v.period,
+                start=e.start,
+                end=e.end,
+                numerator=rate.count,
+                denominator=rate.population,
+                value=rate.value,
+                text=text,
+                provisional=v.provisional and which == "current",
+                comparable=v.comparable,
+                comparable_reason=v.comparable_reason,
+                spc_variation=v.spc_variation,
+                source="per_1000",
+            )
+        )
+        return text + (f" {PROVISIONAL}" if v.provisional and which == "current" else "")
+
+    def cite_benchmark(self, v: MetricValue | None, where: str) -> str:
+        """A count's long-term benchmark (the engine's: the average 12-month total over the
+        years before), formatted and recorded for the appendix; "" when it has none."""
+        if v is None or v.benchmark is None or self.hidden(v):
+            return ""
+        text = number(v.benchmark, v.unit)
+        e = v.current
+        self.citations.append(
+            Citation(
+                ref=f"F{len(self.citations) + 1}",
+                where=where,
+                metric_id=v.metric_id,
+                breakdown=v.breakdown_name,
+                group=v.group_name,
+                period=v.period,
+                start=e.start,
+                end=e.end,
+                numerator=None,
+                denominator=None,
+                value=v.benchmark,
+                text=text,
+                comparable=v.comparable,
+                comparable_reason=v.comparable_reason,
+                spc_variation=v.spc_variation,
+                source="benchmark",
+            )
+        )
+        return text
 
     def estimate(self, v: MetricValue, which: Which = "current") -> Estimate | None:
         if which == "current":

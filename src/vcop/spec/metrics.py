@@ -345,6 +345,9 @@ class Metric(BaseModel):
     #: within each segment. Dates are the first day of a month.
     spc_rebase: tuple[dt.date, ...] = ()
     benchmark_years: int | None = Field(None, ge=1, le=10)
+    #: A count also given per 1,000 residents of its group (the force, an area or a district),
+    #: from the ``population`` table the force loads (:mod:`vcop.metrics.population`).
+    per_1000_residents: bool = False
     local_measure: bool = False
     notes: str | None = None
     file: str = ""
@@ -709,6 +712,11 @@ def _check_metric(
     if m.benchmark_years is not None and m.kind != "count":
         yield lines.problem(
             (*loc, "benchmark_years"), f"{m.id}: only a count has a long-term benchmark"
+        )
+    if m.per_1000_residents and (m.kind != "count" or m.group_by):
+        yield lines.problem(
+            (*loc, "per_1000_residents"),
+            f"{m.id}: only a count not split by group_by has a rate per 1,000 residents",
         )
     for field in ("breakdowns", "group_by"):
         for bid in getattr(m, field):
@@ -1311,6 +1319,10 @@ def catalogue_doc() -> str:
         if m.benchmark_years:
             lines.append(
                 f"- **Long-term benchmark:** the average 12-month total over up to {m.benchmark_years} years before the rolling 12 months."
+            )
+        if m.per_1000_residents:
+            lines.append(
+                "- **Per 1,000 residents:** also given per 1,000 residents of the force, area or district, from the `population` table (left out where it has no rows)."
             )
         if m.local_measure:
             lines.append(

@@ -14,7 +14,7 @@ from vcop.synth.crimes import Crime, Window, generate_crimes, supervisory_review
 from vcop.synth.dirty import add_dirty
 from vcop.synth.force import FORCE_NAME, build_force
 from vcop.synth.incidents import generate_incidents
-from vcop.synth.params import load_params, load_partner_params
+from vcop.synth.params import SynthParams, load_params, load_partner_params
 from vcop.synth.partners import generate_partners
 from vcop.synth.rand import stream
 from vcop.synth.surveys import generate_surveys
@@ -74,7 +74,16 @@ GENERATED: dict[str, tuple[str, ...]] = {
         "agency", "need_id", "victim_id", "crime_id", "identified_at", "need", "provided_at",
         "declined",
     ),
+    # The demo's synthetic residents per district (population_rows), for rates per 1,000.
+    "population": ("area", "district", "population", "source"),
 }  # fmt: skip
+
+#: The source line of the demo's population file: what it is, so no one takes it for real.
+POPULATION_SOURCE = (
+    "synthetic (vcop demo): {per} residents per LSOA of the local authority the district is "
+    "sized on (the 2021 Census average for England and Wales), scale {scale:g}; not a real "
+    "population"
+)
 
 #: progress(what is happening, work done, work in all)
 Progress = Callable[[str, int, int], None]
@@ -158,6 +167,19 @@ def _crime_rows(crimes: list[Crime], fmt: Formatter, r: random.Random) -> list[t
             )
         )
     return rows
+
+
+def population_rows(params: SynthParams, scale: float) -> list[tuple[str, ...]]:
+    """The demo's population file: each district's residents, from the LSOAs of the local
+    authority it is sized on (``targets.residents_per_lsoa`` each), times ``scale``; labelled
+    synthetic in its ``source`` column. Drawn from nothing random, so the other tables' bytes do
+    not change with it."""
+    per = params.targets.residents_per_lsoa
+    source = POPULATION_SOURCE.format(per=f"{per:,}", scale=scale)
+    return [
+        (d.area, d.name, str(max(1, round(d.lsoas * per * scale))), source)
+        for d in sorted(params.derived.districts, key=lambda d: (d.area, d.name))
+    ]
 
 
 def _project(
@@ -254,6 +276,7 @@ def generate(
         "incidents": incidents,
         "survey_responses": surveys,
         **partner_tables,
+        "population": population_rows(params, scale),
     }
     tables["case_events"].sort(key=lambda row: row[0])
     columns = {t.name: t.column_names for t in schema.tables}

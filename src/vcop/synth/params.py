@@ -105,6 +105,7 @@ class Targets(_Frozen):
     periodic_update: dict[str, float]
     supervisory_review: dict[str, float]
     district_diligence: dict[str, float] = Field(default_factory=dict)
+    residents_per_lsoa: int = Field(1670, ge=1)
     shifts: tuple[Shift, ...] = ()
     response_median_minutes: dict[str, float]
     domestic_abuse_delay_resource_share: float
