@@ -20,7 +20,7 @@ from fastapi import APIRouter
 
 from vcop.metrics.values import MetricValue
 from vcop.web.auth import Permission, Role
-from vcop.web.charts import bar_chart, point_map
+from vcop.web.charts import bar_chart, point_map, sparkline
 from vcop.web.labels import group_text, label
 from vcop.web.metrics import FAMILY_TITLES, PERIODS, Figures, MetricsView
 from vcop.web.pages import Column, Ctx, Page, Table, page
@@ -172,14 +172,71 @@ def satisfaction(ctx: Ctx) -> Page:
                         "whole_experience", "Whole experience (1 = completely satisfied)", "number"
                     ),
                     Column("comment", "Comment"),
+                    Column("themes", "Themes"),
                 ],
                 comments,
                 empty="No comments.",
             )
         )
+        result.tables.append(themes_table(ctx, as_of))
     elif ctx.user.role is not Role.analyst:
-        result.notes.append("Victims' own comments are shown to analysts only.")
+        result.notes.append("Victims' own comments and their themes are shown to analysts only.")
     return result
+
+
+def themes_table(ctx: Ctx, as_of: date) -> Table:
+    """How many comments had each theme, by month, over the 12 months to ``as_of``, with a
+    sparkline each (for analysts: a partner's figures come only from a release, which publishes
+    no themes)."""
+    from vcop.voice.themes import THEMES, theme_counts
+
+    counts = ctx.store.cached(
+        ("comment_themes", as_of), lambda: theme_counts(ctx.store.cursor(), as_of)
+    )
+    keys = [f"m{m:%Y_%m}" for m in counts.months]
+    rows: list[dict[str, Any]] = []
+    for theme, title in THEMES.items():
+        monthly = counts.counts[theme]
+        row: dict[str, Any] = {"theme": title, "theme_id": theme, "total": sum(monthly)}
+        row.update(zip(keys, monthly, strict=True))
+        if sum(counts.comments) and sum(monthly):
+            description = (
+                f"Comments about {title.lower()}, monthly from {counts.months[0]:%B %Y} "
+                f"({monthly[0]}) to {counts.months[-1]:%B %Y} ({monthly[-1]})"
+            )
+            row["trend"] = {
+                "id": f"spark-theme-{theme}",
+                "description": description,
+                "spec": sparkline(
+                    [{"month": m.isoformat(), "value": n}
+                     for m, n in zip(counts.months, monthly, strict=True)],
+                    x="month", y="value", description=description,
+                ),
+            }  # fmt: skip
+        rows.append(row)
+    rows.append(
+        {"theme": "Comments", "theme_id": "comments", "total": sum(counts.comments),
+         **dict(zip(keys, counts.comments, strict=True))}
+    )  # fmt: skip
+    return Table(
+        "comment_themes",
+        "What victims' comments were about, by month",
+        [
+            Column("theme", "Theme"),
+            Column("theme_id", "Theme id", html=False),
+            *(Column(k, f"{m:%b %Y}", "number") for k, m in zip(keys, counts.months, strict=True)),
+            Column("total", "12 months", "number"),
+            Column("trend", "Trend", "sparkline", data=False),
+        ],
+        rows if sum(counts.comments) else [],
+        caption=(
+            "Comments of every survey, each given one or more themes by a classifier trained on "
+            "labelled comments (its precision and recall per theme are measured in "
+            "bench/bench_themes.py); a comment with two themes counts in both, so the themes add "
+            "up to more than the comments. The last month may be part of one."
+        ),
+        empty="No comments in the last 12 months.",
+    )
 
 
 def family_page(ctx: Ctx, families: list[str], *, title: str, path: str) -> Page:
@@ -205,8 +262,11 @@ def _comments(ctx: Ctx, as_of: date) -> list[dict[str, Any]]:
         "WHERE comment IS NOT NULL AND surveyed_at < ?::DATE + 1 ORDER BY surveyed_at DESC LIMIT 50",
         [as_of],
     ).dicts()
-    for r in rows:
+    from vcop.voice.themes import theme_text, themes_of
+
+    for r, themes in zip(rows, themes_of([str(r["comment"]) for r in rows]), strict=True):
         r["survey"] = label("survey", r["survey"])
+        r["themes"] = theme_text(themes)
     return rows
 
 
