@@ -313,6 +313,10 @@ targets:
   # Survey responses per month at scale 1. Issue spec ("a few hundred a month in total"); seed 001
   # reports 1,340 surveyed in 12 months plus a separate DA survey.
   survey_responses_per_month: {victim_satisfaction: 210, domestic_abuse: 40}
+  # How much less satisfied (standard deviations of the latent score behind every answer but ease of
+  # contact) a respondent is when any update they were owed came late. Synthetic: an assumption
+  # chosen to give a modest gap of a few points, not a measured figure.
+  late_update_satisfaction_shift: 0.12
   # Hour-of-day pattern of crime reports (relative weights for hours 0-23). assumption.
   report_hour_weights: [3, 2, 1.5, 1, 1, 1, 1.5, 2.5, 4, 5, 5.5, 5.5, 5.5, 5.5, 5.5, 5.5, 6, 6, 6, 6, 5.5, 5, 4.5, 4]
 """

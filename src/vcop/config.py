@@ -398,6 +398,14 @@ class SurveySettings:
             minimum=1,
         ),
     )
+    feedback_min_answers: int = field(
+        default=10,
+        metadata=about(
+            "Officer and unit feedback (/feedback) shows satisfaction for an officer or unit only "
+            "when at least this many victims answered; fewer are shown as too few answers.",
+            minimum=1,
+        ),
+    )
     invite_when: str = field(
         default="reached_or_finalised",
         metadata=about(

@@ -379,6 +379,7 @@ def serve(
         application = create_app(
             db,
             suppression_threshold=settings.suppression_threshold,
+            feedback_min_answers=settings.survey.feedback_min_answers,
             warm=True,
             ops_path=ops_path_setting(db),
             watch=watch,

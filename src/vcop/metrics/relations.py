@@ -281,7 +281,10 @@ def _needed(
     cols: set[str] = set()
     for m in metrics:
         cols |= m.columns()
-    cols |= {b.column for b in (*breakdowns, *(f for f, _ in filters))} | {"crime_id", "victim_id"}
+    cols |= {b.column for b in (*breakdowns, *(f for f, _ in filters)) if b.from_ledger is None} | {
+        "crime_id",
+        "victim_id",
+    }
     return cols & available
 
 
@@ -355,17 +358,37 @@ def label(value: ir.Value, b: Breakdown, age: ir.Value | None = None) -> ir.Stri
     return value.cast("string").fill_null(missing)
 
 
+def ledger_flags(ledger: ir.Table, flagged: Sequence[Breakdown]) -> ir.Table:
+    """Per victim and crime, a ``_gl_{id}`` column for each ``from_ledger`` breakdown: true when
+    every ledger row meeting its ``where`` also meets its ``all``, false when one does not, blank
+    when no row meets ``where``. One pass over the ledger for all of them."""
+    flags: dict[str, ir.Value] = {}
+    for b in flagged:
+        assert b.from_ledger is not None
+        counted = all_of(ledger, b.from_ledger.where).fill_null(False)
+        ok = all_of(ledger, b.from_ledger.all).fill_null(False)
+        # 1 when counted and met, 0 when counted and not met, blank when not counted
+        score = ibis.ifelse(counted, ok.cast("int32"), ibis.null("int32"))
+        flags[f"_gl_{b.id}"] = score.min()
+    t = ledger.group_by(_gk_lvictim=ledger.victim_id, _gk_lcrime=ledger.crime_id).aggregate(**flags)
+    return t.mutate(**{k: t[k] == 1 for k in flags})
+
+
 def with_groups(
     t: ir.Table,
     backend: ibis.BaseBackend,
     breakdowns: tuple[Breakdown, ...],
     filters: Filters = (),
+    ledger_seen: date | None = None,
 ) -> ir.Table:
-    """``t`` with a ``_g{i}`` label column per breakdown, joining the crime or victim if needed,
-    and only the rows whose labels match every filter (a filter compares the same labels a
+    """``t`` with a ``_g{i}`` label column per breakdown, joining the crime or victim if needed
+    (or the ledger's flags per victim and crime, as it stood at ``ledger_seen`` if given), and
+    only the rows whose labels match every filter (a filter compares the same labels a
     breakdown shows, so a split of a filtered figure adds up to it)."""
     own = set(t.columns)
     every = list({b.id: b for b in (*breakdowns, *(f for f, _ in filters))}.values())
+    via_ledger = [b for b in every if b.from_ledger is not None]
+    every = [b for b in every if b.from_ledger is None]
     via_crime = [b for b in every if b.column not in own and b.table == "crimes"]
     via_victim = [b for b in every if b.column not in own and b.table == "victims"]
     aged = [b for b in every if b.age_under is not None and AGE_COLUMN not in own]
@@ -387,7 +410,18 @@ def with_groups(
             "_gk_victim", "_gk_vcrime"
         )
 
+    if via_ledger:
+        ledger = backend.table(LEDGER)
+        if ledger_seen is not None:
+            ledger = ledger_seen_at(ledger, ledger_seen)
+        dim = ledger_flags(ledger, via_ledger)
+        t = t.left_join(dim, [t.victim_id == dim._gk_lvictim, t.crime_id == dim._gk_lcrime]).drop(
+            "_gk_lvictim", "_gk_lcrime"
+        )
+
     def raw(b: Breakdown) -> ir.Value:
+        if b.from_ledger is not None:
+            return t[f"_gl_{b.id}"]
         if b.column in own:
             return t[b.column]
         return t[f"_gc_{b.id}"] if b.table == "crimes" else t[f"_gv_{b.id}"]
@@ -403,7 +437,13 @@ def with_groups(
         f"_g{i}": label(raw(b), b, age(b)) for i, b in enumerate(breakdowns)
     }
     t = t.mutate(**labels)
+    t = t.drop(*(f"_gl_{b.id}" for b in via_ledger))
     return t.drop("_ga_age") if aged else t
+
+
+def _ledger_seen(as_of: date, seen_at: date | None) -> date | None:
+    """The earlier date the ledger is to be seen at (None: as stored)."""
+    return seen_at if seen_at is not None and seen_at < as_of else None
 
 
 def period_date(t: ir.Table, columns: tuple[str, ...]) -> ir.DateValue:
@@ -442,7 +482,7 @@ def metric_rows(
         # a duration that ends before it starts is a data error, left out
         ok = t._v.notnull() if metric.measure.kind == "column" else t._v.notnull() & (t._v >= 0)
         t = t.filter(ok)
-    t = with_groups(t, backend, breakdowns, filters)
+    t = with_groups(t, backend, breakdowns, filters, _ledger_seen(as_of, seen_at))
     columns = [
         "_d",
         *(f"_g{i}" for i in range(len(breakdowns))),
@@ -478,7 +518,7 @@ def flagged_rows(
     for i in range(len(metrics)):
         anywhere = anywhere | t[f"_w{i}"]
     t = t.filter(anywhere & t._d.notnull())
-    t = with_groups(t, backend, breakdowns, filters)
+    t = with_groups(t, backend, breakdowns, filters, _ledger_seen(as_of, seen_at))
     keep = ["_d", *(f"_g{i}" for i in range(len(breakdowns)))]
     keep += [f"_{x}{i}" for i in range(len(metrics)) for x in ("w", "n")]
     return t.select(*keep)

@@ -13,6 +13,7 @@ from itertools import pairwise
 
 from vcop.metrics.engine import data_start
 from vcop.metrics.periods import add_months, month_end
+from vcop.metrics.received import compare_received
 from vcop.metrics.values import MetricValue
 from vcop.reports.figures import FigureBook, period_words
 from vcop.reports.narrative import (
@@ -150,6 +151,15 @@ def satisfaction(book: FigureBook, n: Numbering, chart: Charter | None) -> None:
             if t
         )
     districts = _spread(book, whole.metric_id, "district", where)
+    # quality beside process: the gap between victims whose updates were all on time and the rest
+    (gap,) = compare_received(
+        book.catalogue,
+        {
+            "updates_on_time": [
+                v for v in book.values([whole.metric_id], by="updates_on_time") if v.group
+            ]
+        },
+    )
     n.para(
         f"{book.cite_n(whole, where)} victims of crime surveyed in {period} answered the "
         f"question on the whole experience, with {book.cite(whole, where)} of them at least "
@@ -162,6 +172,8 @@ def satisfaction(book: FigureBook, n: Numbering, chart: Charter | None) -> None:
         f"By district it ranged {districts}; smaller samples fluctuate more."
         if districts else "",
         spc_sentence(whole),
+        f"{gap.sentence()[:-1]}: {book.cite(gap.yes, where)} against {book.cite(gap.no, where)}."
+        if gap.difference is not None else "",
         number=where,
     )  # fmt: skip
     n.doc.add(

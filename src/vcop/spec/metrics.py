@@ -269,8 +269,22 @@ class Band(BaseModel):
 AGE_COLUMN = "age_at_report"
 
 
+class LedgerFlag(BaseModel):
+    """A breakdown derived from the entitlement ledger, per victim and crime: of the victim's
+    ledger rows for the crime that meet every ``where`` condition, whether all of them also meet
+    every ``all`` condition (true), or some do not (false). A victim with no such row gets the
+    breakdown's ``missing_label``. The ledger is read as of its date (as it stood on an earlier
+    date for a comparison at the same age)."""
+
+    model_config = _STRICT
+
+    where: tuple[Condition, ...] = Field(min_length=1)
+    all: tuple[Condition, ...] = Field(min_length=1)
+
+
 class Breakdown(BaseModel):
-    """A way to split a figure: by a column of the row, its crime or its victim."""
+    """A way to split a figure: by a column of the row, its crime or its victim, or by what the
+    entitlement ledger holds for the victim and crime (``from_ledger``)."""
 
     model_config = _STRICT
 
@@ -288,6 +302,9 @@ class Breakdown(BaseModel):
     #: With ``offence_list``: only victims younger than this when the crime was reported
     #: (``victims.age_at_report``) count as on the list, e.g. child abuse (offence and age).
     age_under: int | None = Field(None, ge=1)
+    #: Derived per victim and crime from the entitlement ledger (``table: entitlements``; the
+    #: row needs ``victim_id`` and ``crime_id``); ``labels`` name true and false.
+    from_ledger: LedgerFlag | None = None
     missing_label: str = "not recorded"
 
 
@@ -539,6 +556,8 @@ _NUMERIC = ("integer", "number", "scale7")
 def _resolvable(b: Breakdown, source: Source) -> bool:
     """Whether rows of ``source`` can be split by ``b`` (own column, or via crime or victim)."""
     cols = source.columns
+    if b.from_ledger is not None:
+        return "crime_id" in cols and "victim_id" in cols
     if b.age_under is not None and not (
         AGE_COLUMN in cols or ("crime_id" in cols and "victim_id" in cols)
     ):
@@ -582,32 +601,34 @@ def _known_obligations() -> set[str] | None:
 
 
 def _check_condition(
-    m: Metric, cond: Condition, source: Source, lines: LineMap, loc: Loc
+    who: str, cond: Condition, source: Source, lines: LineMap, loc: Loc
 ) -> Iterator[Problem]:
+    """Problems of one condition on rows of ``source``, named after ``who`` (a metric or a
+    breakdown)."""
     col = source.columns.get(cond.column)
     if col is None:
-        yield lines.problem(loc, f"{m.id}: {source.name} has no column {cond.column!r}")
+        yield lines.problem(loc, f"{who}: {source.name} has no column {cond.column!r}")
         return
     if cond.op == "is_null":
         if not isinstance(cond.value, bool):
-            yield lines.problem(loc, f"{m.id}: is_null takes true or false")
+            yield lines.problem(loc, f"{who}: is_null takes true or false")
         return
     values = cond.value if cond.op in ("in", "not_in") else (cond.value,)
     if cond.op in ("gt", "gte", "lt", "lte") and col.type not in _NUMERIC:
         yield lines.problem(
-            loc, f"{m.id}: {cond.op} needs a numeric column; {cond.column} is {col.type}"
+            loc, f"{who}: {cond.op} needs a numeric column; {cond.column} is {col.type}"
         )
     for v in values:
         if col.type in _NUMERIC and (isinstance(v, bool) or not isinstance(v, int | float)):
-            yield lines.problem(loc, f"{m.id}: {cond.column} is {col.type}; {v!r} is not a number")
+            yield lines.problem(loc, f"{who}: {cond.column} is {col.type}; {v!r} is not a number")
         elif col.type == "boolean" and not isinstance(v, bool):
-            yield lines.problem(loc, f"{m.id}: {cond.column} is boolean; {v!r} is not true/false")
+            yield lines.problem(loc, f"{who}: {cond.column} is boolean; {v!r} is not true/false")
         elif col.type == "string" and not isinstance(v, str):
-            yield lines.problem(loc, f"{m.id}: {cond.column} is text; write {v!r} as text")
+            yield lines.problem(loc, f"{who}: {cond.column} is text; write {v!r} as text")
         elif col.allowed is not None and isinstance(v, str) and v not in col.allowed:
             yield lines.problem(
                 loc,
-                f"{m.id}: {v!r} is not a value of {source.name}.{cond.column} ({', '.join(col.allowed)})",
+                f"{who}: {v!r} is not a value of {source.name}.{cond.column} ({', '.join(col.allowed)})",
             )
 
 
@@ -636,7 +657,7 @@ def _check_metric(
             )
     for part in ("where", "numerator"):
         for i, cond in enumerate(getattr(m, part)):
-            yield from _check_condition(m, cond, source, lines, (*loc, part, i))
+            yield from _check_condition(m.id, cond, source, lines, (*loc, part, i))
             if cond.column == "obligation_id" and obligations is not None:
                 values = cond.value if cond.op in ("in", "not_in") else (cond.value,)
                 for v in values:
@@ -754,6 +775,9 @@ def _check_breakdown(b: Breakdown, lines: LineMap, loc: Loc) -> Iterator[Problem
             (*loc, "column"), f"breakdown {b.id}: {b.table} has no column {b.column!r}"
         )
         return
+    if b.from_ledger is not None:
+        yield from _check_ledger_flag(b, src, lines, loc)
+        return
     if b.offence_list is not None:
         lists = _offence_lists()
         if b.column != "offence_code":
@@ -796,6 +820,35 @@ def _check_breakdown(b: Breakdown, lines: LineMap, loc: Loc) -> Iterator[Problem
                     (*loc, "bands", i), f"breakdown {b.id}: band {band.label!r} is empty"
                 )
             previous_max = band.max
+
+
+def _check_ledger_flag(b: Breakdown, src: Source, lines: LineMap, loc: Loc) -> Iterator[Problem]:
+    """A ``from_ledger`` breakdown: on the ledger, true/false labels, conditions the ledger has."""
+    assert b.from_ledger is not None
+    if b.table != LEDGER:
+        yield lines.problem((*loc, "table"), f"breakdown {b.id}: from_ledger is for table {LEDGER}")
+        return
+    if b.labels is None or set(b.labels) != {True, False}:
+        yield lines.problem(
+            (*loc, "labels"),
+            f"breakdown {b.id}: from_ledger needs labels for true (all met) and false",
+        )
+    for extra in ("offence_list", "age_under", "bands"):
+        if getattr(b, extra) is not None:
+            yield lines.problem((*loc, extra), f"breakdown {b.id}: {extra} is not for from_ledger")
+    obligations = _known_obligations()
+    who = f"breakdown {b.id}"
+    for part in ("where", "all"):
+        for i, cond in enumerate(getattr(b.from_ledger, part)):
+            where = (*loc, "from_ledger", part, i)
+            yield from _check_condition(who, cond, src, lines, where)
+            if cond.column == "obligation_id" and obligations is not None:
+                values = cond.value if cond.op in ("in", "not_in") else (cond.value,)
+                for v in values:
+                    if isinstance(v, str) and v not in obligations:
+                        yield lines.problem(
+                            where, f"{who}: no obligation {v!r} in the Victims' Code definitions"
+                        )
 
 
 def _check_draft(draft: _Draft) -> Iterator[Problem]:
@@ -1256,6 +1309,15 @@ def catalogue_doc() -> str:
             how += f" on the offence list `{b.offence_list}`"
         if b.age_under is not None:
             how += f", victim under {b.age_under} (`victims.{AGE_COLUMN}`)"
+        if b.from_ledger is not None:
+            rows = " and ".join(c.describe() for c in b.from_ledger.where)
+            test = " and ".join(c.describe() for c in b.from_ledger.all)
+            how = (
+                f"the ledger, per victim and crime: of the rows where {rows}, "
+                f"{b.labels[True] if b.labels else 'true'} when every one has {test}, "
+                f"{b.labels[False] if b.labels else 'false'} when not; "
+                f"{b.missing_label} when there is no such row"
+            )
         if b.bands:
             how += "; bands " + ", ".join(b.label for b in b.bands)
         lines.append(f"| `{b.id}` | {b.title} | {how} |")

@@ -54,6 +54,7 @@ GENERATED: dict[str, tuple[str, ...]] = {
     "survey_responses": (
         "response_id", "survey", "surveyed_at", "crime_id", "crime_type", "area", "district",
         "ease_of_contact", "actions_taken", "follow_up", "treatment", "whole_experience", "comment",
+        "victim_id", "officer_id", "unit",
     ),
     # The criminal justice partners' tables (vcop.synth.partners); each row carries its agency.
     "agency_events": ("agency", "event_id", "crime_id", "victim_id", "event_type", "event_at"),

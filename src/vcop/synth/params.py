@@ -112,6 +112,7 @@ class Targets(_Frozen):
     non_crime_incidents_per_year: dict[str, int]
     satisfaction: dict[str, dict[str, float]]
     survey_responses_per_month: dict[str, int]
+    late_update_satisfaction_shift: float
     report_hour_weights: tuple[float, ...]
 
 

@@ -3,8 +3,11 @@
 Adult victims of the surveyed crime types are asked 6-12 weeks after reporting (domestic-abuse
 victims by a separate survey, 4-12 weeks after). Each answer comes from a latent score shared by the
 five questions of one response (people who are unhappy are unhappy across the board) plus noise per
-question; the follow-up answer also moves with how well that victim was in fact kept informed. Cut
-points put each question's share of "at least fairly satisfied" (codes 1-3) on its target.
+question; the follow-up answer also moves with how well that victim was in fact kept informed, and
+a victim any of whose updates came late answers a little less satisfied throughout (a synthetic
+effect, ``late_update_satisfaction_shift`` in the parameters). Cut points put each question's share
+of "at least fairly satisfied" (codes 1-3) on its target. A response linked to a crime carries the
+victim who answered and the crime's investigating unit and officer in charge.
 """
 
 from __future__ import annotations
@@ -99,7 +102,19 @@ class Respondent:
     """One victim answering a survey: linked to a crime in the extract, or (early in the window) to
     one reported before it, which the extract does not hold."""
 
-    __slots__ = ("area", "crime_id", "crime_type", "day", "district", "informed", "survey")
+    __slots__ = (
+        "area",
+        "crime_id",
+        "crime_type",
+        "day",
+        "district",
+        "informed",
+        "late",
+        "officer_id",
+        "survey",
+        "unit",
+        "victim_id",
+    )
 
     def __init__(
         self,
@@ -110,6 +125,10 @@ class Respondent:
         area: str,
         district: str,
         informed: float,
+        late: bool,
+        victim_id: str = "",
+        unit: str = "",
+        officer_id: str = "",
     ) -> None:
         self.day = day
         self.survey = survey
@@ -118,6 +137,16 @@ class Respondent:
         self.area = area
         self.district = district
         self.informed = informed
+        #: some update the victim was owed came late (or not at all)
+        self.late = late
+        self.victim_id = victim_id
+        self.unit = unit
+        self.officer_id = officer_id
+
+
+def _pooled(informed: float) -> tuple[float, bool]:
+    """The informed share of a respondent drawn from the pool, and whether an update was late."""
+    return informed, informed < 1.0
 
 
 def _months(first_day: int, last_day: int) -> list[tuple[int, int]]:
@@ -175,15 +204,20 @@ def generate_surveys(
             candidates = buckets.get((survey, year, month), [])
             for day, vc in r.sample(candidates, min(want, len(candidates))):
                 c = vc.crime
+                linked = r.random() >= 0.08
                 people.append(
                     Respondent(
                         day,
                         survey,
-                        "" if r.random() < 0.08 else c.crime_id,
+                        c.crime_id if linked else "",
                         c.crime_type,
                         c.district.area,
                         c.district.name,
                         vc.informed_share,
+                        vc.on_time < vc.owed,
+                        vc.person.victim_id if linked else "",
+                        c.unit if linked else "",
+                        c.officer if linked else "",
                     )
                 )
             if first - window.start_day < 120 and informed_pool[survey]:
@@ -197,7 +231,7 @@ def generate_surveys(
                             r.choice(types_pool[survey]),
                             district.area,
                             district.name,
-                            r.choice(informed_pool[survey]),
+                            *_pooled(r.choice(informed_pool[survey])),
                         )
                     )
 
@@ -208,6 +242,7 @@ def generate_surveys(
             continue
         informed = [people[i].informed for i in group]
         mean, sd = fmean(informed), pstdev(informed) or 1.0
+        late_share = fmean(float(people[i].late) for i in group)
         rates = t.satisfaction[survey]
         targets: dict[bool, dict[str, float]] = {False: dict(rates), True: dict(rates)}
         if survey == "victim_satisfaction":
@@ -220,12 +255,14 @@ def generate_surveys(
             p = people[i]
             is_burglary = survey == "victim_satisfaction" and p.crime_type == "Burglary"
             x = (mean - p.informed) / sd  # positive = worse informed than usual
+            # centred, so the survey's overall shares stay on their targets
+            late = (float(p.late) - late_share) * t.late_update_satisfaction_shift
             common = r.gauss(0.0, 1.0)
             for k in DIMENSIONS:
                 b = SERVICE_WEIGHT[k]
                 z = (COMMON * common + OWN * r.gauss(0.0, 1.0) + b * x) / math.sqrt(
                     COMMON**2 + OWN**2 + b**2
-                )
+                ) + (late if b else 0.0)
                 code = _code(z, cuts[is_burglary][k])
                 answers[i][k] = None if r.random() < BLANK[k] else code
 
@@ -251,6 +288,9 @@ def generate_surveys(
                     p.district,
                     *("" if a[k] is None else str(a[k]) for k in DIMENSIONS),
                     comment,
+                    p.victim_id,
+                    p.officer_id,
+                    p.unit,
                 ),
             )
         )

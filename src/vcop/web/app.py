@@ -75,6 +75,8 @@ class State:
     templates: Jinja2Templates
     clock: Callable[[], datetime]
     suppression_threshold: int
+    #: Answers an officer or unit needs before /feedback shows its satisfaction.
+    feedback_min_answers: int = 10
 
     @property
     def build(self) -> Build:
@@ -165,6 +167,7 @@ def create_app(
     *,
     clock: Callable[[], datetime] = datetime.now,
     suppression_threshold: int = 10,
+    feedback_min_answers: int = 10,
     warm: bool = False,
     ops_path: Path | None = None,
     watch: float | None = None,
@@ -199,7 +202,9 @@ def create_app(
         dependencies=[Depends(authorize)],
     )
     sessions = Sessions(ops, idle_timeout=session_idle, max_age=session_max)
-    app.state.vcop = State(builds, ops, sessions, templates, clock, suppression_threshold)
+    app.state.vcop = State(
+        builds, ops, sessions, templates, clock, suppression_threshold, feedback_min_answers
+    )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     _add_auth_routes(app)
     from vcop.web.routes import ROUTERS

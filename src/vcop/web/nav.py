@@ -24,6 +24,7 @@ ITEMS: list[tuple[str, str, Permission]] = [
     ("Outcomes", "/outcomes", Permission.aggregate),
     ("Support services", "/services", Permission.aggregate),
     ("Worklist", "/worklist", Permission.record),
+    ("Feedback", "/feedback", Permission.record),
     ("Find a victim", "/victims", Permission.record),
     ("Data quality", "/data-quality", Permission.data_quality),
     ("Access log", "/access-log", Permission.audit),

@@ -39,6 +39,7 @@ VICTIM_PAGES = frozenset(
         "/satisfaction",
         "/response-times",
         "/services",
+        "/feedback",
         "/worklist",
         "/victims",
         "/victims/{victim_id}",

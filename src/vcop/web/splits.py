@@ -59,7 +59,6 @@ SPLIT_NAMES = {
 #: What each source is made of, when it cannot be split by the victim (why a page says so).
 NO_VICTIM = {
     "incidents": "calls for service record no victim",
-    "survey_responses": "survey responses are not linked to the victim who answered",
     "crimes": "it counts crimes, and a crime may have more than one victim",
     "referral_crimes": "it counts referrals, not victims",
 }

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from vcop.web.routes import admin, compliance, journey, metric_pages, quality, voice, worklist, xmr
+from vcop.web.routes import (
+    admin,
+    compliance,
+    feedback,
+    journey,
+    metric_pages,
+    quality,
+    voice,
+    worklist,
+    xmr,
+)
 
 ROUTERS: list[APIRouter] = [
     metric_pages.router,
     compliance.router,
     xmr.router,
     worklist.router,
+    feedback.router,
     journey.router,
     quality.router,
     admin.router,

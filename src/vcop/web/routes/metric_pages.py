@@ -149,6 +149,7 @@ def satisfaction(ctx: Ctx) -> Page:
         ctx, ["victim_satisfaction", "domestic_abuse_satisfaction"], title="Victim satisfaction",
         path="/satisfaction",
     )  # fmt: skip
+    received_section(ctx, result)
     as_of = result.context.get("as_of")
     if as_of is not None and ctx.user.role is Role.analyst and not result.context.get("measure"):
         comments = ctx.store.cached(("comments", as_of), lambda: _comments(ctx, as_of))
@@ -454,3 +455,66 @@ def harm_tables(ctx: Ctx, as_of: date) -> list[Table]:
             )
         )  # fmt: skip
     return tables
+
+
+#: The survey measure compared beside what the victim received (quality beside process).
+RECEIVED_METRIC = "satisfaction_whole_experience"
+
+
+def received_section(ctx: Ctx, page: Page) -> None:
+    """ "Satisfaction beside what the victim received": whole-experience satisfaction of victims
+    who got their updates on time, a needs assessment, a referral, against those who did not —
+    the gap with its interval and test (:mod:`vcop.metrics.received`). On the family page only,
+    from figures the user may see split so."""
+    from vcop.metrics.received import RECEIVED, compare_received
+
+    if page.context.get("as_of") is None or page.context.get("measure"):
+        return
+    figs = figures_of(ctx)
+    period = period_of(ctx)
+    splits = {
+        bid: [v for v in figs.result(period, bid, RECEIVED_METRIC).values if v.breakdown]
+        for bid in RECEIVED
+        if figs.publishes(bid)
+    }
+    if not splits:
+        return
+    catalogue = metrics_of(ctx).catalogue
+    metric = catalogue.metric(RECEIVED_METRIC)
+    rows = []
+    for r in compare_received(catalogue, splits):
+        yes = value_row(r.yes, metric) if r.yes is not None else {}
+        no = value_row(r.no, metric) if r.no is not None else {}
+        rows.append(
+            {
+                "finding": r.sentence(),
+                "yes_text": yes.get("value_text"),
+                "yes_n": yes.get("n"),
+                "no_text": no.get("value_text"),
+                "no_n": no.get("n"),
+                "difference": None if r.difference is None else round(r.difference * 100, 1),
+                "adjusted_p": None if r.adjusted is None else round(r.adjusted, 4),
+            }
+        )
+    page.tables.append(
+        Table(
+            "received",
+            "Satisfaction beside what the victim received",
+            [
+                Column("finding", "Finding"),
+                Column("yes_text", "Satisfied (received)", "number"),
+                Column("yes_n", "n (received)", "number"),
+                Column("no_text", "Satisfied (not received)", "number"),
+                Column("no_n", "n (not received)", "number"),
+                Column("difference", "Gap (points)", "number"),
+                Column("adjusted_p", "p (adjusted, Benjamini–Hochberg)", "number"),
+            ],
+            rows,
+            caption=(
+                "Whole-experience satisfaction of survey respondents, by what the entitlement "
+                "ledger shows the victim received for the crime; victims owed nothing of the kind "
+                "are left out of each comparison."
+            ),
+            empty="No survey answers are linked to victims.",
+        )
+    )
