@@ -101,8 +101,40 @@ def test_the_gap_has_an_interval_and_a_test(db: object) -> None:
     assert r.difference == pytest.approx(x1 / n1 - x2 / n2)
     assert r.interval is not None and r.interval[0] < r.difference < r.interval[1]
     assert r.p_value is not None and r.adjusted is not None and r.adjusted >= r.p_value
-    assert r.sentence().startswith("Victims whose updates were all on time were ")
+    lead = (
+        "Victims whose updates were all on time were "
+        if r.significant
+        else "Satisfaction did not differ significantly between victims whose updates"
+    )
+    assert r.sentence().startswith(lead), r.sentence()
     assert "95% CI" in r.sentence()
+
+
+def test_a_gap_is_claimed_only_when_significant() -> None:
+    from datetime import date
+
+    from vcop.metrics.received import Received
+    from vcop.metrics.values import Estimate, MetricValue
+
+    def value(x: int, n: int) -> MetricValue:
+        return MetricValue(
+            metric_id="satisfaction_whole_experience", kind="proportion", unit="proportion",
+            period="rolling_12m", as_of=date(2025, 6, 30), breakdown=("updates_on_time",),
+            group=("x",), current=Estimate(date(2024, 7, 1), date(2025, 6, 30), x, n, x / n),
+            previous=None, year_ago=None, small_sample=n < 30,
+        )  # fmt: skip
+
+    gap = Received("updates_on_time", value(21, 25), value(13, 15), difference=-0.027,
+                   interval=(-0.236, 0.237), p_value=0.8, adjusted=0.8, significant=False)  # fmt: skip
+    text = gap.sentence()
+    assert text.startswith("Satisfaction did not differ significantly between victims whose")
+    assert "less satisfied" not in text and "\u22122.7 points" in text
+    real = Received("updates_on_time", value(800, 1000), value(700, 1000), difference=0.1,
+                    interval=(0.06, 0.14), p_value=0.001, adjusted=0.002, significant=True)  # fmt: skip
+    assert real.sentence() == (
+        "Victims whose updates were all on time were 10.0 points more satisfied than victims "
+        "whose updates were not (95% CI 6.0 to 14.0 points)."
+    )
 
 
 def test_check_finds_a_bad_from_ledger_breakdown(tmp_path: object) -> None:

@@ -48,21 +48,33 @@ class Received:
     confidence: float = CONFIDENCE
 
     def sentence(self) -> str:
-        """The finding in words, e.g. "Victims whose updates were all on time were 8.5 points
-        more satisfied than victims whose updates were not (95% CI 4.6 to 12.4 points;
-        significant)."."""
+        """The finding in words: a significant gap with its size and interval ("Victims whose
+        updates were all on time were 8.5 points more satisfied than victims whose updates were
+        not (95% CI 4.6 to 12.4 points)."), or that there was none to report."""
         yes_words, no_words = RECEIVED[self.breakdown]
         if self.difference is None:
             return f"Victims {yes_words} and victims {no_words}: not compared ({self.reason})."
-        points = abs(self.difference) * 100
-        way = "more" if self.difference > 0 else "less"
-        gap = f"{points:.1f} points {way} satisfied" if points >= 0.05 else "as satisfied"
         interval = ""
         if self.interval is not None:
-            lo, hi = (x * 100 for x in self.interval)
-            interval = f"{self.confidence:.0%} CI {lo:.1f} to {hi:.1f} points; "
-        verdict = "a significant difference" if self.significant else "not significant"
-        return f"Victims {yes_words} were {gap} than victims {no_words} ({interval}{verdict})."
+            lo, hi = (_signed(x * 100) for x in self.interval)
+            interval = f"{self.confidence:.0%} CI {lo} to {hi} points"
+        if not self.significant:
+            return (
+                f"Satisfaction did not differ significantly between victims {yes_words} and "
+                f"victims {no_words} (a difference of {_signed(self.difference * 100)} points"
+                + (f"; {interval}" if interval else "")
+                + ")."
+            )
+        way = "more" if self.difference > 0 else "less"
+        return (
+            f"Victims {yes_words} were {abs(self.difference) * 100:.1f} points {way} satisfied "
+            f"than victims {no_words}" + (f" ({interval})" if interval else "") + "."
+        )
+
+
+def _signed(points: float) -> str:
+    """Points with a true minus sign ("−2.4"), as the reports write them."""
+    return f"{points:.1f}".replace("-", "\u2212")
 
 
 def _counts(v: MetricValue | None) -> tuple[int, int] | None:

@@ -172,7 +172,8 @@ def satisfaction(book: FigureBook, n: Numbering, chart: Charter | None) -> None:
         f"By district it ranged {districts}; smaller samples fluctuate more."
         if districts else "",
         spc_sentence(whole),
-        f"{gap.sentence()[:-1]}: {book.cite(gap.yes, where)} against {book.cite(gap.no, where)}."
+        f"{gap.sentence()[:-1]}: {book.cite(gap.yes, where, small=True)} against "
+        f"{book.cite(gap.no, where, small=True)}."
         if gap.difference is not None else "",
         number=where,
     )  # fmt: skip
