@@ -392,7 +392,8 @@ QUERIES: dict[str, list[dict[str, str]]] = {
 PARTNER_QUERIES = [{}, {"by": "area"}, {"measure": "obligation", "by": "area"}]
 
 #: Pages whose CSVs hold no text from the data: force-wide figures and monthly series.
-NO_TEXT = {"/", "/response-times", "/metrics/{metric_id}"}
+#: /feedback: units and officers as the survey recorded them, which the rewrite leaves as they were.
+NO_TEXT = {"/", "/response-times", "/metrics/{metric_id}", "/feedback"}
 #: Pages whose text partners do not see: victims' comments (analysts only), harm by place.
 PARTNER_NO_TEXT = {"/satisfaction", "/outcomes"}
 

@@ -183,6 +183,13 @@ def frames(seed: int = 7, crimes: int = 2400, as_of: date = AS_OF) -> dict[str, 
             }
         )
     survey_rows = []
+    # who answered: a victim of the crime, and the crime's unit and officer (their own random
+    # numbers, so the rest of the data stays as it was)
+    rv = random.Random(seed + 202)
+    victims_of: dict[str, list[str]] = {}
+    for v in victim_rows:
+        victims_of.setdefault(v["crime_id"], []).append(v["victim_id"])
+    crime_of = {c["crime_id"]: c for c in crime_rows}
     for i in range(int(crimes * 0.6)):
         district = r.choice(districts)
         survey = "victim_satisfaction" if r.random() < 0.75 else "domestic_abuse"
@@ -209,6 +216,11 @@ def frames(seed: int = 7, crimes: int = 2400, as_of: date = AS_OF) -> dict[str, 
                 "comment": None,
             }
         )
+        row = survey_rows[-1]
+        answered = victims_of.get(str(row["crime_id"]))
+        row["victim_id"] = rv.choice(answered) if answered and rv.random() < 0.9 else None
+        crime = crime_of.get(str(row["crime_id"]), {})
+        row["unit"], row["officer_id"] = crime.get("unit"), crime.get("officer_id")
     return {
         "crimes": pd.DataFrame(crime_rows),
         "victims": pd.DataFrame(victim_rows),

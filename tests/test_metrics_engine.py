@@ -184,7 +184,20 @@ def _all(df: pd.DataFrame, conds: tuple[Condition, ...]) -> pd.Series:
 
 
 def _label(df: pd.DataFrame, f: dict[str, pd.DataFrame], b: Breakdown) -> pd.Series:
-    if b.column in df:
+    if b.from_ledger is not None:  # every owed entitlement of the victim and crime meets `all`
+        led = f["entitlements"]
+        owed = led[_all(led, b.from_ledger.where)]
+        flags = (
+            owed.assign(_ok=_all(owed, b.from_ledger.all))
+            .groupby(["victim_id", "crime_id"])["_ok"]
+            .all()
+            .reset_index()
+        )
+        raw = df[["victim_id", "crime_id"]].merge(flags, on=["victim_id", "crime_id"], how="left")[
+            "_ok"
+        ]
+        raw.index = df.index
+    elif b.column in df:
         raw = df[b.column]
     elif b.table == "crimes":
         raw = df[["crime_id"]].merge(

@@ -39,6 +39,7 @@ from vcop.metrics.release import SUPPRESSED, Release, suppressed_note
 from vcop.metrics.series import monthly_series
 from vcop.metrics.targets import targets_for_db
 from vcop.metrics.values import MetricValue
+from vcop.reports.appendix import SOURCE_WORDS, in_a_table
 from vcop.reports.board import NOT_COMPARED, board_paper
 from vcop.reports.document import Document, Paragraph, Table
 from vcop.reports.figures import (
@@ -593,7 +594,7 @@ def test_an_adopted_target_appears_with_its_source_and_an_unadopted_one_nowhere(
     assert f"60 minutes for each case ({PER_CASE})" in appendix_b
     assert "satisfaction_whole_experience Satisfied with the whole experience" in appendix_b
     # the prompt grade's median is never judged against the per-case standard
-    body = text[: text.index("Appendix A: every figure")]
+    body = text[: text.index("Appendix A: the figures quoted")]
     assert "target of 60 minutes" not in body
     # the engine judged the immediate grade against the adopted target: the sentence says so
     with open_source(own.db, AS_OF) as src, quietly():
@@ -646,7 +647,7 @@ def test_the_body_holds_no_internals_and_the_note_on_method_states_the_rules(
     ids = [o.id for o in load_code().obligations]
     assert [i for i in ids if i in body] == []
     text = doc.text()
-    about = text[text.index("About these figures") : text.index("Appendix A: every figure")]
+    about = text[text.index("About these figures") : text.index("Appendix A: the figures quoted")]
     assert book.definitions_hash in about
     family = book.comparisons
     assert family is not None and family.settled and family.hypotheses > 0
@@ -789,6 +790,17 @@ def test_the_appendix_lists_each_figure_once_compactly(
     values = {(c.metric_id, c.group, c.period, c.source, c.start, c.end) for c in book.citations}
     assert len(rows) < len(values) < len(book.citations)  # an earlier window sits beside its value
     assert tables[0].caption.startswith("Appendix A.1: Jul 2024–Jun 2025")
+
+    # every figure quoted in the text has a row; one quoted only in tables has none
+    def row_of(c: Citation) -> tuple[str, str]:
+        return (c.metric_id + SOURCE_WORDS.get(c.source, ""),
+                "" if c.group == "all" else c.group.replace("/", " / "))  # fmt: skip
+
+    listed = {(r[1], r[2]) for r in rows}
+    in_text = {row_of(c) for c in book.citations if not in_a_table(c.where)}
+    only_tables = {row_of(c) for c in book.citations} - in_text
+    assert in_text <= listed
+    assert only_tables and not only_tables & listed
 
 
 def test_chart_axes_carry_years_and_titles_that_fit(board: tuple[Document, FigureBook]) -> None:

@@ -7,6 +7,7 @@ officer or supervisor sees their own scope beside the force."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.web.helpers import served_copy, sign_in
-from tests.webdata import WebData
+from tests.webdata import WebData, copy_of
 from vcop.metrics.groups import versus_rest
 from vcop.metrics.multiplicity import bh_adjusted
 from vcop.metrics.stats import two_proportion_test
@@ -218,3 +219,28 @@ def test_catalogue_declares_the_new_splits() -> None:
     assert "hate_crime" in catalogue.metric("prosecution_possible_outcome_rate").breakdowns
     assert "delay_reason" in catalogue.metric("response_time_median_prompt").breakdowns
     assert "outcome_type" in catalogue.metric("crimes_finalised").breakdowns
+
+
+def test_recorded_crime_per_1000_residents_of_each_place(
+    analyst: TestClient, webdata: WebData, tmp_path: Path
+) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(copy_of(webdata, tmp_path).db), read_only=True)
+    try:
+        residents = dict(con.execute("SELECT district, population FROM population").fetchall())
+    finally:
+        con.close()
+    assert residents, "the demo force's synthetic population is loaded"
+    data = twin(analyst, "/outcomes", measure="recorded_crime", by="district")
+    rows = [r for r in table(data, "split") if r["split"] in residents]
+    assert rows
+    for r in rows:
+        assert r["per_1000"] == pytest.approx(1000 * r["value"] / residents[r["split"]])
+    (whole,) = table(data, "whole")
+    assert whole["per_1000"] == pytest.approx(1000 * whole["value"] / sum(residents.values()))
+    assert any("per 1,000 residents" in n for n in data["notes"])
+    by_unit = twin(analyst, "/outcomes", measure="recorded_crime", by="unit")
+    assert all(r.get("per_1000") is None for r in table(by_unit, "split")), (
+        "a unit has no residents"
+    )

@@ -10,6 +10,9 @@ from vcop.reports.document import Document, Heading, PageBreak, Paragraph, Table
 from vcop.reports.figures import PROVISIONAL, Citation, FigureBook, number
 from vcop.reports.parts import marked_table
 
+#: What :func:`target_text` says of a measure with no adopted target.
+NO_TARGET = "none adopted"
+
 
 def target_text(book: FigureBook, metric_id: str) -> str:
     """A metric's target as a report may state it: only one the force has adopted and that is in
@@ -25,13 +28,23 @@ def target_text(book: FigureBook, metric_id: str) -> str:
         return f"{number(v.target, unit)} ({v.target_source})"
     t = book.target(metric_id).target
     if t is None or not t.adopted or not t.in_force(book.as_of):
-        return "none adopted"
+        return NO_TARGET
     if t.basis == "aggregate":
         return f"{number(t.value, unit)} ({t.source})"
     return (
         f"{number(t.value, unit)} for each case ({t.source}): a standard for each case, so "
         "this figure is not judged against it"
     )
+
+
+def _definition(book: FigureBook, metric_id: str) -> str:
+    """A measure's title and definition, and its adopted target if it has one."""
+    metric = book.catalogue.metric(metric_id)
+    target = target_text(book, metric_id)
+    return (
+        f"{metric.title}: " + " ".join(metric.description.split())
+        + (f" Target: {target}." if target != NO_TARGET else "")
+    )  # fmt: skip
 
 
 def comparability_notes(book: FigureBook, *, charts: bool = False) -> list[str]:
@@ -101,20 +114,27 @@ FIGURE_COLUMNS = ("Where", "Measure", "Group", "Numerator / denominator", "Figur
 
 
 #: What a figure that is not the value itself is, after its measure in Appendix A.
-_SOURCE_WORDS = {"per_1000": " per 1,000 residents", "benchmark": " long-term benchmark"}
+SOURCE_WORDS = {"per_1000": " per 1,000 residents", "benchmark": " long-term benchmark"}
 
 
 def _window(c: Citation) -> str:
     return period_cell(c).removesuffix(f" {PROVISIONAL}")
 
 
+def in_a_table(where: str) -> bool:
+    """Whether a place a figure is quoted is a table (of the body or an appendix), where the
+    figure stands with its counts, rather than a paragraph of the text."""
+    return where.startswith(("Table ", "Appendix "))
+
+
 def figure_tables(book: FigureBook, letter: str = "A") -> list[Table]:
-    """Every figure quoted, once: one row per value (a metric's figure for one group and
-    period), with every place it is quoted, its numerator and denominator and, beside them, the
-    earlier window it is compared with; a figure quoted in the text and again in a table, with
-    its n and count, is one row (``figures.csv`` keeps each citation). One table per pair of
-    windows ("Jul 2024–Jun 2025, compared with Jul 2023–Jun 2024"), in order of first quotation,
-    so the rows need no dates."""
+    """Every figure quoted in the text, once: one row per value (a metric's figure for one group
+    and period), with every place it is quoted, its numerator and denominator and, beside them,
+    the earlier window it is compared with; a figure quoted in the text and again in a table, with
+    its n and count, is one row. A figure quoted only in tables is left out: it stands there with
+    its counts, and ``figures.csv`` cites every quotation. One table per pair of windows ("Jul
+    2024–Jun 2025, compared with Jul 2023–Jun 2024"), in order of first quotation, so the rows
+    need no dates."""
     firsts: dict[tuple[object, ...], Citation] = {}
     places: dict[tuple[object, ...], list[str]] = {}
     for c in book.citations:
@@ -141,6 +161,8 @@ def figure_tables(book: FigureBook, letter: str = "A") -> list[Table]:
     tables: dict[str, list[tuple[str, ...]]] = {}
     compared: dict[str, list[str]] = {}
     for keys in values.values():
+        if all(in_a_table(w) for k in keys for w in places[k]):
+            continue  # shown with its counts in its table; figures.csv cites it
         now, *earlier = sorted(keys, key=lambda k: firsts[k].end, reverse=True)
         c = firsts[now]
         wheres = ", ".join(dict.fromkeys(w for k in keys for w in places[k]))
@@ -152,7 +174,7 @@ def figure_tables(book: FigureBook, letter: str = "A") -> list[Table]:
             rows.append(
                 (
                     wheres,
-                    c.metric_id + _SOURCE_WORDS.get(c.source, ""),
+                    c.metric_id + SOURCE_WORDS.get(c.source, ""),
                     "" if c.group == "all" else c.group.replace("/", " / "),
                     *cells(c, True),
                     *(cells(before, False) if before is not None else ("–", "–")),
@@ -181,15 +203,19 @@ def appendices(book: FigureBook, doc: Document, noun: str = "paper", first: str 
     """Appendix A (every figure quoted, once, with its metric, group, period, numerator and
     denominator) and Appendix B (the definition of every metric quoted), in landscape."""
     figures, definitions = first, chr(ord(first) + 1)
-    doc.add(PageBreak("landscape"), Heading(f"Appendix {figures}: every figure in this {noun}", 1))
+    doc.add(
+        PageBreak("landscape"),
+        Heading(f"Appendix {figures}: the figures quoted in the text", 1),
+    )
     doc.add(
         Paragraph(
-            f"Each figure quoted above, once, in order, with where it is quoted, the measure it "
-            f"comes from (Appendix {definitions} defines each), the group it is for, its "
-            "numerator and denominator (for a median, the number of cases; for a count, the "
+            f"Each figure quoted in the text above, once, in order, with where it is quoted, the "
+            f"measure it comes from (Appendix {definitions} defines each), the group it is for, "
+            "its numerator and denominator (for a median, the number of cases; for a count, the "
             "count), and beside it the earlier figure it is compared with; one table for each "
-            "period quoted. The file figures.csv "
-            f"issued with this {noun} cites each quotation in full, with the engine's marks.",
+            "period quoted. A figure that appears only in a table stands there with its counts. "
+            f"The file figures.csv issued with this {noun} cites every figure in full, with the "
+            "engine's marks.",
             note=True,
         )
     )
@@ -198,18 +224,12 @@ def appendices(book: FigureBook, doc: Document, noun: str = "paper", first: str 
     doc.add(Heading(f"Appendix {definitions}: definitions", 1))
     doc.add(
         Table(
-            ("Measure", "Title", "Definition", "Target"),
-            tuple(
-                (
-                    m,
-                    book.catalogue.metric(m).title,
-                    " ".join(book.catalogue.metric(m).description.split()),
-                    target_text(book, m),
-                )
-                for m in used
-            ),
+            ("Measure", "Definition"),
+            # the title, the definition and any adopted target in one column, so the definition
+            # is not squeezed beside a title or a target's source that takes a line of its own
+            tuple((m, _definition(book, m)) for m in used),
             caption=f"Appendix {definitions}: the measures quoted, as the force's metric "
-            "catalogue defines them",
+            "catalogue defines them, with the target the force has adopted where it has one",
             compact=True,
         )
     )

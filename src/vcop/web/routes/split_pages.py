@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from vcop.metrics.population import Population, load_population
 from vcop.metrics.values import MetricValue
 from vcop.spec.metrics import Metric
 from vcop.web.labels import label as label_of
@@ -72,10 +73,40 @@ def benchmark_text(v: MetricValue) -> str | None:
     return f"{v.benchmark:,.0f} ({way})"
 
 
-def _row(v: MetricValue, metric: Metric) -> dict[str, Any]:
+def _row(v: MetricValue, metric: Metric, residents: int | None = None) -> dict[str, Any]:
     row = value_row(v, metric)
     row["benchmark_text"] = benchmark_text(v)
+    count = v.current.numerator
+    if metric.per_1000_residents and residents and count is not None and not v.suppressed:
+        row["per_1000"] = 1000 * count / residents
+        row["per_1000_text"] = f"{row['per_1000']:,.1f}"
     return row
+
+
+def _population(view: MetricsView) -> Population | None:
+    """The residents of each district, as loaded (read once per build)."""
+    return view.store.cached(("population",), lambda: load_population(view.backend()))
+
+
+def _residents(population: Population | None, place: dict[str, str]) -> int | None:
+    """The residents of a place (the force, an area or a district); None for a unit, an
+    officer or any other group, or when no population is loaded."""
+    if population is None or place.keys() - {"area", "district"}:
+        return None
+    if "district" in place:
+        return population.of(("district",), (place["district"],))
+    if "area" in place:
+        return population.of(("area",), (place["area"],))
+    return population.of((), ())
+
+
+def _per_1000_columns(metric: Metric) -> list[Column]:
+    if not metric.per_1000_residents:
+        return []
+    return [
+        Column("per_1000_text", "Per 1,000 residents"),
+        Column("per_1000", "per_1000", html=False),
+    ]
 
 
 def measure_page(
@@ -114,8 +145,19 @@ def measure_page(
     )  # fmt: skip
     place = " › ".join(parents.values())
     span = f" ({months(whole.current.start, whole.current.end)})" if whole else ""
-    tables = [_whole_table(ctx, figs, metric, wholes, whole, period, parents, links, span)]
+    population = _population(view) if metric.per_1000_residents else None
+    tables = [_whole_table(ctx, figs, metric, wholes, whole, period, parents, links, span,
+                           population)]  # fmt: skip
     notes = [*whole_result.notes, *figs.notes]
+    if metric.per_1000_residents:
+        notes.append(
+            "Rates per 1,000 residents divide the count by the residents of the place: "
+            + "; ".join(population.sources)
+            + "."
+            if population is not None
+            else "No population is loaded, so no rate per 1,000 residents is given (load a "
+            "population extract: area, district, population, source)."
+        )
     if by is not None:
         result = figs.result(period, by, metric.id, parents)
         values = [v for v in result.values if v.metric_id == metric.id
@@ -123,7 +165,7 @@ def measure_page(
         values.sort(key=lambda v: order_key(v.group[-1]))
         rows = []
         for v in values:
-            row = _row(v, metric)
+            row = _row(v, metric, _residents(population, {**parents, by: v.group[-1]}))
             links.add(row, v.group[-1])
             rows.append(row)
         split_title = catalogue.breakdown(by).title
@@ -133,7 +175,7 @@ def measure_page(
                    data=False),
             Column("split", split_title, html=False),
             Column("trend_link_text", "Monthly chart", link="{trend_link}", data=False),
-            *VALUE_COLUMNS, *_benchmark_columns(metric), *tested,
+            *VALUE_COLUMNS, *_per_1000_columns(metric), *_benchmark_columns(metric), *tested,
             Column("drill", "drill", html=False), *PUBLIC_COLUMNS,
         ]  # fmt: skip
         for r in rows:
@@ -165,8 +207,6 @@ def measure_page(
             )
         )
         notes = [*notes, *(n for n in result.notes if n not in notes)]
-    # per-1,000-residents rates of a count by area or district belong here, once population
-    # estimates by place are loaded as data (a column beside the count; not built yet)
     if figs.publishes_series(parents):
         trend = trend_table(figs, metric, parents, title, heads=[head] if head else None)
         if trend is not None:
@@ -202,13 +242,14 @@ def _whole_table(
     parents: dict[str, str],
     links: SplitLinks,
     span: str,
+    population: Population | None = None,
 ) -> Table:
     """The measure of the places drilled into (each group of its grouping, the chosen one first
     in the chart), with an officer's or supervisor's own scope beside it."""
     place = " › ".join(parents.values()) or "Whole force"
     rows = []
     for v in sorted(wholes, key=lambda v: order_key(v.group[0] if v.group else "")):
-        row = _row(v, metric)
+        row = _row(v, metric, _residents(population, parents))
         row["where"] = place
         row["group_label"] = label_of(metric.grouping[0], v.group[0]) if v.group else metric.title
         links.add(row, None)
@@ -218,7 +259,7 @@ def _whole_table(
         for v in figs.result(period, None, metric.id, scope).values:
             if v.metric_id != metric.id or (whole is not None and v.group != whole.group):
                 continue
-            row = _row(v, metric)
+            row = _row(v, metric, _residents(population, scope))
             row["where"] = scope_title(scope)
             row["group_label"] = (
                 label_of(metric.grouping[0], v.group[0]) if v.group else metric.title
@@ -231,7 +272,7 @@ def _whole_table(
     columns = [
         Column("where", "Where"),
         Column("group_label", catalogue_title(metric), link="{trend_link}"),
-        *VALUE_COLUMNS, *_benchmark_columns(metric), *PUBLIC_COLUMNS,
+        *VALUE_COLUMNS, *_per_1000_columns(metric), *_benchmark_columns(metric), *PUBLIC_COLUMNS,
     ]  # fmt: skip
     return Table(
         "whole",
