@@ -88,8 +88,11 @@ def test_drill_down_from_area_to_district_to_unit(analyst: TestClient) -> None:
 def test_pages_say_which_splits_a_measure_cannot_have(analyst: TestClient) -> None:
     html = analyst.get("/response-times?measure=response_time_median_prompt&by=area").text
     assert "cannot be split by ethnicity: calls for service record no victim" in html
+    # survey answers now carry the victim who answered: satisfaction splits by ethnicity
     html = analyst.get("/satisfaction?measure=satisfaction_whole_experience").text
-    assert "cannot be split by ethnicity" in html
+    assert "cannot be split by ethnicity" not in html
+    data = twin(analyst, "/satisfaction", measure="satisfaction_whole_experience", by="ethnicity")
+    assert len(table(data, "split")) > 1
 
 
 def test_protected_characteristics_are_tested_against_the_rest(analyst: TestClient) -> None:
