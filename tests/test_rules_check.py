@@ -122,7 +122,7 @@ def test_every_problem_is_reported_with_file_and_line(copy: Path) -> None:
         f"2021/right_04.yaml:{dates}: R4.referral-to-support: effective_to is before effective_from",
         f"2021/right_04.yaml:{local}: R4.needs-assessment: deadline.local_standard 'needs_assesment_days' is not a local standard (one of {', '.join(LocalStandards.model_fields)})",
         f"2021/right_09.yaml:{duplicate}: R9.case-outcome: duplicate obligation id",
-        f"2021/eligibility.yaml:{flag}: intimidated: victim_flag 'frightened' is not a boolean column (bereaved_relative, disability, intimidated, persistently_targeted, updates_opt_out, vulnerable)",
+        f"2021/eligibility.yaml:{flag}: intimidated: victim_flag 'frightened' is not a boolean column (bereaved_relative, disability, intimidated, persistently_targeted, unsafe_to_contact, updates_opt_out, vulnerable)",
         f"2021/offence_codes.yaml:{code}: offence list attempted_murder: 'attempted murder' is not a Home Office offence code (e.g. 8N, 19C, 4.1)",
     ]
     for message in expected:
