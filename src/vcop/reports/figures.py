@@ -265,27 +265,8 @@ class FigureBook:
         if rate is None or e is None:
             return ""
         text = f"{rate.value:,.1f}"
-        self.citations.append(
-            Citation(
-                ref=f"F{len(self.citations) + 1}",
-                where=where,
-                metric_id=v.metric_id,
-                breakdown=v.breakdown_name,
-                group=v.group_name,
-                period=v.period,
-                start=e.start,
-                end=e.end,
-                numerator=rate.count,
-                denominator=rate.population,
-                value=rate.value,
-                text=text,
-                provisional=v.provisional and which == "current",
-                comparable=v.comparable,
-                comparable_reason=v.comparable_reason,
-                spc_variation=v.spc_variation,
-                source="per_1000",
-            )
-        )
+        self._record(v, e, where, text, which=which, source="per_1000",
+                     counts=(rate.count, rate.population, rate.value))  # fmt: skip
         return text + (f" {PROVISIONAL}" if v.provisional and which == "current" else "")
 
     def cite_benchmark(self, v: MetricValue | None, where: str) -> str:
@@ -294,27 +275,9 @@ class FigureBook:
         if v is None or v.benchmark is None or self.hidden(v):
             return ""
         text = number(v.benchmark, v.unit)
-        e = v.current
-        self.citations.append(
-            Citation(
-                ref=f"F{len(self.citations) + 1}",
-                where=where,
-                metric_id=v.metric_id,
-                breakdown=v.breakdown_name,
-                group=v.group_name,
-                period=v.period,
-                start=e.start,
-                end=e.end,
-                numerator=None,
-                denominator=None,
-                value=v.benchmark,
-                text=text,
-                comparable=v.comparable,
-                comparable_reason=v.comparable_reason,
-                spc_variation=v.spc_variation,
-                source="benchmark",
-            )
-        )
+        # the benchmark is of complete years before the period: never provisional
+        self._record(v, v.current, where, text, source="benchmark",
+                     counts=(None, None, v.benchmark), provisional=False)  # fmt: skip
         return text
 
     def estimate(self, v: MetricValue, which: Which = "current") -> Estimate | None:
@@ -456,11 +419,18 @@ class FigureBook:
         what: str = "value",
         which: Which = "current",
         suppressed: bool = False,
+        *,
+        source: str = "value",
+        counts: tuple[int | None, int | None, float | None] | None = None,
+        provisional: bool | None = None,
     ) -> None:
-        ref = f"F{len(self.citations) + 1}"
+        """Record a citation of ``v``'s window ``e``: its own counts and value, or ``counts``
+        (numerator, denominator, value) for a figure derived from it (``source``: a rate per
+        1,000 residents, a benchmark)."""
+        numerator, denominator, value = counts or (e.numerator, e.denominator, e.value)
         self.citations.append(
             Citation(
-                ref=ref,
+                ref=f"F{len(self.citations) + 1}",
                 where=where if what == "value" else f"{where} ({what})",
                 metric_id=v.metric_id,
                 breakdown=v.breakdown_name,
@@ -468,15 +438,18 @@ class FigureBook:
                 period=v.period,
                 start=e.start,
                 end=e.end,
-                numerator=e.numerator,
-                denominator=e.denominator,
-                value=e.value,
+                numerator=numerator,
+                denominator=denominator,
+                value=value,
                 text=text,
-                provisional=v.provisional and which == "current",
+                provisional=(v.provisional and which == "current")
+                if provisional is None
+                else provisional,
                 comparable=v.comparable,
                 comparable_reason=v.comparable_reason,
                 spc_variation=v.spc_variation,
                 suppressed=suppressed,
+                source=source,
             )
         )
 
