@@ -339,15 +339,7 @@ def access_log_verify(
             found = verify_archive(archive)
         except (ValueError, KeyError) as exc:
             fail(f"{archive}: not a readable access-log archive ({exc})")
-        for access_id, problem in found.breaks:
-            err_console.print(f"[bold red]entry {access_id}:[/] {problem}", highlight=False)
-        verdict = "holds" if found.ok else f"is BROKEN at {len(found.breaks)} point(s)"
-        console.print(
-            f"The archive's chain {verdict}: {found.entries:,} entries; it ends at {found.head}",
-            highlight=False,
-        )
-        if not found.ok:
-            raise typer.Exit(1)
+        _report_chain(found, "The archive's chain", "it ends at")
         return
     ops = open_ops_store(db)
     try:
@@ -362,12 +354,19 @@ def access_log_verify(
             f"{gone.last_hash}",
             highlight=False,
         )
+    _report_chain(found, "The access log's chain", "head")
+
+
+def _report_chain(found: object, what: str, head: str) -> None:
+    """Print each break of a verified chain, then its verdict; exit 1 when it is broken."""
+    from vcop.store.access_log import Verification
+
+    assert isinstance(found, Verification)
     for access_id, problem in found.breaks:
         err_console.print(f"[bold red]entry {access_id}:[/] {problem}", highlight=False)
     verdict = "holds" if found.ok else f"is BROKEN at {len(found.breaks)} point(s)"
     console.print(
-        f"The access log's chain {verdict}: {found.entries:,} entries; head {found.head}",
-        highlight=False,
+        f"{what} {verdict}: {found.entries:,} entries; {head} {found.head}", highlight=False
     )
     if not found.ok:
         raise typer.Exit(1)
