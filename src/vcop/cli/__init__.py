@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
+import typer
+from typer.main import get_command_name
+from typer.models import CommandInfo
+
 from vcop.cli import data as _data  # noqa: F401  (ingest, rejects, batches)
 from vcop.cli import demo as _demo  # noqa: F401  (demo-data)
 from vcop.cli import docs as _docs  # noqa: F401  (docs)
@@ -23,4 +29,38 @@ __all__ = ["app", "main"]
 
 
 def main() -> None:
-    app()
+    _only(sys.argv[1:2]).__call__()
+
+
+def _only(first: list[str]) -> typer.Typer:
+    """The application as a person calls it: only the command or group named first on the command
+    line, when one is (Typer builds every command's options before it runs one, and a command
+    line names one), else all of it (``vcop``, ``vcop --help``, a mistyped command)."""
+    if not first:
+        return app
+    commands = [c for c in app.registered_commands if _name(c) == first[0]]
+    groups = [g for g in app.registered_groups if g.name == first[0]]
+    if not commands and not groups:
+        return app
+    narrow = typer.Typer(
+        name=app.info.name,
+        help=app.info.help,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    narrow.registered_commands = commands
+    narrow.registered_groups = groups
+    narrow.callback()(_root)  # a group, not the one command as the whole program
+    return narrow
+
+
+def _name(command: CommandInfo) -> str:
+    if command.name:
+        return command.name
+    assert command.callback is not None
+    return get_command_name(command.callback.__name__)
+
+
+def _root() -> None:
+    """Victims' Code compliance and victim-care performance for a police force."""
