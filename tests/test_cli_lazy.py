@@ -75,6 +75,7 @@ def _imported(argv: list[str], *, check: bool = True) -> list[str]:
         ["serve", "--help"],
         ["report", "board", "--help"],
         ["export", "parquet", "--help"],
+        ["tracker", "list", "--help"],
     ],
     ids=lambda a: " ".join(a),
 )

@@ -204,6 +204,12 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Hostile:
          f"--user={MALLORY}", "--reason", REASON)  # fmt: skip
     vcop(db, "entitlements", "--as-of", AS_OF, "--victim", VICTIM, "--format", "csv",
          "--user", ANALYST, "--reason", REASON)  # fmt: skip
+    # the inspection tracker, with hostile text wherever a person types it
+    vcop(db, "tracker", "add-report", "--id", "hostile-2025", "--title", AREA,
+         "--inspectorate", DISTRICT, "--published", "2025-01-06")  # fmt: skip
+    vcop(db, "tracker", "add", "hostile-2025", "R1", "--text", "=1+1", "--owner", UNIT_MINUS,
+         "--due-by", "2025-03-31", "--note", "@comment", "--evidence", UNIT_PLUS,
+         "--on", "2025-01-06", f"--user={MALLORY}")  # fmt: skip
     return Hostile(db, root)
 
 
@@ -314,6 +320,7 @@ COMMANDS: list[tuple[str, list[str], bool]] = [
      ["harm", "victims", "--as-of", AS_OF, "--top", "10000", "--format", "csv", *READ], True),
     ("access-log-export",
      ["access-log", "export", "--user", ADMIN, "--reason", "DPO audit", "--format", "csv"], True),
+    ("tracker-list", ["tracker", "list", "--as-of", AS_OF, "--format", "csv", *READ], True),
 ]  # fmt: skip
 
 

@@ -158,8 +158,8 @@ def test_navigation_shows_only_what_the_role_may_open(clients: dict[str, TestCli
         for role in ROLES
     }
     aggregates = ["/", "/compliance", "/satisfaction", "/response-times", "/outcomes", "/services"]
-    assert nav["partner1"] == aggregates
-    assert nav["officer1"] == [*aggregates, "/worklist", "/feedback", "/victims"]
+    assert nav["partner1"] == [*aggregates, "/tracker"]  # the inspection tracker: no victim data
+    assert nav["officer1"] == [*aggregates, "/worklist", "/feedback", "/victims", "/tracker"]
     assert "/access-log" in nav["admin1"] and "/worklist" not in nav["admin1"]
     assert "/access-log" not in nav["analyst1"] and "/data-quality" in nav["analyst1"]
 

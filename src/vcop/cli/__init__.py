@@ -22,6 +22,7 @@ from vcop.cli import rules as _rules  # noqa: F401  (check, evaluate, entitlemen
 from vcop.cli import scale as _scale  # noqa: F401  (export parquet; --engine spark)
 from vcop.cli import settings as _settings  # noqa: F401  (settings show, settings path)
 from vcop.cli import survey as _survey  # noqa: F401  (survey invite)
+from vcop.cli import tracker as _tracker  # noqa: F401  (tracker add-report, add, update, list, import)
 from vcop.cli import web as _web  # noqa: F401  (serve, users)
 from vcop.cli.app import app
 

@@ -2,7 +2,8 @@
 
 Generates the seeded demo force as a standard extract, loads it into a DuckDB file with the same
 validation as any real extract, evaluates the Victims' Code into the entitlement ledger as of the
-extract's last day, makes a demo account, and serves the dashboard on 127.0.0.1. Re-running it is
+extract's last day, makes a demo account, puts the December 2023 joint inspection's
+recommendations in the inspection tracker (with synthetic statuses), and serves the dashboard on 127.0.0.1. Re-running it is
 cheap: an extract already generated with the same settings is reused, a file already loaded is
 skipped and a ledger already current is kept.
 """
@@ -101,9 +102,19 @@ def demo(
                     change.discard()
     except StoreError as exc:
         fail(str(exc))
+    from vcop.qa.tracker_demo import load_demo
+
     ops = open_ops_store(db)
-    password = ensure_demo_account(ops, now=dt.datetime.now())
-    ops.close()
+    try:
+        password = ensure_demo_account(ops, now=dt.datetime.now())
+        tracked = load_demo(ops, now=dt.datetime.now(), until=end.date())
+    finally:
+        ops.close()
+    if tracked:
+        console.print(
+            "The December 2023 joint inspection's recommendations are in the inspection tracker, "
+            "with Demoshire's synthetic statuses (vcop tracker list, /tracker)."
+        )
     targets = install_demo_targets(db)
     if targets is not None:
         console.print(f"Demoshire's (synthetic) targets written to {targets}.")

@@ -328,6 +328,14 @@ def board_command(
             readable=True,
         ),
     ] = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="The date of the last board: the inspection tracker's annex marks what changed "
+            "since then.",
+        ),
+    ] = None,
 ) -> None:
     """Write the monthly board paper on the Victims pillar (Word, PDF and HTML).
 
@@ -335,8 +343,11 @@ def board_command(
     and obligation, the month's priority areas and data caveats, in the shape of the paper forces
     send their Commissioner's board. Every figure comes from the metric catalogue and is listed
     in an appendix (and in figures.csv) with its metric id, numerator, denominator and period;
-    a change is called higher or lower only when it is statistically significant.
+    a change is called higher or lower only when it is statistically significant. When the
+    inspection tracker holds recommendations, an appendix lists them with owner, status and
+    response due date, as they stood on the paper's date.
     """
+    from vcop.qa.tracker import view as tracker_view
     from vcop.reports.board import board_paper
     from vcop.reports.board_demand import NotesError, read_notes
     from vcop.reports.charts import xmr_image
@@ -353,7 +364,15 @@ def board_command(
     import ibis
 
     targets = force_targets(db)
+    on = paper_date.date() if paper_date else day
+    if since is not None and since.date() > on:
+        fail(f"--since {since.date()} is after the paper's date {on}")
     with report_source(db, day) as source:
+        ops = open_ops_store(db)  # the build exists: its operational store holds the tracker
+        try:
+            tracker = tracker_view(ops, on, since.date() if since else None)
+        finally:
+            ops.close()
         book = FigureBook(
             ibis.duckdb.from_connection(source.con), day, threshold=threshold, targets=targets
         )
@@ -366,6 +385,7 @@ def board_command(
                 paper_date=paper_date.date() if paper_date else None,
                 chart=xmr_image if charts and threshold is None else None,
                 notes=author_notes,
+                tracker=None if tracker.empty else tracker,
             )
     write_documents(doc, book, folder / f"board-paper-{day:%Y-%m}", chosen,
                     f"the board paper as of {day} ({len(book.citations)} figures cited)",

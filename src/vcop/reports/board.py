@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from vcop.metrics.comparisons import ComparisonFamily
 from vcop.metrics.release import suppressed_note
@@ -47,6 +48,7 @@ from vcop.reports.board_demand import (
     priority_demand,
 )
 from vcop.reports.board_strategic import RESPONSE, SATISFACTION, response, satisfaction
+from vcop.reports.board_tracker import background_sentence, tracker_annex
 from vcop.reports.document import Document, Heading, Paragraph
 from vcop.reports.figures import PROVISIONAL, SMALL, FigureBook
 from vcop.reports.narrative import (
@@ -64,6 +66,9 @@ from vcop.reports.parts import (
     right_titles,
     sig_word,
 )
+
+if TYPE_CHECKING:
+    from vcop.qa.tracker import TrackerView
 
 __all__ = [
     "CODE_MEASURES",
@@ -97,6 +102,8 @@ class Memo:
     paper_date: date | None
     #: The author's sections (``--notes``): None, or a section missing, and it is left out.
     notes: AuthorNotes | None = None
+    #: The inspection tracker on the paper's date: its annex, when it holds something.
+    tracker: TrackerView | None = None
 
 
 def board_paper(
@@ -108,13 +115,15 @@ def board_paper(
     paper_date: date | None = None,
     chart: Charter | None = None,
     notes: AuthorNotes | None = None,
+    tracker: TrackerView | None = None,
 ) -> Document:
-    """The board paper as of ``book.as_of`` (a month end, usually). ``chart`` draws XmR charts.
+    """The board paper as of ``book.as_of`` (a month end, usually). ``chart`` draws XmR charts;
+    ``tracker`` (the inspection tracker on the paper's date) adds its annex when not empty.
 
     Drafted twice: the first draft notes every comparison the paper states in the book's
     :class:`ComparisonFamily`, which is then settled (clustering, false discovery rate), and the
     paper is written with its verdicts (the draft's figures and words are discarded)."""
-    memo = Memo(board, author, force, paper_date, notes)
+    memo = Memo(board, author, force, paper_date, notes, tracker)
     family = ComparisonFamily(book.catalogue)
     book.comparisons = family
     _paper(book, memo, None)
@@ -155,6 +164,9 @@ def _paper(book: FigureBook, memo: Memo, chart: Charter | None) -> Document:
         "Appendix B defines each measure and Appendix C gives compliance with every obligation "
         "of the Code."
     )
+    tracked = memo.tracker is not None and not memo.tracker.empty
+    if tracked:
+        n.para(background_sentence())
     n.para(
         "Alongside the overall review of performance, this month's priority areas are "
         + ", ".join(p.title.lower() for p in PRIORITIES[:-1])
@@ -192,6 +204,9 @@ def _paper(book: FigureBook, memo: Memo, chart: Charter | None) -> Document:
     appendices(book, doc)
     if appendix_c is not None:
         doc.add(Heading("Appendix C: compliance by obligation", 1), appendix_c)
+    if tracked:
+        assert memo.tracker is not None
+        tracker_annex(doc, memo.tracker, "D" if appendix_c is not None else "C")
     return doc
 
 

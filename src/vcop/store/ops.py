@@ -182,7 +182,69 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX survey_link_misses_by_address ON survey_link_misses (address, missed_at);
     """,
+    # The inspection tracker (vcop.qa.tracker): inspection reports, their recommendations and
+    # areas for improvement, and each one's status history — append-only, as the triggers keep it.
+    """
+    CREATE TABLE tracker_reports (
+        report_id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        inspectorate TEXT NOT NULL,
+        published_on TEXT NOT NULL,
+        url TEXT,
+        response_due TEXT NOT NULL,
+        responded_on TEXT,
+        origin TEXT,
+        added_at TEXT NOT NULL,
+        added_by TEXT NOT NULL
+    );
+    CREATE TABLE tracker_items (
+        report_id TEXT NOT NULL REFERENCES tracker_reports (report_id),
+        reference TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('recommendation', 'area_for_improvement')),
+        text TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        agency TEXT,
+        due_by TEXT,
+        added_at TEXT NOT NULL,
+        added_by TEXT NOT NULL,
+        PRIMARY KEY (report_id, reference)
+    );
+    CREATE TABLE tracker_updates (
+        update_id INTEGER PRIMARY KEY,
+        report_id TEXT NOT NULL,
+        reference TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('open', 'in_progress', 'complete', 'closed')),
+        changed_on TEXT NOT NULL,
+        note TEXT,
+        evidence TEXT,
+        username TEXT NOT NULL,
+        os_user TEXT,
+        recorded_at TEXT NOT NULL,
+        FOREIGN KEY (report_id, reference) REFERENCES tracker_items (report_id, reference)
+    );
+    CREATE INDEX tracker_updates_by_item ON tracker_updates (report_id, reference, changed_on);
+    CREATE TRIGGER tracker_updates_are_kept BEFORE UPDATE ON tracker_updates
+    BEGIN SELECT RAISE(ABORT, 'tracker_updates is append-only'); END;
+    CREATE TRIGGER tracker_updates_are_never_deleted BEFORE DELETE ON tracker_updates
+    BEGIN SELECT RAISE(ABORT, 'tracker_updates is append-only'); END;
+    """,
 )
+
+
+def statements(script: str) -> list[str]:
+    """A migration's statements, one by one: split at each ``;`` that ends a whole statement (so
+    a trigger's ``BEGIN … ; END`` stays one)."""
+    out: list[str] = []
+    pending = ""
+    for part in script.split(";"):
+        pending += part + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                out.append(pending.strip())
+            pending = ""
+    if pending.strip(" \n;"):
+        out.append(pending.strip())
+    return out
 
 
 class OpsError(Exception):
@@ -258,9 +320,8 @@ class OpsStore:
         with self.transaction() as tx:
             version = int(tx.execute("PRAGMA user_version").fetchone()[0])
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                for statement in script.split(";"):
-                    if statement.strip():
-                        tx.execute(statement)
+                for statement in statements(script):
+                    tx.execute(statement)
                 tx.execute(f"PRAGMA user_version = {number}")
 
     @contextmanager

@@ -11,6 +11,7 @@ from vcop.web.routes import (
     journey,
     metric_pages,
     quality,
+    tracker,
     voice,
     worklist,
     xmr,
@@ -25,5 +26,6 @@ ROUTERS: list[APIRouter] = [
     journey.router,
     quality.router,
     admin.router,
+    tracker.router,
     voice.router,
 ]

@@ -1,0 +1,1 @@
+"""Quality assurance: what people judge and track beside the ledger (the inspection tracker)."""
