@@ -123,8 +123,8 @@ def test_a_copy_of_the_catalogue_loads(copy: Path) -> None:
         ),
         (
             "response.yaml",
-            "breakdowns: [area, district, incident_type, delay_reason]",
-            "breakdowns: [area, distrct, incident_type, delay_reason]",
+            "breakdowns: [area, district, incident_type, delay_reason, force]",
+            "breakdowns: [area, distrct, incident_type, delay_reason, force]",
             "no breakdown 'distrct'",
         ),
         (
@@ -160,7 +160,7 @@ def test_a_copy_of_the_catalogue_loads(copy: Path) -> None:
         ),
         (
             "crime_outcomes.yaml",
-            "    breakdowns: [area, district, crime_type, domestic_abuse, sexual_offence, serious_sexual_offence, hate_crime, child_abuse, child_exploitation, age_band, sex, ethnicity, disability]",
+            "    breakdowns: [area, district, crime_type, domestic_abuse, sexual_offence, serious_sexual_offence, hate_crime, child_abuse, child_exploitation, age_band, sex, ethnicity, disability, force]",
             "    breakdowns: [area, enhanced]",
             "victim_crimes rows cannot be split by enhanced",
         ),

@@ -142,6 +142,20 @@ class DatabaseSettings:
             "Empty: beside the database, named after it (for var/vcop.duckdb, var/vcop.ops.sqlite)."
         ),
     )
+    memory_limit: str = field(
+        default="",
+        metadata=about(
+            "DuckDB's memory limit when a command builds the database (e.g. 16GB); past it DuckDB "
+            "spills to temp_directory. Empty: DuckDB's default, 80% of the machine's memory."
+        ),
+    )
+    temp_directory: Path | None = field(
+        default=None,
+        metadata=about(
+            "Where DuckDB spills what does not fit in memory_limit. Empty: DuckDB's default, "
+            "a folder named after the database with .tmp beside it."
+        ),
+    )
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,25 @@ def demo_data(
             "tests and quick tries, e.g. 0.02.",
         ),
     ] = 1.0,
+    national: Annotated[
+        bool,
+        typer.Option(
+            "--national",
+            help="Write the national synthetic year instead: the 43 forces of England and Wales "
+            "(or --forces), one folder of Parquet files per force (OUT/<CODE>, the force's id "
+            "prefix), each loaded with `vcop ingest OUT/<CODE>`. Resumable: a force whose folder "
+            "is complete for the same options is skipped.",
+        ),
+    ] = False,
+    forces: Annotated[
+        str | None,
+        typer.Option(
+            "--forces",
+            metavar="N|LIST",
+            help="With --national: the first N forces of the table of forces, or a comma-separated "
+            "list of force names or codes (e.g. CAM,COL,MET). Default: all 43.",
+        ),
+    ] = None,
 ) -> None:
     """Generate Demoshire, a synthetic police force, as a standard extract.
 
@@ -64,6 +83,13 @@ def demo_data(
 
     Every id is pseudonymous: no names, addresses or phone numbers anywhere.
     """
+    if national:
+        if dirty or years != 1:
+            fail("--national writes one clean year: leave out --dirty and --years")
+        _national(out, forces, seed=seed, scale=scale, end=end.date())
+        return
+    if forces is not None:
+        fail("--forces goes with --national")
     from vcop.synth import generate
 
     started = time.monotonic()
@@ -109,3 +135,48 @@ def demo_data(
     table.add_row("total", f"{sum(counts.values()):,}")
     console.print(table)
     console.print(f"Written in {time.monotonic() - started:.1f} s. Load it with: vcop ingest {out}")
+
+
+def _national(out: Path, forces: str | None, *, seed: int, scale: float, end: dt.date) -> None:
+    """`vcop demo-data --national`: each force's extract, with a line per force as it is done."""
+    from vcop.spec.forces import load_forces
+    from vcop.synth.national import ForceResult, generate_national
+
+    table = load_forces()
+    try:
+        if forces is None:
+            picked = table.pick()
+        elif forces.strip().isdigit():
+            if not 1 <= int(forces) <= len(table.forces):
+                fail(f"--forces: give 1 to {len(table.forces)} forces")
+            picked = table.pick(first=int(forces))
+        else:
+            picked = table.pick([f for f in forces.split(",") if f.strip()])
+    except KeyError as exc:
+        fail(f"--forces: no force {exc.args[0]} (see definitions/synth/forces.yaml)")
+    if not picked:
+        fail("--forces: name at least one force")
+    started = time.monotonic()
+
+    def report(r: ForceResult, done: int, total: int) -> None:
+        what = "already complete, skipped" if r.skipped else f"written in {r.seconds:.1f} s"
+        console.print(
+            f"[{done}/{total}] {r.force.code} {escape(r.force.force)} "
+            f"({r.force.size_source} size {r.force.crimes_per_year:,}): "
+            f"{r.counts['crimes']:,} crimes, {r.counts['victims']:,} victims, "
+            f"{sum(r.counts.values()):,} rows; {what}"
+        )
+
+    try:
+        results = generate_national(out, picked, seed=seed, scale=scale, end=end, progress=report)
+    except OSError as exc:
+        fail(f"could not write the national extract to {out}: {exc}")
+    except KeyboardInterrupt:
+        fail(f"interrupted; the forces completed in {out} are kept and skipped on a rerun.", 130)
+    crimes = sum(r.counts["crimes"] for r in results)
+    victims = sum(r.counts["victims"] for r in results)
+    console.print(
+        f"{len(results)} force(s), {crimes:,} crimes and {victims:,} victim records in {out} "
+        f"(seed {seed}, scale {scale:g}, the year to {end}) in {time.monotonic() - started:.1f} s. "
+        f"Load each force with: vcop ingest {out}/<CODE>"
+    )

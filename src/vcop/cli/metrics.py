@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from vcop.cli.app import app, cli_settings, err_console, fail, open_store
+from vcop.cli.app import app, cli_settings, console, err_console, fail, open_store
 from vcop.cli.scale import (
     ConfOption,
     Engine,
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
     from vcop.metrics.engine import Result
     from vcop.metrics.targets import Targets
+    from vcop.metrics.values import MetricValue
     from vcop.reports.source import ReportSource
     from vcop.spec.metrics import Catalogue
 
@@ -225,6 +226,45 @@ def _show(
         sys.stdout.write("\n")
     else:
         print_table(values, catalogue, targets, filters, limit)
+        if limit is None:
+            _print_peers(values)
+
+
+def _print_peers(values: Sequence[MetricValue]) -> None:
+    """With --by force: each force beside its most similar forces (peer groups as data)."""
+    from rich.table import Table as RichTable
+
+    from vcop.metrics.peers import PEER_NOTE, peer_figures
+    from vcop.spec.forces import load_forces
+
+    figures = peer_figures(values, load_forces())
+    if not figures:
+        return
+    kinds = {v.metric_id: v.unit for v in values}
+    table = RichTable(title="Most similar forces", title_justify="left", caption=PEER_NOTE)
+    for name in ("metric / group", "force", "value", "peer group", "difference", "peers present"):
+        table.add_column(
+            name, justify="right" if name in ("value", "peer group", "difference") else "left"
+        )
+    for f in figures:
+        unit = kinds.get(f.metric_id, "")
+        diff = None if f.peer_value is None else f.value - f.peer_value
+        table.add_row(
+            "/".join((f.metric_id, *f.group)),
+            f.force,
+            _figure(f.value, unit),
+            "–" if f.peer_value is None else _figure(f.peer_value, unit),
+            "–" if diff is None else _figure(diff, unit, signed=True),
+            ", ".join(f.peers) or "none in these figures",
+        )
+    console.print(table)
+
+
+def _figure(value: float, unit: str, *, signed: bool = False) -> str:
+    sign = "+" if signed else ""
+    if unit == "proportion":
+        return f"{value * 100:{sign}.1f}" + ("pp" if signed else "%")
+    return f"{value:{sign},.1f}"
 
 
 # --- the figures partners see: a release -----------------------------------------------------

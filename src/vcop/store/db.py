@@ -118,5 +118,18 @@ def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConn
         raise StoreError(f"{path}: cannot be opened as a vcop database: {exc}") from exc
     except duckdb.Error as exc:
         raise StoreError(f"{path}: cannot be opened as a vcop database: {exc}") from exc
+    _apply_limits(con, path)
     ensure_schema(con)
     return con
+
+
+def _apply_limits(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """DuckDB's memory limit and spill folder from the settings (``database.memory_limit``,
+    ``database.temp_directory``), so a build larger than memory spills to disk."""
+    from vcop.config import load_settings
+
+    db = load_settings(path).database
+    if db.memory_limit:
+        con.execute(f"SET memory_limit = '{db.memory_limit.replace(chr(39), '')}'")
+    if db.temp_directory is not None:
+        con.execute(f"SET temp_directory = '{str(db.temp_directory).replace(chr(39), '')}'")
