@@ -239,8 +239,13 @@ def test_users_add_list_disable(tmp_path: Path, clock: Clock) -> None:
         (["x", "--role", "officer"], "needs --officer-id"),
         (["x", "--role", "partner", "--unit", "CID"], "for supervisors only"),
         (["bad name", "--role", "analyst"], "user name may use only"),
-        (["x", "--role", "analyst", "--agency", "cps"], "--agency is for partners only"),
+        (
+            ["x", "--role", "analyst", "--agency", "cps"],
+            "--agency is for partners and auditors only",
+        ),
         (["x", "--role", "partner", "--agency", "mi5"], "unknown agency 'mi5'"),
+        (["x", "--role", "auditor"], "an auditor needs --agency"),
+        (["x", "--role", "auditor", "--agency", "hmcts"], "an auditor needs --agency"),
     ],
 )
 def test_users_add_refuses_bad_accounts(tmp_path: Path, args: list[str], message: str) -> None:

@@ -105,7 +105,7 @@ def get_routes(app: FastAPI) -> list[APIRoute]:
 def fill(path: str, data: WebData, **values: str) -> str:
     """The route's path with its parameters filled in (plausible ids unless ``values`` say)."""
     ids = {"metric_id": METRIC, "victim_id": data.in_unit_victim, "token": "no-such-link",
-           **values}  # fmt: skip
+           "audit_id": "2025Q1", "crime_id": "DS-C-000001", **values}  # fmt: skip
     return re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], path)
 
 
@@ -201,8 +201,9 @@ def test_hostile_path_parameters(
         if "{" not in route.path:
             continue
         url = fill(
-            route.path, webdata, metric_id=quote(value, safe=""), victim_id=quote(value, safe="")
-        )
+            route.path, webdata, metric_id=quote(value, safe=""), victim_id=quote(value, safe=""),
+            audit_id=quote(value, safe=""), crime_id=quote(value, safe=""),
+        )  # fmt: skip
         for client in clients.values():
             response = client.get(url)
             assert 400 <= response.status_code < 500, (url[:80], response.status_code)

@@ -8,6 +8,7 @@ import typer
 from typer.main import get_command_name
 from typer.models import CommandInfo
 
+from vcop.cli import audit as _audit  # noqa: F401  (audit list, import, submit, action, findings)
 from vcop.cli import data as _data  # noqa: F401  (ingest, rejects, batches)
 from vcop.cli import demo as _demo  # noqa: F401  (demo-data)
 from vcop.cli import docs as _docs  # noqa: F401  (docs)

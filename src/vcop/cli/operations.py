@@ -514,6 +514,9 @@ def erase(
         from vcop.voice.answers import forget_victim
 
         forget_victim(ops, victim)  # Victim Voice invitations and answers
+        from vcop.qa.audits import forget_cases
+
+        forget_cases(ops, removal.crimes)  # dip-sample audits of the crimes removed
     finally:
         ops.close()
     reader.log(
@@ -604,6 +607,9 @@ def retention_apply(
             from vcop.voice.answers import forget_crimes
 
             forget_crimes(ops, removal.crimes)
+            from vcop.qa.audits import forget_cases
+
+            forget_cases(ops, removal.crimes)  # and dip-sample audits of them
         span = due_for_pruning(ops, log_cutoff)
         pruned = None
         if span is not None and not dry_run:

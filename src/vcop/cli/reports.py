@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from vcop.metrics.targets import Targets
     from vcop.reports.document import Document
     from vcop.reports.figures import FigureBook
+    from vcop.reports.sample import Case
     from vcop.reports.source import ReportSource
 
 #: Roles that may draw a dip sample (a record-level list of cases and victims).
@@ -59,10 +60,39 @@ def sample_command(
     enhanced_weight: Annotated[
         float, typer.Option(help="Over-represent enhanced-rights victims' cases by this factor.")
     ] = 1.0,
+    court_weight: Annotated[
+        float,
+        typer.Option(
+            help="Over-represent cases that reached court (a hearing listed, a verdict or a "
+            "sentence) by this factor, so the later rights are tested."
+        ),
+    ] = 1.0,
     out: Annotated[Path | None, typer.Option(help="Folder to write the sample into.")] = None,
+    audit: Annotated[
+        str | None,
+        typer.Option(
+            "--audit",
+            help="Make the sample an agency's part of this dip-sample audit (e.g. 2025Q1; made "
+            "if new), for its auditors to record findings in the dashboard or with `vcop audit "
+            "import`. Needs --agency.",
+        ),
+    ] = None,
+    agency: Annotated[
+        str | None,
+        typer.Option(
+            "--agency",
+            help="With --audit: the agency whose panel reviews this sample (police, victim_hub, "
+            "cps, wcu, hmpps); each agency draws one sample per audit.",
+        ),
+    ] = None,
 ) -> None:
     """Draw a reproducible stratified random sample of cases finalised in a quarter (by area and
     crime type) and write the list with each case's ledger — the quarterly dip-sample audit.
+
+    With --audit and --agency the sample becomes that agency's part of a dip-sample audit: each
+    panel (police, victim hub, CPS, witness care, probation) draws its own, e.g. `vcop report
+    sample --quarter 2025Q1 --n 30 --enhanced-weight 2 --court-weight 2 --audit 2025Q1 --agency
+    police --user analyst1 --reason "quarterly dip sample"`.
 
     Record-level: only analysts may draw it, with their password and a reason, and every draw is
     written to the access log with every victim and crime in it.
@@ -73,7 +103,21 @@ def sample_command(
         start, end = quarter_bounds(quarter)
     except SampleError as exc:
         fail(str(exc))
+    if (audit is None) != (agency is None):
+        fail("--audit and --agency go together: the audit, and the agency whose sample it is")
+    if audit is not None and agency is not None:
+        from vcop.qa.audits import AuditError, check_agency, check_audit_id
+
+        try:
+            check_audit_id(audit)
+            check_agency(agency)
+        except AuditError as exc:
+            fail(str(exc))
     detail = f"quarter={quarter} n={n} seed={seed} enhanced_weight={enhanced_weight}"
+    if court_weight != 1.0:
+        detail += f" court_weight={court_weight}"
+    if audit is not None:
+        detail += f" audit={audit} agency={agency}"
     reader = record_reader(
         db, user=user, reason=reason, action="dip_sample", what="draw a dip sample of case records",
         roles=SAMPLE_ROLES, detail=detail,
@@ -90,7 +134,9 @@ def sample_command(
     if not cases:
         fail(f"no case was finalised in {quarter} ({start} to {end})")
     try:
-        chosen = draw(cases, n=n, seed=seed, enhanced_weight=enhanced_weight)
+        chosen = draw(
+            cases, n=n, seed=seed, enhanced_weight=enhanced_weight, court_weight=court_weight
+        )
     except SampleError as exc:
         fail(str(exc))
     names, ledger = case_ledger(con, [c.crime_id for c in chosen])
@@ -104,26 +150,57 @@ def sample_command(
         f"{detail}; {len(chosen)} case(s): " + ", ".join(c.crime_id for c in chosen),
         records=[*pairs, *((None, c.crime_id) for c in chosen if c.crime_id not in with_victims)],
     )
+    if audit is not None and agency is not None:
+        _sample_into_audit(db, audit, quarter.upper(), agency, chosen, reader.user.username, detail)
     folder = out or Path(f"dip-sample-{quarter.upper()}-seed{seed}")
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / "cases.csv").open("w", newline="") as f:
         writer = csv_writer(f)
-        writer.writerow(["sample_no", "crime_id", "area", "crime_type", "finalised_at", "enhanced"])
+        writer.writerow(
+            ["sample_no", "crime_id", "area", "crime_type", "finalised_at", "enhanced", "court"]
+        )
         for i, c in enumerate(chosen, start=1):
             writer.writerow(
-                safe_row([i, c.crime_id, c.area, c.crime_type, c.outcome_at.date(), c.enhanced])
+                safe_row(
+                    [i, c.crime_id, c.area, c.crime_type, c.outcome_at.date(), c.enhanced, c.court]
+                )
             )
     with (folder / "ledger.csv").open("w", newline="") as f:
         writer = csv_writer(f)
         writer.writerow(names)
         writer.writerows(safe_row(r) for r in ledger)
     enhanced = sum(c.enhanced for c in chosen)
+    court = sum(c.court for c in chosen)
     console.print(
         f"Drew {len(chosen)} of {len(cases):,} cases finalised in {quarter} "
-        f"({enhanced} with enhanced-rights victims; {len({c.stratum for c in chosen})} area × crime "
+        f"({enhanced} with enhanced-rights victims, {court} that reached court; "
+        f"{len({c.stratum for c in chosen})} area × crime "
         f"type strata) and wrote {folder / 'cases.csv'} and {folder / 'ledger.csv'} "
         f"({len(ledger):,} ledger rows)."
     )
+    if audit is not None:
+        console.print(f"The sample is {agency}'s part of audit {audit}.")
+
+
+def _sample_into_audit(
+    db: Path, audit: str, quarter: str, agency: str, chosen: list[Case], by: str, detail: str
+) -> None:
+    """Record a drawn sample as an agency's part of a dip-sample audit (or end the command)."""
+    from vcop.qa.audits import AuditCase, AuditError, Sample, add_sample
+
+    sample = Sample(
+        audit, quarter, agency,
+        tuple(AuditCase(c.crime_id, c.area, c.crime_type, c.outcome_at.date().isoformat(),
+                        c.enhanced, c.court) for c in chosen),
+        detail, by, datetime.now(),
+    )  # fmt: skip
+    ops = open_ops_store(db)
+    try:
+        add_sample(ops, sample)
+    except AuditError as exc:
+        fail(str(exc))
+    finally:
+        ops.close()
 
 
 # -- documents: the board paper and the partner pack -----------------------------------------
@@ -540,3 +617,75 @@ def partner_command(
     write_documents(doc, book, folder / f"partner-pack-{day:%Y-%m}", chosen,
                     f"the partner pack as of {day}, cut from its release ({len(book.citations)} "
                     f"figures shown; counts below {limit} hidden as \\[c])", started)  # fmt: skip
+
+
+@report_app.command("audit")
+def audit_report_command(
+    audit: Annotated[str, typer.Option("--audit", help="The audit's id, e.g. 2025Q1.")],
+    user: Annotated[
+        str,
+        typer.Option(
+            "--user",
+            help="Your vcop account (an analyst). Its password is asked for at a terminal, else "
+            "read from VCOP_PASSWORD.",
+        ),
+    ],
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why the report is written (logged).")
+    ] = "quarterly quality assurance report",
+    db: DbOption = DEFAULT_DB,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder to write into (default: qa-report-AUDIT).")
+    ] = None,
+    formats: FormatOption = "docx,pdf,html",
+    force: ForceOption = None,
+    paper_date: DateOption = None,
+) -> None:
+    """Write the quarterly QA report of a dip-sample audit (Word, PDF, HTML and figures.csv):
+    findings by right and agency, quality scores against the MoJ's five areas, agreement with
+    the ledger (rate and Cohen's kappa per right), themes in the auditors' notes, the case
+    studies chosen (by pseudonymous crime id) and the actions agreed. Only submitted findings are
+    counted.
+
+    Record-level (it names cases and quotes the auditors' notes): analysts only, with their
+    password and a reason; the report is written to the access log with every case in it.
+    """
+    from vcop.qa.audits import AuditError
+    from vcop.qa.report import FIGURES_COLUMNS, audit_report, gather
+    from vcop.reports.render import write
+
+    started = time.perf_counter()
+    chosen = parse_formats(formats)
+    reader = record_reader(
+        db, user=user, reason=reason, action="audit_report", what="write an audit's QA report",
+        roles=SAMPLE_ROLES, detail=f"audit={audit}",
+    )  # fmt: skip
+    ops = open_ops_store(db)
+    con = open_store(db, read_only=True)
+    try:
+        data = gather(ops, con, audit)
+        name = force or _force_name(con)
+    except AuditError as exc:
+        fail(str(exc))
+    finally:
+        con.close()
+        ops.close()
+    doc, book = audit_report(data, force=name, on=(paper_date or datetime.now()).date())
+    cases = sorted({str(f["crime_id"]) for f in data.findings})
+    reader.log(
+        f"audit={audit}; {len(data.findings)} finding(s) of {len(cases)} case(s)",
+        records=[(None, c) for c in cases],
+    )
+    folder = out or Path(f"qa-report-{audit}")
+    folder.mkdir(parents=True, exist_ok=True)
+    with console.status("writing the documents"):
+        paths = write(doc, folder, f"qa-report-{audit}", chosen)
+        figures = folder / "figures.csv"
+        with figures.open("w", newline="") as f:
+            writer = csv_writer(f)
+            writer.writerow(FIGURES_COLUMNS)
+            writer.writerows(safe_row(x.row(audit)) for x in book.figures)
+    console.print(
+        f"Wrote the QA report of audit {audit} in {time.perf_counter() - started:.1f} s: "
+        + ", ".join(str(p) for p in [*paths, figures])
+    )

@@ -34,6 +34,7 @@ class Role(StrEnum):
     supervisor = "supervisor"
     officer = "officer"
     partner = "partner"
+    auditor = "auditor"
     service = "service"
 
 
@@ -82,7 +83,9 @@ def users_add(
         str | None,
         typer.Option(
             help="Partners: the body they work for (police, cps, wcu, hmcts, hmpps, parole_board, "
-            "victim_hub, any_service_provider); the dashboard marks its obligations."
+            "victim_hub, any_service_provider); the dashboard marks its obligations. Auditors "
+            "(required): the agency whose dip-sample audit panel they sit on (police, "
+            "victim_hub, cps, wcu, hmpps)."
         ),
     ] = None,
     new_unit: Annotated[
@@ -102,7 +105,9 @@ def users_add(
     Roles: admin (accounts, access log, data quality); analyst (every page and victim);
     supervisor (records of their own --unit, aggregates elsewhere); officer (records of their own
     cases, by --officer-id); partner (aggregate figures only, small numbers suppressed; tied to
-    the body they work for by --agency, e.g. `--role partner --agency cps`).
+    the body they work for by --agency, e.g. `--role partner --agency cps`); auditor (the
+    dip-sample audits and each audited case, for one agency's panel: `--role auditor --agency
+    victim_hub`).
     """
     from vcop.web.auth import AuthError, add_user
     from vcop.web.auth import Role as AuthRole

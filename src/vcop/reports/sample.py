@@ -4,8 +4,10 @@ Cases are crimes finalised (given an outcome) in the quarter that have at least 
 entitlement ledger. Strata are (area, crime type). The sample size is shared between strata in
 proportion to their weighted size (largest remainders), and drawn within each stratum by weighted
 sampling without replacement (Efraimidis–Spirakis keys ``u ** (1 / w)``). A case whose victim has
-enhanced rights weighs ``enhanced_weight`` (1 = no over-representation). The same data, quarter,
-size, weight and seed always give the same sample.
+enhanced rights weighs ``enhanced_weight``, and a case that reached court (a hearing was listed, or a
+verdict or sentence recorded) weighs ``court_weight``; a case that is both weighs their product
+(1 = no over-representation), so the later rights are tested too. The same data, quarter, size,
+weights and seed always give the same sample.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ class Case:
     crime_type: str
     outcome_at: dt.datetime
     enhanced: bool
+    #: A hearing was listed, or a verdict or sentence recorded (the case reached court).
+    court: bool = False
 
     @property
     def stratum(self) -> tuple[str, str]:
@@ -46,16 +50,28 @@ def quarter_bounds(quarter: str) -> tuple[dt.date, dt.date]:
     return start, end
 
 
+#: The case events that show a case reached court.
+COURT_EVENTS = ("hearing_listed", "verdict", "sentenced")
+
+
 def finalised_cases(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) -> list[Case]:
+    has_events = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'case_events'"
+    ).fetchall()[0][0]
+    court = (
+        "c.crime_id IN (SELECT crime_id FROM case_events WHERE list_contains(?, event_type))"
+        if has_events
+        else "false AND ? IS NOT NULL"
+    )
     rows = con.execute(
-        """
+        f"""
         SELECT c.crime_id, coalesce(c.area, 'Not known'), c.crime_type, c.outcome_at,
-               bool_or(coalesce(e.enhanced, false))
+               bool_or(coalesce(e.enhanced, false)), {court}
         FROM crimes c JOIN entitlements e USING (crime_id)
         WHERE c.outcome_at::DATE BETWEEN ? AND ?
         GROUP BY ALL ORDER BY c.crime_id
         """,
-        [start, end],
+        [list(COURT_EVENTS), start, end],
     ).fetchall()
     return [Case(*r) for r in rows]
 
@@ -71,15 +87,27 @@ def allocate(sizes: dict[tuple[str, str], float], n: int) -> dict[tuple[str, str
     return shares
 
 
-def draw(cases: list[Case], *, n: int, seed: int, enhanced_weight: float = 1.0) -> list[Case]:
+def draw(
+    cases: list[Case],
+    *,
+    n: int,
+    seed: int,
+    enhanced_weight: float = 1.0,
+    court_weight: float = 1.0,
+) -> list[Case]:
     """The sample, in stratum then draw order."""
     if n < 1:
         raise SampleError("--n must be at least 1")
     if enhanced_weight < 1:
         raise SampleError("--enhanced-weight must be 1 or more (1: no over-representation)")
+    if court_weight < 1:
+        raise SampleError("--court-weight must be 1 or more (1: no over-representation)")
     if len(cases) <= n:
         return sorted(cases, key=lambda c: (c.stratum, c.crime_id))
-    weight = {c.crime_id: (enhanced_weight if c.enhanced else 1.0) for c in cases}
+    weight = {
+        c.crime_id: (enhanced_weight if c.enhanced else 1.0) * (court_weight if c.court else 1.0)
+        for c in cases
+    }
     strata: dict[tuple[str, str], list[Case]] = {}
     for c in sorted(cases, key=lambda c: c.crime_id):
         strata.setdefault(c.stratum, []).append(c)

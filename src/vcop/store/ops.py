@@ -228,6 +228,69 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER tracker_updates_are_never_deleted BEFORE DELETE ON tracker_updates
     BEGIN SELECT RAISE(ABORT, 'tracker_updates is append-only'); END;
     """,
+    # Dip-sample audits (vcop.qa): each agency's sample of cases, and what its auditors found. A
+    # finding is never changed: a new row supersedes it (``supersedes``), with who and when.
+    """
+    CREATE TABLE audits (
+        audit_id TEXT PRIMARY KEY,
+        quarter TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL
+    );
+    CREATE TABLE audit_cases (
+        audit_id TEXT NOT NULL REFERENCES audits (audit_id),
+        agency TEXT NOT NULL,
+        crime_id TEXT NOT NULL,
+        sample_no INTEGER NOT NULL,
+        area TEXT,
+        crime_type TEXT,
+        finalised_at TEXT,
+        enhanced INTEGER NOT NULL DEFAULT 0,
+        court INTEGER NOT NULL DEFAULT 0,
+        drawn_at TEXT NOT NULL,
+        drawn_by TEXT NOT NULL,
+        draw TEXT NOT NULL,
+        PRIMARY KEY (audit_id, agency, crime_id)
+    );
+    CREATE TABLE audit_findings (
+        finding_id INTEGER PRIMARY KEY,
+        audit_id TEXT NOT NULL REFERENCES audits (audit_id),
+        agency TEXT NOT NULL,
+        crime_id TEXT NOT NULL,
+        "right" INTEGER,
+        judgement TEXT CHECK (judgement IN ('met', 'partly_met', 'not_met', 'not_applicable')),
+        quality_1 INTEGER CHECK (quality_1 BETWEEN 1 AND 4),
+        quality_2 INTEGER CHECK (quality_2 BETWEEN 1 AND 4),
+        quality_3 INTEGER CHECK (quality_3 BETWEEN 1 AND 4),
+        quality_4 INTEGER CHECK (quality_4 BETWEEN 1 AND 4),
+        quality_5 INTEGER CHECK (quality_5 BETWEEN 1 AND 4),
+        notes TEXT,
+        case_study INTEGER NOT NULL DEFAULT 0,
+        recorded_at TEXT NOT NULL,
+        recorded_by TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        supersedes INTEGER REFERENCES audit_findings (finding_id)
+    );
+    CREATE INDEX audit_findings_by_case ON audit_findings (audit_id, agency, crime_id);
+    CREATE TRIGGER audit_findings_are_kept BEFORE UPDATE ON audit_findings
+    BEGIN SELECT RAISE(ABORT, 'audit_findings is append-only: record a new finding'); END;
+    CREATE TABLE audit_submissions (
+        audit_id TEXT NOT NULL REFERENCES audits (audit_id),
+        agency TEXT NOT NULL,
+        submitted_at TEXT NOT NULL,
+        submitted_by TEXT NOT NULL,
+        PRIMARY KEY (audit_id, agency)
+    );
+    CREATE TABLE audit_actions (
+        action_id INTEGER PRIMARY KEY,
+        audit_id TEXT NOT NULL REFERENCES audits (audit_id),
+        action TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        due TEXT,
+        agreed_at TEXT NOT NULL,
+        agreed_by TEXT NOT NULL
+    );
+    """,
 )
 
 

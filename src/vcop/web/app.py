@@ -365,7 +365,10 @@ def _add_auth_routes(app: FastAPI) -> None:
             )
         throttle.succeeded(name)
         token, _ = state.sessions.start(user, state.clock())
-        response = RedirectResponse(_safe_next(next), status_code=303)
+        target = _safe_next(next)
+        if target == "/" and not user.may(Permission.aggregate) and user.may(Permission.qa):
+            target = "/audits"  # an auditor sees the audits only
+        response = RedirectResponse(target, status_code=303)
         response.set_cookie(
             SESSION_COOKIE,
             token,

@@ -8,6 +8,8 @@ analyst     every page except the access log; record-level for every victim
 supervisor  aggregate pages; record-level for crimes of their own unit (and area/district if set)
 officer     aggregate pages; record-level for crimes where they are the officer in charge
 partner     aggregate pages only, always with small numbers suppressed
+auditor     a dip-sample audit panel member of one agency: the audits, and each audited case's
+            ledger and journey beside the form for its findings (:mod:`vcop.qa`); nothing else
 service     scheduled jobs (e.g. a nightly refresh): signs in, but no pages and no records
 ==========  =====================================================================================
 
@@ -52,6 +54,8 @@ class Role(StrEnum):
     supervisor = "supervisor"
     officer = "officer"
     partner = "partner"
+    #: A member of an agency's dip-sample audit panel (tied to the agency by ``agency``).
+    auditor = "auditor"
     #: The account scheduled jobs run as: it may refresh, never read records.
     service = "service"
 
@@ -65,6 +69,7 @@ class Permission(StrEnum):
     record = "record"  # pages about identifiable victims and crimes (pseudonymous ids)
     data_quality = "data_quality"  # loads, rejected rows and their values
     audit = "audit"  # the access log and the list of accounts
+    qa = "qa"  # dip-sample audits: the cases sampled and the findings recorded (vcop.qa)
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -72,11 +77,18 @@ GRANTS: dict[Role, frozenset[Permission]] = {
         {Permission.signed_in, Permission.aggregate, Permission.data_quality, Permission.audit}
     ),
     Role.analyst: frozenset(
-        {Permission.signed_in, Permission.aggregate, Permission.record, Permission.data_quality}
+        {
+            Permission.signed_in,
+            Permission.aggregate,
+            Permission.record,
+            Permission.data_quality,
+            Permission.qa,
+        }
     ),
     Role.supervisor: frozenset({Permission.signed_in, Permission.aggregate, Permission.record}),
     Role.officer: frozenset({Permission.signed_in, Permission.aggregate, Permission.record}),
     Role.partner: frozenset({Permission.signed_in, Permission.aggregate}),
+    Role.auditor: frozenset({Permission.signed_in, Permission.qa}),
     Role.service: frozenset({Permission.signed_in}),
 }
 
@@ -94,7 +106,8 @@ class User:
     unit: str | None = None
     officer_id: str | None = None
     disabled: bool = False
-    #: Partners: the body they work for (the Code's owner id, e.g. ``cps``), if given.
+    #: Partners: the body they work for (the Code's owner id, e.g. ``cps``), if given; auditors:
+    #: the agency whose panel they sit on (always given).
     agency: str | None = None
 
     def may(self, permission: Permission) -> bool:
@@ -118,6 +131,8 @@ class User:
             return "administration: accounts, access log, data quality"
         if self.role is Role.service:
             return "scheduled jobs: no records"
+        if self.role is Role.auditor:
+            return f"dip-sample audits ({self.agency})"
         if self.agency:
             return f"aggregate figures only ({self.agency})"
         return "aggregate figures only"
@@ -209,7 +224,10 @@ def add_user(
     agency: str | None = None,
 ) -> User:
     """Create an account. Supervisors need a unit; officers need an officer id; a partner may be
-    tied to the body they work for (``agency``: one of :func:`agencies`)."""
+    tied to the body they work for (``agency``: one of :func:`agencies`); an auditor must be, to
+    one of the agencies that audit (:data:`vcop.qa.audits.AUDIT_AGENCIES`)."""
+    from vcop.qa.audits import AUDIT_AGENCIES
+
     if not username or not all(ch.isalnum() or ch in "-_." for ch in username):
         raise AuthError("a user name may use only letters, digits, '-', '_' and '.'")
     check_new_password(password, username)
@@ -221,8 +239,13 @@ def add_user(
         raise AuthError("--area, --district and --unit are for supervisors only")
     if role is not Role.officer and officer_id:
         raise AuthError("--officer-id is for officers only")
-    if agency is not None and role is not Role.partner:
-        raise AuthError("--agency is for partners only")
+    if agency is not None and role not in (Role.partner, Role.auditor):
+        raise AuthError("--agency is for partners and auditors only")
+    if role is Role.auditor and agency not in AUDIT_AGENCIES:
+        raise AuthError(
+            f"an auditor needs --agency, the agency whose audit panel they sit on: one of "
+            f"{', '.join(AUDIT_AGENCIES)}"
+        )
     if agency is not None and agency not in agencies():
         raise AuthError(f"unknown agency {agency!r}: one of {', '.join(agencies())}")
     if ops.scalar("SELECT 1 FROM users WHERE username = ?", [username]):

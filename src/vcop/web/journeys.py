@@ -108,7 +108,7 @@ TIMELINE_CODES: dict[str, dict[str, str]] = {
 OBLIGATIONS = f"""
 CREATE OR REPLACE TABLE {CACHE}.obligations AS
 SELECT victim_id, "right", title, crime_id, trigger_at, due_date, met_at, status, reason,
-       obligation_id, enhanced, enhanced_reason
+       obligation_id, enhanced, enhanced_reason, owner
 FROM "{LEDGER}"
 ORDER BY victim_id, trigger_at, "right" NULLS LAST, obligation_id
 """

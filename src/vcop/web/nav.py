@@ -26,6 +26,7 @@ ITEMS: list[tuple[str, str, Permission]] = [
     ("Worklist", "/worklist", Permission.record),
     ("Feedback", "/feedback", Permission.record),
     ("Find a victim", "/victims", Permission.record),
+    ("Audits", "/audits", Permission.qa),
     ("Inspections", "/tracker", Permission.aggregate),
     ("Data quality", "/data-quality", Permission.data_quality),
     ("Access log", "/access-log", Permission.audit),

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from vcop.web.routes import (
     admin,
+    audits,
     compliance,
     feedback,
     journey,
@@ -28,4 +29,5 @@ ROUTERS: list[APIRouter] = [
     admin.router,
     tracker.router,
     voice.router,
+    audits.router,
 ]

@@ -231,11 +231,11 @@ def _timeline(ctx: Ctx, victim_id: str, crime_ids: list[str]) -> list[dict[str, 
         [victim_id, *crime_ids],
     ).dicts()
     for row in rows:
-        _in_words(row)
+        in_words(row)
     return rows
 
 
-def _in_words(row: dict[str, Any]) -> None:
+def in_words(row: dict[str, Any]) -> None:
     """A timeline row with its codes in words: "Phone", "Consent given; Engaged with the
     service", "Home Office outcome type 17: Prosecution prevented - time limit expired"."""
     codes = journeys.TIMELINE_CODES.get(str(row["kind"]), {})

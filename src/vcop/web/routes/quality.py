@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from vcop.spec.schema import load_schema
+from vcop.web.audit_cases import agreement_table
 from vcop.web.auth import Permission
 from vcop.web.charts import bar_chart
 from vcop.web.pages import MAX_INT, Column, Ctx, Page, Table, page
@@ -26,6 +27,8 @@ def data_quality(ctx: Ctx) -> Page:
     by_table = store.cached(("dq_by_table",), lambda: _by_table(ctx))
     rejects = store.cached(("dq_rejects",), lambda: _reject_summary(ctx))
     missing = store.cached(("dq_missing",), lambda: _missing(ctx))
+    # findings change while the server runs (the operational store): never cached
+    agreement = agreement_table(store, ctx.ops)
     return Page(
         title="Data quality",
         template="data_quality.html",
@@ -104,6 +107,30 @@ def data_quality(ctx: Ctx) -> Page:
                 missing,
                 caption="Optional columns of the standard extract with at least one blank value.",
                 empty="No optional field is blank.",
+            ),
+            *(
+                [
+                    Table(
+                        "audit_agreement",
+                        "Dip-sample audits: agreement with the ledger, by right",
+                        [
+                            Column("audit_id", "Audit"),
+                            Column("right", "Right"),
+                            Column("pairs", "Obligations compared", "number"),
+                            Column("agreed", "Agreed", "number"),
+                            Column("rate", "Agreement %", "percent"),
+                            Column("kappa", "Cohen's kappa"),
+                        ],
+                        agreement,
+                        caption="For every obligation the ledger judged on an audited case, the "
+                        "submitted judgement of each agency's auditors beside it: met with met, "
+                        "late with partly met, overdue with not met (pending and not applicable "
+                        "left out). Kappa corrects the agreement for chance; it is blank when "
+                        "both sides gave one judgement throughout.",
+                    )
+                ]
+                if agreement
+                else []
             ),
         ],
         meta={"database": PurePath(str(store.path)).name},
