@@ -221,6 +221,7 @@ def frames(seed: int = 7, crimes: int = 2400, as_of: date = AS_OF) -> dict[str, 
         row["victim_id"] = rv.choice(answered) if answered and rv.random() < 0.9 else None
         crime = crime_of.get(str(row["crime_id"]), {})
         row["unit"], row["officer_id"] = crime.get("unit"), crime.get("officer_id")
+    survey_rows.extend(voice_rows(seed, crimes, as_of, crime_rows, victims_of))
     return {
         "crimes": pd.DataFrame(crime_rows),
         "victims": pd.DataFrame(victim_rows),
@@ -229,6 +230,58 @@ def frames(seed: int = 7, crimes: int = 2400, as_of: date = AS_OF) -> dict[str, 
         "entitlements": pd.DataFrame(ledger_rows),
         **victim_service_frames(seed, crime_rows, victim_rows),
     }
+
+
+CONFIDENCE = ["very_confident", "fairly_confident", "not_very_confident", "not_at_all_confident"]
+
+
+def voice_rows(
+    seed: int,
+    crimes: int,
+    as_of: date,
+    crime_rows: list[dict],
+    victims_of: dict[str, list[str]],
+) -> list[dict]:
+    """Victim Voice answers (their own random numbers, so the rest of the data stays as it was):
+    a victim of a crime, the crime's unit and officer, the five stages and the Victim Voice
+    questions, each sometimes left blank ("rather not say")."""
+    r = random.Random(seed + 303)
+    rows = []
+    for i in range(int(crimes * 0.15)):
+        crime = crime_rows[r.randrange(crimes)]
+        cid = str(crime["crime_id"])
+
+        def answer() -> int | None:
+            return (
+                None if r.random() < 0.1 else r.choices(range(1, 8), [25, 25, 20, 10, 8, 6, 6])[0]
+            )
+
+        row: dict[str, object] = {
+            "response_id": f"VV{i:05d}",
+            "survey": "victim_voice",
+            "surveyed_at": _ts(r, START, as_of),
+            "crime_id": cid,
+            "crime_type": crime["crime_type"],
+            "area": crime["area"],
+            "district": crime["district"],
+            "ease_of_contact": answer(),
+            "actions_taken": answer(),
+            "follow_up": answer(),
+            "treatment": answer(),
+            "whole_experience": answer(),
+            "comment": None,
+            "victim_id": r.choice(victims_of[cid]) if cid in victims_of else None,
+            "unit": crime.get("unit"),
+            "officer_id": crime.get("officer_id"),
+            "kept_informed": answer(),
+            "listened_to": answer(),
+            "needs_met": answer(),
+            "confidence_to_report": None
+            if r.random() < 0.1
+            else r.choices(CONFIDENCE, [30, 35, 20, 15])[0],
+        }
+        rows.append(row)
+    return rows
 
 
 SERVICES = ["victim_hub", "idva", "isva", "sarc", "restorative_justice"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
+from collections import Counter
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -31,18 +32,21 @@ CRIMES = [
     ("C5", "2025-07-02 10:00", 14, "2025-07-03 09:00"),  # reported after the as-of date
     ("C6", "2024-01-01 10:00", 14, "2024-02-01 09:00"),  # due long before the last 31 days
 ]
-#: victim_id, crime_id, updates_opt_out, unsafe_to_contact
+#: victim_id, crime_id, updates_opt_out, unsafe_to_contact, age_at_report
 VICTIMS = [
-    ("V1", "C1", False, None),  # due: the crime reached two months
-    ("V2", "C1", True, None),  # opted out of contact
-    ("V3", "C1", None, True),  # flagged unsafe to contact
-    ("V4", "C1", False, False),  # invited before (below)
-    ("=V8", "C1", None, None),  # due; an id a spreadsheet would take for a formula
-    ("V5", "C2", False, False),  # due: finalised
-    ("V6", "C3", False, False),  # not due yet
-    ("V7", "C4", False, False),  # not due yet
-    ("V9", "C5", False, False),  # not due: reported after the as-of date
-    ("V10", "C6", False, False),  # became due long ago: not invited now
+    ("V1", "C1", False, None, 18),  # due: the crime reached two months (and 18: an adult)
+    ("V2", "C1", True, None, 40),  # opted out of contact
+    ("V3", "C1", None, True, 40),  # flagged unsafe to contact
+    ("V4", "C1", False, False, 40),  # invited before (below)
+    ("=V8", "C1", None, None, 40),  # due; an id a spreadsheet would take for a formula
+    ("V5", "C2", False, False, 65),  # due: finalised
+    ("V6", "C3", False, False, 40),  # not due yet
+    ("V7", "C4", False, False, 40),  # not due yet
+    ("V9", "C5", False, False, 40),  # not due: reported after the as-of date
+    ("V10", "C6", False, False, 40),  # became due long ago: not invited now
+    ("K1", "C1", False, False, 17),  # a child: never invited
+    ("K2", "C2", False, False, None),  # age not recorded: never invited (may be a child)
+    ("K3", "C3", False, False, 12),  # a child, not due yet anyway: not counted as left out
 ]
 
 
@@ -56,8 +60,8 @@ def db(tmp_path: Path) -> Path:
         CRIMES,
     )
     con.executemany(
-        "INSERT INTO victims (victim_id, crime_id, updates_opt_out, unsafe_to_contact) "
-        "VALUES (?, ?, ?, ?)",
+        "INSERT INTO victims (victim_id, crime_id, updates_opt_out, unsafe_to_contact, "
+        "age_at_report) VALUES (?, ?, ?, ?, ?)",
         VICTIMS,
     )
     con.close()
@@ -111,6 +115,30 @@ def test_each_exclusion_and_each_reason_to_invite(db: Path) -> None:
     assert chosen(db, "finalised") == {"V5"}
     assert chosen(db, "reached_or_finalised", within_days=600) == {"V1", "=V8", "V5", "V10"}
     assert chosen(db, "reached", within_days=29) == set()  # C1 reached two months 29 days ago
+
+
+def test_children_are_never_invited(db: Path, tmp_path: Path) -> None:
+    import duckdb
+
+    from vcop.voice.invitations import AGE_NOT_RECORDED, UNDER_18
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        left_out: Counter[str] = Counter()
+        chosen = {d.victim_id for d in due(con, AS_OF, within_days=600, left_out=left_out)}
+    finally:
+        con.close()
+    assert {"K1", "K2", "K3"}.isdisjoint(chosen) and "V1" in chosen  # 18 is an adult
+    assert left_out == {UNDER_18: 1, AGE_NOT_RECORDED: 1}  # K3 was not due anyway
+    out = tmp_path / "invitations.csv"
+    result = invite(db, out)
+    assert result.exit_code == 0, result.output
+    assert not {r["victim_id"] for r in read(out)} & {"K1", "K2", "K3"}
+    said = " ".join(result.stdout.split())
+    assert "1 age not recorded, 1 under 18" in said and "never invited" in said
+    helped = " ".join(runner().invoke(cli, ["survey", "invite", "--help"]).stdout.split())
+    assert "Children are never invited: a victim under 18" in helped
+    assert "parent or guardian" in helped
 
 
 def test_invite_writes_links_keeps_only_hashes_and_logs(db: Path, tmp_path: Path) -> None:

@@ -14,13 +14,15 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.web.helpers import Clock, form_token
+from tests.web.conftest import THRESHOLD
+from tests.web.helpers import Clock, form_token, sign_in
 from tests.webdata import WebData
 from vcop.store import connect
 from vcop.store.ops import OpsStore, open_ops
 from vcop.voice.answers import MAX_MISSES, copy_into_build, look_up, store_answer
 from vcop.voice.invitations import Due, issue
 from vcop.voice.questions import questions
+from vcop.web import create_app
 from vcop.web.voice_app import create_public_app
 
 #: A comment with a UK mobile number, an email address, a postcode and a street address.
@@ -249,3 +251,80 @@ def test_a_token_never_reaches_the_request_log(
     caplog.set_level("INFO", logger="vcop.web")
     TestClient(app, follow_redirects=False).get(f"/voice/{token}")
     assert "/voice/{token}" in caplog.text and token not in caplog.text
+
+
+def test_answers_appear_in_the_victim_voice_measures(data: WebData, clock: Clock) -> None:
+    """Four questionnaires answered, copied into the build at a refresh: the Victim Voice
+    questions' measures on the satisfaction page count them, "rather not say" left out."""
+    con = duckdb.connect(str(data.db), read_only=True)
+    try:
+        pairs = con.execute(
+            "SELECT v.victim_id, v.crime_id FROM victims v JOIN crimes c USING (crime_id) "
+            "WHERE c.officer_id IS NOT NULL ORDER BY 2, 1 LIMIT 4"
+        ).fetchall()
+    finally:
+        con.close()
+    informed = ["2", "6", "1", "not_say"]
+    confident = ["very_confident", "not_at_all_confident", "fairly_confident", "not_say"]
+    when = datetime(2025, 6, 20, 9, 0)  # inside the 12 months to the build's as-of date
+    ops = open_ops(data.db)
+    try:
+        for (victim, crime), k, c in zip(pairs, informed, confident, strict=True):
+            link = look_up(ops, invite(ops, str(victim), str(crime), when), when)
+            form = answers(kept_informed=k, confidence_to_report=c)
+            values = {q.name: q.stored(form[q.name]) for q in questions()}
+            assert store_answer(ops, link, values, when) is not None
+        build = connect(data.db)
+        try:
+            assert copy_into_build(build, ops) == 4
+        finally:
+            build.close()
+    finally:
+        ops.close()
+    application = create_app(data.db, clock=clock, suppression_threshold=THRESHOLD)
+    try:
+        client = sign_in(application, "analyst1")
+        body = client.get("/satisfaction.json").json()
+        rows = {r["metric_id"]: r for r in body["tables"]["victim_voice"]["rows"]}
+        assert set(rows) == {
+            "voice_kept_informed", "voice_listened_to", "voice_needs_met",
+            "voice_confidence_to_report",
+        }  # fmt: skip
+        assert rows["voice_kept_informed"]["n"] == 3  # "rather not say" is left out
+        assert rows["voice_kept_informed"]["value"] == pytest.approx(2 / 3)
+        assert rows["voice_confidence_to_report"]["n"] == 3
+        assert rows["voice_confidence_to_report"]["value"] == pytest.approx(2 / 3)
+        assert rows["voice_listened_to"]["n"] == 4 and rows["voice_listened_to"]["value"] == 1
+        html = client.get("/satisfaction").text
+        assert "Victim Voice questionnaire" in html
+        assert "Satisfied that the police listened to them (Victim Voice)" in html
+        split = client.get("/satisfaction.json?measure=voice_kept_informed&by=area").json()
+        assert split["tables"], split
+    finally:
+        application.state.vcop.close()
+
+
+def test_serve_public_does_not_ask_for_accounts(
+    webdata: WebData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The questionnaire needs no account: `vcop serve --public` over a store without any does
+    not warn "No accounts yet" (the dashboard still does). The server loop itself is not run."""
+    import shutil
+
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from vcop.cli import app as cli
+
+    db = tmp_path / "vcop.duckdb"
+    shutil.copyfile(webdata.db, db)  # the build only: its operational store has no accounts
+    served: list[FastAPI] = []
+    monkeypatch.setattr(uvicorn, "run", lambda application, **_: served.append(application))
+    public = CliRunner().invoke(cli, ["serve", "--db", str(db), "--public"])
+    assert public.exit_code == 0, public.output
+    assert "No accounts yet" not in public.output
+    assert "Victim Voice questionnaire only" in public.output
+    (application,) = served
+    assert TestClient(application).get("/voice/not-a-link").status_code == 404
+    dashboard = CliRunner().invoke(cli, ["serve", "--db", str(db), "--watch", "60"])
+    assert "No accounts yet" in dashboard.output

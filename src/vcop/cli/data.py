@@ -90,7 +90,8 @@ def ingest(
     profile: Annotated[
         str,
         typer.Option(
-            help="Mapping profile: a packaged name (standard, example-rms) or a .yaml path."
+            help="Mapping profile: a packaged name (standard, example-rms, example-survey-supplier) "
+            "or a .yaml path."
         ),
     ] = "standard",
     force: Annotated[

@@ -88,10 +88,18 @@ def invite(
     A victim is due when their crime reached two months since it was reported, or was
     finalised (configurable), in the last 31 days (--within-days), unless they opted out of contact (updates_opt_out), the force
     flagged them unsafe to contact (unsafe_to_contact), or they were invited for that crime
-    before. Each link ({survey.public_base_url}/voice/{token}) works once, until it expires; vcop
+    before.
+
+    Children are never invited: a victim under 18 when the crime was reported (age_at_report),
+    or whose age is not recorded, is left out (the command says how many). A child's
+    questionnaire goes to a parent or guardian by the force's own process, not by a link.
+
+    Each link ({survey.public_base_url}/voice/{token}) works once, until it expires; vcop
     keeps only a hash of its token. This is a record-level export: it needs an analyst's
     account and a reason, and is logged with every victim and crime it lists.
     """
+    from collections import Counter
+
     from vcop.cli.access import record_reader
     from vcop.voice.invitations import due, invited_pairs, issue
 
@@ -124,10 +132,11 @@ def invite(
     )  # fmt: skip
     con = open_store(db, read_only=True)
     ops = open_ops_store(db)
+    left_out: Counter[str] = Counter()
     try:
         chosen = due(
             con, day, after_months=months, when=chosen_when, within_days=window,
-            invited=invited_pairs(ops), scope=reader.scope("c"),
+            invited=invited_pairs(ops), scope=reader.scope("c"), left_out=left_out,
         )  # fmt: skip
         temp = out.with_name(f".{out.name}.part")
         try:
@@ -147,6 +156,14 @@ def invite(
         f"Wrote {len(made):,} invitation(s) to {out}; links expire after {link_days} days.",
         highlight=False,
     )
+    if left_out:
+        counts = ", ".join(f"{n:,} {why}" for why, n in sorted(left_out.items()))
+        console.print(
+            f"Not invited, though otherwise due: {counts}. Children, and victims whose age is "
+            "not recorded, are never invited; a child's questionnaire goes to a parent or "
+            "guardian by the force's own process.",
+            highlight=False,
+        )
 
 
 def _write(temp: Path, out: Path, invitations: Sequence[Invitation]) -> None:

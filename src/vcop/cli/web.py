@@ -361,7 +361,7 @@ def serve(
     ops = open_ops_store(db)
     count = len(list_users(ops))
     ops.close()
-    if count == 0:
+    if count == 0 and not public:  # the questionnaire needs no account
         err_console.print(
             f"[yellow]No accounts yet:[/] add one with `vcop users add NAME --role analyst --db {db}` "
             "(the server need not stop).",

@@ -6,6 +6,10 @@ counts from ``reported_at``), or was finalised (given an outcome), or either, on
 ``survey.invite_within_days`` before the as-of date; and they did not opt out of contact (``updates_opt_out``), the force has not flagged them unsafe
 to contact (``unsafe_to_contact``), and they were never invited for that crime before.
 
+Children are never invited: a victim under 18 when the crime was reported (``age_at_report``), or
+whose age is not recorded (they may be a child), is left out. A child's questionnaire would go to
+a parent or guardian, and that is the force's own process, not a link sent to the child.
+
 Each invitation carries a random token (:func:`secrets.token_urlsafe`, 256 bits) that is written
 only into the link; the operational store keeps its SHA-256, so neither a copy of the store nor
 its backups can be turned back into a working link. A link works once, until it expires.
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -26,6 +31,12 @@ from vcop.store.ops import OpsStore, with_value
 
 #: The bytes of randomness in a link's token (43 URL-safe characters).
 TOKEN_BYTES = 32
+#: The youngest age (at the crime's report) invited; a child's questionnaire goes to a parent or
+#: guardian by the force's own process.
+ADULT_AGE = 18
+#: Why a victim otherwise due is not invited (the keys of ``due``'s ``left_out``).
+UNDER_18 = "under 18"
+AGE_NOT_RECORDED = "age not recorded"
 
 
 def token_hash(token: str) -> str:
@@ -74,6 +85,7 @@ def due(
     within_days: int = 31,
     invited: Iterable[tuple[str, str]] = (),
     scope: tuple[str, list[object]] = ("TRUE", []),
+    left_out: Counter[str] | None = None,
 ) -> list[Due]:
     """The victims of crimes in build ``con`` due a questionnaire on ``as_of``.
 
@@ -84,6 +96,10 @@ def due(
     (a victim is never invited twice for a crime). ``invited`` are the (victim, crime) pairs
     invited before; ``scope`` a condition on ``crimes`` as ``c`` (the crimes the reader may see
     records of). A crime reported after ``as_of`` is never due.
+
+    A victim under :data:`ADULT_AGE` when the crime was reported, or whose age is not recorded,
+    is never chosen; ``left_out`` (when given) counts those who would otherwise have been, by
+    :data:`UNDER_18` and :data:`AGE_NOT_RECORDED`.
     """
     if when not in INVITE_WHEN:
         raise ValueError(f"when must be one of {', '.join(INVITE_WHEN)}, not {when!r}")
@@ -98,7 +114,8 @@ def due(
         SELECT v.victim_id, v.crime_id,
                CAST(CAST(c.reported_at AS DATE) + to_months(?) AS DATE) AS reached,
                CASE WHEN c.outcome_code IS NOT NULL THEN CAST(c.outcome_at AS DATE) END
-                 AS finalised
+                 AS finalised,
+               v.age_at_report
         FROM victims v JOIN crimes c USING (crime_id)
         WHERE CAST(c.reported_at AS DATE) <= ?
           AND coalesce(v.updates_opt_out, false) = false
@@ -111,7 +128,7 @@ def due(
     before = set(invited)
     first = as_of - timedelta(days=within_days)
     out = []
-    for victim_id, crime_id, reached, finalised in rows:
+    for victim_id, crime_id, reached, finalised, age in rows:
         if (str(victim_id), str(crime_id)) in before:
             continue
         days = {"reached": reached, "finalised": finalised}
@@ -121,8 +138,13 @@ def due(
         if not known:
             continue
         day, why = known[0]
-        if first < day <= as_of:
-            out.append(Due(str(victim_id), str(crime_id), why))
+        if not first < day <= as_of:
+            continue
+        if age is None or age < ADULT_AGE:
+            if left_out is not None:
+                left_out[AGE_NOT_RECORDED if age is None else UNDER_18] += 1
+            continue
+        out.append(Due(str(victim_id), str(crime_id), why))
     return out
 
 

@@ -61,6 +61,7 @@ PERIODS: dict[str, str] = {
 FAMILY_TITLES: dict[str, str] = {
     "victims_code": "Victims' Code compliance",
     "victim_satisfaction": "Victim satisfaction",
+    "victim_voice": "Victim Voice questionnaire",
     "domestic_abuse_satisfaction": "Domestic abuse victim satisfaction",
     "response": "Response times",
     "crime_outcomes": "Crime and outcomes",

@@ -143,11 +143,11 @@ def overview(ctx: Ctx) -> Page:
 
 @page(router, "/satisfaction", Permission.aggregate, name="satisfaction")
 def satisfaction(ctx: Ctx) -> Page:
-    """Each dimension of both satisfaction surveys, split and drilled; (for analysts) victims'
-    comments."""
+    """Each dimension of both satisfaction surveys and the Victim Voice questions, split and
+    drilled; (for analysts) victims' comments."""
     result = family_page(
-        ctx, ["victim_satisfaction", "domestic_abuse_satisfaction"], title="Victim satisfaction",
-        path="/satisfaction",
+        ctx, ["victim_satisfaction", "victim_voice", "domestic_abuse_satisfaction"],
+        title="Victim satisfaction", path="/satisfaction",
     )  # fmt: skip
     received_section(ctx, result)
     as_of = result.context.get("as_of")
