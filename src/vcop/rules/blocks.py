@@ -233,21 +233,31 @@ def with_due(t: ir.Table, ctx: Context, obligations: Sequence[Obligation]) -> ir
     ``by_finalisation``: the day the crime was finalised. ``before_event``: the day of the first
     such event on the crime at or after the trigger.
     """
-    t = due_in_working_days(t, ctx).rename(_count_due="due_date")
     forms = {_form(o) for o in obligations}
+    # The working-day join is made for every form, as it always was: callers hand in chains of
+    # joins that it completes. The other forms are computed only if these obligations use them
+    # (a join or a CASE branch for a form no row has changes nothing but the query's size).
+    t = due_in_working_days(t, ctx).rename(_count_due="due_date")
+    dues: dict[str, Callable[[ir.Table], ir.DateValue]] = {}
+    if "count" in forms:
+        dues["count"] = lambda r: r._count_due
     if "hours" in forms:
         start = _seconds(t.trigger_at)
         ends = start + t._std * 3600
         t = date_of(t, ctx, ends // 86400, "_hours_due")
-    else:
-        t = t.mutate(_hours_due=_NULL_DATE)
-    t = _events_before(t, ctx, obligations)
+        dues["hours"] = lambda r: r._hours_due
+    if "by_finalisation" in forms:
+        dues["by_finalisation"] = lambda r: r.finalised_at.date()
+    if "before_event" in forms:
+        t = _events_before(t, ctx, obligations)
+        dues["before_event"] = lambda r: r._before_date
+    if not dues:
+        return t.mutate(due_date=_NULL_DATE)
+    if forms == set(dues) and len(dues) == 1:
+        # Every row has this one form: no CASE on it.
+        return t.mutate(due_date=next(iter(dues.values()))(t))
     due = ibis.cases(
-        (t._form == "count", t._count_due),
-        (t._form == "hours", t._hours_due),
-        (t._form == "by_finalisation", t.finalised_at.date()),
-        (t._form == "before_event", t._before_date),
-        else_=_NULL_DATE,
+        *((t._form == form, value(t)) for form, value in dues.items()), else_=_NULL_DATE
     )
     return t.mutate(due_date=due)
 

@@ -123,7 +123,7 @@ def victim_crimes(src: Sources, edition: Edition, as_of: date) -> ir.Table:
         holds = ibis.or_(*(_condition(base, c, edition, assessed) for c in criterion.when))
         branches.append((holds, ibis.literal(criterion.id)))
     reason = ibis.cases(*branches, else_=ibis.null("string")) if branches else ibis.null("string")
-    return base.mutate(enhanced_reason=reason).mutate(enhanced=ibis._.enhanced_reason.notnull())
+    return base.mutate(enhanced_reason=reason, enhanced=reason.notnull())
 
 
 def enhanced_eligibility(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import duckdb
 import ibis
@@ -22,8 +23,11 @@ from vcop.rules.eligibility import victim_crimes
 from vcop.rules.obligations import evaluator
 from vcop.rules.sources import Sources
 from vcop.rules.status import STATUSES, reason, status
-from vcop.spec.code import Code, LocalStandards, Obligation, load_code
+from vcop.spec.code import VICTIM_FLAGS, Code, LocalStandards, Obligation, load_code
 from vcop.store.calendar import ensure_calendar
+
+if TYPE_CHECKING:
+    from ibis.backends.duckdb import Backend as DuckDBBackend
 
 LEDGER_TABLE = "entitlements"
 
@@ -160,12 +164,29 @@ __all__ = [
     "Materialize",
     "build_ledger",
     "evaluate",
+    "insert_rows",
     "last_run",
     "ledger_parts",
 ]
 
 
 Materialize = Callable[[ir.Table, str], ir.Table]
+
+#: The columns of the victims-and-crimes base the kinds read: the keys, the crime's dates, the
+#: opt-out, the offence (``qualifying_offences``), enhanced rights and the victims' flags
+#: (``victim_flag``). Carrying no others keeps every expression built on it smaller.
+BASE_COLUMNS = (
+    "victim_id",
+    "crime_id",
+    "reported_at",
+    "recorded_at",
+    "finalised_at",
+    "opted_out",
+    "_offence",
+    "enhanced",
+    "enhanced_reason",
+    *VICTIM_FLAGS,
+)
 
 
 @dataclass(frozen=True)
@@ -209,7 +230,7 @@ def ledger_parts(
     """
     stamp = code.definitions_hash(standards)
     for edition in code.editions:
-        base = victim_crimes(src, edition, as_of)
+        base = victim_crimes(src, edition, as_of).select(*BASE_COLUMNS)
         if materialize is not None:
             base = materialize(base, f"_vcop_base_{edition.edition}")
         ctx = Context(src=src, as_of=as_of, standards=standards, edition=edition)
@@ -290,6 +311,21 @@ CREATE TABLE IF NOT EXISTS {RUNS_TABLE} (
 """
 
 
+def insert_rows(backend: DuckDBBackend, name: str, rows: ir.Table) -> None:
+    """Append the rows of ``rows`` to the table ``name`` of a DuckDB backend, as one
+    ``INSERT ... SELECT``.
+
+    The expression is compiled to SQL once and run as it is (``backend.insert`` compiles it,
+    parses that SQL back and prints it again: for a ledger part, more time than the query
+    takes on a force's year). Its in-memory tables (the obligations' parameters) are
+    registered with the connection first.
+    """
+    backend._run_pre_execute_hooks(rows)
+    sql = backend.compile(rows)
+    cols = ", ".join(f'"{c}"' for c in rows.columns)
+    backend.con.execute(f'INSERT INTO "{name}" ({cols}) {sql}')
+
+
 def _ddl(name: str) -> str:
     cols = ", ".join(f'"{c}" {_DUCKDB_TYPES[t]}' for c, t in LEDGER_SCHEMA.items())
     return f'CREATE TABLE "{name}" ({cols})'
@@ -338,7 +374,7 @@ def evaluate(
         for part in ledger_parts(src, code, as_of, standards, materialize):
             if progress:
                 progress(part.label, done, total)
-            backend.insert(staging, part.rows)
+            insert_rows(backend, staging, part.rows)
             done += 1
         if progress:
             progress("writing the ledger", done, total)

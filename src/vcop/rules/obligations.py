@@ -138,25 +138,21 @@ def _police_update(base: ir.Table, ctx: Context, obligations: Sequence[Obligatio
     t = event_triggers(base, ctx, params)
     c = visible_contacts(ctx)
     trig = t.select(*TRIGGER_KEYS, "trigger_type", "trigger_at").distinct()
-    by_id = trig.join(
+    # One join: a contact about the event, or one naming no event with the event's type as its
+    # purpose made at or after it (the two never both hold, so no contact is counted twice).
+    matched = trig.join(
         c,
         [
             trig.victim_id == c.victim_id,
             trig.crime_id == c.crime_id,
-            trig.trigger_event_id == c.about_event_id,
+            (trig.trigger_event_id == c.about_event_id)
+            | (
+                c.about_event_id.isnull()
+                & (trig.trigger_type == c.purpose)
+                & (c.contact_at >= trig.trigger_at)
+            ),
         ],
     ).select(*TRIGGER_KEYS, "contact_id", "contact_at", "successful")
-    by_purpose = trig.join(
-        c,
-        [
-            trig.victim_id == c.victim_id,
-            trig.crime_id == c.crime_id,
-            trig.trigger_type == c.purpose,
-            c.about_event_id.isnull(),
-            c.contact_at >= trig.trigger_at,
-        ],
-    ).select(*TRIGGER_KEYS, "contact_id", "contact_at", "successful")
-    matched = by_id.union(by_purpose, distinct=False)
     return _told(t, matched, TRIGGER_KEYS, ctx, obligations)
 
 
