@@ -445,3 +445,42 @@ def test_erasure_removes_the_audit_findings_of_the_crimes_removed(audited: Audit
         assert case not in audit(ops, "2025Q1").samples["police"]
     finally:
         ops.close()
+
+
+def test_the_qa_report_reads_as_the_board_paper_does() -> None:
+    """Dates in words, no command-line markup in the prose, and the agreement table counting
+    what it compares: one agency's judgement beside one obligation."""
+    from datetime import date
+
+    from vcop.qa.agreement import Pair
+    from vcop.qa.audits import QUALITY_COLUMNS, Audit, quality_areas
+    from vcop.qa.report import AuditData, audit_report
+    from vcop.reports.document import Paragraph, Table
+
+    a = Audit("2025Q2", "2025Q2", datetime(2025, 7, 1), "analyst1",
+              samples={"police": ["DS-C-1"], "victim_hub": ["DS-C-1"]},
+              submitted={"police": (datetime(2025, 7, 2), "p"),
+                         "victim_hub": (datetime(2025, 7, 3), "h")})  # fmt: skip
+    findings = [
+        {"agency": g, "crime_id": "DS-C-1", "right": 6, "judgement": "met", "notes": None,
+         "case_study": False, **dict.fromkeys(QUALITY_COLUMNS)}
+        for g in ("police", "victim_hub")
+    ]  # fmt: skip
+    # one obligation of right 6, judged by both agencies: two judgements compared, one obligation
+    found = [Pair("DS-C-1", "DS-V-1", "R6-1", 6, "met", "met", g, "met")
+             for g in ("police", "victim_hub")]  # fmt: skip
+    actions = [{"action": "Remind units of right 6", "owner": "Head of investigations",
+                "due": "2025-12-31"}]  # fmt: skip
+    data = AuditData(a, findings, found, actions, quality_areas(), {}, {})
+    doc, book = audit_report(data, force="Demoshire Police", on=date(2025, 7, 4))
+    blocks = list(doc.blocks)
+    prose = " ".join(b.text for b in blocks if isinstance(b, Paragraph))
+    assert "`" not in prose
+    (actions_table,) = [b for b in blocks if isinstance(b, Table) and "actions" in b.caption]
+    assert actions_table.rows[0][3] == "31 December 2025"
+    (agreement,) = [b for b in blocks if isinstance(b, Table) and "agreement" in b.caption]
+    assert agreement.columns[1] == "Judgements compared"
+    assert "compared twice" in prose
+    (compared,) = [f for f in book.figures if f.where == "4 Agreement, right 6"
+                   and f.measure.startswith("judgements compared")]  # fmt: skip
+    assert compared.numerator == 2

@@ -288,6 +288,9 @@ def test_the_demo_holds_the_december_2023_joint_inspection(tmp_path: Path) -> No
     assert content.report.published_on == date(2023, 12, 19)
     assert content.report.response_due == date(2024, 2, 12)
     assert "synthetic" in (content.report.origin or "")
+    # the origin is read on the page and in the board paper: words, no developer's file path
+    assert "/" not in (content.report.origin or "").replace("https://", "")
+    assert "seeds" not in (content.report.origin or "")
     # the six recommendations the seeds list, with the dates they give
     assert [(i.reference, i.due_by) for i in content.items] == [
         ("R1", date(2024, 12, 31)), ("R2", date(2024, 9, 30)), ("R3", date(2024, 12, 31)),

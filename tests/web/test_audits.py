@@ -77,6 +77,17 @@ def test_the_form_sits_beside_the_ledger_and_each_opening_is_logged(
     assert [int(r) for r in re.findall(r'name="judgement_(\d+)"', html)] == rights
     for i in range(1, 6):
         assert f'name="quality_{i}"' in html
+    # each right is named by its title beside its judgement, as the Code words it
+    assert "To have the details of the crime recorded without unjustified delay" in html or (
+        2 not in rights
+    )
+    for right in rights:
+        assert f'aria-describedby="judgement_{right}-hint"' in html
+    # the ledger's owners are in words ("Police"), as on every page, not codes ("police")
+    ledger = html[html.index("view of the case") :]
+    ledger = ledger[: ledger.index("</table>")]
+    owners = re.findall(r"<td[^>]*>\s*([^<]*?)\s*</td>", ledger)
+    assert "Police" in owners and "police" not in owners
     ops = open_ops(data.db)
     try:
         entry = ops.query(
@@ -132,7 +143,12 @@ def test_another_agencys_findings_show_once_it_has_submitted(
     after = hub.get(f"/audits/2025Q1/cases/{cases[0]}").text
     assert "Clear updates given" in after
     # police's findings are final now: the form is gone and a post is refused
-    assert "its findings are final" in police.get(f"/audits/2025Q1/cases/{cases[0]}").text
+    final = police.get(f"/audits/2025Q1/cases/{cases[0]}").text
+    assert "its findings are final" in final
+    # ...and the agency still reads what it recorded: its notes and its quality scores
+    own = final[final.index("Your agency") :]
+    own = own[: own.index("</table>")]
+    assert "Clear updates given" in own and "Area 5" in own
     late = police.post(f"/audits/2025Q1/cases/{cases[0]}",
                        data=form_for(police, ledger_rights(data.db, cases[0]), "not_met"))  # fmt: skip
     assert late.status_code == 403
@@ -142,6 +158,13 @@ def test_another_agencys_findings_show_once_it_has_submitted(
     rows = quality["tables"]["audit_agreement"]["rows"]
     assert rows and rows[-1]["right"] == "All rights"
     assert sum(r["pairs"] for r in rows[:-1]) == rows[-1]["pairs"]
+    # an analyst reading the case sees each agency's submitted findings, not "your agency's"
+    case_page = analyst.get(f"/audits/2025Q1/cases/{cases[0]}").text
+    assert "Agencies&#39; findings (submitted)" in case_page or (
+        "Agencies' findings (submitted)" in case_page
+    )
+    assert "Clear updates given" in case_page
+    assert "Your agency" not in case_page and "Other agencies" not in case_page
 
 
 def test_an_auditor_cannot_open_a_case_outside_their_sample(

@@ -76,6 +76,24 @@ def test_an_unanswered_report_is_overdue_after_its_56_days(tracked: WebData, app
     assert "pcc-inspection-2025" not in [r["item"] for r in on_time]
 
 
+def test_the_page_writes_kinds_and_agencies_in_words_and_its_twins_keep_the_codes(
+    tracked: WebData, app: FastAPI
+) -> None:
+    client = sign_in(app, "analyst1")
+    html = client.get("/tracker").text
+    table = html[html.index("All recommendations and areas for improvement") :]
+    table = table[: table.index("</table>")]
+    # R4 is owed with the witness care units, R5 and R6 with the prison and probation service
+    assert "Witness Care Units" in table and "HM Prison and Probation Service" in table
+    assert "Recommendation" in table
+    for code in (">wcu<", ">hmpps<", ">police<", ">recommendation<"):
+        assert code not in table.replace(" ", "").replace("\n", "")
+    rows = _tables(client.get("/tracker.json").json())["items"]
+    assert {r["reference"]: r["agency"] for r in rows}["R4"] == "wcu"
+    assert {r["kind"] for r in rows} == {"recommendation"}
+    assert "kind_label" not in rows[0] and "agency_label" not in rows[0]
+
+
 def test_changed_since_a_date(tracked: WebData, app: FastAPI) -> None:
     client = sign_in(app, "analyst1")
     changed = _tables(client.get("/tracker.json?since=2025-01-01").json())["changed"]

@@ -152,7 +152,7 @@ def _about_audit(doc: Document, data: AuditData, book: AuditBook) -> None:
     doc.add(
         Paragraph(
             f"Each agency's panel reviewed its own sample of cases finalised in {a.quarter}, drawn "
-            "at random within area and crime type (`vcop report sample`), and recorded for each "
+            "at random within area and crime type, and recorded for each "
             "right a judgement (met, partly met, not met, not applicable), and for each case its "
             "quality against the five areas of the Ministry of Justice's quarterly return on a "
             "scale of 1 (poor) to 4 (excellent). Only submitted findings are counted here.",
@@ -260,7 +260,9 @@ def _agreement(doc: Document, data: AuditData, book: AuditBook) -> None:
             "agreement expected by chance (1: complete; 0: no better than chance); it is blank "
             "when both sides gave one judgement throughout. Low agreement on a right means the "
             "ledger's data and what a reader of the case finds differ, and is a data-quality "
-            "question in its own right.",
+            "question in its own right. Each agency's judgement is compared with each "
+            "obligation of its right on the case, so an obligation two agencies judged is "
+            "compared twice.",
             number="4.1",
         )
     )
@@ -273,14 +275,15 @@ def _agreement(doc: Document, data: AuditData, book: AuditBook) -> None:
         where = f"4 Agreement, right {label}"
         rows.append((
             label,
-            book.cite(where, "obligations compared", r.pairs, None, kind="count", right=r.right),
+            book.cite(where, "judgements compared with an obligation", r.pairs, None,
+                      kind="count", right=r.right),
             book.cite(where, "agreement rate", r.agreed, r.pairs, right=r.right),
             book.cite(where, "Cohen's kappa", None, r.pairs, kind="kappa", right=r.right,
                       value=r.kappa),
         ))  # fmt: skip
     doc.add(
         Table(
-            ("Right", "Obligations compared", "Agreement", "Kappa"),
+            ("Right", "Judgements compared", "Agreement", "Kappa"),
             tuple(rows),
             caption="Table 4: agreement of the auditors with the ledger, by right",
             numeric=(False, True, True, True),
@@ -351,7 +354,7 @@ def _actions(doc: Document, data: AuditData) -> None:
         Table(
             ("No.", "Action", "Owner", "Due"),
             tuple(
-                (str(i), str(x["action"]), str(x["owner"]), str(x["due"] or "–"))
+                (str(i), str(x["action"]), str(x["owner"]), _due(x["due"]))
                 for i, x in enumerate(data.actions, start=1)
             ),
             caption="Table 7: actions agreed",
@@ -378,6 +381,14 @@ def _appendix(doc: Document, book: AuditBook) -> None:
             compact=True,
         ),
     )
+
+
+def _due(value: object) -> str:
+    """An action's due date as the report writes dates ("31 December 2025"); "–" when none."""
+    if value in (None, ""):
+        return "–"
+    day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    return f"{day:%-d %B %Y}"
 
 
 def _n(value: float | None) -> str:

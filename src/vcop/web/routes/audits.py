@@ -180,6 +180,8 @@ def case_page(
     agency = _agency(ctx.user)
     victims = audit_cases.case_victims(ctx.store, crime_id)
     ledger = audit_cases.case_ledger(ctx.store, crime_id)
+    for row in ledger:
+        row["owner_label"] = agency_name(str(row["owner"])) if row.get("owner") else None
     timeline = audit_cases.case_timeline(ctx.store, crime_id)
     own, others = audit_cases.findings_for(ctx.ops, a, crime_id, agency)
     ctx.log(
@@ -194,6 +196,7 @@ def case_page(
     for r in [*others, *trail]:
         r["agency_name"] = agency_name(str(r["agency"]))
         r["judgement_text"] = JUDGEMENTS.get(str(r["judgement"]), "Case as a whole")
+        r["case_study_text"] = ("Yes" if r["case_study"] else "No") if r["right"] is None else None
     return Page(
         title=f"Case {crime_id}",
         template="audit_case.html",
@@ -204,7 +207,7 @@ def case_page(
                 [
                     Column("right", "Right", "number"),
                     Column("title", "Obligation"),
-                    Column("owner", "Owner"),
+                    Column("owner_label", "Owner"),
                     Column("victim_id", "Victim"),
                     Column("due_date", "Due", "date"),
                     Column("met_at", "Met", "datetime"),
@@ -230,7 +233,9 @@ def case_page(
             ),
             Table(
                 "others",
-                "Other agencies' findings (submitted)",
+                "Other agencies' findings (submitted)"
+                if agency
+                else "Agencies' findings (submitted)",
                 [
                     Column("agency_name", "Agency"),
                     Column("right", "Right", "number"),
@@ -244,23 +249,37 @@ def case_page(
                     Column("recorded_at", "When", "datetime"),
                 ],
                 others,
-                empty="No other agency has submitted findings for this case yet.",
+                empty="No other agency has submitted findings for this case yet."
+                if agency
+                else "No agency has submitted findings for this case yet.",
             ),
-            Table(
-                "history",
-                "Your agency's findings, as recorded",
+            *(
                 [
-                    Column("finding_id", "Finding", "number"),
-                    Column("right", "Right", "number"),
-                    Column("judgement_text", "Judgement"),
-                    Column("recorded_by", "Recorded by"),
-                    Column("recorded_at", "When", "datetime"),
-                    Column("supersedes", "Replaces finding", "number"),
-                ],
-                trail,
-                caption="Findings are never changed: a change is a new finding that replaces the "
-                "earlier one.",
-                empty="Nothing recorded yet.",
+                    Table(
+                        "history",
+                        "Your agency's findings, as recorded",
+                        [
+                            Column("finding_id", "Finding", "number"),
+                            Column("right", "Right", "number"),
+                            Column("judgement_text", "Judgement"),
+                            *[
+                                Column(c, f"Area {i}", "number")
+                                for i, c in enumerate(QUALITY_COLUMNS, start=1)
+                            ],
+                            Column("notes", "Notes"),
+                            Column("case_study_text", "Case study"),
+                            Column("recorded_by", "Recorded by"),
+                            Column("recorded_at", "When", "datetime"),
+                            Column("supersedes", "Replaces finding", "number"),
+                        ],
+                        trail,
+                        caption="Findings are never changed: a change is a new finding that "
+                        "replaces the earlier one.",
+                        empty="Nothing recorded yet.",
+                    )
+                ]
+                if agency
+                else []  # an analyst has no agency of their own, so no findings of their own
             ),
         ],
         context={

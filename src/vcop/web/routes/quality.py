@@ -116,7 +116,7 @@ def data_quality(ctx: Ctx) -> Page:
                         [
                             Column("audit_id", "Audit"),
                             Column("right", "Right"),
-                            Column("pairs", "Obligations compared", "number"),
+                            Column("pairs", "Judgements compared", "number"),
                             Column("agreed", "Agreed", "number"),
                             Column("rate", "Agreement %", "percent"),
                             Column("kappa", "Cohen's kappa"),

@@ -13,6 +13,7 @@ from datetime import timedelta
 from fastapi import APIRouter
 
 from vcop.qa import tracker
+from vcop.spec.agencies import agency_name
 from vcop.web.auth import Permission
 from vcop.web.pages import Column, Ctx, Page, Table, page
 
@@ -44,7 +45,12 @@ def tracker_page(ctx: Ctx) -> Page:
          "note": h.note, "evidence": h.evidence}
         for r, h in tracker.changed_since(rows, since)
     ]  # fmt: skip
-    items = [r.as_dict(as_of) | {"item": r.item.key} for r in rows]
+    items = [
+        r.as_dict(as_of)
+        | {"item": r.item.key, "kind_label": tracker.KIND_LABELS[r.item.kind],
+           "agency_label": agency_name(r.item.agency) if r.item.agency else None}
+        for r in rows
+    ]  # fmt: skip
     reports = [
         {"report_id": s.report.report_id, "title": s.report.title,
          "inspectorate": s.report.inspectorate, "published_on": s.report.published_on,
@@ -98,10 +104,12 @@ def tracker_page(ctx: Ctx) -> Page:
                     Column("item", "Item"),
                     Column("report_id", "Report", html=False),
                     Column("reference", "Reference", html=False),
-                    Column("kind", "Kind"),
+                    Column("kind_label", "Kind", data=False),
+                    Column("kind", "kind", html=False),
                     Column("text", "What it asks", "note"),
                     Column("owner", "Owner"),
-                    Column("agency", "Agency"),
+                    Column("agency_label", "Agency", data=False),
+                    Column("agency", "agency", html=False),
                     Column("due_by", "Due by", "date"),
                     Column("status", "Status", "status"),
                     Column("status_on", "Since", "date"),
