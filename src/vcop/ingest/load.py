@@ -60,8 +60,9 @@ from vcop.ingest.readers import (
     ExtractError,
     RawTable,
     SourceFile,
+    StoredRaw,
     discover_sources,
-    read,
+    read_into,
     sha256_of,
 )
 from vcop.ingest.validate import (
@@ -283,7 +284,7 @@ def load_paths(
                 file_result = FileResult(source.label, source.table, skipped=previous)
                 load.result.files.append(file_result)
             else:
-                raw = read(source, profile.encoding)
+                raw = read_into(con, source, RAW_TABLE, profile.encoding)
                 columns = _map_headers(
                     profile, schema.table(source.table), source.label, raw, load.filled
                 )
@@ -294,6 +295,44 @@ def load_paths(
             if after_file is not None:
                 after_file(file_result)
     return load.result
+
+
+#: The most memory DuckDB may use while a load runs: past it, the file's rows and the staging
+#: tables spill to the database's temporary directory, so a load's memory stays flat however
+#: large the file (a file streams in a block at a time, :func:`vcop.ingest.readers.read_into`).
+INGEST_MEMORY_LIMIT = "512MiB"
+
+_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
+          "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}  # fmt: skip
+
+
+def _bytes(setting: str) -> float | None:
+    """A DuckDB memory setting ("18.8 GiB", "1GB") in bytes; None if unreadable."""
+    number = setting.strip().rstrip("BbIiKkMmGgTt ")
+    unit = setting.strip()[len(number) :].strip().lower()
+    try:
+        return float(number) * _UNITS[unit]
+    except (ValueError, KeyError):
+        return None
+
+
+def _cap_memory(con: duckdb.DuckDBPyConnection, limit: str) -> str | None:
+    """Lower DuckDB's memory limit to ``limit`` (never raise it) when the database can spill to
+    a temporary directory (an in-memory database without one cannot); the limit it had, to put
+    back when the load ends, or None if it was left alone."""
+    current, temp, path = con.execute(
+        "SELECT current_setting('memory_limit'), current_setting('temp_directory'), "
+        "(SELECT path FROM duckdb_databases() WHERE database_name = current_database())"
+    ).fetchall()[0]
+    now, wanted = _bytes(str(current)), _bytes(limit)
+    if not temp or not path or now is None or wanted is None or now <= wanted:
+        return None
+    con.execute(f"SET memory_limit = {lit(limit)}")
+    return str(current)
+
+
+def _scalar_text(con: duckdb.DuckDBPyConnection, sql: str) -> str:
+    return str(con.execute(sql).fetchall()[0][0])
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
@@ -327,6 +366,8 @@ class Load:
         self.loaded_at = dt.datetime.now()
         self.agency = agency
         self.result = LoadResult(load_id=0, agency=agency)
+        #: DuckDB's memory limit before the load lowered it (:func:`_cap_memory`).
+        self._memory_limit: str | None = None
 
     @property
     def filled(self) -> dict[str, str]:
@@ -336,6 +377,7 @@ class Load:
 
     def __enter__(self) -> Load:
         ensure_schema(self.con, self.schema)
+        self._memory_limit = _cap_memory(self.con, INGEST_MEMORY_LIMIT)
         self.con.execute("BEGIN TRANSACTION")
         try:
             ensure_history(self.con, self.schema)
@@ -347,17 +389,31 @@ class Load:
             )
         except BaseException:
             self.con.execute("ROLLBACK")
+            self._uncap()
             raise
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
-            try:
-                self._settle()
-            except BaseException:
-                self.con.execute("ROLLBACK")
-                raise
-        self.con.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        try:
+            if exc_type is None:
+                try:
+                    self._settle()
+                except BaseException:
+                    self.con.execute("ROLLBACK")
+                    raise
+            self.con.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        finally:
+            self._uncap()
+
+    def _uncap(self) -> None:
+        if self._memory_limit is not None:
+            # the default limit exactly (a setting shows rounded, so setting it back drifts)
+            self.con.execute("RESET memory_limit")
+            if _scalar_text(self.con, "SELECT current_setting('memory_limit')") != (
+                self._memory_limit
+            ):
+                self.con.execute(f"SET memory_limit = {lit(self._memory_limit)}")
+            self._memory_limit = None
 
     def _settle(self, next_table: str | None = None) -> None:
         """Retire what a full-mode table's files left out, once they are all loaded (before the
@@ -385,7 +441,7 @@ class Load:
         self,
         label: str,
         table_name: str,
-        raw: RawTable,
+        raw: RawTable | StoredRaw,
         digest: str,
         columns: dict[str, str] | None = None,
     ) -> FileResult:
@@ -409,7 +465,7 @@ class Load:
             fill = {c: v for c, v in fill.items() if c not in columns}
         staged = _stage(con, schema, profile, table, raw, columns, fill, label=label)
         result.rows_filtered, result.blanked = staged.rows_filtered, staged.blanked
-        result.rows_read = raw.table.num_rows - staged.rows_filtered + len(raw.broken_rows)
+        result.rows_read = raw.num_rows - staged.rows_filtered + len(raw.broken_rows)
         _refuse_personal_columns(con, table, label)
         result.scrubbed = _scrub_free_text(con, table)
         _find_issues(con, schema, profile, table, self.loaded_at.date())
@@ -464,19 +520,38 @@ class Load:
                 profile.content_hash(table.name), result.rows_filtered,
             ],
         )  # fmt: skip
-        con.execute("DROP VIEW IF EXISTS _source")
-        con.unregister("_raw_view")
         for temp in ("_stage", "_issues", "_accepted"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
         self.result.files.append(result)
         return result
 
 
+#: The temporary table a file's rows stream into before they are staged (:func:`read_into`).
+RAW_TABLE = "_raw"
+
+
+def _raw_view(con: duckdb.DuckDBPyConnection, raw: RawTable | StoredRaw) -> None:
+    """``_raw_view``: a file's rows as text, from the Arrow table of a :class:`RawTable` or the
+    temporary table of a :class:`StoredRaw`."""
+    if isinstance(raw, StoredRaw):
+        con.execute(f"CREATE OR REPLACE TEMP VIEW _raw_view AS {raw.select()}")
+    else:
+        con.register("_raw_view", raw.table)
+
+
+def _drop_raw_view(con: duckdb.DuckDBPyConnection, raw: RawTable | StoredRaw) -> None:
+    if isinstance(raw, StoredRaw):
+        con.execute("DROP VIEW IF EXISTS _raw_view")
+        con.execute(f"DROP TABLE IF EXISTS {ident(raw.name)}")
+    else:
+        con.unregister("_raw_view")
+
+
 def _map_headers(
     profile: Profile,
     table: Table,
     label: str,
-    raw: RawTable,
+    raw: RawTable | StoredRaw,
     filled: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """Canonical column -> source header; unknown and ignored headers are never loaded. A required
@@ -576,7 +651,7 @@ def _scrub_free_text(con: duckdb.DuckDBPyConnection, table: Table) -> int:
     return changed
 
 
-def _check_where(profile: Profile, table: Table, raw: RawTable, label: str) -> None:
+def _check_where(profile: Profile, table: Table, raw: RawTable | StoredRaw, label: str) -> None:
     """Refuse a file without a header the profile's ``where`` selects rows by (else every row
     would load, or none)."""
     present = {h.lower() for h in raw.headers}
@@ -601,7 +676,7 @@ def _source_view(
     con: duckdb.DuckDBPyConnection,
     profile: Profile,
     table: Table,
-    raw: RawTable,
+    raw: RawTable | StoredRaw,
     columns: dict[str, str],
     label: str,
 ) -> int:
@@ -628,7 +703,7 @@ def _source_view(
     )
     if not conditions:
         return 0
-    return int(raw.table.num_rows) - _scalar(con, "SELECT count(*) FROM _source")
+    return raw.num_rows - _scalar(con, "SELECT count(*) FROM _source")
 
 
 def _stage(
@@ -636,7 +711,7 @@ def _stage(
     schema: Schema,
     profile: Profile,
     table: Table,
-    raw: RawTable,
+    raw: RawTable | StoredRaw,
     columns: dict[str, str],
     fill: dict[str, str] | None = None,
     *,
@@ -649,7 +724,7 @@ def _stage(
     it blank. A detail column kept through a code list (``ethnicity_detail``) takes the code of
     its base column's source, unless the file maps a column to it."""
     mapping = profile.mapping(table.name)
-    con.register("_raw_view", raw.table)
+    _raw_view(con, raw)
     staged = Staged(rows_filtered=_source_view(con, profile, table, raw, columns, label))
     fill = fill or {}
     texts = []
@@ -671,6 +746,9 @@ def _stage(
             ).fetchall():
                 staged.blanked[(c.name, str(value))] = int(count)
     con.execute(f"CREATE TEMP TABLE _text AS SELECT _row, {', '.join(texts)} FROM _source")
+    # the file's rows are staged: let their memory go before the rest of the load
+    con.execute("DROP VIEW IF EXISTS _source")
+    _drop_raw_view(con, raw)
     values = [
         f"{parsed(c, ident('t_' + c.name), schema, profile.datetime_formats)} AS {ident('v_' + c.name)}"
         for c in table.columns
@@ -760,7 +838,9 @@ def _erased_issues(con: duckdb.DuckDBPyConnection, table: Table) -> None:
     )
 
 
-def _cell_issues(con: duckdb.DuckDBPyConnection, raw: RawTable, columns: dict[str, str]) -> None:
+def _cell_issues(
+    con: duckdb.DuckDBPyConnection, raw: RawTable | StoredRaw, columns: dict[str, str]
+) -> None:
     """The reader's cell issues (a formula with no saved value, a spreadsheet error, a field too
     long) in loaded columns: each rejects its row, and replaces what the parsed text said of it."""
     canonical = {header: column for column, header in columns.items()}
@@ -925,13 +1005,17 @@ def _merge(
     cols = [ident(c.name) for c in table.columns]
     values = ", ".join(f"{ident('v_' + c.name)} AS {ident(c.name)}" for c in table.columns)
     row_hash = row_hash_sql(table)
+    # the first row of each key among the rows without issues (a group-by on the key and a
+    # semi-join: a window over whole rows is several times slower on a large file)
     con.execute(
         f"""
         CREATE TEMP TABLE _accepted AS
         SELECT *, {row_hash} AS row_hash FROM (
             SELECT {values} FROM _stage
-            WHERE _row NOT IN (SELECT _row FROM _issues)
-            QUALIFY row_number() OVER (PARTITION BY {", ".join(ident("v_" + k) for k in table.key)} ORDER BY _row) = 1
+            WHERE _row IN (
+                SELECT min(_row) FROM _stage WHERE _row NOT IN (SELECT _row FROM _issues)
+                GROUP BY {", ".join(ident("v_" + k) for k in table.key)}
+            )
         )
         """
     )

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -40,6 +40,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from vcop.spec.profile import Profile
+
+if TYPE_CHECKING:
+    import duckdb
 
 SUFFIXES = {".csv", ".xlsx", ".parquet"}
 #: The longest field vcop loads (characters); a longer one is a cell issue, never a crash.
@@ -118,6 +121,100 @@ class RawTable:
     table: pa.Table  # columns: _row (int64) then one string column per header, in order
     broken_rows: list[tuple[int, str]] = field(default_factory=list)  # (row, reason)
     cell_issues: list[CellIssue] = field(default_factory=list)
+
+    @property
+    def num_rows(self) -> int:
+        return int(self.table.num_rows)
+
+
+@dataclass
+class StoredRaw:
+    """A file's rows as text in a temporary table of the database (:func:`read_into`), plus the
+    rows that could not be split into fields and the cells that hold no loadable value."""
+
+    headers: list[str]
+    name: str  # the temporary table: _row (BIGINT) then c1, c2, … (VARCHAR): one per header
+    num_rows: int
+    broken_rows: list[tuple[int, str]] = field(default_factory=list)  # (row, reason)
+    cell_issues: list[CellIssue] = field(default_factory=list)
+
+    def select(self) -> str:
+        """SQL selecting the rows as ``_row`` and a column named by each (non-blank) header."""
+        named = "".join(f", c{i} AS {_ident(h)}" for i, h in enumerate(self.headers, start=1) if h)
+        return f"SELECT {_ident(ROW)}{named} FROM {_ident(self.name)}"
+
+
+@dataclass
+class _Found:
+    """What reading found beside the rows (which went to a sink)."""
+
+    headers: list[str]
+    broken_rows: list[tuple[int, str]] = field(default_factory=list)
+    cell_issues: list[CellIssue] = field(default_factory=list)
+
+
+class _Sink:
+    """Where a reader puts its rows, a block at a time (``_row`` then the headers' texts)."""
+
+    rows = 0
+
+    def start(self, headers: list[str]) -> None:
+        """Begin (or begin again, dropping what was added) a table of these headers."""
+        raise NotImplementedError
+
+    def add(self, block: pa.Table) -> None:
+        raise NotImplementedError
+
+
+class _ArrowSink(_Sink):
+    """Blocks kept in memory, as one Arrow table (:func:`read`)."""
+
+    def __init__(self) -> None:
+        self.blocks: list[pa.Table] = []
+
+    def start(self, headers: list[str]) -> None:
+        self.blocks, self.rows = [], 0
+
+    def add(self, block: pa.Table) -> None:
+        self.blocks.append(block)
+        self.rows += block.num_rows
+
+    def table(self, headers: list[str]) -> pa.Table:
+        if not self.blocks:
+            return _empty(headers)
+        return pa.concat_tables(self.blocks).combine_chunks()
+
+
+class _DuckSink(_Sink):
+    """Blocks appended to a temporary table of the database (:func:`read_into`)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, name: str) -> None:
+        self.con, self.name = con, name
+
+    def start(self, headers: list[str]) -> None:
+        # columns by position (a header may be blank): StoredRaw.select names them
+        columns = ", ".join(f"c{i} VARCHAR" for i in range(1, len(headers) + 1))
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {_ident(self.name)} ({_ident(ROW)} BIGINT, {columns})"
+        )
+        self.rows = 0
+
+    def add(self, block: pa.Table) -> None:
+        if not block.num_rows:
+            return
+        self.con.from_arrow(block).insert_into(self.name)
+        self.rows += block.num_rows
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _empty(headers: list[str]) -> pa.Table:
+    return pa.table(
+        [pa.array([], pa.int64())] + [pa.array([], pa.string()) for _ in headers],
+        names=[ROW, *headers],
+    )
 
 
 def sha256_of(path: Path) -> str:
@@ -262,15 +359,36 @@ def pick_latest(sources: list[SourceFile]) -> tuple[list[SourceFile], list[str]]
 def read(source: SourceFile, encoding: str = "utf-8") -> RawTable:
     """A source's rows as text. ``encoding`` is that of a CSV file (workbooks and Parquet files
     say their own)."""
+    sink = _ArrowSink()
+    found = _read_into(sink, source, encoding)
+    return RawTable(found.headers, sink.table(found.headers), found.broken_rows, found.cell_issues)
+
+
+def read_into(
+    con: duckdb.DuckDBPyConnection, source: SourceFile, name: str, encoding: str = "utf-8"
+) -> StoredRaw:
+    """A source's rows as text, streamed into the temporary table ``name`` of ``con`` (``_row``,
+    then one VARCHAR column per header) a block at a time: the file is never whole in memory, and
+    the database spills the table to disk past its memory limit. The rows, their numbers, the
+    broken rows and the cell issues are exactly those :func:`read` finds."""
+    sink = _DuckSink(con, name)
+    found = _read_into(sink, source, encoding)
+    return StoredRaw(found.headers, name, sink.rows, found.broken_rows, found.cell_issues)
+
+
+def _read_into(sink: _Sink, source: SourceFile, encoding: str) -> _Found:
     suffix = source.path.suffix.lower()
     try:
         if suffix == ".csv":
-            raw = _read_csv(source.path, encoding, source.header_row)
-        elif suffix == ".parquet":
+            return _read_csv(sink, source.path, encoding, source.header_row)
+        if suffix == ".parquet":
             raw = _read_parquet(source.path)
         else:
             raw = _read_sheet(source.path, source.sheet or source.table, source.header_row)
-        return _limit_fields(raw)
+        issues = list(raw.cell_issues)
+        sink.start(raw.headers)
+        sink.add(_limit_fields(raw.headers, raw.table, issues))
+        return _Found(raw.headers, raw.broken_rows, issues)
     except ExtractError:
         raise
     except (OSError, pa.ArrowException, ValueError, KeyError, csv.Error, MemoryError) as exc:
@@ -426,20 +544,23 @@ def _csv_header(path: Path, encoding: str, header_row: int = 1) -> tuple[list[st
     return _check_headers(str(path), first, header_row), lines
 
 
-def _read_csv(path: Path, encoding: str = "utf-8", header_row: int = 1) -> RawTable:
+def _read_csv(sink: _Sink, path: Path, encoding: str = "utf-8", header_row: int = 1) -> _Found:
     check_text(path, encoding)
     headers, header_lines = _csv_header(path, encoding, header_row)
     if header_lines != header_row:
         # a record above the headers spans lines: only the careful reader counts records exactly
-        return _read_csv_slow(path, headers, encoding, header_row)
+        return _read_csv_slow(sink, path, headers, encoding, header_row)
     invalid: list[int] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
         invalid.append(row.number or -1)
         return "skip"
 
+    sink.start(headers)
+    issues: list[CellIssue] = []
+    first = header_row + 1  # the number of the next block's first record
     try:
-        table = pacsv.read_csv(
+        reader = pacsv.open_csv(
             path,
             read_options=pacsv.ReadOptions(
                 column_names=headers,
@@ -459,32 +580,68 @@ def _read_csv(path: Path, encoding: str = "utf-8", header_row: int = 1) -> RawTa
                 quoted_strings_can_be_null=False,
             ),
         )
+        for batch in reader:
+            if invalid:
+                break
+            block = pa.Table.from_batches([batch])
+            rows = _numbers(first, block.num_rows)
+            first += block.num_rows
+            sink.add(_limit_fields(headers, _drop_blank(block.add_column(0, ROW, rows)), issues))
     except pa.ArrowInvalid:
         # e.g. a record longer than a block: the careful reader copes with anything the csv
         # module can split, and reports what it cannot
-        return _read_csv_slow(path, headers, encoding, header_row)
+        return _read_csv_slow(sink, path, headers, encoding, header_row)
     if invalid:
         # Some rows could not be split into the header's fields: read again record by record so
         # every row number is exact, and report the broken rows.
-        return _read_csv_slow(path, headers, encoding, header_row)
-    first = header_row + 1
-    rows = pa.array(range(first, table.num_rows + first), type=pa.int64())
-    table = table.add_column(0, ROW, rows)
+        return _read_csv_slow(sink, path, headers, encoding, header_row)
+    return _Found(headers, [], issues)
+
+
+def _numbers(first: int, count: int) -> pa.Array:
+    """first, first + 1, … (``count`` of them) as int64, built from a buffer: ``pa.array`` of a
+    range would import pandas (a second or more of a command's start)."""
+    import numpy as np
+
+    return pa.Array.from_buffers(
+        pa.int64(), count, [None, pa.py_buffer(np.arange(first, first + count, dtype=np.int64))]
+    )
+
+
+def _drop_blank(table: pa.Table) -> pa.Table:
+    """The rows that are not blank lines (a blank line is not a row, but keeps its number)."""
     blank = None
     for column in table.columns[1:]:
-        empty = pc.equal(pc.utf8_length(pc.utf8_trim(column, BLANK)), 0)
+        # (a length cast to boolean is whether it is not 0: comparing with a Python 0 would
+        # make pyarrow import pandas)
+        empty = pc.invert(pc.cast(pc.utf8_length(pc.utf8_trim(column, BLANK)), pa.bool_()))
         blank = empty if blank is None else pc.and_(blank, empty)
     if blank is not None and pc.any(blank).as_py():
-        table = table.filter(pc.invert(blank))  # a blank line is not a row (but keeps its number)
-    return RawTable(headers, table)
+        table = table.filter(pc.invert(blank))
+    return table
+
+
+#: Rows the careful reader gathers before it hands them on as one block.
+_SLOW_BLOCK_ROWS = 100_000
 
 
 def _read_csv_slow(
-    path: Path, headers: list[str], encoding: str = "utf-8", header_row: int = 1
-) -> RawTable:
+    sink: _Sink, path: Path, headers: list[str], encoding: str = "utf-8", header_row: int = 1
+) -> _Found:
+    sink.start(headers)
     columns: list[list[str]] = [[] for _ in headers]
     row_numbers: list[int] = []
     broken: list[tuple[int, str]] = []
+    issues: list[CellIssue] = []
+
+    def flush() -> None:
+        arrays = [pa.array(row_numbers, type=pa.int64())]
+        arrays += [pa.array(c, pa.string()) for c in columns]
+        sink.add(_limit_fields(headers, pa.table(arrays, names=[ROW, *headers]), issues))
+        row_numbers.clear()
+        for c in columns:
+            c.clear()
+
     with _big_fields(), path.open(encoding=_python_encoding(encoding), newline="") as f:
         reader = csv.reader(f)
         for _ in range(header_row):
@@ -507,19 +664,24 @@ def _read_csv_slow(
                 row_numbers.append(number)
                 for i, value in enumerate(record):
                     columns[i].append(value)
+                if len(row_numbers) >= _SLOW_BLOCK_ROWS:
+                    flush()
         except csv.Error as exc:
             raise ExtractError(
                 f"{path}: cannot be read as CSV after row {number:,}: {exc}"
             ) from exc
-    arrays = [pa.array(row_numbers, type=pa.int64())] + [pa.array(c, pa.string()) for c in columns]
-    return RawTable(headers, pa.table(arrays, names=[ROW, *headers]), broken)
+    flush()
+    return _Found(headers, broken, issues)
 
 
-def _limit_fields(raw: RawTable) -> RawTable:
-    """Fields longer than MAX_FIELD_CHARS become cell issues (and blank, so they are not staged)."""
-    table, issues = raw.table, list(raw.cell_issues)
-    for index, header in enumerate(raw.headers, start=1):
+def _limit_fields(headers: list[str], table: pa.Table, issues: list[CellIssue]) -> pa.Table:
+    """Fields longer than MAX_FIELD_CHARS become cell issues (added to ``issues``), and blank, so
+    they are not staged."""
+    for index, header in enumerate(headers, start=1):
         column = table.column(index)
+        longest = pc.max(pc.utf8_length(column)).as_py()
+        if longest is None or longest <= MAX_FIELD_CHARS:
+            continue  # (the usual case, without a Python scalar, which imports pandas)
         too_long = pc.greater(pc.utf8_length(column), MAX_FIELD_CHARS)
         if not pc.any(too_long).as_py():
             continue
@@ -537,7 +699,7 @@ def _limit_fields(raw: RawTable) -> RawTable:
         table = table.set_column(
             index, header, pc.if_else(too_long, pa.scalar("", pa.string()), column)
         )
-    return RawTable(raw.headers, table, raw.broken_rows, issues)
+    return table
 
 
 # -- Parquet -------------------------------------------------------------------------------------
