@@ -35,7 +35,9 @@ demo: deps
 
 test: deps test-system
 	$(UV) run bandit --quiet --recursive src --configfile pyproject.toml --severity-level low
-	$(UV) run pytest
+	# two workers (the machines have two cores); a file's tests stay on one worker, so a module's
+	# fixtures are built once
+	$(UV) run pytest -n 2 --dist loadfile
 
 lint:
 	$(UV) run ruff check src tests bench scripts
