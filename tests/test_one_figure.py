@@ -507,6 +507,12 @@ def month_of_row(row: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+#: Families the generated test force has no rows for: Victim Voice answers come from vcop's own
+#: questionnaire or a survey company's file, not the generator (tests/test_voice_metrics.py and
+#: tests/test_survey_supplier.py check those measures' figures).
+NO_DATA_FAMILIES = {"victim_voice"}
+
+
 def covers(compared: Iterable[Key], what: str) -> None:
     """The compared figures cover what the module docstring claims: every period, force-wide
     and by area, several metrics of every family, grouped metrics with several groups."""
@@ -519,6 +525,9 @@ def covers(compared: Iterable[Key], what: str) -> None:
     for k in keys:
         per_family[family(k[0])].add(k[0])
     for fam in {m.family for m in CATALOGUE.metrics}:
+        if fam in NO_DATA_FAMILIES:  # until the generated force has them, nothing to compare
+            assert not per_family[fam], f"{what}: {fam} has data now: drop it from NO_DATA_FAMILIES"
+            continue
         size = len([m for m in CATALOGUE.metrics if m.family == fam])
         assert len(per_family[fam]) >= min(2, size), f"{what}: family {fam} has {per_family[fam]}"
     for metric_id in GROUPED:
