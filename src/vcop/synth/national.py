@@ -54,6 +54,7 @@ from vcop.synth.crimes import (
 from vcop.synth.force import IMU
 from vcop.synth.generate import DEFAULT_END, window_start
 from vcop.synth.params import SynthParams, load_params
+from vcop.synth.victims import CHANNEL_WEIGHTS
 
 #: Raised whenever the national generator writes other tables or rows: a folder written by
 #: another version is not reused.
@@ -72,17 +73,6 @@ TABLES = (
     "population",
 )
 COURT_EVENTS = ("hearing_listed", "verdict", "sentenced")
-#: Channels of contact (the per-force generator's mix for standard victims).
-CHANNELS = {
-    "phone": 0.55,
-    "email": 0.2,
-    "sms": 0.08,
-    "letter": 0.06,
-    "in_person": 0.07,
-    "portal": 0.02,
-    "video": 0.01,
-    "other": 0.01,
-}
 #: Days after the report a written acknowledgement is sent (the per-force generator's ACK_DAY).
 ACK_DAYS = {0: 0.35, 1: 0.3, 2: 0.15, 3: 0.08, 5: 0.07, 8: 0.05}
 REFERRAL_OUTCOMES = {"engaged": 0.3, "no_contact": 0.25, "declined_support": 0.35, "": 0.1}
@@ -249,7 +239,7 @@ def _parameters(con: duckdb.DuckDBPyConnection, params: SynthParams, end: date) 
     mix("p_sex_da", t.sex_domestic_abuse)
     mix("p_ethnicity", t.ethnicity)
     mix("p_disability", t.disability)
-    mix("p_channel", CHANNELS)
+    mix("p_channel", CHANNEL_WEIGHTS)
     mix("p_ack", ACK_DAYS)
     mix("p_ref_outcome", REFERRAL_OUTCOMES)
     mix("p_sup_outcome", SUPPORT_OUTCOMES)

@@ -32,18 +32,19 @@ from vcop.synth.crimes import (
 from vcop.synth.params import SynthParams
 from vcop.synth.rand import Choice, expit, logit
 
-CHANNELS = Choice(
-    {
-        "phone": 0.55,
-        "email": 0.2,
-        "sms": 0.08,
-        "letter": 0.06,
-        "in_person": 0.07,
-        "portal": 0.02,
-        "video": 0.01,
-        "other": 0.01,
-    }
-)
+#: Channels of contact for standard victims, and their weights (the national generator draws
+#: from the same mix).
+CHANNEL_WEIGHTS = {
+    "phone": 0.55,
+    "email": 0.2,
+    "sms": 0.08,
+    "letter": 0.06,
+    "in_person": 0.07,
+    "portal": 0.02,
+    "video": 0.01,
+    "other": 0.01,
+}
+CHANNELS = Choice(CHANNEL_WEIGHTS)
 PREFERRED_CHANNELS = Choice(
     {
         "phone": 0.52,
