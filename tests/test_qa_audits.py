@@ -21,6 +21,7 @@ from tests.webdata import PASSWORD, WebData, build, copy_of
 from vcop.cli import app
 from vcop.qa.agreement import by_right, cohen_kappa, pairs
 from vcop.qa.audits import (
+    QUALITY_COLUMNS,
     AuditError,
     Finding,
     audit,
@@ -33,6 +34,7 @@ from vcop.qa.audits import (
 )
 from vcop.reports.sample import Case, draw
 from vcop.store.ops import open_ops, ops_path_for
+from vcop.web.audit_cases import parse_form
 from vcop.web.auth import AuthError, Role, add_user
 
 NOW = datetime(2025, 7, 2, 10, 0)
@@ -172,6 +174,36 @@ def test_a_changed_finding_supersedes_the_old_one_which_is_kept(audited: Audited
             ops.execute(
                 "UPDATE audit_findings SET judgement = 'met' WHERE finding_id = ?", [second]
             )
+    finally:
+        ops.close()
+
+
+def test_a_right_set_back_to_not_judged_withdraws_its_judgement(audited: Audited) -> None:
+    case = audited.cases[0]
+    ops = open_ops(audited.data.db)
+    try:
+        (judged,) = record(ops, [Finding("2025Q1", "police", case, 6, "met")], by="auditor_police",
+                           now=NOW, channel="web")  # fmt: skip
+        # the form posts right 6 blank: the judgement is withdrawn, and kept in the history
+        findings, errors, _ = parse_form(
+            {**{c: "3" for c in QUALITY_COLUMNS}, "judgement_6": "", "notes_6": ""},
+            audit_id="2025Q1", agency="police", crime_id=case, rights=[6],
+        )  # fmt: skip
+        assert not errors
+        record(ops, findings, by="auditor_police", now=NOW.replace(hour=11), channel="web")
+        current = current_findings(ops, "2025Q1", agencies=["police"], crime_id=case)
+        assert [r["right"] for r in current] == [None]  # the case's row only
+        trail = [(r["right"], r["judgement"], r["supersedes"])
+                 for r in history(ops, "2025Q1", "police", case) if r["right"] == 6]  # fmt: skip
+        assert trail == [(6, "met", None), (6, None, judged)]
+        # withdrawing again, or withdrawing what was never judged, writes nothing
+        before = ops.scalar("SELECT count(*) FROM audit_findings")
+        withdraw = [Finding("2025Q1", "police", case, r, withdrawn=True) for r in (6, 7)]
+        assert record(ops, withdraw, by="auditor_police", now=NOW, channel="web") == []
+        assert ops.scalar("SELECT count(*) FROM audit_findings") == before
+        # a withdrawal carries no judgement, notes or quality
+        bad = Finding("2025Q1", "police", case, 6, "met", withdrawn=True)
+        assert ("judgement", "a withdrawn judgement has no judgement or notes") in bad.problems()
     finally:
         ops.close()
 

@@ -82,10 +82,19 @@ class Finding:
     quality: tuple[int | None, ...] = (None, None, None, None, None)
     notes: str = ""
     case_study: bool = False
+    #: The right is no longer judged: recording this withdraws the current judgement of
+    #: ``right`` (a row with no judgement that supersedes it; history keeps the old one).
+    withdrawn: bool = False
 
     def problems(self) -> list[tuple[str, str]]:
         """(field, what is wrong) for each problem of the finding on its own."""
         out: list[tuple[str, str]] = []
+        if self.withdrawn:
+            if self.right is None:
+                out.append(("right", "only a right's judgement can be withdrawn"))
+            if self.judgement is not None or self.notes:
+                out.append(("judgement", "a withdrawn judgement has no judgement or notes"))
+            return out
         if self.agency not in AUDIT_AGENCIES:
             out.append(("agency", f"{self.agency!r} is not one of {', '.join(AUDIT_AGENCIES)}"))
         if self.right is not None and self.right not in RIGHTS:
@@ -301,6 +310,8 @@ def record(
                 [f.audit_id, f.agency, f.crime_id, f.right],
             ).fetchone()
             values = (f.judgement, *f.quality, notes or None, int(f.case_study))
+            if f.withdrawn and (current is None or current[1] is None):
+                continue  # nothing judged: nothing to withdraw
             if current is not None and tuple(current[1:]) == values:
                 ids.append(int(current[0]))
                 continue
@@ -341,7 +352,8 @@ def current_findings(
     crime_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """The findings of an audit that nothing supersedes (of ``agencies`` and ``crime_id`` if
-    given), by agency, case and right (the case as a whole first)."""
+    given), by agency, case and right (the case as a whole first). A withdrawn judgement (a
+    right's row with no judgement) is not a finding."""
     where, params = ["audit_id = ?"], [audit_id]
     if agencies is not None:
         chosen = list(agencies)
@@ -356,6 +368,7 @@ def current_findings(
     rows = ops.query(
         f"SELECT {columns} FROM audit_findings a WHERE {' AND '.join(where)} AND NOT EXISTS "
         "(SELECT 1 FROM audit_findings b WHERE b.supersedes = a.finding_id) "
+        'AND NOT (a."right" IS NOT NULL AND a.judgement IS NULL) '
         'ORDER BY agency, crime_id, "right" NULLS FIRST',
         params,
     ).dicts()

@@ -82,7 +82,8 @@ def parse_form(
     form: Mapping[str, Any], *, audit_id: str, agency: str, crime_id: str, rights: list[int]
 ) -> tuple[list[Finding], dict[str, str], dict[str, str]]:
     """The findings a posted form holds, the errors by field id, and the values as posted (to
-    show the form again). A right left blank is not judged; the case's row is always recorded."""
+    show the form again). A right left blank is not judged (an earlier judgement of it is
+    withdrawn); the case's row is always recorded."""
     errors: dict[str, str] = {}
     values: dict[str, str] = {}
     findings: list[Finding] = []
@@ -105,6 +106,8 @@ def parse_form(
                 errors[f"judgement_{right}"] = (
                     f"Choose a judgement for right {right}, or clear its notes"
                 )
+            else:
+                findings.append(Finding(audit_id, agency, crime_id, right, withdrawn=True))
             continue
         if judgement not in JUDGEMENTS:
             errors[f"judgement_{right}"] = f"Choose a judgement for right {right}"

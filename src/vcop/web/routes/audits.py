@@ -195,7 +195,11 @@ def case_page(
     trail = history(ctx.ops, a.audit_id, agency, crime_id) if agency else []
     for r in [*others, *trail]:
         r["agency_name"] = agency_name(str(r["agency"]))
-        r["judgement_text"] = JUDGEMENTS.get(str(r["judgement"]), "Case as a whole")
+        r["judgement_text"] = (
+            "Case as a whole"
+            if r["right"] is None
+            else JUDGEMENTS.get(str(r["judgement"]), "Withdrawn (not judged)")
+        )
         r["case_study_text"] = ("Yes" if r["case_study"] else "No") if r["right"] is None else None
     return Page(
         title=f"Case {crime_id}",
