@@ -221,7 +221,7 @@ def test_notes_are_scrubbed_and_bad_findings_refused(audited: Audited) -> None:
         with pytest.raises(AuditError, match="not a score from 1 to 4"):
             record(ops, [Finding("2025Q1", "police", case, None, None, (5, 1, 1, 1, 1))],
                    by="x", now=NOW, channel="web")  # fmt: skip
-        with pytest.raises(AuditError, match="not in cps's sample"):
+        with pytest.raises(AuditError, match="not in Crown Prosecution Service's sample"):
             record(ops, [Finding("2025Q1", "cps", case, 6, "met")], by="x", now=NOW, channel="web")
     finally:
         ops.close()

@@ -18,6 +18,7 @@ from vcop.cli.app import app, console, err_console, fail, open_ops_store
 from vcop.cli.data import DbOption
 from vcop.config import DEFAULT_DB
 from vcop.export import csv_writer, safe_row
+from vcop.spec.agencies import agency_name
 
 audit_app = typer.Typer(
     help="Dip-sample audits: each agency's panel records what it found in its sample of cases "
@@ -75,7 +76,8 @@ def list_command(db: DbOption = DEFAULT_DB) -> None:
                     else "not submitted"
                 )
                 console.print(
-                    f"  {agency}: {len(cases)} case(s), {len(done & set(cases))} with findings; "
+                    f"  {agency_name(agency)} ({agency}): {len(cases)} case(s), "
+                    f"{len(done & set(cases))} with findings; "
                     f"{state}"
                 )
     finally:
@@ -165,7 +167,7 @@ def submit_command(
     )  # fmt: skip
     own = _agency_of(db, reader.user.username)
     if own is not None and own != agency:
-        fail(f"{reader.user.username} audits for {own}, not {agency}")
+        fail(f"{reader.user.username} audits for {agency_name(own)}, not {agency_name(agency)}")
     ops = open_ops_store(db)
     try:
         submit(ops, audit, agency, by=reader.user.username, now=datetime.now())
@@ -174,7 +176,7 @@ def submit_command(
     finally:
         ops.close()
     reader.log(f"audit={audit} agency={agency} submitted")
-    console.print(f"Submitted {agency}'s part of audit {audit}.")
+    console.print(f"Submitted {agency_name(agency)}'s part of audit {audit}.")
 
 
 @audit_app.command("action")

@@ -27,6 +27,7 @@ from functools import cache
 from typing import Any
 
 from vcop.privacy import scrub
+from vcop.spec.agencies import agency_name
 from vcop.store.ops import OpsStore, timestamp, with_value
 
 #: The agencies whose panels audit (DESIGN: police, victim hub, CPS, witness care, probation), as
@@ -291,15 +292,16 @@ def record(
                 [f.audit_id, f.agency, f.crime_id],
             ).fetchone():
                 raise AuditError(
-                    f"case {f.crime_id} is not in {f.agency}'s sample of audit {f.audit_id}"
+                    f"case {f.crime_id} is not in {agency_name(f.agency)}'s sample of audit "
+                    f"{f.audit_id}"
                 )
             if tx.execute(
                 "SELECT 1 FROM audit_submissions WHERE audit_id = ? AND agency = ?",
                 [f.audit_id, f.agency],
             ).fetchone():
                 raise AuditError(
-                    f"{f.agency} has submitted its part of audit {f.audit_id}: its findings are "
-                    "final"
+                    f"{agency_name(f.agency)} has submitted its part of audit {f.audit_id}: "
+                    "its findings are final"
                 )
             notes = scrub(f.notes).text.strip() if f.notes else ""
             current = tx.execute(
@@ -405,10 +407,12 @@ def submit(ops: OpsStore, audit_id: str, agency: str, *, by: str, now: datetime)
     Refused when it has no sample, has already submitted, or has a case with no finding."""
     a = audit(ops, audit_id)
     if agency not in a.samples:
-        raise AuditError(f"audit {audit_id} holds no sample for {agency}")
+        raise AuditError(f"audit {audit_id} holds no sample for {agency_name(agency)}")
     if agency in a.submitted:
         at, who = a.submitted[agency]
-        raise AuditError(f"{agency} submitted audit {audit_id} on {at:%-d %B %Y} ({who})")
+        raise AuditError(
+            f"{agency_name(agency)} submitted audit {audit_id} on {at:%-d %B %Y} ({who})"
+        )
     done = {f["crime_id"] for f in current_findings(ops, audit_id, agencies=[agency])}
     missing = [c for c in a.samples[agency] if c not in done]
     if missing:
