@@ -401,7 +401,8 @@ PARTNER_QUERIES = [{}, {"by": "area"}, {"measure": "obligation", "by": "area"}]
 #: Pages whose CSVs hold no text from the data: force-wide figures and monthly series.
 #: /feedback: units and officers as the survey recorded them, which the rewrite leaves as they were.
 #: /audits: the dip-sample audits of the operational store (none here), no text from the data.
-NO_TEXT = {"/", "/response-times", "/metrics/{metric_id}", "/feedback", "/audits"}
+#: /peers: forces beside their peers; a database of one force (as here) has none to show.
+NO_TEXT = {"/", "/response-times", "/metrics/{metric_id}", "/feedback", "/audits", "/peers"}
 #: Pages whose text partners do not see: victims' comments (analysts only), harm by place.
 PARTNER_NO_TEXT = {"/satisfaction", "/outcomes"}
 

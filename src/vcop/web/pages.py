@@ -450,20 +450,21 @@ def _json_default(value: Any) -> Any:
 def template_globals(request: Request) -> dict[str, Any]:
     """What every template gets: the user, their CSRF token, navigation and twin links."""
     from vcop.web import public
-    from vcop.web.nav import navigation
+    from vcop.web.nav import hidden_pages, navigation
 
     session: Session | None = getattr(request.state, "session", None)
     path = request.url.path
     query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "table"])
     store: WebStore = request.app.state.vcop.store
     published = session is not None and public.published_only(store)
+    user = session.user if session else None
     return {
         "stamp": data_stamp(request) if session else None,
         "session": session,
         "user": session.user if session else None,
         "csrf_token": session.csrf if session else None,
         "nav": navigation(
-            session.user if session else None, path, public.PAGES if published else None
+            user, path, public.PAGES if published else None, hidden_pages(store, user)
         ),
         "twin": {
             fmt: twin_path(path, fmt) + (f"?{query}" if query else "")

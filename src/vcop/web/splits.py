@@ -48,7 +48,7 @@ EXPECTED = ("area", "crime_type", "ethnicity")
 
 #: A split's words in the "Split by" list.
 SPLIT_NAMES = {
-    "area": "Area", "district": "District", "unit": "Unit", "officer": "Officer",
+    "force": "Force", "area": "Area", "district": "District", "unit": "Unit", "officer": "Officer",
     "crime_type": "Crime type", "enhanced": "Enhanced or standard rights",
     "domestic_abuse": "Domestic abuse or not", "hate_crime": "Hate crime or not",
     "outcome_type": "Outcome type", "grade": "Response grade", "incident_type": "Incident type",

@@ -11,6 +11,7 @@ from vcop.web.routes import (
     feedback,
     journey,
     metric_pages,
+    peers,
     quality,
     tracker,
     voice,
@@ -21,6 +22,7 @@ from vcop.web.routes import (
 ROUTERS: list[APIRouter] = [
     metric_pages.router,
     compliance.router,
+    peers.router,
     xmr.router,
     worklist.router,
     feedback.router,

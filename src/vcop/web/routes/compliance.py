@@ -21,6 +21,7 @@ from vcop.web.auth import Permission
 from vcop.web.charts import bar_chart
 from vcop.web.labels import months, order_key, with_article
 from vcop.web.metrics import PERIODS, MetricsView
+from vcop.web.nav import several_forces
 from vcop.web.pages import Column, Ctx, Page, Table, page
 from vcop.web.routes.common import no_ledger_note
 from vcop.web.routes.figures import PUBLIC_COLUMNS, VALUE_COLUMNS, group_label, value_row
@@ -49,6 +50,8 @@ router = APIRouter()
 
 #: Splits that are not places.
 SPLITS = ("crime_type", "enhanced", *PROTECTED)
+#: The place above area: offered only when the database holds more than one force.
+FORCE = "force"
 #: The grouped compliance measures, and the metrics behind them.
 MEASURE_METRICS = {"right": "compliance_by_right", "obligation": "compliance_by_obligation"}
 
@@ -75,7 +78,7 @@ def compliance(ctx: Ctx) -> Page:
     metric_id = MEASURE_METRICS.get(measure, measure)
     metric = catalogue.metric(metric_id)
     grouped = bool(metric.grouping)
-    by = ctx.choice_param("by", (*LEVELS, *SPLITS))
+    by = ctx.choice_param("by", (FORCE, *LEVELS, *SPLITS))
     parents = drill_filters(ctx)
     figs = figures_of(ctx)
     figs.check(by, parents)
@@ -85,7 +88,9 @@ def compliance(ctx: Ctx) -> Page:
     title = f"Compliance: {measures[measure].lower()}"
     context = {
         **period_context(ctx, period), "measure": measure, "measures": measures, "by": by,
-        "parents": parents, "levels": [b for b in LEVELS if figs.publishes(b)],
+        "parents": parents, "levels": [
+            *([FORCE] if several_forces(ctx.store) and figs.publishes(FORCE) else []),
+            *[b for b in LEVELS if figs.publishes(b)]],
         "splits": [b for b in SPLITS if figs.publishes(b)], "group": chosen_group,
         "split_names": SPLIT_NAMES, "path": "/compliance",
         "as_of": as_of, "officer_measures": {
