@@ -268,10 +268,10 @@ def load_paths(
         _refuse_tables(sources, agency, schema)
     order = _load_order(schema)
     sources.sort(key=lambda s: (order[s.table], str(s.path), s.sheet or ""))
-    with Load(con, profile, agency=agency, retire=retire) as load:
+    sizes = [s.path.stat().st_size for s in sources]
+    with Load(con, profile, agency=agency, retire=retire, largest_file=max(sizes)) as load:
         load.result.notes.extend(skipped)
         load.result.superseded.extend(discovery.superseded)
-        sizes = [s.path.stat().st_size for s in sources]
         done, total = 0, sum(sizes)
         for source, size in zip(sources, sizes, strict=True):
             if progress:
@@ -297,10 +297,34 @@ def load_paths(
     return load.result
 
 
-#: The most memory DuckDB may use while a load runs: past it, the file's rows and the staging
-#: tables spill to the database's temporary directory, so a load's memory stays flat however
-#: large the file (a file streams in a block at a time, :func:`vcop.ingest.readers.read_into`).
+#: The most memory DuckDB may use while a load of a large file runs, unless the settings give
+#: ``database.memory_limit``: past it, the file's rows and the staging tables spill to the
+#: database's temporary directory, so a load's memory stays flat however large the file (a file
+#: streams in a block at a time, :func:`vcop.ingest.readers.read_into`).
 INGEST_MEMORY_LIMIT = "512MiB"
+
+#: How many times its size on disk a file may take in DuckDB's memory while it is staged and
+#: merged (its text, the staging table's texts and values, the rows to merge). A load whose
+#: largest file fits the limit this many times over is not capped: capping only makes it spill.
+STAGING_FACTOR = 16
+
+
+def ingest_memory_limit(con: duckdb.DuckDBPyConnection) -> str:
+    """The memory limit a load of a large file runs under: the settings' ``database.memory_limit``
+    for this database (``VCOP_DATABASE_MEMORY_LIMIT``, or the settings file), else
+    :data:`INGEST_MEMORY_LIMIT`."""
+    from vcop.config import SettingsError, load_settings
+
+    rows = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchall()
+    path = rows[0][0] if rows else None
+    try:
+        configured = load_settings(Path(path) if path else None).database.memory_limit
+    except SettingsError:  # the command reports bad settings; a load keeps its default
+        configured = ""
+    return configured or INGEST_MEMORY_LIMIT
+
 
 _UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
           "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}  # fmt: skip
@@ -316,15 +340,21 @@ def _bytes(setting: str) -> float | None:
         return None
 
 
-def _cap_memory(con: duckdb.DuckDBPyConnection, limit: str) -> str | None:
+def _cap_memory(
+    con: duckdb.DuckDBPyConnection, limit: str, largest_file: int | None = None
+) -> str | None:
     """Lower DuckDB's memory limit to ``limit`` (never raise it) when the database can spill to
-    a temporary directory (an in-memory database without one cannot); the limit it had, to put
-    back when the load ends, or None if it was left alone."""
+    a temporary directory (an in-memory database without one cannot) and the load's largest file
+    (``largest_file`` bytes; None: unknown) may not fit in it (:data:`STAGING_FACTOR`); the
+    limit it had, to put back when the load ends, or None if it was left alone."""
+    wanted = _bytes(limit)
+    if largest_file is not None and wanted is not None and largest_file * STAGING_FACTOR <= wanted:
+        return None
     current, temp, path = con.execute(
         "SELECT current_setting('memory_limit'), current_setting('temp_directory'), "
         "(SELECT path FROM duckdb_databases() WHERE database_name = current_database())"
     ).fetchall()[0]
-    now, wanted = _bytes(str(current)), _bytes(limit)
+    now = _bytes(str(current))
     if not temp or not path or now is None or wanted is None or now <= wanted:
         return None
     con.execute(f"SET memory_limit = {lit(limit)}")
@@ -355,8 +385,12 @@ class Load:
         *,
         agency: str | None = None,
         retire: RetirePolicy | None = None,
+        largest_file: int | None = None,
     ) -> None:
         check_agency(agency)
+        #: The size in bytes of the largest file the load reads (None: unknown): a load whose
+        #: files all fit in memory is not capped (:func:`_cap_memory`).
+        self.largest_file = largest_file
         self.retire = retire or RetirePolicy()
         #: The table being loaded in full mode, settled when its files are done.
         self._full: FullTable | None = None
@@ -377,7 +411,7 @@ class Load:
 
     def __enter__(self) -> Load:
         ensure_schema(self.con, self.schema)
-        self._memory_limit = _cap_memory(self.con, INGEST_MEMORY_LIMIT)
+        self._memory_limit = _cap_memory(self.con, ingest_memory_limit(self.con), self.largest_file)
         self.con.execute("BEGIN TRANSACTION")
         try:
             ensure_history(self.con, self.schema)
@@ -745,25 +779,40 @@ def _stage(
                 "GROUP BY v ORDER BY v"
             ).fetchall():
                 staged.blanked[(c.name, str(value))] = int(count)
-    con.execute(f"CREATE TEMP TABLE _text AS SELECT _row, {', '.join(texts)} FROM _source")
-    # the file's rows are staged: let their memory go before the rest of the load
-    con.execute("DROP VIEW IF EXISTS _source")
-    _drop_raw_view(con, raw)
     values = [
         f"{parsed(c, ident('t_' + c.name), schema, profile.datetime_formats)} AS {ident('v_' + c.name)}"
         for c in table.columns
     ]
+    # one pass: the mapped texts, and the values parsed from them
+    con.execute(
+        f"CREATE TEMP TABLE _stage AS SELECT *, {', '.join(values)} "
+        f"FROM (SELECT _row, {', '.join(texts)} FROM _source)"
+    )
+    # the file's rows are staged: let their memory go before the rest of the load
+    con.execute("DROP VIEW IF EXISTS _source")
+    _drop_raw_view(con, raw)
+    _hash_repeated_keys(con, table)
+    return staged
+
+
+def _hash_repeated_keys(con: duckdb.DuckDBPyConnection, table: Table) -> None:
+    """``_stage._text_hash``, on the rows whose key appears more than once in the file, the hash
+    of their mapped texts as staged (before free text is scrubbed): :func:`_check_keys` tells
+    identical repeats from conflicting ones by it. A file without repeated keys (the usual one)
+    gets no such column, and is not hashed."""
+    key = ", ".join(ident("t_" + k) for k in table.key)
+    not_null = " AND ".join(f"{ident('t_' + k)} IS NOT NULL" for k in table.key)
+    repeated = f"SELECT {key} FROM _stage WHERE {not_null} GROUP BY ALL HAVING count(*) > 1"
+    if not con.execute(f"SELECT 1 FROM ({repeated}) LIMIT 1").fetchall():
+        return
     text_hash = (
         "md5(concat_ws(chr(31), "
-        + ", ".join(f"coalesce({ident('t_' + c.name)}, chr(30))" for c in table.columns)
+        + ", ".join(f"coalesce(_stage.{ident('t_' + c.name)}, chr(30))" for c in table.columns)
         + "))"
     )
-    con.execute(
-        f"CREATE TEMP TABLE _stage AS SELECT *, {', '.join(values)}, {text_hash} AS _text_hash "
-        "FROM _text"
-    )
-    con.execute("DROP TABLE _text")
-    return staged
+    con.execute("ALTER TABLE _stage ADD COLUMN _text_hash VARCHAR")
+    match = " AND ".join(f"_stage.{ident('t_' + k)} = r.{ident('t_' + k)}" for k in table.key)
+    con.execute(f"UPDATE _stage SET _text_hash = {text_hash} FROM ({repeated}) r WHERE {match}")
 
 
 def _find_issues(
@@ -874,10 +923,34 @@ def _key_text(table: Table, prefix: str = "t_") -> str:
     )
 
 
+def _has_text_hash(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the staged file has keys that repeat (:func:`_hash_repeated_keys` hashed them)."""
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_columns() WHERE table_name = '_stage' "
+            "AND column_name = '_text_hash' AND database_name = 'temp'"
+        ).fetchall()[0][0]
+    )
+
+
+def _repeats_keys(con: duckdb.DuckDBPyConnection, table: Table) -> bool:
+    """Whether two staged rows may share a key: a repeated key text was found, or a key column
+    is not required text (two texts may then parse to one value, e.g. ``07`` and ``7``, or
+    blanks take one default)."""
+    text_keys = all(
+        (c := table.column(k)).type == "string" and c.required and c.default is None
+        for k in table.key
+    )
+    return not text_keys or _has_text_hash(con)
+
+
 def _check_keys(con: duckdb.DuckDBPyConnection, table: Table) -> None:
-    """Rows sharing a key with different values: every one of them is rejected."""
+    """Rows sharing a key with different values: every one of them is rejected. Only rows whose
+    key repeats were hashed (:func:`_hash_repeated_keys`); a file with none has nothing to check."""
+    if not _has_text_hash(con):
+        return
     key = ", ".join(ident("t_" + k) for k in table.key)
-    not_null = " AND ".join(f"{ident('t_' + k)} IS NOT NULL" for k in table.key)
+    not_null = "s._text_hash IS NOT NULL"
     con.execute(
         f"""
         INSERT INTO _issues
@@ -1007,19 +1080,29 @@ def _merge(
     row_hash = row_hash_sql(table)
     # the first row of each key among the rows without issues (a group-by on the key and a
     # semi-join: a window over whole rows is several times slower on a large file)
-    con.execute(
-        f"""
-        CREATE TEMP TABLE _accepted AS
-        SELECT *, {row_hash} AS row_hash FROM (
-            SELECT {values} FROM _stage
-            WHERE _row IN (
+    first_of_key = f"""_row IN (
                 SELECT min(_row) FROM _stage WHERE _row NOT IN (SELECT _row FROM _issues)
                 GROUP BY {", ".join(ident("v_" + k) for k in table.key)}
-            )
+            )"""
+    if not _repeats_keys(con, table):
+        # no key appears twice in the file (a text key's value is its text): every row is first
+        first_of_key = "_row NOT IN (SELECT _row FROM _issues)"
+    accepted = f"""
+        SELECT *, {row_hash} AS row_hash FROM (
+            SELECT {values} FROM _stage WHERE {first_of_key}
         )
         """
-    )
     target = ident(table.name)
+    if not con.execute(f"SELECT 1 FROM {target} LIMIT 1").fetchall():
+        # an empty table (a first load): every accepted row is new, so nothing to compare
+        inserted = con.execute(
+            f"INSERT INTO {target} ({', '.join(cols)}, batch_id, row_hash) "
+            f"SELECT {', '.join(cols)}, {batch_id}, row_hash FROM ({accepted})"
+        ).fetchall()
+        result.rows_inserted = int(inserted[0][0])
+        result.rows_updated = result.rows_unchanged = 0
+        return
+    con.execute(f"CREATE TEMP TABLE _accepted AS {accepted}")
     join = " AND ".join(f"t.{ident(k)} = a.{ident(k)}" for k in table.key)
     counts = con.execute(
         f"""

@@ -23,7 +23,7 @@ import hashlib
 import math
 import warnings
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -771,16 +771,24 @@ def compute(
     # each metric's own breakdowns are checked below, with a note for those it lacks
     flt = resolve_filters(catalogue, (), filters)
     result = Result()
+    holds: dict[str, bool] = {}
+
+    def present(name: str) -> bool:
+        """:func:`has_table`, asked once per table (each asks the backend for its schema)."""
+        if name not in holds:
+            holds[name] = has_table(backend, name)
+        return holds[name]
+
     wants_ledger = any(catalogue.metric(m).source == LEDGER for m in chosen)
     ledger_ok = False
     code_hashes: list[str] = []
-    if has_table(backend, LEDGER):
+    if present(LEDGER):
         dates, code_hashes = _ledger_stamps(backend)
         ledger_ok = dates == [as_of]
     if wants_ledger and not ledger_ok and _published_only(backend):
         # published data (no victims): say once what it cannot give, not "run vcop evaluate"
         result.notes.append(NEEDS_FORCE_EXTRACT)
-    elif has_table(backend, LEDGER):
+    elif present(LEDGER):
         if not ledger_ok and wants_ledger:
             seen = ", ".join(d.isoformat() for d in dates) or "no date (it is empty)"
             result.notes.append(
@@ -810,7 +818,7 @@ def compute(
             if metrics:
                 result.notes.append(f"{mid} cannot be filtered by {', '.join(missing)}")
             continue
-        absent = missing_source(backend, metric)
+        absent = missing_source(backend, metric, present)
         if absent is not None:
             result.notes.append(f"{mid} cannot be computed: {absent}")
             continue
@@ -857,12 +865,15 @@ _TABLES_OF = {
 }
 
 
-def missing_source(backend: ibis.BaseBackend, metric: Metric) -> str | None:
-    """What is missing for ``metric`` to be computed at all (None: its tables are there)."""
+def missing_source(
+    backend: ibis.BaseBackend, metric: Metric, present: Callable[[str], bool] | None = None
+) -> str | None:
+    """What is missing for ``metric`` to be computed at all (None: its tables are there).
+    ``present`` says whether the backend holds a table (default: :func:`has_table`)."""
     if metric.source == LEDGER:
         return None  # the ledger's own notes say what to run
     for table in _TABLES_OF.get(metric.source, (metric.source,)):
-        if not has_table(backend, table):
+        if not (present(table) if present else has_table(backend, table)):
             return (
                 f"there is no {table} table: load a {table} extract (see docs/data-dictionary.md)"
             )
