@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import shutil
-from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
@@ -138,14 +137,15 @@ def test_a_failed_evaluation_leaves_the_old_ledger(
     con = connect(ready)
     first = ledger_module.last_run(con)
     assert first is not None
-    real = ledger_module.ledger_parts
+    real = ledger_module.run_step
+    steps: list[object] = []
 
-    def broken(*args: object, **kwargs: object) -> Iterator[object]:
-        parts = real(*args, **kwargs)  # type: ignore[arg-type]
-        yield next(parts)
-        raise RuntimeError("disk full")
+    def broken(*args: object, **kwargs: object) -> None:
+        if len(steps) == 2:  # the base and the first part are written; the next one fails
+            raise RuntimeError("disk full")
+        steps.append(real(*args, **kwargs))  # type: ignore[arg-type,func-returns-value]
 
-    monkeypatch.setattr(ledger_module, "ledger_parts", broken)
+    monkeypatch.setattr(ledger_module, "run_step", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         ledger_module.evaluate(con, date(2025, 3, 31))
     assert con.execute("SELECT count(*), min(as_of) FROM entitlements").fetchall() == [

@@ -19,6 +19,7 @@ import ibis
 import ibis.expr.types as ir
 
 from vcop.rules.blocks import Context
+from vcop.rules.compiled import BASE, Step, base_table, by_kind, part_label, plan
 from vcop.rules.eligibility import victim_crimes
 from vcop.rules.obligations import evaluator
 from vcop.rules.sources import Sources
@@ -200,12 +201,7 @@ class LedgerPart:
 
     @property
     def label(self) -> str:
-        ids = ", ".join(o.id for o in self.obligations)
-        return (
-            ids
-            if len(self.obligations) <= 2
-            else f"{self.kind} ({len(self.obligations)} obligations)"
-        )
+        return part_label(self.kind, self.obligations)
 
 
 def _by_obligation(
@@ -226,25 +222,23 @@ def ledger_parts(
     """The ledger as one expression per edition and kind of obligation.
 
     ``materialize(expr, name)``, if given, stores the victims-and-crimes base that every
-    obligation starts from and returns a table reading it (it keeps the expressions small).
+    obligation starts from and returns a table reading it (it keeps the expressions small); an
+    edition with one kind of obligation reads the base in its one query instead.
     """
     stamp = code.definitions_hash(standards)
     for edition in code.editions:
         base = victim_crimes(src, edition, as_of).select(*BASE_COLUMNS)
-        if materialize is not None:
-            base = materialize(base, f"_vcop_base_{edition.edition}")
+        kinds = by_kind(edition)
+        if materialize is not None and len(kinds) > 1:
+            base = materialize(base, base_table(edition.edition))
         ctx = Context(src=src, as_of=as_of, standards=standards, edition=edition)
-        by_kind: dict[str, list[Obligation]] = {}
-        for obligation in edition.obligations:
-            if obligation.evaluate is not None:
-                by_kind.setdefault(obligation.evaluate.kind, []).append(obligation)
-        for kind, obligations in by_kind.items():
+        for kind, obligations in kinds.items():
             rows = evaluator(kind)(base, ctx, obligations)
-            st = status(rows, as_of)
+            # The status once, as a column: the reason reads it (not a copy of its expression).
+            rows = rows.mutate(status=status(rows, as_of))
 
             values: dict[str, ir.Value] = {
-                "status": st,
-                "reason": reason(rows, kind, st),
+                "reason": reason(rows, kind, rows.status),
                 "right": _by_obligation(rows, obligations, "right", "int64"),
                 "owner": _by_obligation(rows, obligations, "owner", "string"),
                 "title": _by_obligation(rows, obligations, "title", "string"),
@@ -326,6 +320,17 @@ def insert_rows(backend: DuckDBBackend, name: str, rows: ir.Table) -> None:
     backend.con.execute(f'INSERT INTO "{name}" ({cols}) {sql}')
 
 
+def run_step(con: duckdb.DuckDBPyConnection, step: Step, as_of: date, staging: str) -> None:
+    """Run one step of an evaluation as of ``as_of``: store an edition's base as a temporary
+    table, or append a part's rows to the table ``staging``."""
+    sql = step.sql(as_of)
+    if step.kind == BASE:
+        con.execute(f'CREATE OR REPLACE TEMP TABLE "{base_table(step.edition)}" AS {sql}')
+    else:
+        cols = ", ".join(f'"{c}"' for c in LEDGER_COLUMNS)
+        con.execute(f'INSERT INTO "{staging}" ({cols}) {sql}')
+
+
 def _ddl(name: str) -> str:
     cols = ", ".join(f'"{c}" {_DUCKDB_TYPES[t]}' for c, t in LEDGER_SCHEMA.items())
     return f'CREATE TABLE "{name}" ({cols})'
@@ -339,6 +344,7 @@ def evaluate(
     standards: LocalStandards | None = None,
     progress: Progress | None = None,
     evaluated_at: datetime | None = None,
+    use_cache: bool = True,
 ) -> LedgerRun:
     """Build the ledger as of ``as_of`` and replace the ``entitlements`` table with it.
 
@@ -346,6 +352,10 @@ def evaluate(
     run is recorded in ``ledger_runs`` (with ``evaluated_at``, by default the clock's time: it
     is a record of when, and changes nothing in the ledger). ``progress(description, done,
     total)`` hears of each step.
+
+    Each part's SQL is compiled once for the definitions, the standards and vcop's code, and
+    kept in the database (:mod:`vcop.rules.compiled`); ``use_cache=False`` builds and compiles
+    every part afresh and keeps nothing.
     """
     code = code or load_code()
     standards = standards or LocalStandards()
@@ -359,23 +369,19 @@ def evaluate(
     ensure_calendar(con)
     con.execute(_RUNS_DDL)
     backend = ibis.duckdb.from_connection(con)
-    src = Sources.from_backend(backend)
-
-    def materialize(expr: ir.Table, name: str) -> ir.Table:
-        con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {backend.compile(expr)}')
-        return backend.table(name)
 
     staging = "_entitlements_new"
     con.execute("BEGIN TRANSACTION")
     try:
+        steps = plan(backend, code, standards, as_of, use_cache=use_cache).steps
         con.execute(f'DROP TABLE IF EXISTS "{staging}"')
         con.execute(_ddl(staging))
         done = 1
-        for part in ledger_parts(src, code, as_of, standards, materialize):
-            if progress:
-                progress(part.label, done, total)
-            insert_rows(backend, staging, part.rows)
-            done += 1
+        for step in steps:
+            if step.kind != BASE and progress:
+                progress(step.label, done, total)
+            run_step(con, step, as_of, staging)
+            done += step.kind != BASE
         if progress:
             progress("writing the ledger", done, total)
         con.execute(f'DROP TABLE IF EXISTS "{LEDGER_TABLE}"')

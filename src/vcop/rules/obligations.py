@@ -52,7 +52,6 @@ from vcop.spec.code import (
     UnknownKind,
     obligation_kind,
 )
-from vcop.store.calendar import CALENDAR_START
 
 # ---------------------------------------------------------------------------------------------
 # The kinds
@@ -113,17 +112,16 @@ def _told(
     t: ir.Table, matched: ir.Table, keys: list[str], ctx: Context, obligations: Sequence[Obligation]
 ) -> ir.Table:
     """Met by the first successful matched contact (ties broken by contact id); ``detail``
-    counts the unsuccessful ones."""
-    first = first_by(
-        matched.filter(matched.successful),
-        keys,
-        "contact_at",
-        "contact_id",
-        met_at="contact_at",
-        met_by_id="contact_id",
+    counts the unsuccessful ones. One aggregate finds both (no window, no second pass)."""
+    ok = matched.successful
+    told = matched.group_by(keys).aggregate(
+        met_at=matched.contact_at.min(where=ok),
+        met_by_id=matched.contact_id.argmin(
+            ibis.struct({"at": matched.contact_at, "id": matched.contact_id}), where=ok
+        ),
+        _failed=matched.count(where=~ok),
     )
-    failed = matched.filter(~matched.successful).group_by(keys).aggregate(_failed=ibis._.count())
-    t = t.left_join(first, keys).left_join(failed, keys)
+    t = t.left_join(told, keys)
     t = with_due(t, ctx, obligations)
     return rows_of(t, na_reason=opt_out_reason(t), detail=t._failed.fill_null(0).cast("string"))
 
@@ -610,7 +608,7 @@ def care_contract_updates(
         day_number(t.finalised_at.date()).fill_null(far),
         day_number(t._next.date()).fill_null(far),
     )
-    span = ibis.least(stop, ibis.literal((ctx.as_of - CALENDAR_START).days)) - t._a
+    span = ibis.least(stop, day_number(ibis.literal(ctx.as_of))) - t._a
     count = ibis.ifelse(t._a < stop, 1 + ibis.greatest(0, (span - 1) // t._d), 0)
     t = t.mutate(k=ibis.range(0, count.cast("int64"))).unnest("k")
     t = date_of(t, ctx, t._a + t.k * t._d + 1, "_start_date")
