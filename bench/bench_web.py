@@ -15,6 +15,7 @@ copy. Only 127.0.0.1 is contacted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import re
 import shutil
@@ -86,6 +87,7 @@ class Stats:
 def build_demo(work: Path) -> Path:
     """The 3-year demo force with its ledger, built from scratch."""
     from vcop.ingest import load_paths
+    from vcop.metrics.precompute import precompute_for
     from vcop.rules.ledger import evaluate
     from vcop.spec.profile import load_profile
     from vcop.store import connect
@@ -100,8 +102,32 @@ def build_demo(work: Path) -> Path:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         evaluate(con, AS_OF)
+        # as `vcop evaluate` does: the dashboard's figures, straight after the ledger
+        print(precompute_for(con, db).summary(), flush=True)
     con.close()
     return db
+
+
+#: The force's targets file, beside the build.
+TARGETS = "targets.yaml"
+
+
+def stored_figures(db: Path) -> str:
+    """Whether the build holds the dashboard's figures, of its ledger (issue 15)."""
+    from vcop.metrics.precompute import stamp_of, stored_stamp
+    from vcop.metrics.targets import targets_for_db
+    from vcop.spec.metrics import load_catalogue
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        found = stored_stamp(con)
+        catalogue = load_catalogue()
+        now = stamp_of(con, catalogue, targets_for_db(db, catalogue))
+    finally:
+        con.close()
+    if found is None:
+        return "none (every first view is computed on its first request)"
+    return "yes, current" if now is not None and now.text() == found else "stale (not shown)"
 
 
 def prepare(db: Path, users: int) -> list[User]:
@@ -186,12 +212,17 @@ def run_user(
     names = [p for p, _ in MIX]
     weights = [w for _, w in MIX]
     with httpx.Client(base_url=base, timeout=60) as client:
-        csrf = sign_in(client, user)
-        for victim in user.victims:  # say why once per victim (as a person would, once a session)
-            client.post(
-                f"/victims/{victim}/reason",
-                data={"reason": "quality_assurance", "csrf_token": csrf},
-            )
+        try:
+            csrf = sign_in(client, user)
+            for victim in user.victims:  # say why once per victim (as a person would, once)
+                client.post(
+                    f"/victims/{victim}/reason",
+                    data={"reason": "quality_assurance", "csrf_token": csrf},
+                )
+        except httpx.HTTPError as exc:  # counted, and the others still start together
+            stats.why[f"sign-in of a {user.role}: {type(exc).__name__}"] += 1
+            start.wait()
+            return
         start.wait()
         stop = time.perf_counter() + seconds
         while time.perf_counter() < stop:
@@ -227,6 +258,10 @@ def main() -> None:
         source = args.db if args.db.exists() else build_demo(work)
         db = work / "bench.duckdb"
         shutil.copyfile(source, db)
+        # the force's targets beside the build go with it (the dashboard's figures are of them)
+        if (source.parent / TARGETS).exists():
+            shutil.copyfile(source.parent / TARGETS, work / TARGETS)
+        print(f"figures stored at evaluate time: {stored_figures(db)}", flush=True)
         users = prepare(db, args.users)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
@@ -259,8 +294,11 @@ def main() -> None:
                     url = url_for(page, analyst, rng)
                     if url:
                         t0 = time.perf_counter()
-                        client.get(url)
+                        # a page over the client's timeout is recorded at the timeout
+                        with contextlib.suppress(httpx.TimeoutException):
+                            client.get(url)
                         cold[page] = time.perf_counter() - t0
+                        print(f"cold {page}: {cold[page] * 1000:,.0f} ms", flush=True)
             stats = Stats()
             start = threading.Barrier(len(users) + 1)
             threads = [

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -7,6 +8,12 @@ from typing import Any
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+# The dashboard's figures, stored after every `vcop evaluate`, cost about a minute even on the
+# tests' small forces (the whole catalogue for every period and split); the tests that are about
+# them (tests/test_dashboard_figures.py) set it back to all. Every other page computes its
+# figures on first view, as it does for a drill-down.
+os.environ.setdefault("VCOP_METRICS_DASHBOARD_FIGURES", "none")
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 

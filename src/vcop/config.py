@@ -293,15 +293,36 @@ class StandardsSettings:
         )
 
 
+#: What ``metrics.dashboard_figures`` may say (see :mod:`vcop.metrics.precompute`).
+DASHBOARD_FIGURES = ("all", "periods", "none")
+
+
+def _dashboard_figures(value: str) -> str | None:
+    if value not in DASHBOARD_FIGURES:
+        return f"must be one of {', '.join(DASHBOARD_FIGURES)}"
+    return None
+
+
 @dataclass(frozen=True)
 class MetricsSettings:
-    """Where the force's own targets are."""
+    """Where the force's own targets are, and which of the dashboard's figures are computed when
+    the ledger is evaluated."""
 
     targets_file: Path | None = field(
         default=None,
         metadata=about(
             "The force's adopted targets (targets.yaml). Empty: targets.yaml beside the database.",
             legacy_env="VCOP_TARGETS_FILE",
+        ),
+    )
+    dashboard_figures: str = field(
+        default="all",
+        metadata=about(
+            "Which of the dashboard's figures vcop evaluate, refresh and demo compute and store "
+            "after the ledger, so that no page's first view waits for them: all (every period, "
+            "overall and by the splits the pages offer), periods (every period, overall only), "
+            "or none (every figure is computed on its first view instead).",
+            check=_dashboard_figures,
         ),
     )
 

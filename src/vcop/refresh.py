@@ -101,6 +101,8 @@ class Refreshed:
     release: str | None = None
     #: The folder each agency's extract was read from.
     sources: dict[str, Source] = field(default_factory=dict)
+    #: What was stored of the dashboard's figures, and what it cost (vcop.metrics.precompute).
+    figures: str | None = None
 
     @property
     def reject_share(self) -> float:
@@ -178,6 +180,8 @@ def refresh(
     :class:`vcop.store.build.BuildBusy` when another command is changing the build (not recorded:
     that one is still running).
     """
+    from vcop.metrics.engine import quietly
+    from vcop.metrics.precompute import precompute_for
     from vcop.voice.answers import copy_into_build
 
     started = time.perf_counter()
@@ -191,6 +195,11 @@ def refresh(
                             progress, say, retire)  # fmt: skip
                 # Victim Voice answers wait in the operational store until now (vcop.voice)
                 copy_into_build(change.con, ops, say)
+                # what the dashboard's pages first show, from the ledger and answers now in it
+                say("computing the dashboard's figures")
+                with quietly():
+                    done.figures = precompute_for(change.con, db, progress=progress).summary()
+                say(done.figures)
             except Exception as exc:
                 _finish(ops, refresh_id, "failed", _reason(exc))
                 if isinstance(exc, RefreshError):

@@ -61,6 +61,7 @@ def demo(
 ) -> None:
     """Build the Demoshire demo force and run vcop on it: generate, load, evaluate, serve."""
     from vcop.ingest import ExtractError, load_paths
+    from vcop.metrics.precompute import precompute_for
     from vcop.rules.ledger import evaluate, last_run
     from vcop.spec.profile import load_profile
     from vcop.store import StoreError
@@ -79,6 +80,8 @@ def demo(
         manifest.write_text(json.dumps(settings))
     else:
         console.print(f"Using the demo extract already in {out}.")
+    # the targets first: the dashboard's figures are computed with them, straight after the ledger
+    targets = install_demo_targets(db)
     try:
         with changing(db, "demo", ops_path=ops_path_setting(db)) as change:
             con = change.con
@@ -94,11 +97,14 @@ def demo(
                 console.print(f"Evaluating the Victims' Code as of {end.date()} …")
                 run = evaluate(con, end.date())
                 console.print(f"{run.rows:,} entitlements in the ledger ({run.by_status}).")
+                console.print(precompute_for(con, db).summary() + ".")
             else:
                 console.print(
                     f"The entitlement ledger as of {previous.as_of} is current ({previous.rows:,} rows)."
                 )
-                if not result.files:
+                figures = precompute_for(con, db, if_stale=True)
+                console.print(figures.summary() + ".")
+                if not result.files and figures.rows == 0:
                     change.discard()
     except StoreError as exc:
         fail(str(exc))
@@ -115,7 +121,6 @@ def demo(
             "The December 2023 joint inspection's recommendations are in the inspection tracker, "
             "with Demoshire's synthetic statuses (vcop tracker list, /tracker)."
         )
-    targets = install_demo_targets(db)
     if targets is not None:
         console.print(f"Demoshire's (synthetic) targets written to {targets}.")
     if password:

@@ -220,6 +220,7 @@ def evaluate_command(
     With --engine spark it is evaluated by PySpark over a lake (`vcop export parquet`) and
     written as Parquet to --out: the same expressions, the same rows (docs/spark.md).
     """
+    from vcop.metrics.precompute import precompute_for
     from vcop.rules.ledger import LEDGER_TABLE, STATUSES, evaluate
 
     day = _as_of(as_of)
@@ -253,6 +254,8 @@ def evaluate_command(
         con = change.con
         run = evaluate(con, day, code=code, standards=standards, progress=report)
         seconds = time.perf_counter() - started
+        # what the dashboard's pages first show, computed now rather than on the first click
+        figures = precompute_for(con, db, progress=report)
         rows = con.execute(
             f"SELECT obligation_id, status, count(*) FROM {LEDGER_TABLE} GROUP BY ALL"
         ).fetchall()
@@ -277,6 +280,7 @@ def evaluate_command(
         f"{run.rows:,} entitlements written to '{LEDGER_TABLE}' in {seconds:.1f} s "
         f"(definitions {run.definitions_hash})."
     )
+    console.print(figures.summary() + ".")
     if run.rows == 0:
         err_console.print(
             f"nothing is owed as of {day}: are there crimes and victims in {db}? "

@@ -8,6 +8,12 @@ The engine applies the policy (provisional periods, warm-up, targets, SPC readin
 only passes it what it needs — the drill-down's filters and the force's targets (``targets.yaml``
 beside the database, read once) — and the pages only show the marks it stamps.
 
+What the pages first show — no drill-down filter, any period, overall or by a split a page offers,
+each metric's monthly series — was computed when the ledger was evaluated and stored in the build
+(:mod:`vcop.metrics.precompute`, table ``dashboard_figures``): this view reads it by key, once,
+when its stamp matches the build's ledger run, catalogue and targets, and computes as before for a
+drill-down, or when the stored figures are missing or stale (they are then never shown).
+
 The monthly series behind a metric's SPC reading (for its XmR chart and sparkline) comes from
 :func:`vcop.metrics.series.monthly_series`, which the reports use too.
 
@@ -29,6 +35,7 @@ from typing import Any, Protocol, TypeVar
 
 import ibis
 
+from vcop.metrics import precompute
 from vcop.metrics.comparisons import victim_counts
 from vcop.metrics.engine import Result, compute, quietly, resolve_filters
 from vcop.metrics.multiplicity import ClusterCounts
@@ -165,6 +172,40 @@ class MetricsView:
 
         return self.store.cached(key, run)
 
+    def stored_as_of(self) -> date | None:
+        """The as-of date of the figures stored in the build when they may be shown (their
+        stamp is this build's latest ledger run, catalogue and targets), else None."""
+
+        def check() -> date | None:
+            cur = self.store.cursor()
+            found = precompute.stored_stamp(cur)
+            if found is None:
+                return None
+            now = precompute.stamp_of(cur, self.catalogue, self.targets)
+            return now.as_of if now is not None and now.text() == found else None
+
+        return self.store.cached(("dashboard_figures", "stamp"), check)
+
+    def _stored(
+        self,
+        as_of: date,
+        kind: str,
+        period: str,
+        split: str,
+        metric_id: str,
+        convert: Callable[[Any], Any] = lambda payload: payload,
+    ) -> Any:
+        """A stored payload, ``convert``-ed (None: not stored, or not to be shown for
+        ``as_of``); read by its key once for the life of the build."""
+        if self.stored_as_of() != as_of:
+            return None
+
+        def read() -> Any:
+            payload = precompute.stored(self.store.cursor(), kind, period, split, metric_id)
+            return None if payload is None else convert(payload)
+
+        return self.store.cached(("dashboard_figures", kind, period, split, metric_id), read)
+
     def target(self, metric_id: str, as_of: date) -> TargetReading:
         """What ``metric_id`` shows of its target on ``as_of`` (the engine's reading)."""
         return self.targets.for_metric(metric_id, as_of)
@@ -183,6 +224,10 @@ class MetricsView:
         kind = PeriodKind(period)
         chosen = [only] if only else None
         key = filter_key(filters)
+        if not key:
+            kept = self._stored(as_of, precompute.RESULT, kind.value, by or "", only or "")
+            if isinstance(kept, Result):
+                return kept
         return self._cached(
             ("metrics", as_of, kind.value, by, only, key),
             lambda: compute(
@@ -203,6 +248,13 @@ class MetricsView:
         """The counts per victim of the ledger proportion ``metric`` from ``start`` to ``end``,
         per group of ``breakdown`` (for the design effect of a comparison between groups)."""
         key = filter_key(filters)
+        if not key:
+            kept = self._stored(
+                as_of, precompute.CLUSTERS, precompute.window_key(start, end),
+                ",".join(breakdown), metric.id, precompute.clusters_of,
+            )  # fmt: skip
+            if kept is not None:
+                return kept  # type: ignore[no-any-return]
 
         def count() -> dict[tuple[str, ...], ClusterCounts]:
             flt = resolve_filters(self.catalogue, (metric,), dict(key))
@@ -220,6 +272,10 @@ class MetricsView:
         """The monthly SPC series of a metric (per group of its grouping), with its reading, of
         the rows that match every one of ``filters``."""
         key = filter_key(filters)
+        if not key:
+            kept = self._stored(as_of, precompute.SERIES, "", "", metric_id, precompute.series_of)
+            if kept is not None:
+                return kept  # type: ignore[no-any-return]
         return self._cached(
             ("series", metric_id, as_of, key),
             lambda: monthly_series(
