@@ -1,7 +1,8 @@
 """Benchmark: the national synthetic year on one machine, against DuckDB reading the same files.
 
 Runs each step as its own `vcop` command (so each has its own peak memory): generate
-(`vcop demo-data --national`), ingest every force (`vcop ingest OUT/<CODE>`), evaluate
+(`vcop demo-data --national`), ingest every force in one load (`vcop ingest OUT/AVS OUT/BDS …`:
+one transaction, one copy of the database), evaluate
 (`vcop evaluate`) and the whole catalogue by force (`vcop metrics --by force`). Prints each step's
 seconds and peak memory (max RSS), and the ratio of ingest + evaluate + metrics to the floor:
 DuckDB reading the same Parquet files into tables, measured in the same run (the machines are
@@ -54,6 +55,12 @@ def floor(out: Path, codes: list[str], db: Path) -> float:
     return time.monotonic() - started
 
 
+def mib(path: Path) -> float:
+    """A file's or a folder's size in MiB."""
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    return sum(p.stat().st_size for p in files) / 2**20
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--scale", type=float, default=1.0)
@@ -65,31 +72,35 @@ def main() -> None:
     vcop = [sys.executable, "-m", "vcop"]
     forces = ["--forces", args.forces] if args.forces else []
     times: dict[str, tuple[float, float]] = {}
-    times["generate"] = step(
-        [*vcop, "demo-data", "--national", "--out", str(out), "--scale", str(args.scale), *forces]
+
+    def run(name: str, command: list[str]) -> None:
+        times[name] = step(command)
+        s, mb = times[name]
+        print(f"  {name:<9} {s:8.1f} s   peak {mb:8.0f} MiB", flush=True)
+
+    print(f"national year, scale {args.scale:g} ({work})", flush=True)
+    run(
+        "generate",
+        [*vcop, "demo-data", "--national", "--out", str(out), "--scale", str(args.scale), *forces],
     )
     codes = sorted(p.name for p in out.iterdir() if p.is_dir() and not p.name.startswith("."))
-    ingest_s, ingest_mb = 0.0, 0.0
-    for code in codes:
-        s, mb = step([*vcop, "ingest", str(out / code), "--db", str(db)])
-        ingest_s, ingest_mb = ingest_s + s, max(ingest_mb, mb)
-    times["ingest"] = (ingest_s, ingest_mb)
-    times["evaluate"] = step([*vcop, "evaluate", "--db", str(db), "--as-of", AS_OF])
-    times["metrics"] = step(
-        [*vcop, "metrics", "--db", str(db), "--as-of", AS_OF, "--by", "force", "--format", "csv"]
+    run("ingest", [*vcop, "ingest", *(str(out / c) for c in codes), "--db", str(db)])
+    run("evaluate", [*vcop, "evaluate", "--db", str(db), "--as-of", AS_OF])
+    run(
+        "metrics",
+        [*vcop, "metrics", "--db", str(db), "--as-of", AS_OF, "--by", "force", "--format", "csv"],
     )
     base = floor(out, codes, work / "floor.duckdb")
+    print(f"  floor     {base:8.1f} s   (DuckDB reading the same Parquet files into tables)")
     con = duckdb.connect(str(db), read_only=True)
     crimes, victims = con.execute(
         "SELECT (SELECT count(*) FROM crimes), (SELECT count(*) FROM victims)"
     ).fetchall()[0]
     con.close()
-    print(f"national year, scale {args.scale:g}: {len(codes)} forces, {crimes:,} crimes, "
-          f"{victims:,} victim records ({work})")  # fmt: skip
-    for name, (s, mb) in times.items():
-        print(f"  {name:<9} {s:8.1f} s   peak {mb:8.0f} MiB")
+    print(f"{len(codes)} forces, {crimes:,} crimes, {victims:,} victim records; "
+          f"disk: extract {mib(out):,.0f} MiB, database {mib(db):,.0f} MiB, "
+          f"DuckDB's own load {mib(work / 'floor.duckdb'):,.0f} MiB")  # fmt: skip
     refresh = sum(times[k][0] for k in ("ingest", "evaluate", "metrics"))
-    print(f"  floor     {base:8.1f} s   (DuckDB reading the same Parquet files into tables)")
     print(f"ingest + evaluate + metrics: {refresh:.1f} s = {refresh / base:.1f}x the floor")
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import subprocess
 import sys
 from datetime import date
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
@@ -23,6 +25,7 @@ from vcop.cli.app import app
 from vcop.metrics.peers import peer_figures
 from vcop.metrics.values import Estimate, MetricValue
 from vcop.spec.forces import load_forces
+from vcop.synth.generate import generate
 from vcop.synth.national import MARKER, TABLES
 
 # ibis 12 still calls DuckDB 2's deprecated fetch_arrow_table() when it reads a table's schema
@@ -49,8 +52,7 @@ def national(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]
         "demo-data", "--national", "--out", str(out), "--forces", ",".join(CODES),
         "--scale", str(SCALE), "--seed", "3",
     )  # fmt: skip
-    for code in CODES:
-        invoke("ingest", str(out / code), "--db", str(db))
+    invoke("ingest", *(str(out / code) for code in CODES), "--db", str(db))  # one load
     invoke("evaluate", "--db", str(db), "--as-of", AS_OF)
     return out, db, printed
 
@@ -162,6 +164,108 @@ def test_a_rerun_skips_complete_forces_and_redoes_a_broken_one(
     assert "written" in lines["WIL"]
     assert (out / "WIL" / MARKER).is_file()
     assert (out / "COL" / "crimes.parquet").read_bytes() == before
+
+
+def test_the_forces_load_as_one_load_with_a_batch_per_file(
+    national: tuple[Path, Path, str],
+) -> None:
+    _, db, _ = national
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        loads = con.execute("SELECT count(DISTINCT load_id), count(*) FROM batches").fetchall()
+        files = con.execute("SELECT DISTINCT split_part(file, '/', -2) FROM batches").fetchall()
+    finally:
+        con.close()
+    assert loads == [(1, len(CODES) * len(TABLES))]
+    assert sorted(f for (f,) in files) == sorted(CODES)
+
+
+def test_one_load_of_many_forces_names_the_file_and_row_of_a_reject_and_is_all_or_nothing(
+    national: tuple[Path, Path, str], tmp_path: Path
+) -> None:
+    import pyarrow.parquet as pq
+
+    out, _, _ = national
+    for code in CODES:
+        shutil.copytree(out / code, tmp_path / code)
+    contacts = tmp_path / "COL" / "contacts.parquet"  # a table no other table refers to
+    table = pq.read_table(contacts)
+    column = table.schema.get_field_index("successful")
+    values = table.column(column).to_pylist()
+    values[4] = "perhaps"  # the fifth row of the City of London's contacts
+    pq.write_table(table.set_column(column, "successful", pa.array(values)), contacts)
+    db = tmp_path / "vcop.duckdb"
+    CliRunner().invoke(app, ["ingest", *(str(tmp_path / c) for c in CODES), "--db", str(db)])
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rejects = con.execute('SELECT file, "row", "column", value FROM rejects').fetchall()
+        forces = con.execute("SELECT count(DISTINCT force) FROM crimes").fetchall()
+        before = con.execute("SELECT count(*) FROM batches").fetchall()
+    finally:
+        con.close()
+    assert rejects == [(str(contacts), 5, "successful", "perhaps")]
+    assert forces == [(len(CODES),)]
+    # A file that cannot be read stops the whole load: nothing of the other forces is written.
+    (tmp_path / "WIL" / "contacts.parquet").write_bytes(b"not parquet")
+    result = CliRunner().invoke(
+        app, ["ingest", *(str(tmp_path / c) for c in CODES), "--db", str(db), "--force"]
+    )
+    assert result.exit_code == 1
+    assert "contacts.parquet" in result.output
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM batches").fetchall() == before
+    finally:
+        con.close()
+
+
+def test_victims_per_crime_follow_the_per_force_generator(
+    national: tuple[Path, Path, str], tmp_path: Path
+) -> None:
+    """The national generator draws victims with the per-force generator's mix (victim rate by
+    crime type, domestic abuse, second victims): the same victim records per crime."""
+    _, db, _ = national
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        crimes, victims = con.execute(
+            "SELECT (SELECT count(*) FROM crimes), (SELECT count(*) FROM victims)"
+        ).fetchall()[0]
+    finally:
+        con.close()
+    counts = generate(tmp_path / "force", seed=3, years=1, scale=0.05, end=date(2025, 6, 30))
+    national_rate, force_rate = victims / crimes, counts["victims"] / counts["crimes"]
+    assert crimes > 3000 and counts["crimes"] > 3000
+    assert national_rate == pytest.approx(force_rate, rel=0.1), (national_rate, force_rate)
+
+
+def test_a_load_keeps_the_memory_limit_the_settings_give(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A national load runs under `database.memory_limit` (e.g. 8GB), not the ingest's own cap,
+    which would make a load of many forces spill what fits in memory."""
+    from vcop.ingest.load import INGEST_MEMORY_LIMIT, Load, _bytes
+    from vcop.spec.profile import load_profile
+    from vcop.store import connect
+
+    monkeypatch.setenv("VCOP_DATABASE_MEMORY_LIMIT", "3GB")
+    con = connect(tmp_path / "v.duckdb")
+    try:
+        before = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        assert _bytes(before) == pytest.approx(3 * 1000**3, rel=0.05)  # shown rounded
+        assert _bytes(before) > (_bytes(INGEST_MEMORY_LIMIT) or 0)
+        with Load(con, load_profile("standard")):
+            during = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        assert during == before
+    finally:
+        con.close()
+    monkeypatch.delenv("VCOP_DATABASE_MEMORY_LIMIT")
+    con = connect(tmp_path / "w.duckdb")
+    try:
+        with Load(con, load_profile("standard")):  # without the setting: the ingest's cap
+            during = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        assert _bytes(during) == _bytes(INGEST_MEMORY_LIMIT)
+    finally:
+        con.close()
 
 
 def _value(metric: str, kind: str, force: str, num: int, den: int | None) -> MetricValue:

@@ -178,5 +178,5 @@ def _national(out: Path, forces: str | None, *, seed: int, scale: float, end: dt
     console.print(
         f"{len(results)} force(s), {crimes:,} crimes and {victims:,} victim records in {out} "
         f"(seed {seed}, scale {scale:g}, the year to {end}) in {time.monotonic() - started:.1f} s. "
-        f"Load each force with: vcop ingest {out}/<CODE>"
+        f"Load them all in one load with: vcop ingest {out}/*/ (or some: {out}/<CODE> …)"
     )

@@ -2,8 +2,8 @@
 
 ``generate_national(out, forces=...)`` writes one folder per force (``out/<CODE>/``, the force's
 id prefix) holding that force's standard extract as Parquet files named after the canonical
-tables, which ``vcop ingest out/<CODE>`` loads. Each force is sized from the national table of
-forces (:mod:`vcop.spec.forces`) and drawn with Demoshire's calibration
+tables (``vcop ingest out/*/`` loads every force in one load). Each force is sized from the
+national table of forces (:mod:`vcop.spec.forces`) and drawn with Demoshire's calibration
 (``definitions/synth/demoshire.yaml``): its crime mix, seasons, report hours, outcomes and their
 lags, the domestic abuse and hate crime rates, victim rates and characteristics, needs assessments,
 care contracts, referrals, update timeliness and supervisory reviews.
