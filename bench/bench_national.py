@@ -12,7 +12,9 @@ shared and noisy: compare the ratio, not the seconds).
 
 --scale 1.0 is the full year (5.2 million crimes). DuckDB's memory limit and spill folder come from
 vcop's settings (database.memory_limit, database.temp_directory; e.g.
-VCOP_DATABASE_MEMORY_LIMIT=16GB).
+VCOP_DATABASE_MEMORY_LIMIT=16GB). `vcop evaluate` stores no dashboard figures here
+(VCOP_METRICS_DASHBOARD_FIGURES=none unless the environment says otherwise): the issue's measure
+is the ledger and the catalogue.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ def main() -> None:
     vcop = [sys.executable, "-m", "vcop"]
     forces = ["--forces", args.forces] if args.forces else []
     times: dict[str, tuple[float, float]] = {}
+    os.environ.setdefault("VCOP_METRICS_DASHBOARD_FIGURES", "none")
 
     def run(name: str, command: list[str]) -> None:
         times[name] = step(command)

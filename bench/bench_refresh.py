@@ -7,7 +7,13 @@ fresh process as a person or a scheduler runs it:
 * the baseline: ``python -c`` that reads every CSV of the extract into a DuckDB table;
 * ``vcop ingest EXTRACT --db DB``, ``vcop evaluate --db DB --as-of END`` and
   ``vcop metrics --db DB --as-of END --format csv`` (every metric of the catalogue, its rolling
-  12 months), each timed, with the process's peak memory.
+  12 months), each timed, with the process's peak memory;
+* then, on its own, what ``vcop evaluate`` adds by default after the ledger: the dashboard's
+  figures for every period and split (``metrics.dashboard_figures = all``), which the row's three
+  commands are run without (``none``), as the issue's row is the ledger and the catalogue.
+
+Each run builds a new database, so ``vcop evaluate`` compiles every ledger part (a later evaluate
+of the same database reads the SQL kept by the first: ``bench/bench_ledger.py`` shows both).
 
 Each is the best of ``--repeat`` on a new database. The machines are shared and noisy: compare the
 ratio, not the seconds. Beside each wall-clock time is the process's CPU time (user and system, all
@@ -48,12 +54,29 @@ def _cpu_of_children() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run(argv: list[str]) -> tuple[float, float, float]:
-    """Seconds, CPU seconds and peak resident memory (MiB) of ``argv`` in a fresh process."""
+#: The row times the ledger and the catalogue: the dashboard's figures, which ``vcop evaluate``
+#: stores after the ledger by default (``metrics.dashboard_figures``), are timed on their own.
+NO_FIGURES = {"VCOP_METRICS_DASHBOARD_FIGURES": "none"}
+
+FIGURES = """
+import sys
+from pathlib import Path
+import duckdb
+from vcop.metrics.precompute import precompute_for
+db = Path(sys.argv[1])
+con = duckdb.connect(str(db))
+print(precompute_for(con, db).summary())
+con.close()
+"""
+
+
+def run(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """Seconds, CPU seconds and peak resident memory (MiB) of ``argv`` in a fresh process
+    (with the environment variables ``env`` added)."""
     cpu = _cpu_of_children()
     start = time.perf_counter()
     done = subprocess.run(
-        argv, capture_output=True, text=True, env={**os.environ, "COLUMNS": "120"}
+        argv, capture_output=True, text=True, env={**os.environ, "COLUMNS": "120", **(env or {})}
     )
     seconds = time.perf_counter() - start
     if done.returncode not in (0, 3):  # 3: loaded with warnings (the demo's dirty rows)
@@ -93,7 +116,7 @@ def main() -> None:
                 ],
             }  # fmt: skip
             for label, argv in steps.items():
-                seconds, cpu, peak = run(argv)
+                seconds, cpu, peak = run(argv, NO_FIGURES)
                 best[label] = min(best.get(label, seconds), seconds)
                 cpus[label] = min(cpus.get(label, cpu), cpu)
                 peaks[label] = peak  # RUSAGE_CHILDREN: the largest child so far
@@ -113,6 +136,15 @@ def main() -> None:
             f"cpu {total_cpu:6.2f} s   cpu ratio {total_cpu / base_cpu:5.1f}\n"
             f"({verdict} the goal of {GOAL:g}x in wall-clock time; best of {args.repeat}; "
             f"largest process {max(peaks.values()):,.0f} MiB)"
+        )
+        # what vcop evaluate adds by default: the dashboard's figures (issue 15's first views)
+        seconds, cpu, _ = run(
+            [python, "-c", FIGURES, str(db)], {"VCOP_METRICS_DASHBOARD_FIGURES": "all"}
+        )
+        print(
+            f"{'+ the dashboard figures (all)':<34} {seconds:7.2f} s   ratio {seconds / baseline:5.1f}   "
+            f"cpu {cpu:6.2f} s: stored by vcop evaluate after the ledger unless "
+            "metrics.dashboard_figures says none; not in the row above"
         )
 
 
