@@ -49,8 +49,8 @@ CACHE_TABLE = "ledger_sql_cache"
 #: years either side) appears in no definition, so a leftover is easy to see.
 SENTINEL = date(2187, 7, 13)
 
-AS_OF_TOKEN = "{{vcop:as_of}}"
-CUTOFF_TOKEN = "{{vcop:cutoff}}"
+AS_OF_TOKEN = "{{vcop:as_of}}"  # nosec B105: a placeholder in SQL, not a password
+CUTOFF_TOKEN = "{{vcop:cutoff}}"  # nosec B105: a placeholder in SQL, not a password
 
 #: The step that materialises an edition's victims-and-crimes base (its ``kind``).
 BASE = "_base"
