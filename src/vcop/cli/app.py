@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -69,3 +71,32 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """Print a user-facing error and exit non-zero (no traceback)."""
     err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     sys.exit(code)
+
+
+@contextmanager
+def progress_bar(first: str) -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar on standard error while the block runs (gone when it ends), and the
+    ``progress(description, done, total)`` callback that moves it; ``first`` is shown until the
+    first call."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(escape(first), total=None)
+
+        def report(description: str, done: int, total: int) -> None:
+            bar.update(task, description=escape(description), completed=done, total=total)
+
+        yield report

@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 from rich.table import Table as RichTable
 
-from vcop.cli.app import app, console, fail, open_ops_store, ops_path_setting
+from vcop.cli.app import app, console, fail, open_ops_store, ops_path_setting, progress_bar
 from vcop.cli.data import print_load_summary
 from vcop.config import DEFAULT_DB
 
@@ -97,12 +97,15 @@ def demo(
                 console.print(f"Evaluating the Victims' Code as of {end.date()} …")
                 run = evaluate(con, end.date())
                 console.print(f"{run.rows:,} entitlements in the ledger ({run.by_status}).")
-                console.print(precompute_for(con, db).summary() + ".")
+                with progress_bar("the dashboard's figures") as report:
+                    figures = precompute_for(con, db, progress=report)
+                console.print(figures.summary() + ".")
             else:
                 console.print(
                     f"The entitlement ledger as of {previous.as_of} is current ({previous.rows:,} rows)."
                 )
-                figures = precompute_for(con, db, if_stale=True)
+                with progress_bar("the dashboard's figures") as report:
+                    figures = precompute_for(con, db, progress=report, if_stale=True)
                 console.print(figures.summary() + ".")
                 if not result.files and figures.rows == 0:
                     change.discard()

@@ -14,11 +14,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from vcop.cli.app import app, cli_settings, console, err_console, fail, open_store, ops_path_setting
+from vcop.cli.app import (
+    app,
+    cli_settings,
+    console,
+    err_console,
+    fail,
+    open_store,
+    ops_path_setting,
+    progress_bar,
+)
 from vcop.cli.data import DbOption, OutputFormat, _emit
 from vcop.cli.scale import (
     ConfOption,
@@ -235,22 +242,7 @@ def evaluate_command(
     if source is not None or out is not None or master is not None or conf:
         fail("--source, --out, --master and --conf go with --engine spark")
     started = time.perf_counter()
-    with (
-        _changing(db, "evaluate") as change,
-        Progress(
-            TextColumn("[progress.description]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
-        ) as bar,
-    ):
-        task = bar.add_task("evaluating", total=None)
-
-        def report(description: str, done: int, total: int) -> None:
-            bar.update(task, description=escape(description), completed=done, total=total)
-
+    with _changing(db, "evaluate") as change, progress_bar("evaluating") as report:
         con = change.con
         run = evaluate(con, day, code=code, standards=standards, progress=report)
         seconds = time.perf_counter() - started
