@@ -71,7 +71,8 @@ def _ensure_cache(con: duckdb.DuckDBPyConnection) -> None:
     have = [
         r[0]
         for r in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'main' "
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+            "AND schema_name = 'main' "
             "AND table_name = ? ORDER BY column_index",
             [CACHE_TABLE],
         ).fetchall()
@@ -172,7 +173,8 @@ def _schema(con: duckdb.DuckDBPyConnection) -> list[Any]:
     names = [*TABLES, CALENDAR_TABLE]
     rows = con.execute(
         "SELECT table_name, column_name, data_type FROM duckdb_columns() "
-        f"WHERE schema_name = 'main' AND table_name IN ({', '.join('?' * len(names))}) "
+        "WHERE database_name = current_database() AND schema_name = 'main' "
+        f"AND table_name IN ({', '.join('?' * len(names))}) "
         "ORDER BY table_name, column_index",
         names,
     ).fetchall()
