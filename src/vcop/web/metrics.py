@@ -133,7 +133,8 @@ class MetricsView:
 
     def warm(self, threshold: int | None = None, *, first_page_only: bool = False) -> None:
         """Arrange the journeys, and compute what the overview and compliance pages show first,
-        before anyone asks; with ``threshold``, build the partners' release too.
+        before anyone asks (and, when the figures were stored with the ledger, the comment
+        themes the satisfaction page counts); with ``threshold``, build the partners' release too.
         ``first_page_only``: only the journeys and the overview's figures (what a server
         computes before it switches to a new build; the rest follows in the background)."""
         from vcop.web import journeys
@@ -145,6 +146,14 @@ class MetricsView:
         result = self.result(as_of, "rolling_12m")
         if first_page_only:
             return
+        if self.stored_as_of() == as_of:
+            # the figures were computed with the ledger: what is left of the satisfaction
+            # page's first view is training the comment themes' model (seconds), so do it now
+            from vcop.voice.themes import theme_counts
+
+            self.store.cached(
+                ("comment_themes", as_of), lambda: theme_counts(self.store.cursor(), as_of)
+            )
         for metric_id in dict.fromkeys(v.metric_id for v in result.values):
             self.series(metric_id, as_of)
         if threshold is not None:
