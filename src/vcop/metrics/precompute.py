@@ -254,6 +254,10 @@ def clusters_of(payload: list[Any]) -> dict[tuple[str, ...], ClusterCounts]:
 # --------------------------------------------------------------------------------------------
 
 
+#: Why nothing was computed when the figures stored are the build's own (``if_stale``).
+CURRENT = "the figures stored are current"
+
+
 @dataclass
 class Precomputed:
     """What :func:`precompute` stored, and what it cost."""
@@ -268,6 +272,8 @@ class Precomputed:
 
     def summary(self) -> str:
         """What was stored and what it cost, in a line."""
+        if self.skipped == CURRENT:
+            return f"dashboard figures: {CURRENT}, nothing computed"
         if self.skipped is not None:
             return f"dashboard figures: none stored ({self.skipped})"
         parts = ", ".join(f"{k} {v:.1f} s" for k, v in self.parts.items())
@@ -327,7 +333,7 @@ def precompute_for(
     if if_stale:
         now = stamp_of(con, catalogue, targets)
         if now is not None and stored_stamp(con) == now.text():
-            return Precomputed(now, skipped="the figures stored are current")
+            return Precomputed(now, skipped=CURRENT)
     try:
         return precompute(
             con, catalogue=catalogue, targets=targets, progress=progress,
