@@ -63,9 +63,13 @@ class LiveServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> LiveServer:
-        # the partners' release takes a while to build: build it before a browser waits for it
+    def prepare(self) -> None:
+        """What to compute before the server starts, so that no browser waits for it: the
+        partners' release, which takes a while to build."""
         self.app.state.vcop.metrics.figures(PARTNER, THRESHOLD)
+
+    def __enter__(self) -> LiveServer:
+        self.prepare()
         self.thread.start()
         deadline = time.monotonic() + 30
         while not self.server.started:

@@ -4,7 +4,6 @@ WCAG 2.2 AA violation."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,17 +27,10 @@ class NationalServer(LiveServer):
     """The dashboard over the national database, its /peers figures computed before a browser
     waits for them (no partner's release: a partner is not shown the page)."""
 
-    def __enter__(self) -> NationalServer:
+    def prepare(self) -> None:
         warm = sign_in(self.app, "analyst1")
         for url in ("/peers", "/peers?period=fytd"):
             assert warm.get(url).status_code == 200
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.05)
-        return self
 
 
 @pytest.fixture(scope="module")
