@@ -129,3 +129,21 @@ def test_the_command_line_builds_only_the_command_it_names(argv: list[str], show
         capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"},
     )  # fmt: skip
     assert shows in done.stdout + done.stderr
+
+
+def test_the_ledger_and_the_catalogue_load_no_statistics_until_one_is_made() -> None:
+    """`vcop evaluate` (with no dashboard figures) makes no interval or test, and `vcop metrics`
+    bounds no suppressed cell unless one is bounded by others: scipy.stats and scipy.optimize
+    (a second and a half between them) are imported by the functions that use them."""
+    code = (
+        "import json, sys\n"
+        "import vcop.rules.ledger, vcop.metrics.precompute, vcop.metrics.release\n"
+        "import vcop.metrics.stats as stats\n"
+        "before = sorted(m for m in ('scipy.stats', 'scipy.optimize') if m in sys.modules)\n"
+        "stats.wilson_interval(3, 10)\n"
+        "print(json.dumps([before, 'scipy.stats' in sys.modules]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert json.loads(done.stdout) == [[], True]

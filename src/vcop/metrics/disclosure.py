@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.optimize import linprog
-from scipy.sparse import csr_matrix
 
 #: An atom: a hashable tuple naming one kind of row, month and group (the caller's choice).
 Atom = Any
@@ -203,6 +201,10 @@ class _Solver:
         rows = [row for r in roots for row in self._rows.get(r, [])]
         atoms = list(dict.fromkeys([*free, *(a for expr_, _ in rows for a in expr_)]))
         index = {a: i for i, a in enumerate(atoms)}
+        # imported here: half a second, and only a cell bounded by others needs it
+        from scipy.optimize import linprog
+        from scipy.sparse import csr_matrix
+
         objective = np.zeros(len(atoms))
         for a, c in free.items():
             objective[index[a]] = c

@@ -51,13 +51,11 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from scipy import stats as _st
-
-from vcop.metrics.stats import CONFIDENCE, TestResult
+from vcop.metrics.stats import CONFIDENCE, TestResult, scipy_stats
 
 
 def _z(confidence: float) -> float:
-    return float(_st.norm.ppf(1 - (1 - confidence) / 2))
+    return float(scipy_stats().norm.ppf(1 - (1 - confidence) / 2))
 
 
 # --------------------------------------------------------------------------- false discovery rate
@@ -177,11 +175,11 @@ def clustered_proportion_test(
         c1, c2 = round(x1 / n1 * r1), round(x2 / n2 * r2)
         if c1 + c2 in (0, r1 + r2):
             return TestResult(1.0, "fisher_exact_effective")
-        _, p = _st.fisher_exact([[c1, r1 - c1], [c2, r2 - c2]], alternative="two-sided")
+        _, p = scipy_stats().fisher_exact([[c1, r1 - c1], [c2, r2 - c2]], alternative="two-sided")
         return TestResult(min(1.0, float(p)), "fisher_exact_effective")
     se = math.sqrt(pooled * (1 - pooled) * (1 / e1 + 1 / e2))
     z = (s1 / e1 - s2 / e2) / se
-    return TestResult(float(2 * _st.norm.sf(abs(z))), "two_proportion_z_effective")
+    return TestResult(float(2 * scipy_stats().norm.sf(abs(z))), "two_proportion_z_effective")
 
 
 def _wilson(p: float, n: float, z: float) -> tuple[float, float]:
@@ -223,6 +221,6 @@ def interval_from_test(
     (no change, p = 1, or p = 0)."""
     if change == 0 or not 0 < p_value < 1:
         return None
-    se = abs(change) / float(_st.norm.isf(p_value / 2))
+    se = abs(change) / float(scipy_stats().norm.isf(p_value / 2))
     half = _z(confidence) * se
     return change - half, change + half

@@ -24,15 +24,22 @@ import math
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-
-from scipy import stats as _st
+from typing import Any
 
 #: The confidence level of every interval and the significance level of every test (1 - 0.95).
 CONFIDENCE = 0.95
 
 
+def scipy_stats() -> Any:
+    """scipy.stats, imported on first use: it costs most of a second, and commands that make
+    no interval or test (``vcop evaluate``, ``--help``) never need it."""
+    from scipy import stats
+
+    return stats
+
+
 def _z(confidence: float) -> float:
-    return float(_st.norm.ppf(1 - (1 - confidence) / 2))
+    return float(scipy_stats().norm.ppf(1 - (1 - confidence) / 2))
 
 
 @dataclass(frozen=True)
@@ -87,11 +94,11 @@ def two_proportion_test(x1: int, n1: int, x2: int, n2: int) -> TestResult | None
         if x1 + x2 == 0 or x1 + x2 == n1 + n2:
             return TestResult(1.0, "fisher_exact")
         table = [[x1, n1 - x1], [x2, n2 - x2]]
-        _, p = _st.fisher_exact(table, alternative="two-sided")
+        _, p = scipy_stats().fisher_exact(table, alternative="two-sided")
         return TestResult(min(1.0, float(p)), "fisher_exact")
     se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     z = (x1 / n1 - x2 / n2) / se
-    return TestResult(float(2 * _st.norm.sf(abs(z))), "two_proportion_z")
+    return TestResult(float(2 * scipy_stats().norm.sf(abs(z))), "two_proportion_z")
 
 
 # --------------------------------------------------------------------------- counts
@@ -102,8 +109,8 @@ def poisson_interval(count: int, confidence: float = CONFIDENCE) -> tuple[float,
     if count < 0:
         raise ValueError("count must be >= 0")
     a = 1 - confidence
-    low = 0.0 if count == 0 else float(_st.chi2.ppf(a / 2, 2 * count) / 2)
-    high = float(_st.chi2.ppf(1 - a / 2, 2 * count + 2) / 2)
+    low = 0.0 if count == 0 else float(scipy_stats().chi2.ppf(a / 2, 2 * count) / 2)
+    high = float(scipy_stats().chi2.ppf(1 - a / 2, 2 * count + 2) / 2)
     return low, high
 
 
@@ -115,7 +122,7 @@ def poisson_rate_test(c1: int, t1: float, c2: int, t2: float) -> TestResult | No
     """
     if t1 <= 0 or t2 <= 0 or c1 + c2 == 0:
         return None
-    result = _st.binomtest(c1, c1 + c2, t1 / (t1 + t2), alternative="two-sided")
+    result = scipy_stats().binomtest(c1, c1 + c2, t1 / (t1 + t2), alternative="two-sided")
     return TestResult(min(1.0, float(result.pvalue)), "poisson_exact_conditional")
 
 
@@ -169,8 +176,8 @@ class MedianSummary:
         median = (values[(n + 1) // 2] + values[n // 2 + 1]) / 2
         ci = median_ci_rank(n, confidence)
         a = median_se_rank(n)
-        p = float(_st.binom.cdf(a - 1, n, 0.5))
-        z0 = float(_st.norm.ppf(1 - p))
+        p = float(scipy_stats().binom.cdf(a - 1, n, 0.5))
+        z0 = float(scipy_stats().norm.ppf(1 - p))
         se = (values[n - a + 1] - values[a]) / (2 * z0) if z0 > 0 else math.inf
         return cls(n, median, values[ci], values[n - ci + 1], se)
 
@@ -198,7 +205,7 @@ def median_difference_test(
     if se == 0 or math.isinf(se):
         p = 1.0 if diff == 0 or math.isinf(se) else 0.0
         return TestResult(p, "bonett_price_median_difference"), (diff, diff)
-    p = float(2 * _st.norm.sf(abs(diff) / se))
+    p = float(2 * scipy_stats().norm.sf(abs(diff) / se))
     return TestResult(p, "bonett_price_median_difference"), (diff - z * se, diff + z * se)
 
 
@@ -229,7 +236,7 @@ class MeanSummary:
     def interval(self, confidence: float = CONFIDENCE) -> tuple[float, float] | None:
         if self.n < 2:
             return None
-        t = float(_st.t.ppf(1 - (1 - confidence) / 2, self.n - 1))
+        t = float(scipy_stats().t.ppf(1 - (1 - confidence) / 2, self.n - 1))
         half = t * self.sd / math.sqrt(self.n)
         return self.mean - half, self.mean + half
 
@@ -243,4 +250,4 @@ def welch_test(a: MeanSummary, b: MeanSummary) -> TestResult | None:
         return TestResult(1.0 if a.mean == b.mean else 0.0, "welch_t")
     t = (a.mean - b.mean) / math.sqrt(va + vb)
     df = (va + vb) ** 2 / (va**2 / (a.n - 1) + vb**2 / (b.n - 1))
-    return TestResult(float(2 * _st.t.sf(abs(t), df)), "welch_t")
+    return TestResult(float(2 * scipy_stats().t.sf(abs(t), df)), "welch_t")
