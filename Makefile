@@ -19,8 +19,13 @@ uv:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)" \
 		|| python3 -m pip install --quiet --user --break-system-packages "uv==$(UV_VERSION)"
 
+# Installed as pip installs a package: compiled to bytecode once, not on every start (uv does
+# not compile by default, and with PYTHONDONTWRITEBYTECODE set Python never keeps what it
+# compiles: each command would recompile some 1,500 modules, 2-3 s). vcop's own sources are an
+# editable install, which uv leaves alone; Python recompiles any that change after this.
 deps: uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
+	$(UV) run --no-sync python -m compileall -q src
 
 # Debian packages the tests need: Java 17 for the PySpark tests, Chromium for the browser tests.
 TEST_DEBS := $(if $(shell command -v java),,openjdk-17-jre-headless) $(if $(shell command -v chromium),,chromium)
