@@ -65,18 +65,11 @@ _CACHE_COLUMNS = {
 }
 
 
-def _ensure_cache(con: duckdb.DuckDBPyConnection) -> None:
+def _ensure_cache(con: duckdb.DuckDBPyConnection, have: list[str] | None = None) -> None:
     """Create the cache table; one of another shape (an older vcop's) is only a cache, so it
-    is dropped and made again."""
-    have = [
-        r[0]
-        for r in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
-            "AND schema_name = 'main' "
-            "AND table_name = ? ORDER BY column_index",
-            [CACHE_TABLE],
-        ).fetchall()
-    ]
+    is dropped and made again. ``have``: its columns, if already read (:func:`_catalogue`)."""
+    if have is None:
+        have = [c for c, _ in _catalogue(con).get(CACHE_TABLE, [])]
     if have == list(_CACHE_COLUMNS):
         return
     con.execute(f"DROP TABLE IF EXISTS {CACHE_TABLE}")
@@ -165,12 +158,13 @@ def by_kind(edition: Edition) -> dict[str, list[Obligation]]:
     return kinds
 
 
-def _schema(con: duckdb.DuckDBPyConnection) -> list[Any]:
-    """The columns and types of the tables the rules read (a column can change the SQL)."""
+def _catalogue(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
+    """The columns and types of the tables the rules read (a column can change the SQL) and of
+    the cache, by table: one read of DuckDB's catalogue, a few milliseconds of every plan."""
     from vcop.rules.sources import TABLES
     from vcop.store.calendar import CALENDAR_TABLE
 
-    names = [*TABLES, CALENDAR_TABLE]
+    names = [*TABLES, CALENDAR_TABLE, CACHE_TABLE]
     rows = con.execute(
         "SELECT table_name, column_name, data_type FROM duckdb_columns() "
         "WHERE database_name = current_database() AND schema_name = 'main' "
@@ -178,17 +172,28 @@ def _schema(con: duckdb.DuckDBPyConnection) -> list[Any]:
         "ORDER BY table_name, column_index",
         names,
     ).fetchall()
-    return [list(r) for r in rows]
+    tables: dict[str, list[tuple[str, str]]] = {}
+    for table, column, data_type in rows:
+        tables.setdefault(table, []).append((column, data_type))
+    return tables
+
+
+def _schema(tables: dict[str, list[tuple[str, str]]]) -> list[Any]:
+    """The rules' tables' [table, column, type], in the catalogue's order, without the cache."""
+    return [[t, c, d] for t in sorted(tables) if t != CACHE_TABLE for c, d in tables[t]]
 
 
 def step_keys(
-    con: duckdb.DuckDBPyConnection, code: Code, standards: LocalStandards
+    con: duckdb.DuckDBPyConnection,
+    code: Code,
+    standards: LocalStandards,
+    tables: dict[str, list[tuple[str, str]]] | None = None,
 ) -> list[tuple[str, str, str, str]]:
     """(edition, kind, label, key) of every step, in order: each edition's base, then its
     kinds. The key hashes all that decides the step's SQL, but not the as-of date."""
     common = {
         "engine": engine_version(),
-        "schema": _schema(con),
+        "schema": _schema(_catalogue(con) if tables is None else tables),
         "definitions_hash": code.definitions_hash(standards),
         "standards": standards.model_dump(mode="json"),
     }
@@ -327,10 +332,12 @@ def _leftover(steps: list[Step]) -> bool:
 
 
 def cached_steps(
-    con: duckdb.DuckDBPyConnection, keys: list[tuple[str, str, str, str]]
+    con: duckdb.DuckDBPyConnection,
+    keys: list[tuple[str, str, str, str]],
+    tables: dict[str, list[tuple[str, str]]] | None = None,
 ) -> Iterator[Step]:
-    """The kept steps for ``keys`` (only those found)."""
-    _ensure_cache(con)
+    """The kept steps for ``keys`` (only those found). ``tables``: the catalogue, if read."""
+    _ensure_cache(con, None if tables is None else [c for c, _ in tables.get(CACHE_TABLE, [])])
     wanted = [k[3] for k in keys]
     found = {
         key: sql
@@ -367,9 +374,10 @@ def plan(
     """The steps of an evaluation: from the cache when every one is kept there; else compiled
     (as of the sentinel, and kept) and, if that cannot be kept, compiled as of ``as_of``."""
     con = backend.con
-    keys = step_keys(con, code, standards)
+    tables = _catalogue(con)
+    keys = step_keys(con, code, standards, tables)
     if use_cache:
-        found = list(cached_steps(con, keys))
+        found = list(cached_steps(con, keys, tables))
         if len(found) == len(keys):
             return Plan(tuple(found), cached=True)
     steps = compile_steps(backend, code, standards, SENTINEL)
