@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,27 @@ FIXTURES = Path(__file__).parent / "fixtures"
 # figures on first view, as it does for a drill-down.
 os.environ.setdefault("VCOP_METRICS_DASHBOARD_FIGURES", "none")
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One folder for the ledger SQL vcop keeps on the machine (vcop.rules.compiled), made for
+    this run and shared by its workers (they inherit the environment): the tests' many new
+    databases start warm after the first compiles, and nothing is written to the home folder.
+    tests/test_ledger_sql_cache.py gives each of its tests an empty one."""
+    if "VCOP_CACHE_DIR" not in os.environ:
+        folder = tempfile.mkdtemp(prefix="vcop-test-cache-")
+        os.environ["VCOP_CACHE_DIR"] = folder
+        config.stash[_CACHE_FOLDER] = folder
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = config.stash.get(_CACHE_FOLDER, None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+        del os.environ["VCOP_CACHE_DIR"]
+
+
+_CACHE_FOLDER = pytest.StashKey[str]()
 
 
 @pytest.fixture

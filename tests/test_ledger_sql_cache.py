@@ -9,6 +9,7 @@ standard, table or engine is a miss.
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import ibis
@@ -38,6 +39,14 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 OTHER = LocalStandards(needs_assessment_working_days=3, care_contract_working_days=2)
+
+
+@pytest.fixture(autouse=True)
+def machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty cache folder for this test alone (the suite's is shared by every test)."""
+    folder = tmp_path / "machine-cache"
+    monkeypatch.setenv("VCOP_CACHE_DIR", str(folder))
+    return folder
 
 
 @pytest.fixture
@@ -175,3 +184,50 @@ def test_a_cache_table_of_another_shape_is_made_again(con: duckdb.DuckDBPyConnec
     columns = con.execute(f"SELECT * FROM {CACHE_TABLE} LIMIT 0").description
     assert [c[0] for c in columns] == list(compiled._CACHE_COLUMNS)
     assert plan(_backend(con), load_code(), LocalStandards(), date(2025, 6, 30)).cached
+
+
+def test_a_new_database_starts_warm_from_the_machines_copy(
+    con: duckdb.DuckDBPyConnection, machine: Path
+) -> None:
+    code = load_code()
+    day = date(2025, 6, 30)
+    first = plan(_backend(con), code, LocalStandards(), day)
+    assert not first.cached
+    files = sorted(machine.glob("ledger-sql/*.sql"))
+    assert [f.stem for f in files] == sorted(s.key for s in first.steps)
+
+    other = load_tables(synthetic_tables(seed=6, crimes=40))  # another force's database
+    ensure_calendar(other)
+    warm = plan(_backend(other), code, LocalStandards(), day)
+    assert warm.cached
+    assert [s.template for s in warm.steps] == [s.template for s in first.steps]
+    # ... kept in that database too, and its ledger is the one a fresh compile gives
+    assert other.execute(f"SELECT count(*) FROM {CACHE_TABLE}").fetchall() == [(len(files),)]
+    evaluate(other, day)
+    from_cache = _ledger(other)
+    evaluate(other, day, use_cache=False)
+    assert _ledger(other) == from_cache and from_cache
+
+
+def test_the_machines_copy_is_only_a_cache(
+    con: duckdb.DuckDBPyConnection, machine: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = load_code()
+    day = date(2025, 6, 30)
+    # turned off: nothing written, and a new database compiles
+    monkeypatch.setenv("VCOP_CACHE_DIR", "")
+    assert compiled.cache_dir() is None
+    assert not plan(_backend(con), code, LocalStandards(), day).cached
+    assert not machine.exists()
+    # a folder that cannot be made (a file in its place) is no error: it compiles, as without
+    blocked = machine.parent / "a-file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("VCOP_CACHE_DIR", str(blocked))
+    fresh = load_tables(synthetic_tables(seed=6, crimes=40))
+    ensure_calendar(fresh)
+    assert not plan(_backend(fresh), code, LocalStandards(), day).cached
+    assert evaluate(fresh, day).rows > 0
+    # the default folder follows XDG_CACHE_HOME
+    monkeypatch.delenv("VCOP_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(machine.parent / "xdg"))
+    assert compiled.cache_dir() == machine.parent / "xdg" / "vcop"

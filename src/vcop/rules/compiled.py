@@ -19,13 +19,23 @@ time, as of the real date.
 
 The obligations' parameters (Ibis in-memory tables, which Ibis names at random) are written into
 the SQL as common table expressions named from the key, so a kept query needs nothing else.
+
+A part's SQL is also kept on the machine, one file per key in vcop's cache folder
+(:func:`cache_dir`: ``$VCOP_CACHE_DIR``, else ``$XDG_CACHE_HOME/vcop`` or ``~/.cache/vcop``), as
+Python keeps compiled modules: a new database (a second force, a rebuilt one, a test's) then
+starts warm. The files hold the SQL only, made from the definitions (no record of anyone); the
+key names everything that made them, so a file another vcop wrote is never read by mistake. The
+folder is only a cache too: a file that cannot be read or written is compiled again, never an
+error. ``VCOP_CACHE_DIR`` set empty turns it off.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -363,6 +373,56 @@ def _keep(con: duckdb.DuckDBPyConnection, steps: list[Step]) -> None:
     )
 
 
+def cache_dir() -> Path | None:
+    """The folder vcop keeps compiled SQL in on this machine, or None when it is turned off
+    (``VCOP_CACHE_DIR`` set empty)."""
+    chosen = os.environ.get("VCOP_CACHE_DIR")
+    if chosen is not None:
+        return Path(chosen) if chosen.strip() else None
+    home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(home) / "vcop"
+
+
+def _machine_file(key: str) -> Path | None:
+    folder = cache_dir()
+    return None if folder is None else folder / "ledger-sql" / f"{key}.sql"
+
+
+def machine_steps(keys: list[tuple[str, str, str, str]]) -> Iterator[Step]:
+    """The steps for ``keys`` kept on this machine (only those found and readable)."""
+    for edition, kind, label, key in keys:
+        path = _machine_file(key)
+        if path is None:
+            return
+        try:
+            template = path.read_bytes().decode("utf-8")  # as written: the SQL has a \r
+        except (OSError, UnicodeError):
+            continue
+        if template:
+            yield Step(edition, kind, label, key, template)
+
+
+def _keep_on_machine(steps: list[Step]) -> None:
+    """Write each step's SQL to its file, whole or not at all (a temporary file renamed, so a
+    reader, another process included, never sees half of one)."""
+    for step in steps:
+        path = _machine_file(step.key)
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(step.template.encode("utf-8"))
+                os.replace(temporary, path)
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
+        except OSError:
+            return  # only a cache: the next database compiles again
+
+
 def plan(
     backend: DuckDBBackend,
     code: Code,
@@ -371,18 +431,25 @@ def plan(
     *,
     use_cache: bool = True,
 ) -> Plan:
-    """The steps of an evaluation: from the cache when every one is kept there; else compiled
-    (as of the sentinel, and kept) and, if that cannot be kept, compiled as of ``as_of``."""
+    """The steps of an evaluation: from the cache when every one is kept there (the database's,
+    else the machine's, then kept in the database too); else compiled (as of the sentinel, and
+    kept in both) and, if that cannot be kept, compiled as of ``as_of``."""
     con = backend.con
     tables = _catalogue(con)
     keys = step_keys(con, code, standards, tables)
     if use_cache:
-        found = list(cached_steps(con, keys, tables))
+        found = {s.key: s for s in cached_steps(con, keys, tables)}
+        missing = [k for k in keys if k[3] not in found]
+        from_machine = list(machine_steps(missing))
+        if from_machine:
+            _keep(con, from_machine)
+            found.update((s.key, s) for s in from_machine)
         if len(found) == len(keys):
-            return Plan(tuple(found), cached=True)
+            return Plan(tuple(found[k[3]] for k in keys), cached=True)
     steps = compile_steps(backend, code, standards, SENTINEL)
     if _leftover(steps):
         return Plan(tuple(compile_steps(backend, code, standards, as_of)), cached=False)
     if use_cache:
         _keep(con, steps)
+        _keep_on_machine(steps)
     return Plan(tuple(steps), cached=False)
