@@ -147,3 +147,24 @@ def test_the_ledger_and_the_catalogue_load_no_statistics_until_one_is_made() -> 
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert json.loads(done.stdout) == [[], True]
+
+
+@pytest.mark.parametrize("argv", [["--help"], []], ids=["--help", "no arguments"])
+def test_the_command_list_is_the_whole_programs_to_the_character(argv: list[str]) -> None:
+    """`vcop --help` lists the commands from a copy of the program without their options (which
+    the list does not show, and whose building was most of its time): its text is the whole
+    program's, every command, group, help line and panel."""
+    from typer.testing import CliRunner
+
+    from vcop.cli import _only, app
+
+    listing = _only(argv)
+    assert listing is not app
+    assert {c.callback.__name__ for c in listing.registered_commands if c.callback} == {
+        "_listed_only"
+    }
+    runner = CliRunner()
+    whole = runner.invoke(app, argv, prog_name="vcop", terminal_width=100)
+    listed = runner.invoke(listing, argv, prog_name="vcop", terminal_width=100)
+    assert (listed.exit_code, listed.output) == (whole.exit_code, whole.output)
+    assert "report" in listed.output and "evaluate" in listed.output

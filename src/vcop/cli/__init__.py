@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import inspect
 import sys
 
 import typer
@@ -31,15 +33,21 @@ __all__ = ["app", "main"]
 
 
 def main() -> None:
-    _only(sys.argv[1:2]).__call__()
+    _only(sys.argv[1:]).__call__()
 
 
-def _only(first: list[str]) -> typer.Typer:
+#: The command lines that only list the commands.
+_LISTING: tuple[list[str], ...] = ([], ["--help"], ["-h"])
+
+
+def _only(argv: list[str]) -> typer.Typer:
     """The application as a person calls it: only the command or group named first on the command
     line, when one is (Typer builds every command's options before it runs one, and a command
-    line names one), else all of it (``vcop``, ``vcop --help``, a mistyped command)."""
-    if not first:
-        return app
+    line names one); the commands without their options when the command line only lists them
+    (``vcop``, ``vcop --help``); else all of it (a mistyped command)."""
+    if argv in _LISTING:
+        return _listing(app)
+    first = argv[:1]
     commands = [c for c in app.registered_commands if _name(c) == first[0]]
     groups = [g for g in app.registered_groups if g.name == first[0]]
     if not commands and not groups:
@@ -55,6 +63,35 @@ def _only(first: list[str]) -> typer.Typer:
     narrow.registered_groups = groups
     narrow.callback()(_root)  # a group, not the one command as the whole program
     return narrow
+
+
+def _listing(program: typer.Typer) -> typer.Typer:
+    """``program`` as its command list shows it: every command's name, help and panel, but not
+    its options, which the list does not show and whose building is most of ``vcop --help``
+    (tests/test_cli_lazy.py holds the two lists' text equal)."""
+    listed = copy.copy(program)
+    listed.registered_commands = [_listed(c) for c in program.registered_commands]
+    listed.registered_groups = []
+    for group in program.registered_groups:
+        shown = copy.copy(group)
+        if isinstance(group.typer_instance, typer.Typer):
+            shown.typer_instance = _listing(group.typer_instance)
+        listed.registered_groups.append(shown)
+    return listed
+
+
+def _listed(command: CommandInfo) -> CommandInfo:
+    shown = copy.copy(command)
+    shown.name = _name(command)
+    if shown.help is None and command.callback is not None:
+        shown.help = inspect.getdoc(command.callback)
+    shown.callback = _listed_only
+    return shown
+
+
+def _listed_only() -> None:
+    """Never run: the listing answers only ``--help``."""
+    raise RuntimeError("a listed command was run")  # pragma: no cover
 
 
 def _name(command: CommandInfo) -> str:
