@@ -6,9 +6,10 @@ For each force it builds (or reuses) the demo extract (``vcop.synth``) loaded in
 (``vcop.ingest``), then, in a fresh process per force:
 
 * ``vcop evaluate``'s work — the whole ledger, every obligation, written to ``entitlements`` — with
-  its wall time and the process's peak memory (resident set): cold (the SQL cache emptied, so
-  every part is built and compiled, as after a change to the definitions or to vcop) and warm
-  (the SQL kept by the cold run, as every later evaluation runs);
+  its wall time and the process's peak memory (resident set): cold (the SQL cache emptied, and
+  the machine's cache folder an empty one, so every part is built and compiled, as after a
+  change to the definitions or to vcop) and warm (the SQL kept by the cold run, as every later
+  evaluation runs);
 * the engine evaluating ``R6.suspect-arrested`` alone, as ``vcop evaluate`` runs a part, cold
   (built and compiled) and warm (from the cache);
 * the baseline: one hand-written DuckDB SQL query computing ``R6.suspect-arrested`` for the same
@@ -30,6 +31,7 @@ import multiprocessing
 import os
 import resource
 import sys
+import tempfile
 import time
 from datetime import date, datetime, timedelta
 from datetime import time as clock
@@ -413,9 +415,12 @@ def main(argv: list[str] | None = None) -> int:
         context = multiprocessing.get_context("spawn")
         queue = context.Queue()
         process = context.Process(target=_child, args=(str(db), as_of, queue))
-        process.start()
-        result = queue.get()
-        process.join()
+        # an empty cache folder: "cold" compiles, not reads the SQL vcop keeps on the machine
+        with tempfile.TemporaryDirectory() as machine_cache:
+            os.environ["VCOP_CACHE_DIR"] = machine_cache
+            process.start()
+            result = queue.get()
+            process.join()
         if "error" in result:
             print(f"  the measurement failed: {result['error']}")
             return 2
