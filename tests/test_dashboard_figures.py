@@ -218,6 +218,94 @@ def test_stored_and_computed_pages_are_the_same(
     assert engine_calls["compute"] > 0  # the second database had none stored
 
 
+def test_each_split_is_tested_against_the_rest_once(
+    stored_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A split by a protected characteristic tests its groups against the rest on its first view
+    only; later views are a lookup, and what they show is exactly a fresh test of the engine's
+    figures and counts per victim (the board paper's test, Benjamini–Hochberg per right)."""
+    import vcop.web.splits as web_splits
+    from vcop.metrics.groups import versus_rest
+
+    calls: list[int] = []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return versus_rest(*args, **kwargs)
+
+    monkeypatch.setattr(web_splits, "versus_rest", counted)
+    catalogue = load_catalogue()
+    metric = catalogue.metric("compliance_by_right")
+    db = _copy(stored_db, tmp_path)
+    for app in _app(db):
+        client = sign_in(app, "analyst1")
+        url = "/compliance.json?by=sex&period=quarter"
+        first = client.get(url).json()["tables"]["compliance"]["rows"]
+        tested = len(calls)
+        assert tested > 0
+        for _ in range(2):
+            assert client.get(url).json()["tables"]["compliance"]["rows"] == first
+        assert client.get("/compliance?by=sex&period=quarter").status_code == 200
+        assert len(calls) == tested  # the same figures: no test run again
+        client.get("/compliance.json?by=sex&period=month")  # other figures: tested on their own
+        assert len(calls) > tested
+    # the oracle: the engine's figures and counts per victim, tested afresh
+    con = duckdb.connect(str(db), read_only=True)
+    backend = ibis.duckdb.from_connection(con)
+    try:
+        with quietly():
+            split = compute(backend, AS_OF, "quarter", metrics=[metric.id], by="sex",
+                            catalogue=catalogue)  # fmt: skip
+            wholes = compute(backend, AS_OF, "quarter", metrics=[metric.id], catalogue=catalogue)
+        expected: dict[str, tuple[Any, Any, Any]] = {}
+        for whole in wholes.values:
+            values = [v for v in split.values if v.group[:1] == whole.group]
+            start, end = whole.current.start, whole.current.end
+            counts = victim_counts(backend, catalogue, metric, (*metric.grouping, "sex"), AS_OF,
+                                   [(start, end)])  # fmt: skip
+            own = victim_counts(backend, catalogue, metric, metric.grouping, AS_OF, [(start, end)])
+            tests = versus_rest(
+                values, whole, confidence=catalogue.settings.confidence,
+                clusters={g: c for (_, g), c in counts.items() if g[:1] == whole.group},
+                whole_clusters=own.get((0, whole.group)),
+            )  # fmt: skip
+            for v in values:
+                t = tests[v.group]
+                p = round(t.adjusted, 6) if t.adjusted is not None else None
+                expected[v.group_name] = (t.text, t.significant, p)
+    finally:
+        con.close()
+    shown = {r["group"]: (r["vs_rest"], r["vs_rest_significant"], r["vs_rest_p_adjusted"])
+             for r in first}  # fmt: skip
+    assert shown == expected
+    assert any(p is not None for _, _, p in shown.values())
+
+
+def test_a_scope_no_measure_of_the_page_has_is_not_computed(
+    stored_db: Path, tmp_path: Path, engine_calls: dict[str, int]
+) -> None:
+    """A supervisor's response times: no response measure can be filtered to a unit, so the
+    engine is not asked for the unit's figures (it would compute the whole catalogue to leave them
+    all out); the page shows the force's figures and an empty column of the supervisor's, as
+    before. A page with measures of the unit still computes them."""
+    catalogue = load_catalogue()
+    response = [m for m in catalogue.metrics if m.family == "response"]
+    assert response and not any("unit" in m.breakdowns for m in response)
+    db = _copy(stored_db, tmp_path)
+    for app in _app(db):
+        client = sign_in(app, "super1")
+        body = client.get("/response-times.json").json()
+        assert engine_calls["compute"] == 0
+        rows = [r for t in body["tables"].values() for r in t["rows"]]
+        assert rows and all(r["scope_text"] is None and r["scope_n"] is None for r in rows)
+        assert client.get("/response-times").status_code == 200
+        assert engine_calls["compute"] == 0
+        body = client.get("/index.json").json()  # the overview: Victims' Code measures by unit
+        assert engine_calls["compute"] > 0
+        rows = [r for t in body["tables"].values() for r in t["rows"]]
+        assert any(r["scope_text"] is not None for r in rows)
+
+
 def test_a_re_evaluated_ledger_never_shows_stale_figures(
     stored_db: Path, tmp_path: Path, engine_calls: dict[str, int]
 ) -> None:

@@ -29,7 +29,7 @@ from vcop.web.auth import Role, User
 from vcop.web.charts import dot_plot, line_chart
 from vcop.web.labels import label as label_of
 from vcop.web.labels import order_key
-from vcop.web.metrics import Figures, MetricsView
+from vcop.web.metrics import Figures, MetricsView, filter_key
 from vcop.web.pages import Column, Ctx, Table
 
 #: Drill-down levels, and the level below each.
@@ -171,24 +171,7 @@ def add_versus_rest(
     (the columns to show it by; none for other splits or a measure with no whole)."""
     if by not in PROTECTED or whole is None:
         return []
-    clusters = whole_clusters = None
-    if metric.source == LEDGER and figs.as_of is not None and not whole.suppressed:
-        counts = view.victim_clusters(
-            metric, (*metric.grouping, by), figs.as_of, whole.current.start, whole.current.end,
-            parents,
-        )  # fmt: skip
-        head = whole.group  # the right or obligation the groups are of (none: the measure's)
-        clusters = {g: c for g, c in counts.items() if g[: len(head)] == head}
-        whole_clusters = view.victim_clusters(
-            metric, metric.grouping, figs.as_of, whole.current.start, whole.current.end, parents
-        ).get(head)
-    tests = versus_rest(
-        values,
-        whole,
-        confidence=view.catalogue.settings.confidence,
-        clusters=clusters,
-        whole_clusters=whole_clusters,
-    )
+    tests = versus_rest_of(view, figs.as_of, values, whole, metric, by, parents)
     for row, v in zip(rows, values, strict=True):
         t: VersusRest | None = tests.get(v.group)
         row["vs_rest"] = t.text if t else None
@@ -199,6 +182,57 @@ def add_versus_rest(
         Column("vs_rest_significant", "vs_rest_significant", html=False),
         Column("vs_rest_p_adjusted", "vs_rest_p_adjusted", html=False),
     ]
+
+
+def _tested(v: MetricValue) -> tuple[Any, ...]:
+    """What the test against the rest reads of a value (so, with the split and the places, the
+    key its result is kept by)."""
+    e = v.current
+    return (v.metric_id, v.kind, v.group, v.suppressed, e.start, e.end, e.numerator,
+            e.denominator)  # fmt: skip
+
+
+def versus_rest_of(
+    view: MetricsView,
+    as_of: date | None,
+    values: list[MetricValue],
+    whole: MetricValue,
+    metric: Metric,
+    by: str,
+    parents: Mapping[str, str],
+) -> dict[tuple[str, ...], VersusRest]:
+    """The groups of a split (``values``) tested against the rest of ``whole``
+    (:func:`vcop.metrics.groups.versus_rest`, with the counts per victim of a ledger proportion).
+
+    Computed once per build for the same figures: the server keeps each result (for the life of
+    the build it serves), keyed by everything the tests read — the measure, the split, the
+    places, the as-of date and each value's window, counts and marks — so a view of a split it
+    has tested before is a lookup, and any other figures (a partner's release, a drill-down) are
+    tested on their own."""
+    key = ("versus_rest", metric.id, by, as_of, filter_key(parents), _tested(whole),
+           tuple(_tested(v) for v in values))  # fmt: skip
+
+    def test() -> dict[tuple[str, ...], VersusRest]:
+        clusters = whole_clusters = None
+        if metric.source == LEDGER and as_of is not None and not whole.suppressed:
+            counts = view.victim_clusters(
+                metric, (*metric.grouping, by), as_of, whole.current.start, whole.current.end,
+                parents,
+            )  # fmt: skip
+            head = whole.group  # the right or obligation the groups are of (none: the measure's)
+            clusters = {g: c for g, c in counts.items() if g[: len(head)] == head}
+            whole_clusters = view.victim_clusters(
+                metric, metric.grouping, as_of, whole.current.start, whole.current.end, parents
+            ).get(head)
+        return versus_rest(
+            values,
+            whole,
+            confidence=view.catalogue.settings.confidence,
+            clusters=clusters,
+            whole_clusters=whole_clusters,
+        )
+
+    return view.store.cached(key, test)
 
 
 VERSUS_REST_NOTE = (

@@ -12,6 +12,7 @@ SPC reading (see :mod:`vcop.web.routes.figures`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -19,6 +20,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter
 
 from vcop.metrics.values import MetricValue
+from vcop.spec.metrics import Metric
 from vcop.web.auth import Permission, Role
 from vcop.web.charts import bar_chart, point_map, sparkline
 from vcop.web.labels import group_text, label
@@ -81,7 +83,10 @@ def family_tables(
     # an officer's or supervisor's own scope, beside the force's (of the measures it filters)
     scope = scope_filters(ctx.user)
     mine: dict[str, MetricValue] = {}
-    if scope is not None:
+    # (computed only when a measure of the page can be filtered to the scope: the engine leaves
+    # out the others, so for a page with none of them — response times, split by no unit or
+    # officer — it would compute the whole catalogue for nothing)
+    if scope is not None and scoped(catalogue.metrics, families, scope):
         mine = {
             v.metric_id: v for v in figs.result(period, None, None, scope).values
             if not v.breakdown and catalogue.metric(v.metric_id).family in families
@@ -132,6 +137,13 @@ def family_tables(
         notes=notes,
         context={**period_context(ctx, period), "as_of": as_of},
     )
+
+
+def scoped(metrics: Iterable[Metric], families: Iterable[str], scope: Mapping[str, str]) -> bool:
+    """Whether any of ``metrics`` in ``families`` can be filtered to ``scope`` (has every one of
+    its breakdowns)."""
+    chosen = set(families)
+    return any(m.family in chosen and all(b in m.breakdowns for b in scope) for m in metrics)
 
 
 @page(router, "/", Permission.aggregate, name="overview")
