@@ -231,3 +231,11 @@ def test_the_machines_copy_is_only_a_cache(
     monkeypatch.delenv("VCOP_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(machine.parent / "xdg"))
     assert compiled.cache_dir() == machine.parent / "xdg" / "vcop"
+    # ... else the home folder's, and none when there is no home folder
+    monkeypatch.delenv("XDG_CACHE_HOME")
+
+    def homeless() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", staticmethod(homeless))
+    assert compiled.cache_dir() is None

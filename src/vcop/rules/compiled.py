@@ -379,7 +379,12 @@ def cache_dir() -> Path | None:
     chosen = os.environ.get("VCOP_CACHE_DIR")
     if chosen is not None:
         return Path(chosen) if chosen.strip() else None
-    home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    home = os.environ.get("XDG_CACHE_HOME")
+    if not home:
+        try:
+            home = str(Path.home() / ".cache")
+        except RuntimeError:  # no home folder (a service account without one): no cache
+            return None
     return Path(home) / "vcop"
 
 
