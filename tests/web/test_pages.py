@@ -465,6 +465,44 @@ def test_supervisor_sees_only_crimes_in_scope_of_a_victim(app: FastAPI) -> None:
     assert {r["crime_id"] for r in body["tables"]["obligations"]["rows"]} <= set(crimes)
 
 
+def test_a_journey_kept_for_the_build_keeps_each_readers_scope_and_is_logged_each_time(
+    app: FastAPI,
+) -> None:
+    """A journey's rows are kept for the build (issue 15), per victim and scope: an analyst's
+    view first does not widen a supervisor's, the supervisor's does not narrow the analyst's
+    next one, and every view, kept or not, is its own access-log entry."""
+    from tests.webdata import CREATED, PASSWORD
+    from vcop.web.auth import add_user
+
+    store = app.state.vcop.store
+    victim, unit = store.query(
+        "SELECT v.victim_id, min(c.unit) FROM victims v JOIN crimes c USING (crime_id) "
+        "WHERE c.unit IS NOT NULL GROUP BY 1 HAVING count(DISTINCT c.unit) > 1 ORDER BY 1 LIMIT 1"
+    ).rows[0]
+    add_user(app.state.vcop.ops, "super4", Role.supervisor, PASSWORD, now=CREATED, unit=unit)
+    analyst, supervisor = sign_in(app, "analyst1"), sign_in(app, "super4")
+    give_reason(analyst, victim)
+    give_reason(supervisor, victim)
+    everything = analyst.get(f"/victims/{victim}.json").json()
+    mine = supervisor.get(f"/victims/{victim}.json").json()
+    again = analyst.get(f"/victims/{victim}.json").json()
+    assert set(mine["meta"]["crimes"]) < set(everything["meta"]["crimes"])
+    assert again["meta"]["crimes"] == everything["meta"]["crimes"]
+    assert again["tables"] == everything["tables"]
+    # the timeline's codes are put into words on every view, not on the kept rows
+    assert supervisor.get(f"/victims/{victim}.json").json()["tables"] == mine["tables"]
+    entries = app.state.vcop.ops.query(
+        "SELECT username, action, victim_id, crime_id, reason FROM access_log "
+        "WHERE action = 'journey_json' ORDER BY access_id"
+    ).rows
+    assert [(u, v) for u, _, v, _, _ in entries] == [
+        ("analyst1", victim), ("super4", victim), ("analyst1", victim), ("super4", victim),
+    ]  # fmt: skip
+    assert entries[0][3] == entries[2][3] == ",".join(everything["meta"]["crimes"])
+    assert entries[1][3] == entries[3][3] == ",".join(mine["meta"]["crimes"])
+    assert all(e[4] for e in entries)
+
+
 def test_officer_sees_only_their_own_cases(app: FastAPI, webdata: WebData) -> None:
     client = sign_in(app, "officer1")
     give_reason(client, webdata.officer_victim, "victim_contact")
@@ -654,6 +692,25 @@ def test_csv_cells_cannot_become_spreadsheet_formulas() -> None:
         Table("t", "t", [Column("a", "a"), Column("n", "n")], [{"a": "=HYPERLINK(1)", "n": "-5"}])
     )
     assert text.splitlines()[1] == "'=HYPERLINK(1),-5"
+
+
+def test_a_cells_link_quotes_the_values_it_names() -> None:
+    """Only the placeholders of a link are filled (and quoted) from its row; the others are not
+    read (issue 15: quoting every column of every row was a fifth of the worklist's rendering)."""
+    from vcop.web.pages import Column, Table
+
+    column = Column("victim_id", "Victim", link="/victims/{victim_id}?from=worklist&c={crime_id}")
+    table = Table("t", "t", [column], [])
+
+    class Unprintable:
+        def __str__(self) -> str:
+            raise AssertionError("a column the link does not name was read")
+
+    row = {"victim_id": "V 1/é?", "crime_id": "C&1", "title": Unprintable()}
+    assert table.link(column, row) == "/victims/V%201%2F%C3%A9%3F?from=worklist&c=C%261"
+    assert table.link(column, {**row, "victim_id": None}) is None
+    with pytest.raises(KeyError):  # a link naming a column the row does not have
+        table.link(Column("x", "x", link="/x/{missing}"), {"x": "1"})
 
 
 def test_outcomes_page_shows_harm_by_district(clients: dict[str, TestClient]) -> None:

@@ -585,3 +585,33 @@ def test_enhanced_rights_not_identified_is_logged_with_its_records(app: FastAPI)
         "SELECT victim_id, crime_id FROM access_records WHERE access_id = ?", [entries[-1][0]]
     ).rows
     assert sorted(logged) == sorted((r["victim_id"], r["crime_id"]) for r in rows)
+
+
+def test_a_worklist_shown_again_from_what_was_kept_is_logged_again(app: FastAPI) -> None:
+    """The page of rows asked for is kept for the build (issue 15), but each view is still a view:
+    its own access-log entry, with the same records; and another page or filter is not the kept
+    one."""
+    client = sign_in(app, "analyst1")
+    first = client.get(f"/worklist?{ALL}&size=10")
+    again = client.get(f"/worklist?{ALL}&size=10")
+    assert first.status_code == again.status_code == 200
+    assert html_rows(again.text) == html_rows(first.text)
+    second_page = client.get(f"/worklist?{ALL}&size=10&page=2")
+    assert html_rows(second_page.text) != html_rows(first.text)
+    filtered = client.get(f"/worklist?{ALL}&size=10&category=referral")
+    assert {r[0] for r in html_rows(filtered.text)} == {"Referrals not made"}
+    ops = app.state.vcop.ops
+    entries = ops.query("SELECT access_id, action, username, reason FROM access_log").rows
+    assert [e[1:] for e in entries] == [("worklist", "analyst1", "Worklist for own scope")] * 4
+    records = [
+        ops.query(
+            "SELECT victim_id, crime_id FROM access_records WHERE access_id = ? ORDER BY rowid",
+            [e[0]],
+        ).rows
+        for e in entries
+    ]
+    assert records[0] and records[1] == records[0]
+    assert records[2] != records[0] and records[3] != records[0]
+    # the victims shown are the victims logged, page by page
+    shown = list(dict.fromkeys((c[1], c[2]) for c in html_rows(second_page.text)))
+    assert [tuple(r) for r in records[2]] == shown

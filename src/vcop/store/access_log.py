@@ -103,9 +103,10 @@ def entry_hash(prev_hash: str, row: Sequence[object], records: Iterable[Record])
 
 
 def append(ops: OpsStore, access: Access) -> int:
-    """Append one entry (and its records) in one ``BEGIN IMMEDIATE`` transaction; its id."""
+    """Append one entry (and its records) in one ``BEGIN IMMEDIATE`` transaction, on disk when
+    this returns (a durable commit: see :mod:`vcop.store.ops`); its id."""
     records = list(dict.fromkeys(access.records))
-    with ops.transaction() as tx:
+    with ops.transaction(durable=True) as tx:
         last = tx.execute(
             "SELECT access_id, entry_hash FROM access_log ORDER BY access_id DESC LIMIT 1"
         ).fetchone()

@@ -2,7 +2,9 @@
 a query cache.
 
 A build never changes once published (:mod:`vcop.store.build` replaces the file whole), so what a
-query over it returns is cached for the life of this view (:meth:`WebStore.cached`). The server
+query over it returns is cached for the life of this view (:meth:`WebStore.cached`), in pools that
+are each bounded on their own (least recently used first out), so the many small results of
+record-level lists (:data:`RESULTS`) never push out the figures the pages are built from. The server
 writes only the operational store (:mod:`vcop.store.ops`); when a refresh publishes a new build
 it opens a new :class:`WebStore` over it and switches between requests (:mod:`vcop.web.builds`).
 
@@ -26,18 +28,24 @@ from vcop.store.build import Identity
 from vcop.store.db import StoreError
 from vcop.store.ops import Rows
 
-__all__ = ["BUILD", "Rows", "WebStore"]
+__all__ = ["BUILD", "FIGURES", "RESULTS", "Rows", "WebStore"]
 
 T = TypeVar("T")
 
 #: The name the published build is attached under (every cursor's default database).
 BUILD = "vcop_build"
 
+#: The cache pool for figures, tables built once and other results costly to make again.
+FIGURES = "figures"
+#: The cache pool for the results of a record-level list as one reader filtered, sorted and paged
+#: it (e.g. a worklist): many, small, and cheap to make again.
+RESULTS = "results"
+
 
 class WebStore:
     """The open database, shared by every request of one server."""
 
-    def __init__(self, path: Path, *, cache_size: int = 1024) -> None:
+    def __init__(self, path: Path, *, cache_size: int = 1024, results_size: int = 2048) -> None:
         self.path = path
         #: Which published file this is (a refresh publishes a new one at the same path).
         self.identity = Identity.of(path)
@@ -58,10 +66,13 @@ class WebStore:
         self._local = threading.local()
         self._cursors: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
         self._cursors_lock = threading.Lock()
-        self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._pools: dict[str, OrderedDict[tuple[Any, ...], Any]] = {
+            FIGURES: OrderedDict(),
+            RESULTS: OrderedDict(),
+        }
+        self._pool_sizes = {FIGURES: cache_size, RESULTS: results_size}
         self._cache_lock = threading.Lock()
-        self._flights: dict[tuple[Any, ...], threading.Lock] = {}
-        self._cache_size = cache_size
+        self._flights: dict[tuple[str, tuple[Any, ...]], threading.Lock] = {}
         self._tables: set[str] | None = None
 
     # -- reading ----------------------------------------------------------------------------
@@ -114,32 +125,35 @@ class WebStore:
             ).rows
         ]
 
-    def cached(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
-        """``compute()``'s result, computed once per key for the life of the server.
+    def cached(self, key: tuple[Any, ...], compute: Callable[[], T], *, pool: str = FIGURES) -> T:
+        """``compute()``'s result, computed once per key for the life of the server (or until
+        ``pool`` holds too many and it is the least recently used there).
 
         Requests that ask for the same key while it is being computed wait for that one
         computation instead of starting their own.
         """
+        cache = self._pools[pool]
         with self._cache_lock:
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                return self._cache[key]  # type: ignore[no-any-return]
-            flight = self._flights.setdefault(key, threading.Lock())
+            if key in cache:
+                cache.move_to_end(key)
+                return cache[key]  # type: ignore[no-any-return]
+            flight = self._flights.setdefault((pool, key), threading.Lock())
         with flight:
             with self._cache_lock:
-                if key in self._cache:
-                    return self._cache[key]  # type: ignore[no-any-return]
+                if key in cache:
+                    return cache[key]  # type: ignore[no-any-return]
             value = compute()
             with self._cache_lock:
-                self._cache[key] = value
-                self._flights.pop(key, None)
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
+                cache[key] = value
+                self._flights.pop((pool, key), None)
+                while len(cache) > self._pool_sizes[pool]:
+                    cache.popitem(last=False)
         return value
 
     def clear_cache(self) -> None:
         with self._cache_lock:
-            self._cache.clear()
+            for cache in self._pools.values():
+                cache.clear()
         self._tables = None
 
     def interrupt(self) -> None:

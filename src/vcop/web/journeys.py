@@ -16,11 +16,20 @@ ever, a needs assessment identified them, shaped like ``open_entitlements`` so t
 list the eligible victims not identified by its as-of date as one more category.
 
 The worklist's queries live here too (:class:`Worklist`), beside the table they read, so its route
-only parses, checks and renders; as does the lookup behind "Find a victim" (:func:`find`).
+only parses, checks and renders; as does the lookup behind "Find a victim" (:func:`find`). What a
+worklist shows depends only on the build and on what the request asks (the reader's scope, the
+as-of date, the filters, the order and the page), never on the clock, so its counts and the page of
+rows asked for are kept for the build in the store's pool of results
+(:data:`vcop.web.db.RESULTS`): a supervisor coming back to their worklist, or paging through it,
+is not charged the queries again. An export (every row) is not kept. A journey's lookups (the
+victim's crimes in the reader's scope, the timeline, the obligations) are kept the same way. The
+access-log entry of each view is written by the route every time, whether or not the rows were
+kept.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -29,7 +38,7 @@ import duckdb
 import ibis
 
 from vcop.store.calendar import add_working_days, calendar_table
-from vcop.web.db import WebStore
+from vcop.web.db import RESULTS, WebStore
 from vcop.web.labels import order_key
 from vcop.web.ledger import LEDGER, ledger_as_of
 from vcop.web.ledger_kinds import ids_of_kind
@@ -228,6 +237,68 @@ def ensure(store: WebStore) -> bool:
     return store.cached(("journey_cache",), build)
 
 
+# -- one victim's journey -------------------------------------------------------------------------
+# A journey is a view of the build: the same victim and scope show the same rows for as long as the
+# build is served, so each lookup is kept (in the pool of results, as a worklist's page is). The
+# route writes the access-log entry of every view, kept or not.
+
+
+def victim_crimes(
+    store: WebStore, scope: str, scope_params: list[object], victim_id: str
+) -> list[dict[str, Any]]:
+    """The victim's crimes in the scope (none: the victim has no crime the reader may see),
+    oldest first, without the victim's id."""
+
+    def run() -> list[dict[str, Any]]:
+        ensure(store)
+        return store.query(
+            f"SELECT c.* EXCLUDE (victim_id) FROM {CACHE}.victim_crimes c "
+            f"WHERE c.victim_id = ? AND ({scope}) ORDER BY c.reported_at, c.crime_id",
+            [victim_id, *scope_params],
+        ).dicts()
+
+    key = ("victim_crimes", victim_id, scope, *scope_params)
+    return [dict(r) for r in store.cached(key, run, pool=RESULTS)]
+
+
+def timeline(store: WebStore, victim_id: str, crime_ids: list[str]) -> list[dict[str, Any]]:
+    """Everything dated that happened on the victim's crimes ``crime_ids``, oldest first, with
+    its codes as the source holds them (:data:`TIMELINE_CODES` says which)."""
+
+    def run() -> list[dict[str, Any]]:
+        ensure(store)
+        marks = ", ".join("?" for _ in crime_ids)
+        return store.query(
+            "SELECT happened_at, crime_id, kind, what, detail, note, outcome "
+            f"FROM {CACHE}.timeline WHERE victim_id = ? AND crime_id IN ({marks}) "
+            "ORDER BY happened_at NULLS LAST, ord, crime_id",
+            [victim_id, *crime_ids],
+        ).dicts()
+
+    key = ("timeline", victim_id, *crime_ids)
+    return [dict(r) for r in store.cached(key, run, pool=RESULTS)]
+
+
+def obligations(store: WebStore, victim_id: str, crime_ids: list[str]) -> list[dict[str, Any]]:
+    """The ledger's rows for the victim on ``crime_ids``, in the order they were triggered (none
+    when the build has no ledger)."""
+
+    def run() -> list[dict[str, Any]]:
+        if not ensure(store):
+            return []
+        marks = ", ".join("?" for _ in crime_ids)
+        return store.query(
+            'SELECT "right", title, crime_id, trigger_at, due_date, met_at, status, reason, '
+            f"obligation_id, enhanced, enhanced_reason FROM {CACHE}.obligations "
+            f"WHERE victim_id = ? AND crime_id IN ({marks}) "
+            'ORDER BY trigger_at, "right" NULLS LAST, obligation_id',
+            [victim_id, *crime_ids],
+        ).dicts()
+
+    key = ("obligations", victim_id, *crime_ids)
+    return [dict(r) for r in store.cached(key, run, pool=RESULTS)]
+
+
 # -- the worklist ---------------------------------------------------------------------------------
 
 #: category -> label, in the order the counts list them.
@@ -387,9 +458,27 @@ class Worklist:
 def worklist_counts(store: WebStore, wl: Worklist) -> dict[tuple[str, bool], int]:
     """(category, on a finalised crime) -> how many items, by the filters other than the
     category and the crime's stage."""
-    sql, params = replace(wl, category=None, crime=None).sql()
-    rows = store.query(f"SELECT category, finalised, count(*) {sql} GROUP BY ALL", params).rows
-    return {(str(c), bool(f)): int(n) for c, f, n in rows}
+    counted = replace(wl, category=None, crime=None)
+
+    def compute() -> dict[tuple[str, bool], int]:
+        sql, params = counted.sql()
+        rows = store.query(f"SELECT category, finalised, count(*) {sql} GROUP BY ALL", params).rows
+        return {(str(c), bool(f)): int(n) for c, f, n in rows}
+
+    return dict(store.cached(("worklist_counts", counted), compute, pool=RESULTS))
+
+
+def _page_of(
+    store: WebStore,
+    key: tuple[Any, ...],
+    limit: int | None,
+    run: Callable[[], list[dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    """A page of a worklist's rows (kept for the build: it cannot change while the build is
+    served), or every row when ``limit`` is None (not kept: an export's rows may be many); each
+    row a copy of its own, which the caller may change."""
+    rows = run() if limit is None else store.cached(key, run, pool=RESULTS)
+    return [dict(r) for r in rows]
 
 
 def worklist_items(
@@ -398,16 +487,24 @@ def worklist_items(
 ) -> list[dict[str, Any]]:  # fmt: skip
     """The items selected, one per row, in the order asked for (``limit`` of them from
     ``offset``, or all)."""
-    sql, params = wl.sql()
-    order = _order(_ITEM_ORDER, sort, direction, _URGENT)
-    window = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
-    return store.query(f"SELECT {ITEM_COLUMNS} {sql} ORDER BY {order}{window}", params).dicts()
+
+    def run() -> list[dict[str, Any]]:
+        sql, params = wl.sql()
+        order = _order(_ITEM_ORDER, sort, direction, _URGENT)
+        window = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
+        return store.query(f"SELECT {ITEM_COLUMNS} {sql} ORDER BY {order}{window}", params).dicts()
+
+    return _page_of(store, ("worklist_items", wl, sort, direction, limit, offset), limit, run)
 
 
 def worklist_victim_count(store: WebStore, wl: Worklist) -> int:
     """How many victims the items selected concern."""
-    sql, params = wl.sql()
-    return int(store.scalar(f"SELECT count(DISTINCT victim_id) {sql}", params) or 0)
+
+    def compute() -> int:
+        sql, params = wl.sql()
+        return int(store.scalar(f"SELECT count(DISTINCT victim_id) {sql}", params) or 0)
+
+    return store.cached(("worklist_victim_count", wl), compute, pool=RESULTS)
 
 
 def worklist_victims(
@@ -416,32 +513,36 @@ def worklist_victims(
 ) -> list[dict[str, Any]]:  # fmt: skip
     """One row per victim of the items selected: how many items, which (most urgent first), the
     earliest due date, the most days overdue, their crimes, officers and units."""
-    sql, params = wl.sql()
-    order = _order(_VICTIM_ORDER, sort, direction, "priority, victim_id")
-    window = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
-    return store.query(
-        f"""
-        WITH selected AS (SELECT *, row_number() OVER (ORDER BY {_URGENT}) AS priority {sql})
-        SELECT victim_id, count(*) AS items,
-               string_agg(title, '; ' ORDER BY priority) AS obligations,
-               string_agg(obligation_id, '; ' ORDER BY priority) AS obligation_ids,
-               arg_min(category, priority) AS category,
-               min(due_date) AS earliest_due,
-               max(days_overdue) AS days_overdue,
-               max(working_days_overdue) AS working_days_overdue,
-               string_agg(DISTINCT crime_id, ', ' ORDER BY crime_id) AS crimes,
-               string_agg(DISTINCT crime_type, ', ' ORDER BY crime_type) AS crime_types,
-               string_agg(DISTINCT officer_id, ', ' ORDER BY officer_id) AS officers,
-               string_agg(DISTINCT unit, ', ' ORDER BY unit) AS units,
-               coalesce(bool_or(enhanced), false) AS enhanced,
-               count(*) FILTER (WHERE finalised) AS on_finalised,
-               min("right") AS first_right, min(obligation_id) AS first_obligation,
-               min(priority) AS priority
-        FROM selected GROUP BY victim_id
-        ORDER BY {order}{window}
-        """,
-        params,
-    ).dicts()
+
+    def run() -> list[dict[str, Any]]:
+        sql, params = wl.sql()
+        order = _order(_VICTIM_ORDER, sort, direction, "priority, victim_id")
+        window = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
+        return store.query(
+            f"""
+            WITH selected AS (SELECT *, row_number() OVER (ORDER BY {_URGENT}) AS priority {sql})
+            SELECT victim_id, count(*) AS items,
+                   string_agg(title, '; ' ORDER BY priority) AS obligations,
+                   string_agg(obligation_id, '; ' ORDER BY priority) AS obligation_ids,
+                   arg_min(category, priority) AS category,
+                   min(due_date) AS earliest_due,
+                   max(days_overdue) AS days_overdue,
+                   max(working_days_overdue) AS working_days_overdue,
+                   string_agg(DISTINCT crime_id, ', ' ORDER BY crime_id) AS crimes,
+                   string_agg(DISTINCT crime_type, ', ' ORDER BY crime_type) AS crime_types,
+                   string_agg(DISTINCT officer_id, ', ' ORDER BY officer_id) AS officers,
+                   string_agg(DISTINCT unit, ', ' ORDER BY unit) AS units,
+                   coalesce(bool_or(enhanced), false) AS enhanced,
+                   count(*) FILTER (WHERE finalised) AS on_finalised,
+                   min("right") AS first_right, min(obligation_id) AS first_obligation,
+                   min(priority) AS priority
+            FROM selected GROUP BY victim_id
+            ORDER BY {order}{window}
+            """,
+            params,
+        ).dicts()
+
+    return _page_of(store, ("worklist_victims", wl, sort, direction, limit, offset), limit, run)
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,11 @@ none. The CSV twin writes the page's first table, or the one named by ``?table=`
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import re
+import string
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -59,6 +61,18 @@ class Column:
     data: bool = True
 
 
+@functools.cache
+def _fields(pattern: str) -> tuple[str, ...]:
+    """The row keys a link pattern's ``{placeholders}`` name (only these are quoted into it)."""
+    return tuple(
+        dict.fromkeys(
+            re.split(r"[.\[]", name, maxsplit=1)[0]
+            for _, name, _, _ in string.Formatter().parse(pattern)
+            if name
+        )
+    )
+
+
 @dataclass
 class Table:
     name: str
@@ -81,7 +95,9 @@ class Table:
         if whole is not None and "{" not in whole:  # the row holds the whole (site-relative) link
             value = row.get(whole)
             return str(value) if isinstance(value, str) and value.startswith("/") else None
-        return column.link.format(**{k: quote(str(v), safe="") for k, v in row.items()})
+        return column.link.format(
+            **{k: quote(str(row[k]), safe="") for k in _fields(column.link) if k in row}
+        )
 
 
 @dataclass

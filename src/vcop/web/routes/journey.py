@@ -79,13 +79,8 @@ def find_victim(ctx: Ctx) -> Page | Response:
 
 
 def _crimes_in_scope(ctx: Ctx, victim_id: str) -> list[dict[str, Any]]:
-    journeys.ensure(ctx.store)
     scope, params = scope_of(ctx.user)
-    return ctx.store.query(
-        "SELECT c.* EXCLUDE (victim_id) FROM webcache.victim_crimes c "
-        f"WHERE c.victim_id = ? AND ({scope}) ORDER BY c.reported_at, c.crime_id",
-        [victim_id, *params],
-    ).dicts()
+    return journeys.victim_crimes(ctx.store, scope, params, victim_id)
 
 
 def _check_scope(ctx: Ctx, victim_id: str) -> list[dict[str, Any]]:
@@ -223,13 +218,7 @@ def give_reason(
 
 
 def _timeline(ctx: Ctx, victim_id: str, crime_ids: list[str]) -> list[dict[str, Any]]:
-    marks = ", ".join("?" for _ in crime_ids)
-    rows = ctx.store.query(
-        "SELECT happened_at, crime_id, kind, what, detail, note, outcome FROM webcache.timeline "
-        f"WHERE victim_id = ? AND crime_id IN ({marks}) "
-        "ORDER BY happened_at NULLS LAST, ord, crime_id",
-        [victim_id, *crime_ids],
-    ).dicts()
+    rows = journeys.timeline(ctx.store, victim_id, crime_ids)
     for row in rows:
         in_words(row)
     return rows
@@ -252,13 +241,4 @@ def in_words(row: dict[str, Any]) -> None:
 
 
 def _obligations(ctx: Ctx, victim_id: str, crime_ids: list[str]) -> list[dict[str, Any]]:
-    if not journeys.ensure(ctx.store):
-        return []
-    marks = ", ".join("?" for _ in crime_ids)
-    return ctx.store.query(
-        'SELECT "right", title, crime_id, trigger_at, due_date, met_at, status, reason, '
-        "obligation_id, enhanced, enhanced_reason FROM webcache.obligations "
-        f"WHERE victim_id = ? AND crime_id IN ({marks}) "
-        'ORDER BY trigger_at, "right" NULLS LAST, obligation_id',
-        [victim_id, *crime_ids],
-    ).dicts()
+    return journeys.obligations(ctx.store, victim_id, crime_ids)
