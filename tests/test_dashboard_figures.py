@@ -287,7 +287,7 @@ def test_a_scope_no_measure_of_the_page_has_is_not_computed(
     """A supervisor's response times: no response measure can be filtered to a unit, so the
     engine is not asked for the unit's figures (it would compute the whole catalogue to leave them
     all out); the page shows the force's figures and an empty column of the supervisor's, as
-    before. A page with measures of the unit still computes them."""
+    before. A page with measures of a scope not stored (an officer's) still computes them."""
     catalogue = load_catalogue()
     response = [m for m in catalogue.metrics if m.family == "response"]
     assert response and not any("unit" in m.breakdowns for m in response)
@@ -300,10 +300,76 @@ def test_a_scope_no_measure_of_the_page_has_is_not_computed(
         assert rows and all(r["scope_text"] is None and r["scope_n"] is None for r in rows)
         assert client.get("/response-times").status_code == 200
         assert engine_calls["compute"] == 0
-        body = client.get("/index.json").json()  # the overview: Victims' Code measures by unit
+        officer = sign_in(app, "officer1")
+        body = officer.get("/index.json").json()  # the overview: measures by officer
         assert engine_calls["compute"] > 0
         rows = [r for t in body["tables"].values() for r in t["rows"]]
         assert any(r["scope_text"] is not None for r in rows)
+
+
+def test_each_units_figures_are_stored(stored_db: Path) -> None:
+    """Every investigating unit in the data has its figures stored for the default period:
+    exactly what ``compute()`` filtered to the unit gives (values, intervals, marks, notes)."""
+    catalogue = load_catalogue()
+    con = duckdb.connect(str(stored_db), read_only=True)
+    backend = ibis.duckdb.from_connection(con)
+    try:
+        units = [u for (u,) in con.execute(
+            "SELECT DISTINCT unit FROM crimes WHERE unit IS NOT NULL ORDER BY 1"
+        ).fetchall()]  # fmt: skip
+        kept = con.execute(
+            f"SELECT split, period, metric_id FROM {precompute.TABLE} WHERE split LIKE 'scope:%'"
+        ).fetchall()
+        assert sorted(kept) == sorted(
+            (precompute.scope_split([("unit", u)]), "rolling_12m", "") for u in units
+        )
+        assert len(units) > 1
+        for unit in units:
+            with quietly():
+                expected = compute(
+                    backend, AS_OF, "rolling_12m", catalogue=catalogue, filters={"unit": unit}
+                )
+            got = precompute.stored(
+                con, precompute.RESULT, "rolling_12m", precompute.scope_split([("unit", unit)]),
+                "",
+            )  # fmt: skip
+            assert got is not None and got.values, unit
+            assert precompute.dumps(got) == precompute.dumps(expected), unit
+    finally:
+        con.close()
+
+
+def test_a_supervisors_first_view_is_stored_and_the_same(
+    stored_db: Path, tmp_path: Path, engine_calls: dict[str, int]
+) -> None:
+    """A supervisor's overview and satisfaction page (their unit's figures beside the force's)
+    come from the stored figures, the engine never called, and show exactly what they show
+    computed; another period is computed on its first view, as before."""
+    stored = _copy(stored_db, tmp_path / "stored")
+    computed = _copy(stored_db, tmp_path / "computed")
+    con = duckdb.connect(str(computed))
+    con.execute(f"DROP TABLE {precompute.TABLE}")
+    con.close()
+    pages = ("/index.json", "/satisfaction.json")
+    seen: dict[str, list[Any]] = {}
+    for db in (stored, computed):
+        for app in _app(db):
+            for user in ("super1", "super2"):
+                client = sign_in(app, user)
+                for url in pages:
+                    body = client.get(url).json()
+                    seen.setdefault(f"{user} {url}", []).append(body.get("tables"))
+                assert client.get("/").status_code == 200
+                assert client.get("/satisfaction").status_code == 200
+            if db == stored:
+                assert engine_calls == {"compute": 0, "series": 0, "clusters": 0}
+                sign_in(app, "super1").get("/index.json?period=quarter")
+                assert engine_calls["compute"] > 0
+    for key, (a, b) in seen.items():
+        assert a == b, key
+    for url in pages:  # the unit's own figures are there (the busiest unit: survey answers too)
+        rows = [r for t in seen[f"super1 {url}"][0].values() for r in t["rows"]]
+        assert any(r.get("scope_text") is not None for r in rows), url
 
 
 def test_a_re_evaluated_ledger_never_shows_stale_figures(

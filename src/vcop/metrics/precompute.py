@@ -2,8 +2,10 @@
 
 The dashboard's pages first show figures with no drill-down filters: every metric for each
 period the pages offer (:data:`PERIODS`), overall and split by each breakdown a page offers
-(:data:`SPLITS`); each metric's monthly SPC series; and, for the splits by a protected
-characteristic, the counts per victim behind each group's test against the rest. Computing them
+(:data:`SPLITS`); each metric's monthly SPC series; for the splits by a protected
+characteristic, the counts per victim behind each group's test against the rest; and, for the
+default period, every metric filtered to each investigating unit (:data:`SCOPES`: a supervisor's
+own scope, shown beside the force's on the overview and family pages). Computing them
 on the first click took seconds (ten for a new period on a 3-year force), so ``vcop evaluate``
 (and ``vcop refresh`` and ``vcop demo``) compute them once, straight after the ledger, with the
 same engine (:func:`vcop.metrics.engine.compute`, one call per period and split, batched over every
@@ -91,6 +93,13 @@ SPLITS: tuple[Splits, ...] = (
     Splits(("updates_on_time", "needs_assessed", "referred"),
            metrics=("satisfaction_whole_experience",)),
 )  # fmt: skip
+#: The scopes whose figures are stored (for :data:`SCOPE_PERIOD` only): each group of these
+#: breakdowns in the data, as a filter of its own — a supervisor's scope (``{"unit": ...}``) is
+#: shown beside the force's on the overview and family pages, which computed the whole catalogue
+#: filtered to it on the first view. (Officers, many more, are computed on their first view.)
+SCOPES: tuple[str, ...] = ("unit",)
+#: The period the scopes' figures are stored for: the pages' default.
+SCOPE_PERIOD = PeriodKind.rolling_12m.value
 #: The splits each of whose groups is tested against the rest (their counts per victim stored).
 PROTECTED: tuple[str, ...] = ("age_band", "sex", "ethnicity", "disability")
 
@@ -98,6 +107,12 @@ PROTECTED: tuple[str, ...] = ("age_band", "sex", "ethnicity", "disability")
 RESULT, SERIES, CLUSTERS = "result", "series", "clusters"
 #: ``split`` or ``metric_id`` of a row that is not split, or not of one metric.
 NONE = ""
+
+
+def scope_split(filters: Iterable[tuple[str, str]]) -> str:
+    """How a row of figures filtered to a scope names it (the ``split`` column): the filters
+    (breakdown id, group label) in order, as JSON — never a breakdown's id."""
+    return "scope:" + json.dumps([[str(k), str(v)] for k, v in sorted(filters)])
 
 
 @dataclass(frozen=True)
@@ -337,7 +352,7 @@ def precompute_for(
     try:
         return precompute(
             con, catalogue=catalogue, targets=targets, progress=progress,
-            splits=SPLITS if which == "all" else (),
+            splits=SPLITS if which == "all" else (), scopes=SCOPES if which == "all" else (),
         )  # fmt: skip
     except (MetricsError, duckdb.Error) as exc:  # the ledger stands; the pages compute as before
         con.execute(f"DROP TABLE IF EXISTS {TABLE}")
@@ -359,10 +374,13 @@ def precompute(
     targets: Targets | None = None,
     periods: Sequence[str] = PERIODS,
     splits: Sequence[Splits] = SPLITS,
+    scopes: Sequence[str] = SCOPES,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> Precomputed:
     """Compute the dashboard's figures from the ledger in ``con`` and store them in
-    :data:`TABLE` (replacing any there), stamped with the ledger's latest run."""
+    :data:`TABLE` (replacing any there), stamped with the ledger's latest run. ``scopes``: the
+    breakdowns each of whose groups has every metric stored filtered to it (for
+    :data:`SCOPE_PERIOD`)."""
     started = time.perf_counter()
     catalogue = catalogue or load_catalogue()
     targets = targets or NO_TARGETS
@@ -391,7 +409,8 @@ def precompute(
             ids = [m.id for m in catalogue.metrics if group.chooses(m) and split in m.breakdowns]
             if ids:
                 plan.append((split, ids))
-    steps = len(periods) * len(plan) + 2
+    groups = _scope_groups(con, catalogue, scopes)
+    steps = len(periods) * len(plan) + len(groups) + 2
     with quietly():
         for period in periods:
             t0 = time.perf_counter()
@@ -432,9 +451,41 @@ def precompute(
         rows.extend(_clusters(backend, catalogue, as_of, windows, splits))
         out.parts["counts per victim"] = time.perf_counter() - t0
         step("counts per victim", steps)
+        t0 = time.perf_counter()
+        for scope in groups:
+            # exactly what the page asks the engine for a user of this scope: every metric
+            # filtered to it (the engine leaves out those that cannot be), with its notes
+            whole = compute(
+                backend, as_of, SCOPE_PERIOD, catalogue=catalogue, filters=dict(scope),
+                targets=targets,
+            )  # fmt: skip
+            rows.append((RESULT, SCOPE_PERIOD, scope_split(scope), NONE, dumps(whole)))
+            step("filtered to " + ", ".join(f"{k} {v}" for k, v in scope), steps)
+        if groups:
+            out.parts[f"{len(groups)} scopes"] = time.perf_counter() - t0
     _store(con, stamp, rows)
     out.rows = len(rows)
     out.seconds = time.perf_counter() - started
+    return out
+
+
+def _scope_groups(
+    con: duckdb.DuckDBPyConnection, catalogue: Catalogue, scopes: Iterable[str]
+) -> list[tuple[tuple[str, str], ...]]:
+    """Each group of each of ``scopes`` in the data (as the filters of that scope), in order."""
+    out: list[tuple[tuple[str, str], ...]] = []
+    for bid in scopes:
+        b = catalogue.breakdown(bid)
+        if b.table is None or b.column is None or b.labels or b.bands or b.members:
+            raise MetricsError(f"breakdown {bid} is not a column whose values are its groups")
+        try:
+            found = con.execute(
+                f'SELECT DISTINCT "{b.column}"::VARCHAR FROM "{b.table}" '
+                f'WHERE "{b.column}" IS NOT NULL ORDER BY 1'
+            ).fetchall()
+        except duckdb.Error:  # no such table: no scope
+            continue
+        out.extend(((bid, str(g)),) for (g,) in found)
     return out
 
 

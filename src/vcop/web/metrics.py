@@ -9,10 +9,12 @@ only passes it what it needs — the drill-down's filters and the force's target
 beside the database, read once) — and the pages only show the marks it stamps.
 
 What the pages first show — no drill-down filter, any period, overall or by a split a page offers,
-each metric's monthly series — was computed when the ledger was evaluated and stored in the build
-(:mod:`vcop.metrics.precompute`, table ``dashboard_figures``): this view reads it by key, once,
-when its stamp matches the build's ledger run, catalogue and targets, and computes as before for a
-drill-down, or when the stored figures are missing or stale (they are then never shown).
+each metric's monthly series, and for the default period every metric filtered to each unit (a
+supervisor's own scope, beside the force's) — was computed when the ledger was evaluated and
+stored in the build (:mod:`vcop.metrics.precompute`, table ``dashboard_figures``): this view reads
+it by key, once, when its stamp matches the build's ledger run, catalogue and targets, and
+computes as before for any other filter, or when the stored figures are missing or stale (they
+are then never shown).
 
 The monthly series behind a metric's SPC reading (for its XmR chart and sparkline) comes from
 :func:`vcop.metrics.series.monthly_series`, which the reports use too.
@@ -146,6 +148,11 @@ class MetricsView:
         result = self.result(as_of, "rolling_12m")
         if first_page_only:
             return
+        # the tests a page makes from stored figures (the satisfaction page's "received") need
+        # scipy.stats, which takes a second or two to import: import it now, not on a first view
+        from vcop.metrics.stats import scipy_stats
+
+        scipy_stats()
         if self.stored_as_of() == as_of:
             # the figures were computed with the ledger: what is left of the satisfaction
             # page's first view is training the comment themes' model (seconds), so do it now
@@ -233,8 +240,13 @@ class MetricsView:
         kind = PeriodKind(period)
         chosen = [only] if only else None
         key = filter_key(filters)
-        if not key:
-            kept = self._stored(as_of, precompute.RESULT, kind.value, by or "", only or "")
+        # stored: with no filter, overall or split; filtered to a scope (a supervisor's unit),
+        # every metric overall (for the default period)
+        split = (by or "") if not key else None
+        if key and by is None and only is None:
+            split = precompute.scope_split(key)
+        if split is not None:
+            kept = self._stored(as_of, precompute.RESULT, kind.value, split, only or "")
             if isinstance(kept, Result):
                 return kept
         return self._cached(
