@@ -3,9 +3,9 @@
 The dashboard's pages first show figures with no drill-down filters: every metric for each
 period the pages offer (:data:`PERIODS`), overall and split by each breakdown a page offers
 (:data:`SPLITS`); each metric's monthly SPC series; for the splits by a protected
-characteristic, the counts per victim behind each group's test against the rest; and, for the
-default period, every metric filtered to each investigating unit (:data:`SCOPES`: a supervisor's
-own scope, shown beside the force's on the overview and family pages). Computing them
+characteristic, the counts per victim behind each group's test against the rest; and, for each
+period, every metric filtered to each investigating unit (:data:`SCOPES`: a supervisor's own
+scope, shown beside the force's on the overview and family pages). Computing them
 on the first click took seconds (ten for a new period on a 3-year force), so ``vcop evaluate``
 (and ``vcop refresh`` and ``vcop demo``) compute them once, straight after the ledger, with the
 same engine (:func:`vcop.metrics.engine.compute`, one call per period and split, batched over every
@@ -93,13 +93,13 @@ SPLITS: tuple[Splits, ...] = (
     Splits(("updates_on_time", "needs_assessed", "referred"),
            metrics=("satisfaction_whole_experience",)),
 )  # fmt: skip
-#: The scopes whose figures are stored (for :data:`SCOPE_PERIOD` only): each group of these
-#: breakdowns in the data, as a filter of its own — a supervisor's scope (``{"unit": ...}``) is
-#: shown beside the force's on the overview and family pages, which computed the whole catalogue
-#: filtered to it on the first view. (Officers, many more, are computed on their first view.)
+#: The scopes whose figures are stored (for every period): each group of these breakdowns in
+#: the data, as a filter of its own — a supervisor's scope (``{"unit": ...}``) is shown beside the
+#: force's on the overview and family pages, which computed the whole catalogue filtered to it on
+#: the first view of each period (about 3 s a unit and period on a 3-year force, queued behind
+#: each other when several supervisors look at once). Officers, many more, are computed on their
+#: first view.
 SCOPES: tuple[str, ...] = ("unit",)
-#: The period the scopes' figures are stored for: the pages' default.
-SCOPE_PERIOD = PeriodKind.rolling_12m.value
 #: The splits each of whose groups is tested against the rest (their counts per victim stored).
 PROTECTED: tuple[str, ...] = ("age_band", "sex", "ethnicity", "disability")
 
@@ -379,8 +379,7 @@ def precompute(
 ) -> Precomputed:
     """Compute the dashboard's figures from the ledger in ``con`` and store them in
     :data:`TABLE` (replacing any there), stamped with the ledger's latest run. ``scopes``: the
-    breakdowns each of whose groups has every metric stored filtered to it (for
-    :data:`SCOPE_PERIOD`)."""
+    breakdowns each of whose groups has every metric stored filtered to it, for each period."""
     started = time.perf_counter()
     catalogue = catalogue or load_catalogue()
     targets = targets or NO_TARGETS
@@ -455,11 +454,12 @@ def precompute(
         for scope in groups:
             # exactly what the page asks the engine for a user of this scope: every metric
             # filtered to it (the engine leaves out those that cannot be), with its notes
-            whole = compute(
-                backend, as_of, SCOPE_PERIOD, catalogue=catalogue, filters=dict(scope),
-                targets=targets,
-            )  # fmt: skip
-            rows.append((RESULT, SCOPE_PERIOD, scope_split(scope), NONE, dumps(whole)))
+            for period in periods:
+                whole = compute(
+                    backend, as_of, period, catalogue=catalogue, filters=dict(scope),
+                    targets=targets,
+                )  # fmt: skip
+                rows.append((RESULT, period, scope_split(scope), NONE, dumps(whole)))
             step("filtered to " + ", ".join(f"{k} {v}" for k, v in scope), steps)
         if groups:
             out.parts[f"{len(groups)} scopes"] = time.perf_counter() - t0

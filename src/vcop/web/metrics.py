@@ -9,7 +9,7 @@ only passes it what it needs — the drill-down's filters and the force's target
 beside the database, read once) — and the pages only show the marks it stamps.
 
 What the pages first show — no drill-down filter, any period, overall or by a split a page offers,
-each metric's monthly series, and for the default period every metric filtered to each unit (a
+each metric's monthly series, and for each period every metric filtered to each unit (a
 supervisor's own scope, beside the force's) — was computed when the ledger was evaluated and
 stored in the build (:mod:`vcop.metrics.precompute`, table ``dashboard_figures``): this view reads
 it by key, once, when its stamp matches the build's ledger run, catalogue and targets, and
@@ -241,7 +241,7 @@ class MetricsView:
         chosen = [only] if only else None
         key = filter_key(filters)
         # stored: with no filter, overall or split; filtered to a scope (a supervisor's unit),
-        # every metric overall (for the default period)
+        # every metric overall
         split = (by or "") if not key else None
         if key and by is None and only is None:
             split = precompute.scope_split(key)
