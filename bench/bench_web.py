@@ -57,6 +57,11 @@ MIX = [
     # the floor: the server's own health check, in the same run (latency is absolute by nature)
     ("healthz", 5),
 ]
+#: The pages a partner is refused: record-level ones, and a split below area or by a protected
+#: characteristic (a partner's release publishes neither; they answer 403).
+PARTNERS_REFUSED = (
+    "worklist", "journey", "journey_csv", "data_quality", "compliance_by_unit", "compliance_by_sex",
+)  # fmt: skip
 #: Issue 15's goal for every page's p95, in milliseconds, and for a page's first view.
 GOAL_P95_MS = 300
 GOAL_FIRST_VIEW_MS = 1000
@@ -180,8 +185,8 @@ def sign_in(client: httpx.Client, user: User) -> str:
 
 
 def url_for(page: str, user: User, rng: random.Random) -> str | None:
-    if page in ("worklist", "journey", "journey_csv", "data_quality") and user.role == "partner":
-        return None
+    if page in PARTNERS_REFUSED and user.role == "partner":
+        return None  # record-level pages, and splits below area or by a characteristic (403)
     if page == "data_quality" and user.role != "analyst":
         return None
     victim = rng.choice(user.victims) if user.victims else None
