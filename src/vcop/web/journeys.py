@@ -243,6 +243,14 @@ def ensure(store: WebStore) -> bool:
 # route writes the access-log entry of every view, kept or not.
 
 
+def _kept(
+    store: WebStore, key: tuple[Any, ...], run: Callable[[], list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """``run()``'s rows, kept for the build in the store's pool of results; each row a copy of
+    its own, which the caller may change."""
+    return [dict(r) for r in store.cached(key, run, pool=RESULTS)]
+
+
 def victim_crimes(
     store: WebStore, scope: str, scope_params: list[object], victim_id: str
 ) -> list[dict[str, Any]]:
@@ -258,7 +266,7 @@ def victim_crimes(
         ).dicts()
 
     key = ("victim_crimes", victim_id, scope, *scope_params)
-    return [dict(r) for r in store.cached(key, run, pool=RESULTS)]
+    return _kept(store, key, run)
 
 
 def timeline(store: WebStore, victim_id: str, crime_ids: list[str]) -> list[dict[str, Any]]:
@@ -276,7 +284,7 @@ def timeline(store: WebStore, victim_id: str, crime_ids: list[str]) -> list[dict
         ).dicts()
 
     key = ("timeline", victim_id, *crime_ids)
-    return [dict(r) for r in store.cached(key, run, pool=RESULTS)]
+    return _kept(store, key, run)
 
 
 def obligations(store: WebStore, victim_id: str, crime_ids: list[str]) -> list[dict[str, Any]]:
@@ -296,7 +304,7 @@ def obligations(store: WebStore, victim_id: str, crime_ids: list[str]) -> list[d
         ).dicts()
 
     key = ("obligations", victim_id, *crime_ids)
-    return [dict(r) for r in store.cached(key, run, pool=RESULTS)]
+    return _kept(store, key, run)
 
 
 # -- the worklist ---------------------------------------------------------------------------------
@@ -477,8 +485,7 @@ def _page_of(
     """A page of a worklist's rows (kept for the build: it cannot change while the build is
     served), or every row when ``limit`` is None (not kept: an export's rows may be many); each
     row a copy of its own, which the caller may change."""
-    rows = run() if limit is None else store.cached(key, run, pool=RESULTS)
-    return [dict(r) for r in rows]
+    return [dict(r) for r in run()] if limit is None else _kept(store, key, run)
 
 
 def worklist_items(
