@@ -18,6 +18,7 @@ from vcop.metrics.release import Release
 from vcop.store import connect
 from vcop.store.ops import open_ops
 from vcop.web.app import CSP
+from vcop.web.audit import reason_text
 
 
 def test_login_form_has_csrf_and_error_summary(app: FastAPI) -> None:
@@ -151,6 +152,53 @@ def test_sessions_survive_a_server_restart(data: WebData, clock: Clock) -> None:
     again = TestClient(second, follow_redirects=False, cookies={"vcop_session": token})
     assert again.get("/").status_code == 200
     second.state.vcop.close()
+
+
+def test_an_account_disabled_while_the_server_runs_is_signed_out_at_once(
+    app: FastAPI, data: WebData, clock: Clock
+) -> None:
+    """`vcop users disable` (another process) ends the account's live sessions on the running
+    server at its next request, not when the session would have expired."""
+    client = sign_in(app, "analyst1")
+    assert client.get("/").status_code == 200
+    runner = CliRunner()
+    done = runner.invoke(cli, ["users", "disable", "analyst1", "--db", str(data.db)])
+    assert done.exit_code == 0, done.output
+    assert client.get("/").status_code == 303
+
+
+def test_any_process_of_the_server_answers_any_request(data: WebData, clock: Clock) -> None:
+    """Two servers over one build (as `vcop serve --workers 2` runs): a session started on one
+    is served by the other, the reason given on one opens the journey on the other, and signing
+    out on one ends the session on both."""
+    from vcop.web import create_app
+
+    first, second = create_app(data.db, clock=clock), create_app(data.db, clock=clock)
+    try:
+        client = sign_in(first, "super1")
+        token = client.cookies.get("vcop_session")
+        other = TestClient(second, follow_redirects=False, cookies={"vcop_session": token})
+        victim = data.failed_contact_victim
+        asked = other.get(f"/victims/{victim}")
+        assert asked.status_code == 200 and "Why are you opening this victim" in asked.text
+        given = client.post(
+            f"/victims/{victim}/reason",
+            data={"reason": "supervision", "csrf_token": csrf_of(client)},
+        )
+        assert given.status_code == 303
+        shown = other.get(f"/victims/{victim}")
+        assert shown.status_code == 200 and "Timeline" in shown.text
+        entry = second.state.vcop.ops.query(
+            "SELECT reason FROM access_log WHERE victim_id = ?", [victim]
+        ).rows
+        assert entry == [(reason_text("supervision", ""),)]
+        assert client.post("/logout", data={"csrf_token": csrf_of(client)}).status_code == 303
+        assert other.get("/").status_code == 303
+        reasons = first.state.vcop.ops.scalar("SELECT count(*) FROM session_reasons")
+        assert reasons == 0  # they ended with the session
+    finally:
+        first.state.vcop.close()
+        second.state.vcop.close()
 
 
 def test_responses_carry_security_headers(app: FastAPI) -> None:

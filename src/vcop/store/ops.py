@@ -304,6 +304,19 @@ MIGRATIONS: tuple[str, ...] = (
         agreed_by TEXT NOT NULL
     );
     """,
+    # the reasons given in a session for opening records, where every process of the server
+    # reads them (they were held in one process's memory); they end with their session
+    """
+    CREATE TABLE session_reasons (
+        session_hash TEXT NOT NULL,
+        victim_id TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        PRIMARY KEY (session_hash, victim_id)
+    );
+    CREATE TRIGGER session_reasons_end AFTER DELETE ON sessions BEGIN
+        DELETE FROM session_reasons WHERE session_hash = OLD.session_hash;
+    END;
+    """,
 )
 
 

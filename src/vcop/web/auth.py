@@ -26,7 +26,7 @@ import hashlib
 import hmac
 import secrets
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache
@@ -441,9 +441,33 @@ def csrf_matches(expected: str, given: str | None) -> bool:
     return given is not None and hmac.compare_digest(expected, given)
 
 
+class Reasons:
+    """The reasons a person gave in one session for opening records (victim id -> reason), kept
+    in the operational store so that whichever process of the server answers the next request
+    knows them; they end with the session."""
+
+    def __init__(self, ops: OpsStore, session_key: str) -> None:
+        self.ops = ops
+        self.session_key = session_key
+
+    def get(self, key: str) -> str | None:
+        value = self.ops.scalar(
+            "SELECT reason FROM session_reasons WHERE session_hash = ? AND victim_id = ?",
+            [self.session_key, key],
+        )
+        return None if value is None else str(value)
+
+    def __setitem__(self, key: str, reason: str) -> None:
+        self.ops.execute(
+            "INSERT INTO session_reasons (session_hash, victim_id, reason) VALUES (?, ?, ?) "
+            "ON CONFLICT (session_hash, victim_id) DO UPDATE SET reason = excluded.reason",
+            [self.session_key, key, reason],
+        )
+
+
 @dataclass
 class Session:
-    """A signed-in user's session, as the server holds it."""
+    """A signed-in user's session, as the server holds it for one request."""
 
     key: str  # the SHA-256 of the cookie's token
     user: User
@@ -451,9 +475,8 @@ class Session:
     last_seen_at: datetime
     expires_at: datetime
     csrf: str
-    written_at: datetime
     #: victim_id -> the reason the user gave for opening that victim's records in this session.
-    reasons: dict[str, str] = field(default_factory=dict)
+    reasons: Reasons
 
     @property
     def short(self) -> str:
@@ -462,7 +485,14 @@ class Session:
 
 
 class Sessions:
-    """Sessions, held in memory for speed and written to the operational store's ``sessions``."""
+    """Sessions, in the operational store's ``sessions``.
+
+    Every request reads its session and account there (one indexed lookup): an account disabled,
+    a password changed or a sign-out, by ``vcop users`` or by another process of the server, ends
+    the session at once, and any process may answer any request. The last-seen time is written
+    back at most every :data:`TOUCH_EVERY`; this process also remembers the last request it
+    answered of each session, so a session it serves alone is judged idle to the second.
+    """
 
     def __init__(
         self, ops: OpsStore, *, idle_timeout: timedelta = IDLE_TIMEOUT, max_age: timedelta = MAX_AGE
@@ -470,7 +500,8 @@ class Sessions:
         self.ops = ops
         self.idle_timeout = idle_timeout
         self.max_age = max_age
-        self._live: dict[str, Session] = {}
+        #: session key -> the last request this process answered of it.
+        self._seen: dict[str, datetime] = {}
         self._lock = threading.Lock()
 
     def authenticate(self, username: str, password: str, code: str = "") -> User | None:
@@ -496,14 +527,18 @@ class Sessions:
         """A new session for ``user``: returns the cookie's token and the session."""
         token = secrets.token_urlsafe(32)
         key = token_hash(token)
-        session = Session(key, user, now, now, now + self.max_age, csrf_for(token), now)
+        session = Session(
+            key, user, now, now, now + self.max_age, csrf_for(token), Reasons(self.ops, key)
+        )
         self.ops.execute(
             "INSERT INTO sessions (session_hash, username, created_at, last_seen_at, expires_at) "
             "VALUES (?, ?, ?, ?, ?)",
             [key, user.username, now, now, session.expires_at],
         )
         with self._lock:
-            self._live[key] = session
+            self._seen[key] = now
+            for gone in [k for k, seen in self._seen.items() if seen < now - self.max_age]:
+                del self._seen[gone]  # sessions left to expire: none can be younger
         return token, session
 
     def get(self, token: str | None, now: datetime) -> Session | None:
@@ -511,18 +546,23 @@ class Sessions:
         if not token:
             return None
         key = token_hash(token)
-        with self._lock:
-            session = self._live.get(key)
+        session = self._load(key, token)
         if session is None:
-            session = self._load(key, token)
-            if session is None:
-                return None
+            with self._lock:
+                self._seen.pop(key, None)
+            return None
+        written = session.last_seen_at
+        with self._lock:
+            seen = self._seen.get(key)
+        if seen is not None and seen > session.last_seen_at:
+            session.last_seen_at = seen
         if now >= session.expires_at or now - session.last_seen_at >= self.idle_timeout:
             self.end(token)
             return None
         session.last_seen_at = now
-        if now - session.written_at >= TOUCH_EVERY:
-            session.written_at = now
+        with self._lock:
+            self._seen[key] = now
+        if now - written >= TOUCH_EVERY:
             self.ops.execute(
                 "UPDATE sessions SET last_seen_at = ? WHERE session_hash = ?", [now, key]
             )
@@ -547,15 +587,14 @@ class Sessions:
             timestamp(expires_at),
         )
         assert created is not None and last_seen is not None and expires is not None
-        session = Session(key, user, created, last_seen, expires, csrf_for(token), last_seen)
-        with self._lock:
-            self._live[key] = session
-        return session
+        return Session(
+            key, user, created, last_seen, expires, csrf_for(token), Reasons(self.ops, key)
+        )
 
     def end(self, token: str | None) -> None:
         if not token:
             return
         key = token_hash(token)
         with self._lock:
-            self._live.pop(key, None)
+            self._seen.pop(key, None)
         self.ops.execute("DELETE FROM sessions WHERE session_hash = ?", [key])
