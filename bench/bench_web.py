@@ -4,6 +4,9 @@ Serves a copy of the database with ``vcop serve`` (a separate process, on a free
 signs in 20 users (analysts, supervisors and partners), and has each request a fixed mix of pages
 for a fixed time. Prints requests per second and p50/p95/p99 latency, overall and per page, and
 the cold time of each page (its first request, before anything is cached) beside its warm p50.
+The load begins once the server has computed, in the background, its first pages and the
+partners' release (``/readyz`` says ``warming``), as on any day but a new build's first minutes.
+The server runs as ``vcop serve`` does (one process per core unless ``--workers`` says otherwise).
 
     uv run python bench/bench_web.py [--db var/vcop.duckdb] [--users 20] [--seconds 30]
 
@@ -245,6 +248,21 @@ def run_user(
                 stats.why[f"{page}: {status}"] += 1
 
 
+def wait_until_warm(base: str, answers: int = 12, limit: float = 900.0) -> None:
+    """Until ``answers`` readiness checks in a row say the answering process is not warming
+    (any of the server's processes may answer one: a dozen leaves little chance of missing one
+    still at work)."""
+    deadline = time.monotonic() + limit
+    quiet = 0
+    while quiet < answers:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the server was still warming after {limit:.0f} s")
+        warming = httpx.get(base + "/readyz", timeout=30).json().get("warming", False)
+        quiet = 0 if warming else quiet + 1
+        if warming:
+            time.sleep(1)
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
@@ -257,6 +275,12 @@ def main() -> None:
     parser.add_argument("--db", type=Path, default=Path("var/vcop.duckdb"))
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="the server's processes (`vcop serve --workers`; default: as vcop serve, one per core)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -271,8 +295,9 @@ def main() -> None:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         log = (work / "server.log").open("w")  # a pipe nobody reads would fill and stall the server
+        processes = ["--workers", str(args.workers)] if args.workers else []
         server = subprocess.Popen(
-            [sys.executable, "-m", "vcop", "serve", "--db", str(db), "--port", str(port)],
+            [sys.executable, "-m", "vcop", "serve", "--db", str(db), "--port", str(port), *processes],
             stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         try:
@@ -286,6 +311,7 @@ def main() -> None:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise SystemExit("the server did not start")
                 time.sleep(0.2)
+            answered = time.monotonic()
             # Cold: the first request of each page, one at a time (nothing cached but what the
             # server started computing in the background when it began).
             cold: dict[str, float] = {}
@@ -304,6 +330,11 @@ def main() -> None:
                             client.get(url)
                         cold[page] = time.perf_counter() - t0
                         print(f"cold {page}: {cold[page] * 1000:,.0f} ms", flush=True)
+            # The load measures the server as people meet it on a working day: after it has
+            # computed its first pages and the partners' release in the background (once per
+            # new build; the release is kept in the operational store, read on a restart).
+            wait_until_warm(base)
+            print(f"server warm {time.monotonic() - answered:,.0f} s after it answered", flush=True)
             stats = Stats()
             start = threading.Barrier(len(users) + 1)
             threads = [
@@ -327,7 +358,10 @@ def main() -> None:
             log.close()
     every = [x for v in stats.latencies.values() for x in v]
     errors = sum(stats.errors.values())
-    print(f"\n{len(users)} users, {args.seconds:.0f} s, database {source}")
+    serving = (
+        f"{args.workers} server processes" if args.workers else "server processes: one per core"
+    )
+    print(f"\n{len(users)} users, {args.seconds:.0f} s, {serving}, database {source}")
     print(f"requests: {len(every):,} ok, {errors:,} failed; {len(every) / elapsed:,.1f} requests/s")
     print(
         f"latency: p50 {pct(every, 0.5):,.0f} ms, p95 {pct(every, 0.95):,.0f} ms, p99 {pct(every, 0.99):,.0f} ms"

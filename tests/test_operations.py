@@ -231,6 +231,19 @@ def test_healthz_and_readyz(served: TestClient) -> None:
     body = ready.json()
     assert body["ready"] is True and body["ledger_as_of"] == FIRST.isoformat()
     assert body["reject_share"] is not None and body["data_age_hours"] is not None
+    assert body["warming"] is False  # this app was not asked to warm
+
+
+def test_readyz_says_while_the_server_computes_its_first_pages(db: Path) -> None:
+    application = create_app(db, clock=Clock(datetime(2025, 7, 1, 9, 0)), warm=True)
+    try:
+        anonymous = TestClient(application)
+        assert anonymous.get("/readyz").json()["warming"] is True  # begun as the app was made
+        for warmer in application.state.vcop.builds._warmers:
+            warmer.join(timeout=300)
+        assert anonymous.get("/readyz").json()["warming"] is False
+    finally:
+        application.state.vcop.close()
 
 
 # -- backup and restore ------------------------------------------------------------------------

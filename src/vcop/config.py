@@ -191,6 +191,15 @@ class ServerSettings:
             check=_trusted_ips,
         ),
     )
+    workers: int = field(
+        default=0,
+        metadata=about(
+            "Processes serving the dashboard (each renders one page at a time and keeps its own "
+            "cache); 0: one per core, at most 8.",
+            minimum=0,
+            maximum=64,
+        ),
+    )
     public_base_url: str = field(
         default="",
         metadata=about(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import datetime
 from enum import StrEnum
@@ -327,6 +328,15 @@ def serve(
         float,
         typer.Option(min=0.2, help="Seconds between checks for a newly published build."),
     ] = 2.0,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Processes serving the dashboard (setting server.workers; by default one per "
+            "core, at most 8). Each renders one page at a time and keeps its own cache.",
+        ),
+    ] = None,
     public: Annotated[
         bool,
         typer.Option(
@@ -348,6 +358,7 @@ def serve(
     from vcop.web import create_app
     from vcop.web.auth import list_users
     from vcop.web.logs import configure_logging
+    from vcop.web.workers import FACTORY, OPTIONS_ENV, Options, default_workers
 
     settings = cli_settings(db)
     host = host or settings.server.host
@@ -380,24 +391,48 @@ def serve(
 
         serve_public(db, host, port, root_path or "", forwarded, ops_path_setting(db), watch)
         return
+    processes = workers or settings.server.workers or default_workers()
+    options = Options(
+        db=str(db),
+        suppression_threshold=settings.suppression_threshold,
+        feedback_min_answers=settings.survey.feedback_min_answers,
+        ops_path=str(ops_path_setting(db)),
+        watch=watch,
+        root_path=root_path or "",
+        session_idle_seconds=settings.sessions.idle_timeout.total_seconds(),
+        session_max_seconds=settings.sessions.max_age.total_seconds(),
+        json_lines=chosen is LogFormat.json,
+    )
+    # in this process first: a build it cannot open is one error here, and the operational
+    # store's schema is brought up to date once, before any worker opens it
     try:
         application = create_app(
             db,
-            suppression_threshold=settings.suppression_threshold,
-            feedback_min_answers=settings.survey.feedback_min_answers,
-            warm=True,
+            suppression_threshold=options.suppression_threshold,
+            feedback_min_answers=options.feedback_min_answers,
+            warm=processes == 1,
             ops_path=ops_path_setting(db),
-            watch=watch,
-            root_path=root_path or "",
+            watch=watch if processes == 1 else None,
+            root_path=options.root_path,
             session_idle=settings.sessions.idle_timeout,
             session_max=settings.sessions.max_age,
         )
     except StoreError as exc:
         fail(str(exc))
+    each = "" if processes == 1 else f", {processes} processes"
     err_console.print(  # standard error: standard output carries the (JSON) log
-        f"vcop dashboard on http://{host}:{port}{root_path or ''}/ over {db} (Ctrl-C to stop)",
+        f"vcop dashboard on http://{host}:{port}{root_path or ''}/ over {db}{each} (Ctrl-C to stop)",
         highlight=False,
     )
+    if processes > 1:
+        application.state.vcop.close()  # each process builds its own (vcop.web.workers)
+        os.environ[OPTIONS_ENV] = options.to_env()
+        uvicorn.run(
+            FACTORY, factory=True, workers=processes, host=host, port=port, access_log=False,
+            log_level="warning", proxy_headers=True, forwarded_allow_ips=forwarded,
+            root_path=root_path or "", log_config=None,
+        )  # fmt: skip
+        return
     try:
         uvicorn.run(
             application, host=host, port=port, access_log=False, log_level="warning",

@@ -402,7 +402,8 @@ def _add_auth_routes(app: FastAPI) -> None:
     def readyz(request: Request) -> JSONResponse:
         """Readiness, as JSON for the force's monitoring: 200 when a build with a ledger is
         served, else 503; with the data's age, the last load, the ledger's as-of date, the reject
-        share, the last refresh and any problem (a failed refresh keeps the previous build)."""
+        share, the last refresh, any problem (a failed refresh keeps the previous build) and
+        whether the answering process is still computing its first pages (``warming``)."""
         state: State = request.app.state.vcop
         build = state.build
         facts = status(build.path, build.store.cursor(), state.ops, datetime.now())
@@ -418,6 +419,7 @@ def _add_auth_routes(app: FastAPI) -> None:
             {k: v for k, v in facts.items() if k not in ("database", "refresh_running")}
         )
         body["refresh_running"] = facts["refresh_running"] is not None
+        body["warming"] = state.builds.warming  # of the process that answered
         return JSONResponse(body, status_code=200 if facts["ready"] else 503)
 
 

@@ -96,6 +96,12 @@ class Builds:
         """Compute what the first pages need for the current build in the background."""
         self._warmers.append(self._current.metrics.start_warming(self.suppression_threshold))
 
+    @property
+    def warming(self) -> bool:
+        """Whether this process is still computing its first pages (and the partners' release)
+        in the background: its pages answer meanwhile, some more slowly."""
+        return any(t.is_alive() for t in self._warmers)
+
     @contextmanager
     def using(self) -> Iterator[Build]:
         """The current build, held open until the block ends (for one request)."""
