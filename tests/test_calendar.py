@@ -6,6 +6,8 @@ The convention is written down in vcop.store.calendar; these tests hold both ver
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 from datetime import date, datetime, time, timedelta
 
 import duckdb
@@ -151,6 +153,31 @@ def test_the_calendar_table() -> None:
             step = 1 if row["is_working_day"] else 0
             assert row["working_day_seq"] == previous["working_day_seq"] + step
         previous = row
+
+
+def test_a_span_of_the_calendar_table() -> None:
+    """Any span (here from a Friday): each day's number, working day, count and holiday name."""
+    rows = calendar_table(date(2024, 12, 20), date(2025, 1, 6)).to_pylist()
+    seq = 0
+    for number, row in enumerate(rows):
+        day = date(2024, 12, 20) + timedelta(days=number)
+        seq += is_working_day(day)
+        assert row == {
+            "date": day, "day_number": number, "is_working_day": is_working_day(day),
+            "working_day_seq": seq, "bank_holiday": bank_holiday(day),
+        }  # fmt: skip
+    assert rows[5]["bank_holiday"] == "Christmas Day" and rows[0]["working_day_seq"] == 1
+
+
+def test_the_calendar_table_is_built_without_pandas() -> None:
+    """pyarrow imports pandas to build an array from a Python list: a command that publishes a
+    build (``vcop ingest``) would pay for that import for the calendar alone."""
+    code = (
+        "import sys; from vcop.store.calendar import calendar_table; calendar_table(); "
+        "print('pandas' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
 
 
 def test_ensure_calendar_is_idempotent_and_stamped() -> None:

@@ -110,30 +110,44 @@ def _days(start: date, end: date) -> Iterable[date]:
 
 @cache
 def calendar_table(start: date = CALENDAR_START, end: date = CALENDAR_END) -> pa.Table:
-    """The calendar rows from ``start`` to ``end`` inclusive, as an Arrow table."""
-    dates: list[date] = []
-    day_numbers: list[int] = []
-    working: list[bool] = []
-    seqs: list[int] = []
-    names: list[str | None] = []
-    seq = 0
-    for number, day in enumerate(_days(start, end)):
-        name = bank_holiday(day)
-        is_working = day.weekday() < 5 and name is None
-        if is_working:
-            seq += 1
-        dates.append(day)
-        day_numbers.append(number)
-        working.append(is_working)
-        seqs.append(seq)
-        names.append(name)
+    """The calendar rows from ``start`` to ``end`` inclusive, as an Arrow table.
+
+    The columns are built from NumPy buffers, not Python lists: ``pa.array`` of a list imports
+    pandas, which ``vcop ingest`` otherwise never does (0.1 to 0.25 s of each load)."""
+    import numpy as np
+
+    count = (end - start).days + 1
+    names = [bank_holiday(day) for day in _days(start, end)]
+    weekday = (np.arange(count) + start.weekday()) % 7
+    working = (weekday < 5) & np.array([name is None for name in names], dtype=bool)
+    texts = [(name or "").encode() for name in names]
+    ends = np.cumsum([len(t) for t in texts], dtype=np.int64)
+    offsets = np.concatenate([np.zeros(1, np.int32), ends.astype(np.int32)])
+    holiday = np.array([name is not None for name in names], dtype=bool)
+
+    def bits(values: np.ndarray) -> pa.Buffer:
+        return pa.py_buffer(np.packbits(values, bitorder="little"))
+
+    first = (start - date(1970, 1, 1)).days
     return pa.Table.from_arrays(
         [
-            pa.array(dates, pa.date32()),
-            pa.array(day_numbers, pa.int64()),
-            pa.array(working, pa.bool_()),
-            pa.array(seqs, pa.int64()),
-            pa.array(names, pa.string()),
+            pa.Array.from_buffers(
+                pa.date32(),
+                count,
+                [None, pa.py_buffer(np.arange(first, first + count, dtype=np.int32))],
+            ),
+            pa.Array.from_buffers(
+                pa.int64(), count, [None, pa.py_buffer(np.arange(count, dtype=np.int64))]
+            ),
+            pa.Array.from_buffers(pa.bool_(), count, [None, bits(working)]),
+            pa.Array.from_buffers(
+                pa.int64(), count, [None, pa.py_buffer(np.cumsum(working, dtype=np.int64))]
+            ),
+            pa.Array.from_buffers(
+                pa.string(),
+                count,
+                [bits(holiday), pa.py_buffer(offsets), pa.py_buffer(b"".join(texts))],
+            ),
         ],
         schema=CALENDAR_SCHEMA,
     )
