@@ -1,6 +1,7 @@
 """Streaming ingest: a CSV goes into the database a block at a time (never whole in memory), with
 the same rows, row numbers, rejects and cell issues as reading it whole; and a load caps DuckDB's
-memory so that the staging tables spill to disk instead of growing with the file."""
+memory so that the staging tables spill to disk instead of growing with the file. A small file is
+read whole, and staging trims only the columns whose values may need it, with the same rows."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import datetime as dt
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 
-from vcop.ingest import load_paths, readers
-from vcop.ingest.load import INGEST_MEMORY_LIMIT, Load, _bytes
-from vcop.ingest.readers import SourceFile, read, read_into
+from vcop.ingest import load, load_paths, readers
+from vcop.ingest.load import INGEST_MEMORY_LIMIT, WHOLE_FILE_BYTES, Load, _bytes
+from vcop.ingest.readers import SourceFile, may_be_padded, read, read_into
 from vcop.spec.profile import load_profile
 from vcop.store import connect
 
@@ -37,9 +39,11 @@ def crimes_file(path: Path, rows: int, *, broken_at: int | None = None) -> Path:
 
 @pytest.fixture
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Blocks of about 4 KB (and careful-reader blocks of 50 rows): a small file spans many."""
+    """Blocks of about 4 KB (and careful-reader blocks of 50 rows): a small file spans many; and
+    a load streams every file, however small (:data:`vcop.ingest.load.WHOLE_FILE_BYTES`)."""
     monkeypatch.setattr(readers, "_BLOCK_SIZE", 4096)
     monkeypatch.setattr(readers, "_SLOW_BLOCK_ROWS", 50)
+    monkeypatch.setattr(load, "WHOLE_FILE_BYTES", 0)
 
 
 def stored_rows(con: duckdb.DuckDBPyConnection, name: str) -> list[tuple[object, ...]]:
@@ -138,3 +142,90 @@ def test_memory_settings_are_read_in_bytes() -> None:
     assert _bytes("953.6 MiB") == pytest.approx(953.6 * 1024**2)
     assert _bytes("2GB") == 2 * 1000**3
     assert _bytes("no limit") is None
+
+
+def test_a_small_file_is_read_whole_and_a_large_one_streams(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    con = connect(tmp_path / "v.duckdb")
+    with Load(con, STANDARD) as small:
+        assert small.reads_whole(1024) and small.reads_whole(WHOLE_FILE_BYTES)
+        assert not small.reads_whole(WHOLE_FILE_BYTES + 1)
+    # a file the load's memory limit does not hold many times over streams, however small
+    monkeypatch.setenv("VCOP_DATABASE_MEMORY_LIMIT", "1MiB")
+    with Load(con, STANDARD) as capped:
+        assert capped.reads_whole(1024) and not capped.reads_whole(1024**2 // 16 + 1)
+
+
+#: Characters around the values below: those DuckDB's trim removes and some it keeps.
+AROUND = [
+    " ",
+    "\u00a0",
+    "\u1680",
+    "\u2003",
+    "\u202f",
+    "\u205f",
+    "\u3000",
+    "\t",
+    "\n",
+    "é",
+    "€",
+    "x",
+]
+
+
+def test_a_column_whose_values_trim_would_change_is_padded() -> None:
+    con = duckdb.connect()
+    # every character DuckDB's trim removes, asked of DuckDB (not the list readers.py holds)
+    removed = [
+        chr(i)
+        for (i,) in con.execute(
+            "SELECT i FROM range(1, 1114112) t(i) WHERE (i < 55296 OR i > 57343) "
+            "AND trim(chr(i::INTEGER) || 'a' || chr(i::INTEGER)) <> chr(i::INTEGER) || 'a' || chr(i::INTEGER)"
+        ).fetchall()
+    ]
+    assert " " in removed and "\u00a0" in removed and "\t" not in removed
+    for c in removed:
+        for value in (c + "a", "a" + c, c, c + c):
+            assert may_be_padded(pa.chunked_array([["b", value, "", "d"]], pa.string())), value
+    # and whenever a column is not padded, trimming changes none of its values
+    values = [a + "v" + b for a in AROUND for b in AROUND] + ["", "v"]
+    for value in values:
+        column = pa.chunked_array([["b", value]], pa.string())
+        if not may_be_padded(column):
+            assert con.execute("SELECT trim(?)", [value]).fetchall() == [(value,)], value
+    assert not may_be_padded(pa.chunked_array([["C1", "", "Burglary", "\tx"]], pa.string()))
+    # a slice reads only its own values
+    assert not may_be_padded(pa.array([" a", "b", "c"]).slice(1))
+    assert may_be_padded(pa.array([" a", "b", "c"]).slice(0, 1))
+    assert may_be_padded(pa.chunked_array([["b"], ["c "]], pa.string()))
+    assert may_be_padded(pa.array([1, 2]))  # not text: taken to be padded
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_padded_values_are_trimmed_and_plain_ones_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, streamed: bool
+) -> None:
+    if streamed:
+        monkeypatch.setattr(load, "WHOLE_FILE_BYTES", 0)
+    path = tmp_path / "x" / "crimes.csv"
+    path.parent.mkdir()
+    path.write_text(
+        "crime_id,reported_at,crime_type,area\n"
+        f"T-C1,{DAY},\u00a0burglary,North\u3000\n"
+        f"T-C2,{DAY}  ,Burglary,North\n"
+        f"T-C3,{DAY},Burglary ,\u2009South\n",
+        encoding="utf-8",
+    )
+    con = connect(tmp_path / "v.duckdb")
+    (f,) = load_paths(con, [path.parent], STANDARD).files
+    assert (f.rows_read, f.rows_loaded, f.rows_rejected) == (3, 3, 0)
+    rows = con.execute(
+        "SELECT crime_id, CAST(reported_at AS DATE), crime_type, area FROM crimes ORDER BY 1"
+    ).fetchall()
+    day = dt.date.fromisoformat(DAY)
+    assert rows == [
+        ("T-C1", day, "Burglary", "North"),
+        ("T-C2", day, "Burglary", "North"),
+        ("T-C3", day, "Burglary", "South"),
+    ]

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +63,8 @@ from vcop.ingest.readers import (
     SourceFile,
     StoredRaw,
     discover_sources,
+    may_be_padded,
+    read,
     read_into,
     sha256_of,
 )
@@ -79,7 +82,7 @@ from vcop.ingest.validate import (
     where_condition,
 )
 from vcop.spec.agencies import agencies
-from vcop.spec.profile import Profile
+from vcop.spec.profile import Profile, TableMapping
 from vcop.spec.schema import Schema, Table, load_schema
 from vcop.store import ensure_schema
 
@@ -269,22 +272,46 @@ def load_paths(
     order = _load_order(schema)
     sources.sort(key=lambda s: (order[s.table], str(s.path), s.sheet or ""))
     sizes = [s.path.stat().st_size for s in sources]
-    with Load(con, profile, agency=agency, retire=retire, largest_file=max(sizes)) as load:
-        load.result.notes.extend(skipped)
-        load.result.superseded.extend(discovery.superseded)
-        done, total = 0, sum(sizes)
-        for source, size in zip(sources, sizes, strict=True):
-            if progress:
-                progress(f"{source.table}: {source.label}", done, total)
+    digests: dict[int, str] = {}
+
+    def digest_of(i: int) -> str:
+        if i not in digests:
+            source = sources[i]
             digest = sha256_of(source.path) + (f":{source.sheet}" if source.sheet else "")
             if agency is not None and AGENCY_COLUMN in schema.table(source.table).column_names:
                 digest += f":agency={agency}"  # the same bytes as another body's are another load
+            digests[i] = digest
+        return digests[i]
+
+    with (
+        Load(con, profile, agency=agency, retire=retire, largest_file=max(sizes)) as load,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="vcop-read") as reader,
+    ):
+        load.result.notes.extend(skipped)
+        load.result.superseded.extend(discovery.superseded)
+        done, total = 0, sum(sizes)
+        ahead: dict[int, Future[RawTable]] = {}  # the next file, read while this one loads
+        for i, (source, size) in enumerate(zip(sources, sizes, strict=True)):
+            if progress:
+                progress(f"{source.table}: {source.label}", done, total)
+            digest = digest_of(i)
             previous = None if force else load.already_loaded(digest, source.table)
+            read_ahead = ahead.pop(i, None)
             if previous is not None:
+                if read_ahead is not None:
+                    read_ahead.exception()  # not needed after all: let it end (one read at a time)
                 file_result = FileResult(source.label, source.table, skipped=previous)
                 load.result.files.append(file_result)
             else:
-                raw = read_into(con, source, RAW_TABLE, profile.encoding)
+                raw: RawTable | StoredRaw
+                if read_ahead is not None:
+                    raw = read_ahead.result()
+                elif load.reads_whole(size):
+                    raw = read(source, profile.encoding)
+                else:
+                    raw = read_into(con, source, RAW_TABLE, profile.encoding)
+                if _reads_ahead(load, sources, sizes, i, digest_of, force=force):
+                    ahead[i + 1] = reader.submit(read, sources[i + 1], profile.encoding)
                 columns = _map_headers(
                     profile, schema.table(source.table), source.label, raw, load.filled
                 )
@@ -297,6 +324,36 @@ def load_paths(
     return load.result
 
 
+def _reads_ahead(
+    load: Load,
+    sources: list[SourceFile],
+    sizes: list[int],
+    i: int,
+    digest_of: Callable[[int], str],
+    *,
+    force: bool,
+) -> bool:
+    """Whether to read the file after ``sources[i]`` (which loads) in the background while this
+    one is staged and merged: the database's work lets the reading run beside it, on the other
+    core. Only a CSV file read whole (:meth:`Load.reads_whole`) that will load: not one already
+    loaded (nor one with the same bytes for the same table as this one, which this load makes
+    already loaded). Files are read one at a time, so the CSV reader's field limit
+    (:func:`vcop.ingest.readers._big_fields`) is never changed by two at once."""
+    if i + 1 >= len(sources):
+        return False
+    after = sources[i + 1]
+    if after.path.suffix.lower() != ".csv" or not load.reads_whole(sizes[i + 1]):
+        return False
+    if force:
+        return True
+    try:
+        digest = digest_of(i + 1)
+    except ExtractError:  # unreadable: said in its turn, after this file's own errors
+        return False
+    same = digest == digest_of(i) and after.table == sources[i].table
+    return not same and load.already_loaded(digest, after.table) is None
+
+
 #: The most memory DuckDB may use while a load of a large file runs, unless the settings give
 #: ``database.memory_limit``: past it, the file's rows and the staging tables spill to the
 #: database's temporary directory, so a load's memory stays flat however large the file (a file
@@ -307,6 +364,14 @@ INGEST_MEMORY_LIMIT = "512MiB"
 #: merged (its text, the staging table's texts and values, the rows to merge). A load whose
 #: largest file fits the limit this many times over is not capped: capping only makes it spill.
 STAGING_FACTOR = 16
+
+#: A file at most this large on disk, which the load's memory limit holds :data:`STAGING_FACTOR`
+#: times over, is read whole into memory (as Arrow) and staged from there; a larger one streams
+#: into a temporary table of the database a block at a time, which spills to disk past the limit
+#: (:func:`vcop.ingest.readers.read_into`). Staging from Arrow spares copying every value into
+#: the database first (some 7% of the CPU time of the 1-year demo's load); Arrow holds a file in
+#: about 1.35 times its size (the demo's crimes and contacts).
+WHOLE_FILE_BYTES = 32 << 20
 
 
 def ingest_memory_limit(con: duckdb.DuckDBPyConnection) -> str:
@@ -402,6 +467,8 @@ class Load:
         self.result = LoadResult(load_id=0, agency=agency)
         #: DuckDB's memory limit before the load lowered it (:func:`_cap_memory`).
         self._memory_limit: str | None = None
+        #: The memory limit the load runs under, in bytes (None: unreadable).
+        self._limit_bytes: float | None = None
 
     @property
     def filled(self) -> dict[str, str]:
@@ -411,7 +478,9 @@ class Load:
 
     def __enter__(self) -> Load:
         ensure_schema(self.con, self.schema)
-        self._memory_limit = _cap_memory(self.con, ingest_memory_limit(self.con), self.largest_file)
+        limit = ingest_memory_limit(self.con)
+        self._limit_bytes = _bytes(limit)
+        self._memory_limit = _cap_memory(self.con, limit, self.largest_file)
         self.con.execute("BEGIN TRANSACTION")
         try:
             ensure_history(self.con, self.schema)
@@ -460,6 +529,15 @@ class Load:
             load=self.result,
         )  # fmt: skip
 
+    def reads_whole(self, size: int) -> bool:
+        """Whether a file of ``size`` bytes is read whole into memory rather than streamed into
+        the database (:data:`WHOLE_FILE_BYTES`)."""
+        return (
+            size <= WHOLE_FILE_BYTES
+            and self._limit_bytes is not None
+            and size * STAGING_FACTOR <= self._limit_bytes
+        )
+
     def already_loaded(self, digest: str, table: str) -> str | None:
         """Why a source with these exact bytes need not be loaded again, or None: it was loaded
         into ``table`` with the same profile content for that table (its name does not matter;
@@ -501,15 +579,15 @@ class Load:
         result.rows_filtered, result.blanked = staged.rows_filtered, staged.blanked
         result.rows_read = raw.num_rows - staged.rows_filtered + len(raw.broken_rows)
         _refuse_personal_columns(con, table, label)
-        result.scrubbed = _scrub_free_text(con, table)
+        result.scrubbed = _scrub_free_text(con, table, staged.aliased)
         _find_issues(con, schema, profile, table, self.loaded_at.date())
         _agency_issues(con, table, self.agency)
         _erased_issues(con, table)
         _cell_issues(con, raw, columns)
-        _check_keys(con, table)
+        _check_keys(con, table, staged.hashed)
         _check_references(con, schema, table, partner=self.agency not in (None, DEFAULT_AGENCY))
         _check_order(con, table)
-        _merge(con, table, batch_id, result, self.loaded_at)
+        _merge(con, table, batch_id, result, self.loaded_at, hashed=staged.hashed)
         result.mode = self.retire.mode_of(profile, table.name)
         if result.mode == "full":
             self._full = self._full or FullTable(table.name)
@@ -554,7 +632,8 @@ class Load:
                 profile.content_hash(table.name), result.rows_filtered,
             ],
         )  # fmt: skip
-        for temp in ("_stage", "_issues", "_accepted"):
+        con.execute("DROP VIEW IF EXISTS _stage")
+        for temp in ("_staged", "_issues", "_accepted"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
         self.result.files.append(result)
         return result
@@ -655,9 +734,10 @@ def _refuse_personal_columns(con: duckdb.DuckDBPyConnection, table: Table, label
             )
 
 
-def _scrub_free_text(con: duckdb.DuckDBPyConnection, table: Table) -> int:
+def _scrub_free_text(con: duckdb.DuckDBPyConnection, table: Table, aliased: set[str]) -> int:
     """Replace phone numbers, emails, postcodes and street addresses in free-text columns with a
-    marker (:func:`vcop.privacy.scrub`); how many values changed."""
+    marker (:func:`vcop.privacy.scrub`); how many values changed. ``aliased``: the columns whose
+    value is their text (:attr:`Staged.aliased`), which follows the text."""
     from vcop.privacy import scrub
 
     changed = 0
@@ -677,10 +757,8 @@ def _scrub_free_text(con: duckdb.DuckDBPyConnection, table: Table) -> int:
         con.execute("CREATE OR REPLACE TEMP TABLE _scrubbed (original VARCHAR, cleaned VARCHAR)")
         con.executemany("INSERT INTO _scrubbed VALUES (?, ?)", pairs)
         changed += _scalar(con, f"SELECT count(*) FROM _stage JOIN _scrubbed ON {text} = original")
-        con.execute(
-            f"UPDATE _stage SET {text} = cleaned, {value} = cleaned FROM _scrubbed "
-            f"WHERE {text} = original"
-        )
+        both = f"{text} = cleaned" + ("" if column.name in aliased else f", {value} = cleaned")
+        con.execute(f"UPDATE _staged SET {both} FROM _scrubbed WHERE {text} = original")
         con.execute("DROP TABLE _scrubbed")
     return changed
 
@@ -704,6 +782,11 @@ class Staged:
 
     rows_filtered: int = 0
     blanked: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: Whether keys repeat in the file, so that ``_stage`` has ``_text_hash``
+    #: (:func:`_hash_repeated_keys`).
+    hashed: bool = False
+    #: The columns whose value is their text as it is (``v_`` is ``t_`` in the view ``_stage``).
+    aliased: set[str] = field(default_factory=set)
 
 
 def _source_view(
@@ -761,58 +844,102 @@ def _stage(
     _raw_view(con, raw)
     staged = Staged(rows_filtered=_source_view(con, profile, table, raw, columns, label))
     fill = fill or {}
+    bare = _bare_headers(mapping, raw)
     texts = []
     for c in table.columns:
         source = columns.get(c.name)
         detail = None if source else mapping.detail_source(c.name)
         if detail is not None and detail[0] in columns:
-            text = detail_text(c, detail[1], columns[detail[0]])
+            base = columns[detail[0]]
+            text = detail_text(c, detail[1], base, bare=base in bare)
         else:
-            text = mapped_text(c, mapping, source)
+            text = mapped_text(c, mapping, source, bare=source in bare)
         if c.name in fill:
             text = f"coalesce({text}, {lit(fill[c.name])})"
         texts.append(f"{text} AS {ident('t_' + c.name)}")
-        unknown = unknown_condition(c, mapping, source) if source else None
+        unknown = unknown_condition(c, mapping, source, bare=source in bare) if source else None
         if source is not None and unknown is not None:
             for value, count in con.execute(
                 f"SELECT trim({ident(source)}) AS v, count(*) FROM _source WHERE {unknown} "
                 "GROUP BY v ORDER BY v"
             ).fetchall():
                 staged.blanked[(c.name, str(value))] = int(count)
-    values = [
-        f"{parsed(c, ident('t_' + c.name), schema, profile.datetime_formats)} AS {ident('v_' + c.name)}"
-        for c in table.columns
-    ]
+    values = []
+    for c in table.columns:
+        text = ident("t_" + c.name)
+        value = parsed(c, text, schema, profile.datetime_formats)
+        if value == text:  # text kept as it is: the value is the text, not stored twice
+            staged.aliased.add(c.name)
+        else:
+            values.append(f"{value} AS {ident('v_' + c.name)}")
     # one pass: the mapped texts, and the values parsed from them
     con.execute(
-        f"CREATE TEMP TABLE _stage AS SELECT *, {', '.join(values)} "
+        f"CREATE TEMP TABLE _staged AS SELECT *{''.join(', ' + v for v in values)} "
         f"FROM (SELECT _row, {', '.join(texts)} FROM _source)"
     )
+    _stage_view(con, table, staged.aliased)
     # the file's rows are staged: let their memory go before the rest of the load
     con.execute("DROP VIEW IF EXISTS _source")
     _drop_raw_view(con, raw)
-    _hash_repeated_keys(con, table)
+    staged.hashed = _hash_repeated_keys(con, table, staged.aliased)
     return staged
 
 
-def _hash_repeated_keys(con: duckdb.DuckDBPyConnection, table: Table) -> None:
+def _stage_view(
+    con: duckdb.DuckDBPyConnection, table: Table, aliased: set[str], *extra: str
+) -> None:
+    """``_stage``, the view of the staged rows every check and the merge read: ``_row``, each
+    column's ``t_`` and ``v_``, then ``extra`` columns, from the table ``_staged``, which holds
+    a ``v_`` only where the value is not the text itself (``aliased``: a text column)."""
+    texts = [ident("t_" + c.name) for c in table.columns]
+    values = [
+        f"{ident('t_' + c.name)} AS {ident('v_' + c.name)}"
+        if c.name in aliased
+        else ident("v_" + c.name)
+        for c in table.columns
+    ]
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW _stage AS SELECT _row, {', '.join(texts + values)}"
+        f"{''.join(', ' + ident(e) for e in extra)} FROM _staged"
+    )
+
+
+def _bare_headers(mapping: TableMapping, raw: RawTable | StoredRaw) -> set[str]:
+    """The source headers whose texts need no trimming: no value of theirs begins or ends with
+    a space (:func:`vcop.ingest.readers.may_be_padded`; for a streamed file the reader looked,
+    :attr:`StoredRaw.padded`), and the profile transforms none of them."""
+    if isinstance(raw, StoredRaw):
+        if raw.padded is None:
+            return set()
+        padded = set(raw.padded)
+    else:
+        padded = {
+            h for i, h in enumerate(raw.headers, start=1) if may_be_padded(raw.table.column(i))
+        }
+    transformed = {h.strip().lower() for h in mapping.transforms}
+    return {h for h in raw.headers if h and h not in padded and h.lower() not in transformed}
+
+
+def _hash_repeated_keys(con: duckdb.DuckDBPyConnection, table: Table, aliased: set[str]) -> bool:
     """``_stage._text_hash``, on the rows whose key appears more than once in the file, the hash
     of their mapped texts as staged (before free text is scrubbed): :func:`_check_keys` tells
     identical repeats from conflicting ones by it. A file without repeated keys (the usual one)
     gets no such column, and is not hashed."""
     key = ", ".join(ident("t_" + k) for k in table.key)
     not_null = " AND ".join(f"{ident('t_' + k)} IS NOT NULL" for k in table.key)
-    repeated = f"SELECT {key} FROM _stage WHERE {not_null} GROUP BY ALL HAVING count(*) > 1"
+    repeated = f"SELECT {key} FROM _staged WHERE {not_null} GROUP BY ALL HAVING count(*) > 1"
     if not con.execute(f"SELECT 1 FROM ({repeated}) LIMIT 1").fetchall():
-        return
+        return False
     text_hash = (
         "md5(concat_ws(chr(31), "
-        + ", ".join(f"coalesce(_stage.{ident('t_' + c.name)}, chr(30))" for c in table.columns)
+        + ", ".join(f"coalesce(_staged.{ident('t_' + c.name)}, chr(30))" for c in table.columns)
         + "))"
     )
-    con.execute("ALTER TABLE _stage ADD COLUMN _text_hash VARCHAR")
-    match = " AND ".join(f"_stage.{ident('t_' + k)} = r.{ident('t_' + k)}" for k in table.key)
-    con.execute(f"UPDATE _stage SET _text_hash = {text_hash} FROM ({repeated}) r WHERE {match}")
+    con.execute("ALTER TABLE _staged ADD COLUMN _text_hash VARCHAR")
+    match = " AND ".join(f"_staged.{ident('t_' + k)} = r.{ident('t_' + k)}" for k in table.key)
+    con.execute(f"UPDATE _staged SET _text_hash = {text_hash} FROM ({repeated}) r WHERE {match}")
+    _stage_view(con, table, aliased, "_text_hash")
+    return True
 
 
 def _find_issues(
@@ -923,31 +1050,22 @@ def _key_text(table: Table, prefix: str = "t_") -> str:
     )
 
 
-def _has_text_hash(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the staged file has keys that repeat (:func:`_hash_repeated_keys` hashed them)."""
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM duckdb_columns() WHERE table_name = '_stage' "
-            "AND column_name = '_text_hash' AND database_name = 'temp'"
-        ).fetchall()[0][0]
-    )
-
-
-def _repeats_keys(con: duckdb.DuckDBPyConnection, table: Table) -> bool:
-    """Whether two staged rows may share a key: a repeated key text was found, or a key column
-    is not required text (two texts may then parse to one value, e.g. ``07`` and ``7``, or
-    blanks take one default)."""
+def _repeats_keys(table: Table, hashed: bool) -> bool:
+    """Whether two staged rows may share a key: a repeated key text was found (``hashed``), or a
+    key column is not required text (two texts may then parse to one value, e.g. ``07`` and
+    ``7``, or blanks take one default)."""
     text_keys = all(
         (c := table.column(k)).type == "string" and c.required and c.default is None
         for k in table.key
     )
-    return not text_keys or _has_text_hash(con)
+    return not text_keys or hashed
 
 
-def _check_keys(con: duckdb.DuckDBPyConnection, table: Table) -> None:
+def _check_keys(con: duckdb.DuckDBPyConnection, table: Table, hashed: bool) -> None:
     """Rows sharing a key with different values: every one of them is rejected. Only rows whose
-    key repeats were hashed (:func:`_hash_repeated_keys`); a file with none has nothing to check."""
-    if not _has_text_hash(con):
+    key repeats were hashed (:func:`_hash_repeated_keys`, ``hashed``); a file with none has
+    nothing to check."""
+    if not hashed:
         return
     key = ", ".join(ident("t_" + k) for k in table.key)
     not_null = "s._text_hash IS NOT NULL"
@@ -1072,9 +1190,12 @@ def _merge(
     batch_id: int,
     result: FileResult,
     at: dt.datetime | None = None,
+    *,
+    hashed: bool = True,
 ) -> None:
     """Insert new keys, replace changed rows, leave unchanged ones; identical duplicates load once.
-    A replaced row's old version is kept in the table's history (for ``vcop batches --undo``)."""
+    A replaced row's old version is kept in the table's history (for ``vcop batches --undo``).
+    ``hashed``: keys repeat in the file (:func:`_hash_repeated_keys`)."""
     cols = [ident(c.name) for c in table.columns]
     values = ", ".join(f"{ident('v_' + c.name)} AS {ident(c.name)}" for c in table.columns)
     row_hash = row_hash_sql(table)
@@ -1084,7 +1205,7 @@ def _merge(
                 SELECT min(_row) FROM _stage WHERE _row NOT IN (SELECT _row FROM _issues)
                 GROUP BY {", ".join(ident("v_" + k) for k in table.key)}
             )"""
-    if not _repeats_keys(con, table):
+    if not _repeats_keys(table, hashed):
         # no key appears twice in the file (a text key's value is its text): every row is first
         first_of_key = "_row NOT IN (SELECT _row FROM _issues)"
     accepted = f"""

@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from vcop.spec.profile import Profile
 
@@ -137,6 +136,9 @@ class StoredRaw:
     num_rows: int
     broken_rows: list[tuple[int, str]] = field(default_factory=list)  # (row, reason)
     cell_issues: list[CellIssue] = field(default_factory=list)
+    #: The headers whose values may begin or end with a space (:func:`may_be_padded`); None:
+    #: not known, every column may. Staging trims only these (trimming copies every value).
+    padded: frozenset[str] | None = None
 
     def select(self) -> str:
         """SQL selecting the rows as ``_row`` and a column named by each (non-blank) header."""
@@ -190,6 +192,9 @@ class _DuckSink(_Sink):
 
     def __init__(self, con: duckdb.DuckDBPyConnection, name: str) -> None:
         self.con, self.name = con, name
+        self.headers: list[str] = []
+        #: Positions (1-based, as in a block) of the columns a value of which may be padded.
+        self.padded: set[int] = set()
 
     def start(self, headers: list[str]) -> None:
         # columns by position (a header may be blank): StoredRaw.select names them
@@ -198,12 +203,58 @@ class _DuckSink(_Sink):
             f"CREATE OR REPLACE TEMP TABLE {_ident(self.name)} ({_ident(ROW)} BIGINT, {columns})"
         )
         self.rows = 0
+        self.headers, self.padded = headers, set()
 
     def add(self, block: pa.Table) -> None:
         if not block.num_rows:
             return
+        for index in range(1, block.num_columns):
+            if index not in self.padded and may_be_padded(block.column(index)):
+                self.padded.add(index)
         self.con.from_arrow(block).insert_into(self.name)
         self.rows += block.num_rows
+
+    def padded_headers(self) -> frozenset[str]:
+        return frozenset(self.headers[i - 1] for i in self.padded)
+
+
+#: The first byte, in UTF-8, of each character DuckDB's ``trim`` removes: the space and the other
+#: Unicode space separators (U+00A0, U+1680, U+2000 to U+200A, U+202F, U+205F, U+3000). Each of
+#: them but the space ends in a byte of 0x80 or more (a continuation byte).
+SPACE_FIRST_BYTES = (0x20, 0xC2, 0xE1, 0xE2, 0xE3)
+
+
+def may_be_padded(column: pa.ChunkedArray | pa.Array) -> bool:
+    """Whether a value of ``column`` may begin or end with a character DuckDB's ``trim`` removes.
+
+    False only when trimming would change no value, read from the bytes: every non-empty value
+    begins with a byte no such character begins with, and ends with an ASCII byte other than a
+    space. A column of another type than ``string`` is taken to be padded."""
+    import numpy as np
+
+    may_begin = np.zeros(256, dtype=bool)
+    may_begin[list(SPACE_FIRST_BYTES)] = True
+    may_end = np.zeros(256, dtype=bool)
+    may_end[0x20] = may_end[0x80:] = True
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    for chunk in chunks:
+        if chunk.type != pa.string():
+            return True
+        if not len(chunk):
+            continue
+        _, offsets_buffer, data_buffer = chunk.buffers()
+        if offsets_buffer is None or data_buffer is None or not data_buffer.size:
+            continue  # every value is empty
+        offsets = np.frombuffer(
+            offsets_buffer, dtype=np.int32, count=len(chunk) + 1, offset=chunk.offset * 4
+        )
+        data = np.frombuffer(data_buffer, dtype=np.uint8)
+        starts, ends = offsets[:-1], offsets[1:]
+        filled = ends > starts
+        first, last = data[starts[filled]], data[ends[filled] - 1]
+        if may_begin[first].any() or may_end[last].any():
+            return True
+    return False
 
 
 def _ident(name: str) -> str:
@@ -373,7 +424,10 @@ def read_into(
     broken rows and the cell issues are exactly those :func:`read` finds."""
     sink = _DuckSink(con, name)
     found = _read_into(sink, source, encoding)
-    return StoredRaw(found.headers, name, sink.rows, found.broken_rows, found.cell_issues)
+    return StoredRaw(
+        found.headers, name, sink.rows, found.broken_rows, found.cell_issues,
+        padded=sink.padded_headers(),
+    )  # fmt: skip
 
 
 def _read_into(sink: _Sink, source: SourceFile, encoding: str) -> _Found:
@@ -616,6 +670,8 @@ def _drop_blank(table: pa.Table) -> pa.Table:
         # make pyarrow import pandas)
         empty = pc.invert(pc.cast(pc.utf8_length(pc.utf8_trim(column, BLANK)), pa.bool_()))
         blank = empty if blank is None else pc.and_(blank, empty)
+        if not pc.any(blank).as_py():
+            return table  # no row is blank in every column so far (usually: the first)
     if blank is not None and pc.any(blank).as_py():
         table = table.filter(pc.invert(blank))
     return table
@@ -679,6 +735,10 @@ def _limit_fields(headers: list[str], table: pa.Table, issues: list[CellIssue]) 
     they are not staged."""
     for index, header in enumerate(headers, start=1):
         column = table.column(index)
+        # a character is at least a byte: a column with no value that long in bytes has none in
+        # characters (the bytes are read from the offsets; the characters need every byte)
+        if (pc.max(pc.binary_length(column)).as_py() or 0) <= MAX_FIELD_CHARS:
+            continue
         longest = pc.max(pc.utf8_length(column)).as_py()
         if longest is None or longest <= MAX_FIELD_CHARS:
             continue  # (the usual case, without a Python scalar, which imports pandas)
@@ -706,6 +766,8 @@ def _limit_fields(headers: list[str], table: pa.Table, issues: list[CellIssue]) 
 
 
 def _read_parquet(path: Path) -> RawTable:
+    import pyarrow.parquet as pq  # here: a load of CSV files need not import it
+
     table = pq.read_table(path)
     headers = _check_headers(str(path), table.column_names)
     arrays = [column.cast(pa.string()) for column in table.columns]

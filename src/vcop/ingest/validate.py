@@ -165,45 +165,52 @@ def known_values(column: Column, codes: dict[str, str]) -> list[str]:
     return sorted(known)
 
 
-def source_text(source: str) -> str:
-    """A source column's text, trimmed, blank as NULL."""
-    return f"NULLIF(trim({ident(source)}), '')"
+def source_text(source: str, *, bare: bool = False) -> str:
+    """A source column's text, trimmed, blank as NULL. ``bare``: no value of the column begins
+    or ends with a space (:attr:`vcop.ingest.readers.StoredRaw.padded`), so trimming would
+    change nothing and is left out (it copies every value)."""
+    return f"NULLIF({ident(source)}, '')" if bare else f"NULLIF(trim({ident(source)}), '')"
 
 
-def unknown_condition(column: Column, mapping: TableMapping, source: str) -> str | None:
+def unknown_condition(
+    column: Column, mapping: TableMapping, source: str, *, bare: bool = False
+) -> str | None:
     """For a column whose unknown codes are blanked (``unmapped: blank``): SQL true where the
     source text is an unknown code. None for a column whose unknown codes are rejects."""
     if mapping.unmapped.get(column.name) != "blank":
         return None
     known = known_values(column, mapping.codes(column.name))
-    text = source_text(source)
+    text = source_text(source, bare=bare)
     return f"({text} IS NOT NULL AND lower({text}) NOT IN {_in_list(known)})"
 
 
-def mapped_text(column: Column, mapping: TableMapping, source: str | None) -> str:
+def mapped_text(
+    column: Column, mapping: TableMapping, source: str | None, *, bare: bool = False
+) -> str:
     """The column's text after trimming, blank → NULL, the profile's value codes (or its constant
     for the column), case-folding of allowed values, and blanking of unknown codes where the
-    profile says ``unmapped: blank``."""
+    profile says ``unmapped: blank``. ``bare``: as for :func:`source_text`."""
     if column.name in mapping.constants:
         expr = f"NULLIF(trim({lit(mapping.constants[column.name])}), '')"
         return _allowed_spelling(column, expr)
     if source is None:
         return "CAST(NULL AS VARCHAR)"
-    expr = source_text(source)
+    expr = source_text(source, bare=bare)
     codes = mapping.codes(column.name)
     if codes:
         whens = " ".join(f"WHEN {lit(k.strip().lower())} THEN {lit(v)}" for k, v in codes.items())
         expr = f"(CASE lower({expr}) {whens} ELSE {expr} END)"
-    unknown = unknown_condition(column, mapping, source)
+    unknown = unknown_condition(column, mapping, source, bare=bare)
     if unknown is not None:
         expr = f"(CASE WHEN {unknown} THEN NULL ELSE {expr} END)"
     return _allowed_spelling(column, expr)
 
 
-def detail_text(column: Column, codes: dict[str, str], source: str) -> str:
+def detail_text(column: Column, codes: dict[str, str], source: str, *, bare: bool = False) -> str:
     """A detail column kept through a code list (e.g. ``ethnicity_detail``): the code the source
-    text stands for, NULL for a text that is no code of the list."""
-    text = source_text(source)
+    text stands for, NULL for a text that is no code of the list. ``bare``: as for
+    :func:`source_text`."""
+    text = source_text(source, bare=bare)
     whens = " ".join(f"WHEN {lit(k.strip().lower())} THEN {lit(v)}" for k, v in codes.items())
     return _allowed_spelling(column, f"(CASE lower({text}) {whens} END)")
 
