@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
+import subprocess
+import sys
 from datetime import date, datetime
 from pathlib import Path
 
@@ -153,6 +156,91 @@ def test_a_failed_evaluation_leaves_the_old_ledger(
     ]
     assert con.execute("SELECT count(*) FROM ledger_runs").fetchall() == [(1,)]
     con.close()
+
+
+def test_the_ledger_is_written_by_one_thread_and_the_setting_restored(
+    ready: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every part is written with DuckDB on one thread (its rows compressed once, at commit),
+    and the connection has its threads back afterwards, after a failure too."""
+    con = connect(ready)
+    con.execute("SET threads = 3")
+    real = ledger_module.run_step
+    seen: list[int] = []
+
+    def counting(*args: object, **kwargs: object) -> None:
+        seen.append(int(con.execute("SELECT current_setting('threads')").fetchall()[0][0]))
+        real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ledger_module, "run_step", counting)
+    ledger_module.evaluate(con, date(2025, 6, 30))
+    assert seen and set(seen) == {1}
+    assert con.execute("SELECT current_setting('threads')").fetchall() == [(3,)]
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(ledger_module, "run_step", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        ledger_module.evaluate(con, date(2025, 6, 30))
+    assert con.execute("SELECT current_setting('threads')").fetchall() == [(3,)]
+    con.close()
+
+
+def test_a_ledger_evaluated_in_memory_keeps_its_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In memory (a report's ledger, a partner's release in the server) nothing is compressed,
+    and the setting is the whole DuckDB instance's: it is left as it is."""
+    con = load_tables(synthetic_tables(seed=3, crimes=10))
+    con.execute("SET threads = 3")
+    real = ledger_module.run_step
+    seen: list[int] = []
+
+    def counting(*args: object, **kwargs: object) -> None:
+        seen.append(int(con.execute("SELECT current_setting('threads')").fetchall()[0][0]))
+        real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ledger_module, "run_step", counting)
+    ledger_module.evaluate(con, date(2025, 6, 30))
+    assert seen and set(seen) == {3}
+    con.close()
+
+
+#: Runs `vcop evaluate` in a fresh process; prints which of the libraries named are imported.
+_PROBE = """
+import json, sys
+from vcop.cli import main
+heavy = json.loads(sys.argv[1])
+sys.argv = ["vcop", "evaluate", "--db", sys.argv[2], "--as-of", "2025-06-30"]
+try:
+    main()
+except SystemExit as exc:
+    assert not exc.code, exc.code
+print(json.dumps(sorted(m for m in heavy if m in sys.modules)))
+"""
+
+_HEAVY = ("ibis", "sqlglot", "pyarrow", "numpy", "vcop.metrics.precompute", "vcop.rules.blocks")
+
+
+def _evaluate_imports(db: Path, cache: Path) -> list[str]:
+    env = {**os.environ, "VCOP_CACHE_DIR": str(cache), "VCOP_METRICS_DASHBOARD_FIGURES": "none"}
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, json.dumps(_HEAVY), str(db)],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return list(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_a_warm_evaluate_imports_no_expression_engine(ready: Path, tmp_path: Path) -> None:
+    """`vcop evaluate` whose ledger SQL is kept, with no dashboard figures to store, runs the
+    kept SQL without importing Ibis, Arrow or the metrics engine (half a second of every
+    refresh); a first evaluation, which compiles, does import them (the check can fail)."""
+    cache = tmp_path / "empty-cache"
+    con = connect(ready)
+    con.execute("DELETE FROM ledger_sql_cache")
+    con.close()
+    assert {"ibis", "vcop.rules.blocks"} <= set(_evaluate_imports(ready, cache))  # compiles
+    assert _evaluate_imports(ready, cache) == []  # reads what the first kept
 
 
 def test_entitlements_as_csv_and_json(ready: Path) -> None:

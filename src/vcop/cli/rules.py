@@ -227,7 +227,7 @@ def evaluate_command(
     With --engine spark it is evaluated by PySpark over a lake (`vcop export parquet`) and
     written as Parquet to --out: the same expressions, the same rows (docs/spark.md).
     """
-    from vcop.metrics.precompute import precompute_for
+    from vcop.metrics.stored_figures import Precomputed, wanted
     from vcop.rules.ledger import LEDGER_TABLE, STATUSES, evaluate
 
     day = _as_of(as_of)
@@ -247,7 +247,12 @@ def evaluate_command(
         run = evaluate(con, day, code=code, standards=standards, progress=report)
         seconds = time.perf_counter() - started
         # what the dashboard's pages first show, computed now rather than on the first click
-        figures = precompute_for(con, db, progress=report)
+        # (the metrics engine imported only when the settings want some stored)
+        figures = wanted(con, db)
+        if not isinstance(figures, Precomputed):
+            from vcop.metrics.precompute import precompute_for
+
+            figures = precompute_for(con, db, progress=report)
         rows = con.execute(
             f"SELECT obligation_id, status, count(*) FROM {LEDGER_TABLE} GROUP BY ALL"
         ).fetchall()

@@ -32,7 +32,7 @@ import math
 import time
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -53,13 +53,12 @@ from vcop.metrics.engine import (
 from vcop.metrics.multiplicity import ClusterCounts
 from vcop.metrics.periods import PeriodKind
 from vcop.metrics.series import Point, Series, monthly_series
+from vcop.metrics.stored_figures import CURRENT, TABLE, Precomputed, wanted
 from vcop.metrics.targets import NONE as NO_TARGETS
 from vcop.metrics.targets import Targets, targets_for_db
 from vcop.metrics.values import Comparison, Estimate, MetricValue
 from vcop.spec.metrics import LEDGER, Catalogue, Metric, load_catalogue
 
-#: The table of the build that holds them.
-TABLE = "dashboard_figures"
 #: The layout of a payload; a build stored with another is stale (2: deflated, uncompressed BLOB).
 FORMAT = 2
 
@@ -273,35 +272,6 @@ def clusters_of(payload: list[Any]) -> dict[tuple[str, ...], ClusterCounts]:
 # --------------------------------------------------------------------------------------------
 
 
-#: Why nothing was computed when the figures stored are the build's own (``if_stale``).
-CURRENT = "the figures stored are current"
-
-
-@dataclass
-class Precomputed:
-    """What :func:`precompute` stored, and what it cost."""
-
-    stamp: Stamp | None = None
-    rows: int = 0
-    seconds: float = 0.0
-    #: Why nothing was stored (None: stored).
-    skipped: str | None = None
-    #: Seconds per part (results per period, series, clusters).
-    parts: dict[str, float] = field(default_factory=dict)
-
-    def summary(self) -> str:
-        """What was stored and what it cost, in a line."""
-        if self.skipped == CURRENT:
-            return f"dashboard figures: {CURRENT}, nothing computed"
-        if self.skipped is not None:
-            return f"dashboard figures: none stored ({self.skipped})"
-        parts = ", ".join(f"{k} {v:.1f} s" for k, v in self.parts.items())
-        return (
-            f"dashboard figures: {self.rows:,} stored in '{TABLE}' in {self.seconds:.1f} s "
-            f"({parts})"
-        )
-
-
 def only_result(whole: Result, metric: Metric, by: str | None, empty: str | None) -> Result:
     """What ``compute(metrics=[metric.id], by=by)`` gives, cut from ``compute(by=by)`` over
     every metric (``whole``): the metric's values and the notes the engine gives one metric
@@ -333,16 +303,11 @@ def precompute_for(
     the ledger and targets now in ``con``. A targets file with mistakes stores nothing (the
     dashboard reports them). The settings' ``metrics.dashboard_figures`` says which figures:
     all, the periods overall only, or none."""
-    from vcop.config import SettingsError, load_settings
     from vcop.spec.check import DefinitionError
 
-    try:
-        which = load_settings(db).metrics.dashboard_figures
-    except SettingsError as exc:
-        return Precomputed(skipped=f"the settings have mistakes ({exc})")
-    if which == "none":
-        con.execute(f"DROP TABLE IF EXISTS {TABLE}")
-        return Precomputed(skipped="the settings say none (metrics.dashboard_figures)")
+    which = wanted(con, db)
+    if isinstance(which, Precomputed):
+        return which
     catalogue = load_catalogue()
     try:
         targets = targets_for_db(db, catalogue)

@@ -99,9 +99,9 @@ def base_table(edition: str) -> str:
 @cache
 def engine_version() -> str:
     """vcop's version and a hash of the code that compiles the ledger (so a change to the
-    rules recompiles), with the Ibis and DuckDB versions."""
-    import ibis
-
+    rules recompiles), with the Ibis and DuckDB versions. Ibis's is read from its package's
+    metadata (the version it reports), not by importing it: a plan read from the cache needs no
+    Ibis."""
     root = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
     for pattern in _ENGINE_SOURCES:
@@ -110,7 +110,7 @@ def engine_version() -> str:
             digest.update(path.read_bytes())
     return (
         f"vcop {metadata.version('vcop')} rules {digest.hexdigest()[:16]} "
-        f"ibis {ibis.__version__} duckdb {duckdb.__version__}"
+        f"ibis {metadata.version('ibis-framework')} duckdb {duckdb.__version__}"
     )
 
 
@@ -429,7 +429,7 @@ def _keep_on_machine(steps: list[Step]) -> None:
 
 
 def plan(
-    backend: DuckDBBackend,
+    db: DuckDBBackend | duckdb.DuckDBPyConnection,
     code: Code,
     standards: LocalStandards,
     as_of: date,
@@ -438,8 +438,11 @@ def plan(
 ) -> Plan:
     """The steps of an evaluation: from the cache when every one is kept there (the database's,
     else the machine's, then kept in the database too); else compiled (as of the sentinel, and
-    kept in both) and, if that cannot be kept, compiled as of ``as_of``."""
-    con = backend.con
+    kept in both) and, if that cannot be kept, compiled as of ``as_of``.
+
+    ``db`` is the database as an Ibis backend or a DuckDB connection; given a connection, Ibis
+    is imported only to compile (a plan read from the cache needs none of it)."""
+    con = db if isinstance(db, duckdb.DuckDBPyConnection) else db.con
     tables = _catalogue(con)
     keys = step_keys(con, code, standards, tables)
     if use_cache:
@@ -451,6 +454,12 @@ def plan(
             found.update((s.key, s) for s in from_machine)
         if len(found) == len(keys):
             return Plan(tuple(found[k[3]] for k in keys), cached=True)
+    if isinstance(db, duckdb.DuckDBPyConnection):
+        import ibis
+
+        backend = ibis.duckdb.from_connection(con)
+    else:
+        backend = db
     steps = compile_steps(backend, code, standards, SENTINEL)
     if _leftover(steps):
         return Plan(tuple(compile_steps(backend, code, standards, as_of)), cached=False)

@@ -8,11 +8,13 @@ never know which.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-
-import ibis
-import ibis.expr.types as ir
+from typing import TYPE_CHECKING
 
 from vcop.store.calendar import CALENDAR_TABLE, calendar_table
+
+if TYPE_CHECKING:  # Ibis is imported when the tables are read: a warm plan reads TABLES only
+    import ibis
+    import ibis.expr.types as ir
 
 #: The canonical tables the rules read.
 TABLES = (
@@ -64,6 +66,8 @@ class Sources:
 
         ``calendar`` names the calendar table in the backend; ``None`` uses an in-memory copy.
         """
+        import ibis
+
         tables = {name: backend.table(name) for name in TABLES}
         cal = backend.table(calendar) if calendar else ibis.memtable(calendar_table())
         return cls(calendar=cal, **tables)

@@ -146,4 +146,5 @@ def _parse(raw: dict[str, Any]) -> Schema:
 def load_schema() -> Schema:
     """The canonical schema shipped with this version of vcop."""
     text = resources.files("vcop.definitions").joinpath("schema/canonical.yaml").read_text("utf-8")
-    return _parse(yaml.safe_load(text))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader when libyaml is there
+    return _parse(yaml.load(text, Loader=loader))  # nosec B506 - a SafeLoader
