@@ -580,3 +580,106 @@ def test_a_count_is_not_compared_with_a_window_before_the_data_starts() -> None:
     assert month.previous.p_value is not None and not month.previous.significant  # same daily rate
     assert month.year_ago is None
     assert month.spc_points == 12
+
+
+# --- what the engine costs --------------------------------------------------------------------
+
+
+def test_a_small_table_is_made_without_pandas_and_holds_its_values() -> None:
+    from vcop.metrics.engine import _memtable
+
+    data = {
+        "n": [0, -1, 2**40, 7],
+        "d": [date(1969, 12, 31), date(1970, 1, 1), date(2025, 6, 30), date(1900, 1, 1)],
+        "s": ["", "North", "Ysgol Gymraeg – ŵ", "not recorded"],
+    }
+    t = _memtable(data, {"n": "int64", "d": "date", "s": "string"})
+    con = ibis.duckdb.connect()
+    rows = con.to_pyarrow(t).to_pylist()
+    assert rows == [
+        dict(zip(data, values, strict=True)) for values in zip(*data.values(), strict=True)
+    ]
+    empty = _memtable({"n": []}, {"n": "int64"})
+    assert con.to_pyarrow(empty).num_rows == 0
+
+
+def test_counting_by_day_gives_the_counts_of_every_row(force: Any) -> None:
+    """The windows are joined to each day's counts (not to every row): a count over a window
+    is still the number of its rows, whatever window and group."""
+    from vcop.metrics import engine
+
+    con, _ = force
+    b = backend(con)
+    metric = CAT.metric("recorded_crime")
+    pw = windows(PeriodKind.rolling_12m, AS_OF, CAT.settings.spc.months)
+    plan = engine._Plan.make(pw, pw.benchmark(3), count=True)
+    rows = engine.metric_rows(b, metric, (CAT.breakdown("area"),), AS_OF, ()).mutate(
+        _m=ibis.literal(0, type="int64")
+    )
+    by_day = engine._stacked_aggregates(b, metric, rows, plan, 1, 0.95)
+    j = engine._windowed(rows, plan)
+    by_row = {
+        (int(r["_m"]), int(r["_w"]), (str(r["_g0"]),)): {"n": r["n"], "first": r["first"]}
+        for r in engine._records(
+            b, j.group_by(["_m", "_w", "_g0"]).aggregate(n=j.count(), first=j._d.min())
+        )
+    }
+    assert by_day == by_row and len(by_day) > 20
+
+
+def test_the_catalogue_is_computed_without_pandas(tmp_path: Path) -> None:
+    """Importing pandas costs a quarter of a second of every `vcop metrics`, and the engine does
+    not need it (Ibis would import it for its DuckDB result converter and for memtables)."""
+    import subprocess
+
+    db = tmp_path / "force.duckdb"
+    con = duckdb.connect(str(db))
+    build(con, crimes=300)
+    con.close()
+    script = (
+        "import sys, datetime, duckdb, ibis\n"
+        "from vcop.metrics.engine import compute\n"
+        f"con = duckdb.connect({str(db)!r}, read_only=True)\n"
+        f"result = compute(ibis.duckdb.from_connection(con), datetime.date.fromisoformat({AS_OF.isoformat()!r}))\n"
+        "assert len(result.values) > 50, result.notes\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "False"
+
+
+def test_earlier_windows_in_the_warm_up_are_not_counted_again(
+    force: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A provisional value is compared with the earlier windows as they stood at the same age,
+    counted again; in the warm-up (a force's first year) the policy drops those comparisons, so
+    they are not counted, and the values are the same as when they are."""
+    from vcop.metrics import engine, policy
+
+    con, _ = force
+    b = backend(con)
+    start = engine.data_start(b)
+    assert start is not None
+    as_of = month_end_of(start + timedelta(days=200))
+    aged: list[int] = []
+    for name in ("_flag_aggregates", "_stacked_aggregates"):
+        real = getattr(engine, name)
+
+        def spy(*args: Any, _real: Any = real) -> Any:
+            plan = next(a for a in args if isinstance(a, engine._Plan))
+            aged.append(len(plan.windows) == 1)
+            return _real(*args)
+
+        monkeypatch.setattr(engine, name, spy)
+    warming = [m.id for m in CAT.metrics if policy.ready_from(start, m) is not None]
+    skipped = compute(b, as_of, "month", metrics=warming).values
+    assert skipped and not any(aged)
+    monkeypatch.setattr(engine, "_compared", lambda *_: True)
+    counted = compute(b, as_of, "month", metrics=warming).values
+    assert any(aged)
+    assert skipped == counted
+
+
+def month_end_of(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1) - timedelta(days=1)

@@ -21,13 +21,16 @@ from __future__ import annotations
 
 import hashlib
 import math
+import sys
 import warnings
+from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from itertools import accumulate
+from typing import Any, cast
 
 import ibis
 import ibis.expr.types as ir
@@ -111,6 +114,32 @@ def _packaged_code_hash() -> list[str]:
         return []
 
 
+class _KnownTables:
+    """``backend`` with each table looked up once: Ibis asks DuckDB for a table's schema every
+    time it is named, and one :func:`compute` names the same few tables some sixty times. The
+    tables do not change while the figures are computed; everything else is ``backend``'s."""
+
+    def __init__(self, backend: ibis.BaseBackend) -> None:
+        self._backend = backend
+        self._tables: dict[str, ir.Table] = {}
+
+    def table(self, name: str, *args: Any, **kwargs: Any) -> ir.Table:
+        if args or kwargs:
+            return self._backend.table(name, *args, **kwargs)
+        if name not in self._tables:
+            self._tables[name] = self._backend.table(name)
+        return self._tables[name]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._backend, name)
+
+
+def _known_tables(backend: ibis.BaseBackend) -> ibis.BaseBackend:
+    if isinstance(backend, _KnownTables):
+        return backend
+    return cast("ibis.BaseBackend", _KnownTables(backend))
+
+
 def _rows_in(backend: ibis.BaseBackend, name: str) -> bool:
     if not has_table(backend, name):
         return False
@@ -142,6 +171,13 @@ def _ledger_stamps(backend: ibis.BaseBackend) -> tuple[list[date], list[str]]:
 
 def _records(backend: ibis.BaseBackend, expr: ir.Table) -> list[dict[str, Any]]:
     """Run ``expr`` and return its rows as plain Python values (through Arrow, not pandas)."""
+    if backend.name == "duckdb" and not any(t.is_null() for t in expr.schema().types):
+        # what ibis's DuckDB to_pyarrow does, but its result converter lives in a module that
+        # imports pandas (a quarter of a second of every `vcop metrics`); that converter differs
+        # from ibis's plain Arrow one only for columns of the null type, kept off this path
+        table = backend._to_duckdb_relation(expr).to_arrow_table()
+        fast: list[dict[str, Any]] = expr.__pyarrow_result__(table).to_pylist()
+        return fast
     rows: list[dict[str, Any]] = backend.to_pyarrow(expr).to_pylist()
     return rows
 
@@ -207,11 +243,82 @@ class _Plan:
         return min(found) if found else None
 
 
-def _windowed(rows: ir.Table, plan: _Plan) -> ir.Table:
+def _memtable(data: dict[str, list[Any]], schema: dict[str, str]) -> ir.Table:
+    """``ibis.memtable(data, schema=schema)`` (columns of int64, date or string, no nulls),
+    without importing pandas: a quarter of a second of every `vcop metrics`, for a few small
+    tables. Ibis makes a pandas DataFrame of a dict, pyarrow imports pandas to build an array
+    from Python values (or a table from a dict), and ``ibis.memtable`` imports it to dispatch on
+    an Arrow table; so the columns are built from their bytes, and the table as
+    ``ibis.memtable`` builds it from an Arrow table."""
+    import pyarrow as pa
+    from ibis.expr import operations as ops
+    from ibis.formats.pyarrow import PyArrowTableProxy
+
+    sch = ibis.schema(schema)
+    arrays = [_arrow_column(data[name], str(dtype)) for name, dtype in sch.items()]
+    table = pa.Table.from_arrays(arrays, schema=sch.to_pyarrow())
+    name = ibis.util.gen_name("pyarrow_memtable")
+    return ops.InMemoryTable(name=name, schema=sch, data=PyArrowTableProxy(table)).to_expr()
+
+
+_UNIX_EPOCH = date(1970, 1, 1)
+
+
+def _arrow_column(values: Sequence[Any], dtype: str) -> Any:
+    """An Arrow array of ``values`` (int64, date or string; no nulls) made from its buffers."""
+    import pyarrow as pa
+
+    n = len(values)
+    if dtype == "int64":
+        return pa.Array.from_buffers(pa.int64(), n, [None, _little("q", values)])
+    if dtype == "date":
+        days = [(d - _UNIX_EPOCH).days for d in values]
+        return pa.Array.from_buffers(pa.date32(), n, [None, _little("i", days)])
+    if dtype == "string":
+        encoded = [str(v).encode("utf-8") for v in values]
+        offsets = list(accumulate((len(b) for b in encoded), initial=0))
+        return pa.Array.from_buffers(
+            pa.string(), n, [None, _little("i", offsets), pa.py_buffer(b"".join(encoded))]
+        )
+    raise TypeError(f"no Arrow column of {dtype} here")
+
+
+def _little(code: str, numbers: Sequence[int]) -> Any:
+    """``numbers`` as a buffer of C integers (``code``: ``q`` 64-bit, ``i`` 32-bit), in Arrow's
+    little-endian order."""
+    import pyarrow as pa
+
+    packed = array(code, numbers)
+    if sys.byteorder != "little":
+        packed.byteswap()
+    return pa.py_buffer(packed.tobytes())
+
+
+def _in_span(rows: ir.Table, plan: _Plan) -> ir.Table:
+    """The rows dated inside some window of ``plan``."""
     lo = min(w.start for w in plan.windows)
     hi = max(w.end for w in plan.windows)
-    rows = rows.filter((rows._d >= lo) & (rows._d <= hi))
-    wt = ibis.memtable(
+    return rows.filter((rows._d >= lo) & (rows._d <= hi))
+
+
+def _windowed(rows: ir.Table, plan: _Plan) -> ir.Table:
+    """Each row of ``rows`` once per window it falls in (the window's number in ``_w``)."""
+    return _join_windows(_in_span(rows, plan), plan)
+
+
+def _by_day(
+    rows: ir.Table, plan: _Plan, keys: Sequence[str], counts: Mapping[str, ir.Value]
+) -> ir.Table:
+    """``counts`` (counts of ``rows``) per day and ``keys``, each day once per window it falls
+    in. A row falls in a dozen windows or more (the periods, the benchmark, the SPC months):
+    counting each day's rows first and then adding up the days of each window joins days to
+    the windows, not rows, and gives the very same counts (integers add up in any order)."""
+    days = rows.group_by(["_d", *keys]).aggregate(**counts)
+    return _join_windows(days, plan)
+
+
+def _join_windows(rows: ir.Table, plan: _Plan) -> ir.Table:
+    wt = _memtable(
         {
             "_w": list(range(len(plan.windows))),
             "_ws": [w.start for w in plan.windows],
@@ -245,12 +352,15 @@ def _flag_aggregates(
     backend: ibis.BaseBackend, rows: ir.Table, plan: _Plan, nmetrics: int, ngroups: int
 ) -> Aggregates:
     """Numerator and denominator of each flagged proportion, per window and group."""
-    j = _windowed(rows, plan)
-    gcols = ["_w", *(f"_g{i}" for i in range(ngroups))]
-    aggs: dict[str, ir.Value] = {}
+    keys = [f"_g{i}" for i in range(ngroups)]
+    rows = _in_span(rows, plan)
+    counts: dict[str, ir.Value] = {}
     for i in range(nmetrics):
-        aggs[f"den{i}"] = j.count(where=j[f"_w{i}"])
-        aggs[f"num{i}"] = j.count(where=j[f"_n{i}"])
+        counts[f"den{i}"] = rows.count(where=rows[f"_w{i}"])
+        counts[f"num{i}"] = rows.count(where=rows[f"_n{i}"])
+    j = _by_day(rows, plan, keys, counts)
+    gcols = ["_w", *keys]
+    aggs = {name: j[name].sum() for name in counts}
     out: Aggregates = {}
     for rec in _records(backend, j.group_by(gcols).aggregate(**aggs)):
         for i in range(nmetrics):
@@ -271,10 +381,15 @@ def _stacked_aggregates(
     confidence: float,
 ) -> Aggregates:
     """Per metric (``_m``), window and group: the numbers the statistics of its kind need."""
-    j = _windowed(rows, plan)
-    gcols = ["_m", "_w", *(f"_g{i}" for i in range(ngroups))]
     kind = metric.kind
     distinct = metric.count_distinct is not None
+    gcols = ["_m", "_w", *(f"_g{i}" for i in range(ngroups))]
+    if kind in ("proportion", "share", "count", "median") and not distinct:
+        counted = _counted_by_day(backend, kind, rows, plan, ngroups)
+        if kind == "median" and counted:
+            _order_statistics(backend, _windowed(rows, plan), gcols, counted, confidence)
+        return counted
+    j = _windowed(rows, plan)
     aggs: dict[str, ir.Value]
     if kind == "proportion":
         aggs = {
@@ -296,6 +411,28 @@ def _stacked_aggregates(
     return out
 
 
+def _counted_by_day(
+    backend: ibis.BaseBackend, kind: str, rows: ir.Table, plan: _Plan, ngroups: int
+) -> Aggregates:
+    """:func:`_stacked_aggregates` for the kinds made of row counts (proportions, shares and
+    counts, and the sample sizes of medians; not of distinct keys), counted per day first (see
+    :func:`_by_day`)."""
+    keys = ["_m", *(f"_g{i}" for i in range(ngroups))]
+    rows = _in_span(rows, plan)
+    counts: dict[str, ir.Value] = {"n": rows.count()}
+    if kind == "proportion":
+        counts = {"den": rows.count(), "num": rows.count(where=rows._num)}
+    j = _by_day(rows, plan, keys, counts)
+    aggs: dict[str, ir.Value] = {name: j[name].sum() for name in counts}
+    if kind == "count":
+        aggs["first"] = j._d.min()
+    out: Aggregates = {}
+    for rec in _records(backend, j.group_by(["_m", "_w", *keys[1:]]).aggregate(**aggs)):
+        key = (int(rec["_m"]), int(rec["_w"]), _group_of(rec, ngroups))
+        out[key] = {k: rec[k] for k in aggs}
+    return out
+
+
 def _order_statistics(
     backend: ibis.BaseBackend, j: ir.Table, gcols: list[str], out: Aggregates, confidence: float
 ) -> None:
@@ -309,7 +446,7 @@ def _order_statistics(
                 wanted[f"_g{i}"].append(g)
             wanted["_r"].append(r)
     schema = {"_m": "int64", "_w": "int64", "_r": "int64", **{c: "string" for c in gcols[2:]}}
-    ranks = ibis.memtable(wanted, schema=schema)
+    ranks = _memtable(wanted, schema=schema)
     ranked = j.mutate(_r=ibis.row_number().over(group_by=gcols, order_by=j._v) + 1)
     picked = ranked.join(ranks, [*gcols, "_r"]).select(*gcols, "_r", "_v")
     ngroups = len(gcols) - 2
@@ -675,6 +812,9 @@ def compute_batch(
         aged = {}
         seen_for = {"previous": same_age(pw, "previous"), "year_ago": same_age(pw, "year_ago")}
         for which, window in (("previous", pw.previous), ("year_ago", pw.year_ago)):
+            if not _compared(metrics, window, context):
+                aged[which] = {}  # no value keeps this comparison: nothing to count it for
+                continue
             done = [k for k in aged if seen_for[k] == seen_for[which]]
             if which == "year_ago" and done and pw.previous == pw.year_ago:
                 aged[which] = aged[done[0]]
@@ -687,6 +827,15 @@ def compute_batch(
             _values_for_metric(metric, i, aggs, plan, pw, catalogue, names, stamp, context, aged)
         )
     return out
+
+
+def _compared(metrics: Sequence[Metric], earlier: Window, context: _Context) -> bool:
+    """Whether a value of ``metrics`` may keep its comparison with the ``earlier`` window: none
+    is kept with a window in the metric's warm-up (:func:`_comparability`), so then that window
+    as it stood at the same age need not be counted (as in a force's first year)."""
+    return any(
+        not policy.in_warm_up(earlier, policy.ready_from(context.data_start, m)) for m in metrics
+    )
 
 
 def same_age(pw: PeriodWindows, which: str) -> date:
@@ -759,6 +908,7 @@ def compute(
     """
     catalogue = catalogue or load_catalogue()
     PeriodKind(period)  # fail early on a bad period
+    backend = _known_tables(backend)
     chosen = list(dict.fromkeys(metrics)) if metrics else list(catalogue.metric_ids)
     unknown = [m for m in chosen if m not in catalogue.metric_ids]
     if unknown:
