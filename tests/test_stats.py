@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import math
 import statistics
+import struct
+import subprocess
+import sys
 
 import pytest
 from hypothesis import given, settings
@@ -220,3 +223,86 @@ def test_mean_from_sums_matches_statistics(sample: list[float]) -> None:
     )
     assert s.mean == pytest.approx(statistics.fmean(sample), abs=1e-9)
     assert s.sd == pytest.approx(statistics.stdev(sample), rel=1e-6, abs=1e-6)
+
+
+# --- the distributions, as scipy.stats computes them ------------------------------------------
+
+
+def _bits(x: float) -> bytes:
+    """``x`` as its 8 bytes: equal only when the very same float (0.0 ≠ -0.0, nan = nan)."""
+    return struct.pack("<d", float(x))
+
+
+_Q = [0.0, 1e-300, 1e-12, 0.001, 0.0125, 0.025, 0.05, 0.1, 0.3, 0.5, 0.7, 0.95, 0.975, 0.99,
+      1 - 1e-12, 1.0, -0.1, 1.1, math.nan]  # fmt: skip
+_X = [-math.inf, -40.0, -3.5, -1.0, -0.0, 0.0, 1e-9, 0.5, 1.959963984540054, 3.0, 8.5, 40.0,
+      math.inf, math.nan]  # fmt: skip
+
+
+def test_normal_and_t_are_scipy_bit_for_bit() -> None:
+    for q in _Q:
+        assert _bits(stats.norm_ppf(q)) == _bits(sst.norm.ppf(q)), q
+        for df in (1, 2, 5.5, 29, 1000, 0, -1):
+            assert _bits(stats.t_ppf(q, df)) == _bits(sst.t.ppf(q, df)), (q, df)
+    for x in _X:
+        assert _bits(stats.norm_sf(x)) == _bits(sst.norm.sf(x)), x
+        for df in (1, 2, 5.5, 29, 1000, 0):
+            assert _bits(stats.t_sf(x, df)) == _bits(sst.t.sf(x, df)), (x, df)
+
+
+def test_chi2_is_scipy_bit_for_bit() -> None:
+    for q in _Q:
+        for df in (*range(0, 60), 99.5, 200, 2001, 20002, 200000, -2):
+            assert _bits(stats.chi2_ppf(q, df)) == _bits(sst.chi2.ppf(q, df)), (q, df)
+
+
+def test_binomial_is_scipy_bit_for_bit() -> None:
+    for n in (*range(0, 40), 99, 100, 1001, 25_000, 333_333):
+        for p in (0.0, 0.5, 1 / 3, 0.01, 0.999, 1.0):
+            ks = {*range(-2, min(n, 40) + 3), n // 2, n - 1, n, n + 1, 2.5, math.nan}
+            for k in ks:
+                assert _bits(stats.binom_pmf(k, n, p)) == _bits(sst.binom.pmf(k, n, p))
+                assert _bits(stats.binom_cdf(k, n, p)) == _bits(sst.binom.cdf(k, n, p))
+                assert _bits(stats.binom_sf(k, n, p)) == _bits(sst.binom.sf(k, n, p))
+
+
+@settings(max_examples=300)
+@given(st.integers(1, 5000), st.data())
+def test_binomial_test_is_scipy_bit_for_bit(n: int, data: st.DataObject) -> None:
+    k = data.draw(st.integers(0, n))
+    p = data.draw(st.sampled_from([0.5, 28 / 59, 31 / 59, 0.25, 0.9, 1e-3, 0.0, 1.0]))
+    ours = stats.binom_test(k, n, p)
+    assert _bits(ours) == _bits(sst.binomtest(k, n, p, alternative="two-sided").pvalue)
+
+
+def test_median_se_rank_probability_is_scipy_bit_for_bit() -> None:
+    for n in (*range(1, 3000), 10_000, 123_457, 1_000_000):
+        a = stats.median_se_rank(n)
+        p = stats.binom_cdf(a - 1, n, 0.5)
+        assert _bits(p) == _bits(sst.binom.cdf(a - 1, n, 0.5)), n
+        assert _bits(stats.norm_ppf(1 - p)) == _bits(sst.norm.ppf(1 - p)), n
+
+
+def test_the_statistics_need_scipy_stats_only_for_fishers_test() -> None:
+    """Importing scipy.stats costs a second of every `vcop metrics`: only Fisher's exact test
+    (small samples) imports it."""
+    script = """
+import sys
+from vcop.metrics import stats
+stats.wilson_interval(30, 70)
+stats.two_proportion_test(300, 700, 320, 690)
+stats.poisson_interval(41)
+stats.poisson_rate_test(41, 30, 52, 31)
+a = stats.MedianSummary.from_sample([float(x % 17) for x in range(90)])
+b = stats.MedianSummary.from_sample([float(x % 13) for x in range(80)])
+stats.median_difference_test(a, b)
+m = stats.MeanSummary.from_sums(5, 50.0, 600.0)
+m.interval()
+stats.welch_test(m, stats.MeanSummary.from_sums(6, 70.0, 900.0))
+print("scipy.stats" in sys.modules)
+stats.two_proportion_test(1, 10, 3, 12)
+print("scipy.stats" in sys.modules)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False", "True"]

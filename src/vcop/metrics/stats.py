@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 #: The confidence level of every interval and the significance level of every test (1 - 0.95).
@@ -32,14 +33,157 @@ CONFIDENCE = 0.95
 
 def scipy_stats() -> Any:
     """scipy.stats, imported on first use: it costs most of a second, and commands that make
-    no interval or test (``vcop evaluate``, ``--help``) never need it."""
+    no interval or test (``vcop evaluate``, ``--help``) never need it. Only Fisher's exact test
+    still uses it here: the distributions below are scipy.stats's without the import."""
     from scipy import stats
 
     return stats
 
 
+# --------------------------------------------------------------------------- distributions
+#
+# The few distribution functions the statistics use, computed as scipy.stats computes them (its
+# ``rv_continuous`` / ``rv_discrete`` methods: the same edge cases, then the same scipy.special
+# function on the same arguments), so every figure is the very float it was with scipy.stats,
+# without importing scipy.stats: a second of every `vcop metrics`, for a handful of calls.
+# tests/test_stats.py checks each against scipy.stats, bit for bit, over many arguments.
+
+
+def _special() -> Any:
+    """scipy.special's ufuncs (the binomial ones only in this module, where scipy.stats takes
+    them from too)."""
+    from scipy.special import _ufuncs
+
+    return _ufuncs
+
+
+def _ppf_edges(q: float, low: float, high: float) -> float | None:
+    """What ``ppf`` gives at and outside the ends of [0, 1] (None: inside, compute it)."""
+    if 0 < q < 1:
+        return None
+    return low if q == 0 else high if q == 1 else math.nan
+
+
+def norm_ppf(q: float) -> float:
+    """``scipy.stats.norm.ppf(q)``."""
+    edge = _ppf_edges(q, -math.inf, math.inf)
+    return _located(_special().ndtri(q)) if edge is None else edge
+
+
+def _located(x: Any) -> float:
+    """``x * scale + loc`` as scipy.stats ends a ppf (scale 1, loc 0: -0.0 becomes 0.0)."""
+    return float(x) * 1.0 + 0.0
+
+
+def norm_sf(x: float) -> float:
+    """``scipy.stats.norm.sf(x)``."""
+    return float(_special().ndtr(-x)) if math.isfinite(x) else _infinite_sf(x)
+
+
+def chi2_ppf(q: float, df: float) -> float:
+    """``scipy.stats.chi2.ppf(q, df)``."""
+    if not df > 0:
+        return math.nan
+    edge = _ppf_edges(q, 0.0, math.inf)
+    return _located(2 * float(_special().gammaincinv(df / 2, q))) if edge is None else edge
+
+
+def t_ppf(q: float, df: float) -> float:
+    """``scipy.stats.t.ppf(q, df)``."""
+    if not df > 0:
+        return math.nan
+    edge = _ppf_edges(q, -math.inf, math.inf)
+    return _located(_special().stdtrit(df, q)) if edge is None else edge
+
+
+def t_sf(x: float, df: float) -> float:
+    """``scipy.stats.t.sf(x, df)``."""
+    if not df > 0:
+        return math.nan
+    return float(_special().stdtr(df, -x)) if math.isfinite(x) else _infinite_sf(x)
+
+
+def _infinite_sf(x: float) -> float:
+    return math.nan if math.isnan(x) else 0.0 if x > 0 else 1.0
+
+
+def _clip(x: float) -> float:
+    return min(max(x, 0.0), 1.0)
+
+
+def _binom_ok(n: int, p: float) -> bool:
+    return n >= 0 and n == math.floor(n) and 0 <= p <= 1
+
+
+def binom_pmf(k: float, n: int, p: float) -> float:
+    """``scipy.stats.binom.pmf(k, n, p)``."""
+    if not _binom_ok(n, p) or math.isnan(k):
+        return math.nan
+    if not (0 <= k <= n and math.floor(k) == k):
+        return 0.0
+    return _clip(float(_special()._binom_pmf(float(k), float(n), p)))
+
+
+def binom_cdf(k: float, n: int, p: float) -> float:
+    """``scipy.stats.binom.cdf(k, n, p)``."""
+    if not _binom_ok(n, p) or math.isnan(k):
+        return math.nan
+    if k >= n:
+        return 1.0
+    if k < 0:
+        return 0.0
+    return _clip(float(_special()._binom_cdf(float(math.floor(k)), float(n), p)))
+
+
+def binom_sf(k: float, n: int, p: float) -> float:
+    """``scipy.stats.binom.sf(k, n, p)``."""
+    if not _binom_ok(n, p) or math.isnan(k):
+        return math.nan
+    if k >= n:
+        return 0.0
+    if k < 0:
+        return 1.0
+    return _clip(float(_special()._binom_sf(float(math.floor(k)), float(n), p)))
+
+
+def binom_test(k: int, n: int, p: float) -> float:
+    """The p-value of ``scipy.stats.binomtest(k, n, p)`` (two-sided), by its algorithm: the
+    probability of every outcome no likelier than ``k`` (to a relative 1e-7)."""
+    if not (0 <= k <= n and n >= 1 and 0 <= p <= 1):
+        raise ValueError(f"binomial test of {k} out of {n} at {p}")
+    d = binom_pmf(k, n, p)
+    rerr = 1 + 1e-7
+    if k == p * n:
+        return 1.0
+    if k < p * n:
+        ix = _search(lambda x: -binom_pmf(x, n, p), -d * rerr, math.ceil(p * n), n)
+        y = n - ix + int(d * rerr == binom_pmf(ix, n, p))
+        pval = binom_cdf(k, n, p) + binom_sf(n - y, n, p)
+    else:
+        ix = _search(lambda x: binom_pmf(x, n, p), d * rerr, 0, math.floor(p * n))
+        y = ix + 1
+        pval = binom_cdf(y - 1, n, p) + binom_sf(k - 1, n, p)
+    return min(1.0, pval)
+
+
+def _search(a: Callable[[int], float], d: float, lo: int, hi: int) -> int:
+    """The ``i`` between ``lo`` and ``hi`` with ``a(i) <= d < a(i + 1)``, ``a`` increasing
+    there (scipy.stats's binary search for the other tail of a binomial test)."""
+    while lo < hi:
+        mid = lo + (hi - lo) // 2
+        value = a(mid)
+        if value < d:
+            lo = mid + 1
+        elif value > d:
+            hi = mid - 1
+        else:
+            return mid
+    return lo if a(lo) <= d else lo - 1
+
+
+@cache
 def _z(confidence: float) -> float:
-    return float(scipy_stats().norm.ppf(1 - (1 - confidence) / 2))
+    return norm_ppf(1 - (1 - confidence) / 2)
 
 
 @dataclass(frozen=True)
@@ -98,7 +242,7 @@ def two_proportion_test(x1: int, n1: int, x2: int, n2: int) -> TestResult | None
         return TestResult(min(1.0, float(p)), "fisher_exact")
     se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     z = (x1 / n1 - x2 / n2) / se
-    return TestResult(float(2 * scipy_stats().norm.sf(abs(z))), "two_proportion_z")
+    return TestResult(2 * norm_sf(abs(z)), "two_proportion_z")
 
 
 # --------------------------------------------------------------------------- counts
@@ -109,8 +253,8 @@ def poisson_interval(count: int, confidence: float = CONFIDENCE) -> tuple[float,
     if count < 0:
         raise ValueError("count must be >= 0")
     a = 1 - confidence
-    low = 0.0 if count == 0 else float(scipy_stats().chi2.ppf(a / 2, 2 * count) / 2)
-    high = float(scipy_stats().chi2.ppf(1 - a / 2, 2 * count + 2) / 2)
+    low = 0.0 if count == 0 else chi2_ppf(a / 2, 2 * count) / 2
+    high = chi2_ppf(1 - a / 2, 2 * count + 2) / 2
     return low, high
 
 
@@ -122,8 +266,8 @@ def poisson_rate_test(c1: int, t1: float, c2: int, t2: float) -> TestResult | No
     """
     if t1 <= 0 or t2 <= 0 or c1 + c2 == 0:
         return None
-    result = scipy_stats().binomtest(c1, c1 + c2, t1 / (t1 + t2), alternative="two-sided")
-    return TestResult(min(1.0, float(result.pvalue)), "poisson_exact_conditional")
+    p = binom_test(c1, c1 + c2, t1 / (t1 + t2))
+    return TestResult(min(1.0, p), "poisson_exact_conditional")
 
 
 # --------------------------------------------------------------------------- medians
@@ -176,8 +320,8 @@ class MedianSummary:
         median = (values[(n + 1) // 2] + values[n // 2 + 1]) / 2
         ci = median_ci_rank(n, confidence)
         a = median_se_rank(n)
-        p = float(scipy_stats().binom.cdf(a - 1, n, 0.5))
-        z0 = float(scipy_stats().norm.ppf(1 - p))
+        p = binom_cdf(a - 1, n, 0.5)
+        z0 = norm_ppf(1 - p)
         se = (values[n - a + 1] - values[a]) / (2 * z0) if z0 > 0 else math.inf
         return cls(n, median, values[ci], values[n - ci + 1], se)
 
@@ -205,7 +349,7 @@ def median_difference_test(
     if se == 0 or math.isinf(se):
         p = 1.0 if diff == 0 or math.isinf(se) else 0.0
         return TestResult(p, "bonett_price_median_difference"), (diff, diff)
-    p = float(2 * scipy_stats().norm.sf(abs(diff) / se))
+    p = 2 * norm_sf(abs(diff) / se)
     return TestResult(p, "bonett_price_median_difference"), (diff - z * se, diff + z * se)
 
 
@@ -236,7 +380,7 @@ class MeanSummary:
     def interval(self, confidence: float = CONFIDENCE) -> tuple[float, float] | None:
         if self.n < 2:
             return None
-        t = float(scipy_stats().t.ppf(1 - (1 - confidence) / 2, self.n - 1))
+        t = t_ppf(1 - (1 - confidence) / 2, self.n - 1)
         half = t * self.sd / math.sqrt(self.n)
         return self.mean - half, self.mean + half
 
@@ -250,4 +394,4 @@ def welch_test(a: MeanSummary, b: MeanSummary) -> TestResult | None:
         return TestResult(1.0 if a.mean == b.mean else 0.0, "welch_t")
     t = (a.mean - b.mean) / math.sqrt(va + vb)
     df = (va + vb) ** 2 / (va**2 / (a.n - 1) + vb**2 / (b.n - 1))
-    return TestResult(float(2 * scipy_stats().t.sf(abs(t), df)), "welch_t")
+    return TestResult(2 * t_sf(abs(t), df), "welch_t")
