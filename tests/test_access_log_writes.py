@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -84,3 +85,45 @@ def test_many_threads_and_another_process_log_at_once_in_one_chain(tmp_path: Pat
     assert result.entries == 12 * 15
     logged = {r[0] for r in server.query("SELECT victim_id FROM access_records").rows}
     assert logged == {f"V{n:02d}-{i:02d}" for n in range(12) for i in range(15)}
+
+
+def test_processes_take_turns_on_the_stores_lock_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two holders of the lock file (as two processes are: each its own open file) write one at
+    a time; the waiter goes on within milliseconds of the other letting go, not after one of
+    SQLite's sleeps; one that waits too long gets SQLite's own error."""
+    from vcop.store import ops as ops_module
+
+    path = tmp_path / "vcop.ops.sqlite.lock"
+    first, second = ops_module.WriteLock(path), ops_module.WriteLock(path)
+    entered: list[float] = []
+
+    def wait_for_it() -> None:
+        with second:
+            entered.append(time.monotonic())
+
+    with first:
+        with first:  # the same writer again (a transaction that logs): no wait for itself
+            pass
+        waiter = threading.Thread(target=wait_for_it)
+        waiter.start()
+        time.sleep(0.2)
+        assert not entered  # still waiting for the file
+        released = time.monotonic()
+    waiter.join(timeout=5)
+    assert entered and 0 <= entered[0] - released < 0.1
+
+    monkeypatch.setattr(ops_module, "WAIT_SECONDS", 0.05)
+    with first, pytest.raises(sqlite3.OperationalError, match="database is locked"), second:
+        pass
+    with second:  # the failed wait left nothing held
+        pass
+
+
+def test_the_store_writes_where_its_lock_file_cannot_be_made(tmp_path: Path) -> None:
+    from vcop.store.ops import WriteLock
+
+    lock = WriteLock(tmp_path / "no such folder" / "vcop.ops.sqlite.lock")
+    with lock:  # falls back to SQLite's own lock between processes
+        pass

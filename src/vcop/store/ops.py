@@ -19,17 +19,22 @@ must not lose an entry for a page that was shown), so a ``durable`` transaction 
 entry's — commits with ``synchronous = FULL``: the write-ahead log is on disk before the commit
 returns, and so before the page is sent.
 
-Writers in one process (the server's threads) take turns on a lock of the store's before asking
-SQLite for its write lock. SQLite's own wait for a busy lock sleeps and retries with growing sleeps
-(1, 2, 5, 10 … 100 ms), which, with twenty threads logging record-level views, queued a request far
-longer than the write itself takes; a lock hands over at once. Other processes (the command line)
-still meet SQLite's lock and its ``busy_timeout``.
+Writers take turns on a lock of the store's before asking SQLite for its write lock
+(:class:`WriteLock`): a thread lock within a process, and an advisory lock of a file beside the
+store (``….ops.sqlite.lock``) between processes — the server's workers and the command line.
+SQLite's own wait for a busy lock sleeps and retries with growing sleeps (1, 2, 5, 10 … 100 ms),
+which, with twenty threads in two processes logging record-level views, queued a request far
+longer than the write itself takes; a thread lock hands over at once, and a process waiting for
+the file's lock tries again every millisecond. Where the file cannot be locked (no ``fcntl``, a
+read-only folder), processes still meet SQLite's lock and its ``busy_timeout``.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -372,6 +377,67 @@ def timestamp(value: object) -> datetime | None:
     return datetime.fromisoformat(str(value))
 
 
+#: How long a writer waits for another process's write before giving up (as ``busy_timeout``).
+WAIT_SECONDS = 30.0
+
+
+class WriteLock:
+    """The store's writers take turns: the threads of this process on a reentrant lock, and
+    processes on an exclusive ``flock`` of the file ``path``, taken by the outermost writer of
+    this process and let go (the file closed) when it is done. Waiting for the file polls every
+    millisecond, for at most :data:`WAIT_SECONDS`, then raises SQLite's own "database is
+    locked"."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._thread = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+
+    def __enter__(self) -> WriteLock:
+        self._thread.acquire()
+        if self._depth == 0:
+            try:
+                self._fd = self._lock_file()
+            except BaseException:
+                self._thread.release()
+                raise
+        self._depth += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._fd is not None:
+            os.close(self._fd)  # lets the lock go
+            self._fd = None
+        self._thread.release()
+
+    def _lock_file(self) -> int | None:
+        """The locked file's descriptor (None: it cannot be locked here)."""
+        try:
+            import fcntl
+
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except (ImportError, OSError):  # no fcntl (Windows), or a folder we may not write
+            return None
+        deadline = time.monotonic() + WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return fd
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    os.close(fd)
+                    raise sqlite3.OperationalError(
+                        f"database is locked ({self.path} held by another process for "
+                        f"{WAIT_SECONDS:.0f} s)"
+                    ) from None
+                time.sleep(0.001)
+            except BaseException:
+                os.close(fd)
+                raise
+
+
 class OpsStore:
     """One operational store, shared by the threads of a process (a connection per thread)."""
 
@@ -380,10 +446,10 @@ class OpsStore:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        #: Held by this process's writer while it writes (see the module's doc).
-        self._writing = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            #: Held by the writer while it writes (see the module's doc).
+            self._writing = WriteLock(self.path.with_name(self.path.name + ".lock"))
             con = self.connection()
             con.execute("PRAGMA journal_mode = WAL")
             self._migrate(con)
