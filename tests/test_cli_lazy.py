@@ -141,12 +141,17 @@ def test_the_ledger_and_the_catalogue_load_no_statistics_until_one_is_made() -> 
         "import vcop.metrics.stats as stats\n"
         "before = sorted(m for m in ('scipy.stats', 'scipy.optimize') if m in sys.modules)\n"
         "stats.wilson_interval(3, 10)\n"
-        "print(json.dumps([before, 'scipy.stats' in sys.modules]))\n"
+        "stats.two_proportion_test(40, 100, 55, 100)\n"
+        "interval = 'scipy.stats' in sys.modules\n"
+        "stats.two_proportion_test(1, 10, 3, 10)\n"  # Fisher's exact test: scipy.stats's own
+        "print(json.dumps([before, interval, 'scipy.stats' in sys.modules]))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
-    assert json.loads(done.stdout) == [[], True]
+    # intervals and z-tests use vcop.metrics.stats's own distributions: scipy.stats only for
+    # Fisher's exact test
+    assert json.loads(done.stdout) == [[], False, True]
 
 
 @pytest.mark.parametrize("argv", [["--help"], []], ids=["--help", "no arguments"])
