@@ -21,6 +21,7 @@ from vcop.metrics.comparisons import victim_counts
 from vcop.metrics.engine import compute, quietly
 from vcop.metrics.series import monthly_series
 from vcop.spec.metrics import load_catalogue
+from vcop.voice.themes import theme_counts
 from vcop.web import create_app
 
 #: Pages whose first view the stored figures answer (with no drill-down filter).
@@ -76,7 +77,7 @@ def engine_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """How often the dashboard asked the engine to compute (each call still computes)."""
     import vcop.web.metrics as web_metrics
 
-    calls = {"compute": 0, "series": 0, "clusters": 0}
+    calls = {"compute": 0, "series": 0, "clusters": 0, "themes": 0}
 
     def counted(name: str, real: Any) -> Any:
         def call(*args: Any, **kwargs: Any) -> Any:
@@ -92,6 +93,7 @@ def engine_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     monkeypatch.setattr(
         web_metrics, "victim_counts", counted("clusters", web_metrics.victim_counts)
     )
+    monkeypatch.setattr(web_metrics, "theme_counts", counted("themes", web_metrics.theme_counts))
     return calls
 
 
@@ -155,6 +157,10 @@ def test_stored_figures_equal_the_engines(stored_db: Path) -> None:
         )  # fmt: skip
         assert stored is not None
         assert precompute.clusters_of(stored) == {g: c for (_, g), c in counts.items()}
+        themes = precompute.stored(con, precompute.THEMES, "", "", "")
+        assert themes is not None
+        assert precompute.themes_of(themes) == theme_counts(con, AS_OF)
+        assert sum(precompute.themes_of(themes).comments) > 0
     finally:
         con.close()
 
@@ -183,7 +189,7 @@ def test_the_dashboard_serves_stored_figures_without_the_engine(
         for url in FIRST_VIEWS:
             response = client.get(url)
             assert response.status_code == 200, (url, response.text[:500])
-        assert engine_calls == {"compute": 0, "series": 0, "clusters": 0}
+        assert engine_calls == {"compute": 0, "series": 0, "clusters": 0, "themes": 0}
         # a drill-down filter is computed, as before
         area = client.get("/compliance.json?by=area").json()
         place = area["tables"]["compliance"]["rows"][0]["split"]
@@ -366,7 +372,7 @@ def test_a_supervisors_first_view_is_stored_and_the_same(
                 assert client.get("/").status_code == 200
                 assert client.get("/satisfaction").status_code == 200
             if db == stored:
-                assert engine_calls == {"compute": 0, "series": 0, "clusters": 0}
+                assert engine_calls == {"compute": 0, "series": 0, "clusters": 0, "themes": 0}
                 analyst = sign_in(app, "analyst1")
                 area = analyst.get("/compliance.json?by=area").json()
                 place = area["tables"]["compliance"]["rows"][0]["split"]

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import ibis
@@ -58,6 +58,9 @@ from vcop.metrics.targets import NONE as NO_TARGETS
 from vcop.metrics.targets import Targets, targets_for_db
 from vcop.metrics.values import Comparison, Estimate, MetricValue
 from vcop.spec.metrics import LEDGER, Catalogue, Metric, load_catalogue
+
+if TYPE_CHECKING:
+    from vcop.voice.themes import ThemeCounts
 
 #: The layout of a payload; a build stored with another is stale (2: deflated, uncompressed BLOB).
 FORMAT = 2
@@ -107,7 +110,7 @@ SCOPES: tuple[str, ...] = ("unit",)
 PROTECTED: tuple[str, ...] = ("age_band", "sex", "ethnicity", "disability")
 
 #: Row kinds.
-RESULT, SERIES, CLUSTERS = "result", "series", "clusters"
+RESULT, SERIES, CLUSTERS, THEMES = "result", "series", "clusters", "themes"
 #: ``split`` or ``metric_id`` of a row that is not split, or not of one metric.
 NONE = ""
 
@@ -259,6 +262,18 @@ def series_of(payload: list[Any]) -> dict[tuple[str, ...], Series]:
     return {tuple(group): s for group, s in payload}
 
 
+def themes_payload(counts: ThemeCounts) -> list[Any]:
+    """The comment themes by month (:func:`vcop.voice.themes.theme_counts`) as stored."""
+    return [counts.months, [[theme, n] for theme, n in counts.counts.items()], counts.comments]
+
+
+def themes_of(payload: list[Any]) -> ThemeCounts:
+    from vcop.voice.themes import ThemeCounts
+
+    months, counts, comments = payload
+    return ThemeCounts(list(months), {theme: list(n) for theme, n in counts}, list(comments))
+
+
 def clusters_payload(counts: Mapping[tuple[str, ...], ClusterCounts]) -> list[Any]:
     return [[group, c] for group, c in counts.items()]
 
@@ -378,7 +393,7 @@ def precompute(
             if ids:
                 plan.append((split, ids))
     groups = _scope_groups(con, catalogue, scopes)
-    steps = len(periods) * len(plan) + len(groups) + 2
+    steps = len(periods) * len(plan) + len(groups) + 3
     with quietly():
         for period in periods:
             t0 = time.perf_counter()
@@ -419,6 +434,15 @@ def precompute(
         rows.extend(_clusters(backend, catalogue, as_of, windows, splits))
         out.parts["counts per victim"] = time.perf_counter() - t0
         step("counts per victim", steps)
+        t0 = time.perf_counter()
+        # the satisfaction page's themes of victims' comments: training the themes' model takes
+        # seconds, which its first view paid
+        from vcop.voice.themes import theme_counts
+
+        themes = theme_counts(con, as_of)
+        rows.append((THEMES, NONE, NONE, NONE, dumps(themes_payload(themes))))
+        out.parts["comment themes"] = time.perf_counter() - t0
+        step("comment themes", steps)
         t0 = time.perf_counter()
         for scope in groups:
             # exactly what the page asks the engine for a user of this scope: every metric

@@ -47,6 +47,7 @@ from vcop.metrics.spc import XmR
 from vcop.metrics.targets import TargetReading, Targets, targets_for_db
 from vcop.spec.metrics import Catalogue, Metric, load_catalogue
 from vcop.store.ops import OpsStore
+from vcop.voice.themes import ThemeCounts, theme_counts
 from vcop.web.auth import User
 from vcop.web.db import WebStore
 from vcop.web.ledger import ledger_as_of
@@ -154,13 +155,9 @@ class MetricsView:
 
         scipy_stats()
         if self.stored_as_of() == as_of:
-            # the figures were computed with the ledger: what is left of the satisfaction
-            # page's first view is training the comment themes' model (seconds), so do it now
-            from vcop.voice.themes import theme_counts
-
-            self.store.cached(
-                ("comment_themes", as_of), lambda: theme_counts(self.store.cursor(), as_of)
-            )
+            # the figures were computed with the ledger: read the satisfaction page's comment
+            # themes too (computing them here would train the themes' model, seconds)
+            self.comment_themes(as_of)
         for metric_id in dict.fromkeys(v.metric_id for v in result.values):
             self.series(metric_id, as_of)
         if threshold is not None:
@@ -221,6 +218,20 @@ class MetricsView:
             return None if payload is None else convert(payload)
 
         return self.store.cached(("dashboard_figures", kind, period, split, metric_id), read)
+
+    def comment_themes(self, as_of: date) -> ThemeCounts:
+        """The themes of victims' comments by month, over the 12 months to ``as_of``: stored
+        with the ledger's figures, else computed once for the build (training the themes'
+        model takes seconds)."""
+        kept = self._stored(
+            as_of, precompute.THEMES, precompute.NONE, precompute.NONE, precompute.NONE,
+            precompute.themes_of,
+        )  # fmt: skip
+        if isinstance(kept, ThemeCounts):
+            return kept
+        return self.store.cached(
+            ("comment_themes", as_of), lambda: theme_counts(self.store.cursor(), as_of)
+        )
 
     def target(self, metric_id: str, as_of: date) -> TargetReading:
         """What ``metric_id`` shows of its target on ``as_of`` (the engine's reading)."""

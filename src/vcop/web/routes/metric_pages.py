@@ -201,11 +201,9 @@ def themes_table(ctx: Ctx, as_of: date) -> Table:
     """How many comments had each theme, by month, over the 12 months to ``as_of``, with a
     sparkline each (for analysts: a partner's figures come only from a release, which publishes
     no themes)."""
-    from vcop.voice.themes import THEMES, theme_counts
+    from vcop.voice.themes import THEMES
 
-    counts = ctx.store.cached(
-        ("comment_themes", as_of), lambda: theme_counts(ctx.store.cursor(), as_of)
-    )
+    counts = metrics_of(ctx).comment_themes(as_of)
     keys = [f"m{m:%Y_%m}" for m in counts.months]
     rows: list[dict[str, Any]] = []
     for theme, title in THEMES.items():
