@@ -11,8 +11,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from vcop.ingest import load as load_module
 from vcop.ingest import load_paths
-from vcop.ingest.load import INGEST_MEMORY_LIMIT, STAGING_FACTOR, Load, _bytes
+from vcop.ingest.load import INGEST_MEMORY_LIMIT, STAGING_FACTOR, WHOLE_FILE_BYTES, Load, _bytes
 from vcop.spec.profile import load_profile
 from vcop.store import connect
 
@@ -47,6 +48,43 @@ def test_the_cap_comes_from_the_settings(tmp_path: Path, monkeypatch: pytest.Mon
     # a file that fits 300 MiB many times over is not capped
     with Load(con, STANDARD, largest_file=1024):
         assert limit(con) == before
+
+
+def threads(con: duckdb.DuckDBPyConnection) -> int:
+    return int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
+
+
+def test_a_load_of_small_files_runs_on_one_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Into a database file, a load whose files are all read whole inserts on one thread (each
+    table's rows compressed once, at commit) and gives the connection its threads back, after a
+    failure too; one with a file streamed through DuckDB's reader keeps them, and so does a load
+    into memory, where the setting is the server's too."""
+    con = connect(tmp_path / "v.duckdb")
+    con.execute("SET threads = 3")
+    seen: list[int] = []
+    real = load_module._merge
+
+    def counting(*args: object, **kwargs: object) -> None:
+        seen.append(threads(con))
+        real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(load_module, "_merge", counting)
+    folder = tmp_path / "x"
+    crimes(folder / "crimes.csv", range(20))
+    load_paths(con, [folder], STANDARD)
+    assert seen == [1] and threads(con) == 3
+    with pytest.raises(RuntimeError, match="disk full"), Load(con, STANDARD, largest_file=1024):
+        assert threads(con) == 1
+        raise RuntimeError("disk full")
+    assert threads(con) == 3
+    with Load(con, STANDARD, largest_file=WHOLE_FILE_BYTES + 1):
+        assert threads(con) == 3
+    memory = connect(":memory:")
+    memory.execute("SET threads = 3")
+    with Load(memory, STANDARD, largest_file=1024):
+        assert threads(memory) == 3
 
 
 def crimes(path: Path, ids: range, area: str = "North", *, repeat: int | None = None) -> Path:
