@@ -649,6 +649,36 @@ def test_the_catalogue_is_computed_without_pandas(tmp_path: Path) -> None:
     assert done.stdout.strip() == "False"
 
 
+def test_queries_are_compiled_without_fusing_selects(
+    force: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ibis's pass that merges nested SELECTs is a third of compiling the engine's queries, and
+    DuckDB flattens them itself: the engine compiles without it, gets the very same values, and
+    leaves Ibis's option as it found it."""
+    import contextlib
+
+    from vcop.metrics import engine
+
+    con, _ = force
+    b = backend(con)
+    fused: list[bool] = []
+    real = b.compile
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        fused.append(ibis.options.sql.fuse_selects)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(b, "compile", spy)
+    unfused = compute(b, AS_OF).values
+    assert fused and not any(fused)
+    assert ibis.options.sql.fuse_selects is True
+    monkeypatch.setattr(engine, "_unfused_selects", contextlib.nullcontext)
+    fused.clear()
+    assert compute(b, AS_OF).values == unfused
+    assert fused and all(fused)
+    assert len(unfused) > 50
+
+
 def test_earlier_windows_in_the_warm_up_are_not_counted_again(
     force: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
