@@ -244,6 +244,7 @@ def test_normal_and_t_are_scipy_bit_for_bit() -> None:
         assert _bits(stats.norm_ppf(q)) == _bits(sst.norm.ppf(q)), q
         for df in (1, 2, 5.5, 29, 1000, 0, -1):
             assert _bits(stats.t_ppf(q, df)) == _bits(sst.t.ppf(q, df)), (q, df)
+        assert _bits(stats.norm_isf(q)) == _bits(sst.norm.isf(q)), q
     for x in _X:
         assert _bits(stats.norm_sf(x)) == _bits(sst.norm.sf(x)), x
         for df in (1, 2, 5.5, 29, 1000, 0):

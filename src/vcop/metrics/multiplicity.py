@@ -51,11 +51,11 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from vcop.metrics.stats import CONFIDENCE, TestResult, scipy_stats
+from vcop.metrics.stats import CONFIDENCE, TestResult, norm_isf, norm_ppf, norm_sf, scipy_stats
 
 
 def _z(confidence: float) -> float:
-    return float(scipy_stats().norm.ppf(1 - (1 - confidence) / 2))
+    return norm_ppf(1 - (1 - confidence) / 2)
 
 
 # --------------------------------------------------------------------------- false discovery rate
@@ -179,7 +179,7 @@ def clustered_proportion_test(
         return TestResult(min(1.0, float(p)), "fisher_exact_effective")
     se = math.sqrt(pooled * (1 - pooled) * (1 / e1 + 1 / e2))
     z = (s1 / e1 - s2 / e2) / se
-    return TestResult(float(2 * scipy_stats().norm.sf(abs(z))), "two_proportion_z_effective")
+    return TestResult(2 * norm_sf(abs(z)), "two_proportion_z_effective")
 
 
 def _wilson(p: float, n: float, z: float) -> tuple[float, float]:
@@ -221,6 +221,6 @@ def interval_from_test(
     (no change, p = 1, or p = 0)."""
     if change == 0 or not 0 < p_value < 1:
         return None
-    se = abs(change) / float(scipy_stats().norm.isf(p_value / 2))
+    se = abs(change) / norm_isf(p_value / 2)
     half = _z(confidence) * se
     return change - half, change + half

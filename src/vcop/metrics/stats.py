@@ -70,6 +70,12 @@ def norm_ppf(q: float) -> float:
     return _located(_special().ndtri(q)) if edge is None else edge
 
 
+def norm_isf(q: float) -> float:
+    """``scipy.stats.norm.isf(q)``."""
+    edge = _ppf_edges(q, math.inf, -math.inf)
+    return _located(-_special().ndtri(q)) if edge is None else edge
+
+
 def _located(x: Any) -> float:
     """``x * scale + loc`` as scipy.stats ends a ppf (scale 1, loc 0: -0.0 becomes 0.0)."""
     return float(x) * 1.0 + 0.0
