@@ -156,8 +156,12 @@ class MetricsView:
         scipy_stats()
         if self.stored_as_of() == as_of:
             # the figures were computed with the ledger: read the satisfaction page's comment
-            # themes too (computing them here would train the themes' model, seconds)
+            # themes too, and train the themes' model (seconds) that labels the latest comments
+            # it lists for analysts, so that its first view pays neither
+            from vcop.voice.themes import model
+
             self.comment_themes(as_of)
+            model()
         for metric_id in dict.fromkeys(v.metric_id for v in result.values):
             self.series(metric_id, as_of)
         if threshold is not None:
