@@ -85,6 +85,7 @@ from vcop.spec.agencies import agencies
 from vcop.spec.profile import Profile, TableMapping
 from vcop.spec.schema import Schema, Table, load_schema
 from vcop.store import ensure_schema
+from vcop.store.db import one_thread_for_writing
 
 #: The body a load's records belong to when nothing says otherwise: the police.
 DEFAULT_AGENCY = "police"
@@ -426,29 +427,6 @@ def _cap_memory(
     return str(current)
 
 
-def _one_thread(con: duckdb.DuckDBPyConnection) -> int | None:
-    """Give DuckDB one thread while a load into a database file runs; returns how many it had, to
-    be set back when the load commits or rolls back (None: left as it was).
-
-    With more, DuckDB inserts each file's rows in parallel batches and compresses each thread's
-    part-filled row groups, which are then merged and compressed again; with one they are
-    compressed once, in full row groups, at commit (as :func:`vcop.rules.ledger._one_thread`
-    does for the ledger): the 1-year demo's load took 4.5 s of CPU, now 4.1 s, the same rows
-    stored. The next file is read meanwhile
-    on the other core (:func:`load_paths`). Only for a load whose files are all read whole into
-    memory (:meth:`Load.reads_whole`): a larger file streams through DuckDB's own CSV reader,
-    which uses every thread. In memory there is nothing to compress, and the setting is the
-    whole DuckDB instance's (the server's other requests): it is left alone there."""
-    (path,) = con.execute(
-        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-    ).fetchall()[0]
-    if not path:
-        return None
-    (threads,) = con.execute("SELECT current_setting('threads')").fetchall()[0]
-    con.execute("SET threads = 1")
-    return int(threads)
-
-
 def _scalar_text(con: duckdb.DuckDBPyConnection, sql: str) -> str:
     return str(con.execute(sql).fetchall()[0][0])
 
@@ -492,7 +470,10 @@ class Load:
         self._memory_limit: str | None = None
         #: The memory limit the load runs under, in bytes (None: unreadable).
         self._limit_bytes: float | None = None
-        #: DuckDB's threads before the load took one (:func:`_one_thread`).
+        #: DuckDB's threads before the load took one: a load whose files are all read whole
+        #: (:meth:`reads_whole`; the next is read on the other core meanwhile) writes on one
+        #: (:func:`vcop.store.db.one_thread_for_writing`); a larger file streams through
+        #: DuckDB's own CSV reader, which uses every thread.
         self._threads: int | None = None
 
     @property
@@ -507,7 +488,7 @@ class Load:
         self._limit_bytes = _bytes(limit)
         self._memory_limit = _cap_memory(self.con, limit, self.largest_file)
         if self.largest_file is not None and self.reads_whole(self.largest_file):
-            self._threads = _one_thread(self.con)
+            self._threads = one_thread_for_writing(self.con)
         self.con.execute("BEGIN TRANSACTION")
         try:
             ensure_history(self.con, self.schema)

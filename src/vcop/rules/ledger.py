@@ -19,6 +19,7 @@ import duckdb
 from vcop.rules.compiled import BASE, Step, base_table, by_kind, part_label, plan
 from vcop.spec.code import VICTIM_FLAGS, Code, LedgerStatus, LocalStandards, Obligation, load_code
 from vcop.store.calendar import ensure_calendar
+from vcop.store.db import one_thread_for_writing
 
 if TYPE_CHECKING:
     # Ibis, and the rules built with it, are imported where the expressions are built: an
@@ -383,7 +384,7 @@ def evaluate(
     con.execute(_RUNS_DDL)
 
     staging = "_entitlements_new"
-    threads = _one_thread(con)
+    threads = one_thread_for_writing(con)
     con.execute("BEGIN TRANSACTION")
     try:
         steps = plan(con, code, standards, as_of, use_cache=use_cache).steps
@@ -435,30 +436,6 @@ def evaluate(
     if progress:
         progress("done", total, total)
     return run
-
-
-def _one_thread(con: duckdb.DuckDBPyConnection) -> int | None:
-    """Give DuckDB one thread while the ledger is written to a database file; returns how many
-    it had, to be set back once the ledger is committed or rolled back (None: left as it was).
-
-    With more, DuckDB inserts the rows of each query in parallel batches, compressing each
-    thread's row groups as it writes them, and merges those part-filled row groups when the
-    build is checkpointed, compressing them all again. With one, the rows are compressed once,
-    in full row groups, when the transaction commits. On the 1-year demo force (468,092 rows,
-    two cores) that is 1.6 s of CPU against 2.2 s, and the time it takes falls as much.
-
-    A ledger evaluated in memory (a report's, a partner's release in the server) is not
-    compressed, and the setting is the whole DuckDB instance's: there it is left alone, so the
-    server's other requests keep their threads.
-    """
-    (path,) = con.execute(
-        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-    ).fetchall()[0]
-    if not path:
-        return None
-    (threads,) = con.execute("SELECT current_setting('threads')").fetchall()[0]
-    con.execute("SET threads = 1")
-    return int(threads)
 
 
 def last_run(con: duckdb.DuckDBPyConnection) -> LedgerRun | None:
