@@ -158,13 +158,10 @@ def test_a_failed_evaluation_leaves_the_old_ledger(
     con.close()
 
 
-def test_the_ledger_is_written_by_one_thread_and_the_setting_restored(
-    ready: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Every part is written with DuckDB on one thread (its rows compressed once, at commit),
-    and the connection has its threads back afterwards, after a failure too."""
-    con = connect(ready)
-    con.execute("SET threads = 3")
+def threads_of_each_step(
+    con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> list[int]:
+    """DuckDB's threads as each ledger part is written, filled in as ``evaluate`` runs."""
     real = ledger_module.run_step
     seen: list[int] = []
 
@@ -173,6 +170,17 @@ def test_the_ledger_is_written_by_one_thread_and_the_setting_restored(
         real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(ledger_module, "run_step", counting)
+    return seen
+
+
+def test_the_ledger_is_written_by_one_thread_and_the_setting_restored(
+    ready: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every part is written with DuckDB on one thread (its rows compressed once, at commit),
+    and the connection has its threads back afterwards, after a failure too."""
+    con = connect(ready)
+    con.execute("SET threads = 3")
+    seen = threads_of_each_step(con, monkeypatch)
     ledger_module.evaluate(con, date(2025, 6, 30))
     assert seen and set(seen) == {1}
     assert con.execute("SELECT current_setting('threads')").fetchall() == [(3,)]
@@ -192,14 +200,7 @@ def test_a_ledger_evaluated_in_memory_keeps_its_threads(monkeypatch: pytest.Monk
     and the setting is the whole DuckDB instance's: it is left as it is."""
     con = load_tables(synthetic_tables(seed=3, crimes=10))
     con.execute("SET threads = 3")
-    real = ledger_module.run_step
-    seen: list[int] = []
-
-    def counting(*args: object, **kwargs: object) -> None:
-        seen.append(int(con.execute("SELECT current_setting('threads')").fetchall()[0][0]))
-        real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(ledger_module, "run_step", counting)
+    seen = threads_of_each_step(con, monkeypatch)
     ledger_module.evaluate(con, date(2025, 6, 30))
     assert seen and set(seen) == {3}
     con.close()
