@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from vcop.store.access_log import Access, append, verify
-from vcop.store.ops import open_ops
+from vcop.store.ops import OpsStore, open_ops
 
 #: SQLite's numbers for ``PRAGMA synchronous``.
 NORMAL, FULL = 1, 2
@@ -27,18 +27,78 @@ def _access(victim: str) -> Access:
 
 def test_each_entry_is_on_disk_before_append_returns(tmp_path: Path) -> None:
     ops = open_ops(tmp_path / "vcop.duckdb")
-    con = ops.connection()
     assert ops.scalar("PRAGMA synchronous") == NORMAL  # the store's other writes
+    durable = ops._durable_connection()  # the access log's, kept at FULL
+    assert durable.execute("PRAGMA synchronous").fetchone()[0] == FULL
     seen: list[str] = []
-    con.set_trace_callback(seen.append)
+    others: list[str] = []
+    durable.set_trace_callback(seen.append)
+    ops.connection().set_trace_callback(others.append)
     append(ops, _access("V1"))
-    con.set_trace_callback(None)
-    full = seen.index("PRAGMA synchronous = FULL")
+    durable.set_trace_callback(None)
+    ops.connection().set_trace_callback(None)
     begin, commit = seen.index("BEGIN IMMEDIATE"), seen.index("COMMIT")
-    assert full < begin < commit  # the commit itself waits for the disk
-    assert "PRAGMA synchronous = NORMAL" in seen[commit:]
+    assert begin < commit and not others  # the commit itself waits for the disk
+    assert durable.execute("PRAGMA synchronous").fetchone()[0] == FULL
     assert ops.scalar("PRAGMA synchronous") == NORMAL
     assert ops.scalar("SELECT victim_id FROM access_log") == "V1"
+
+
+def _append_while_the_store_is_held(ops: OpsStore, victims: list[str]) -> dict[str, object]:
+    """Each victim's entry appended by a thread of its own, all while another writer holds the
+    store, so that they queue; what each append returned or raised."""
+    out: dict[str, object] = {}
+
+    def log(victim: str) -> None:
+        try:
+            out[victim] = append(ops, _access(victim))
+        except sqlite3.Error as exc:
+            out[victim] = exc
+
+    threads = [threading.Thread(target=log, args=(v,)) for v in victims]
+    with ops._writing:
+        threads[0].start()
+        time.sleep(0.2)  # the first is writing, waiting for the store
+        for t in threads[1:]:
+            t.start()
+        time.sleep(0.3)  # the others wait for its commit
+        assert not out
+    for t in threads:
+        t.join(timeout=30)
+    return out
+
+
+def test_entries_logged_at_once_are_committed_together_in_one_chain(tmp_path: Path) -> None:
+    ops = open_ops(tmp_path / "vcop.duckdb")
+    commits: list[str] = []
+    ops._durable_connection().set_trace_callback(
+        lambda sql: commits.append(sql) if sql == "COMMIT" else None
+    )
+    victims = [f"V{n}" for n in range(8)]
+    ids = _append_while_the_store_is_held(ops, victims)
+    assert len(commits) == 2  # the first entry, then the seven that waited for it, together
+    assert sorted(ids.values()) == list(range(1, 9))  # type: ignore[type-var]
+    result = verify(ops)
+    assert result.ok and result.entries == 8
+    for victim, access_id in ids.items():  # each got its own entry, with its own record
+        assert ops.scalar(
+            "SELECT victim_id FROM access_records WHERE access_id = ?", [access_id]
+        ) == victim  # fmt: skip
+
+
+def test_a_failed_group_commit_fails_every_entry_in_it(tmp_path: Path) -> None:
+    ops = open_ops(tmp_path / "vcop.duckdb")
+    ops.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON access_records WHEN NEW.victim_id = 'BAD' "
+        "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    )
+    out = _append_while_the_store_is_held(ops, ["V0", "V1", "BAD", "V3"])
+    assert out["V0"] == 1  # committed on its own, before the others queued
+    for victim in ("V1", "BAD", "V3"):  # one commit: none of them was written
+        assert isinstance(out[victim], sqlite3.Error), out[victim]
+    assert ops.scalar("SELECT count(*) FROM access_log") == 1
+    assert append(ops, _access("V4")) == 2  # the next chains on
+    assert verify(ops).ok
 
 
 def test_a_failed_entry_leaves_nothing_and_the_next_one_chains(tmp_path: Path) -> None:

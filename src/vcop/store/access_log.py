@@ -24,6 +24,9 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+import sqlite3
+import threading
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -103,9 +106,22 @@ def entry_hash(prev_hash: str, row: Sequence[object], records: Iterable[Record])
 
 
 def append(ops: OpsStore, access: Access) -> int:
-    """Append one entry (and its records) in one ``BEGIN IMMEDIATE`` transaction, on disk when
-    this returns (a durable commit: see :mod:`vcop.store.ops`); its id."""
-    records = list(dict.fromkeys(access.records))
+    """Append one entry (and its records), on disk when this returns (a durable commit: see
+    :mod:`vcop.store.ops`); its id.
+
+    Entries that threads of this process append at the same time are committed together, in one
+    ``BEGIN IMMEDIATE`` transaction (a group commit): the first thread to find no commit under
+    way writes every entry waiting, in the order they came, and the others wait for that commit
+    rather than each taking the store's write lock, and the disk, in turn. Each still returns
+    only once its own entry is on disk, and if the commit fails every entry in it fails."""
+    return _committer(ops).append(access)
+
+
+def append_many(ops: OpsStore, accesses: Sequence[Access]) -> list[int]:
+    """Append entries in one durable ``BEGIN IMMEDIATE`` transaction, chained in their order:
+    all of them or, on an error, none; their ids."""
+    if not accesses:
+        return []
     with ops.transaction(durable=True) as tx:
         last = tx.execute(
             "SELECT access_id, entry_hash FROM access_log ORDER BY access_id DESC LIMIT 1"
@@ -115,36 +131,119 @@ def append(ops: OpsStore, access: Access) -> int:
                 "SELECT last_id, last_hash FROM access_log_prunes ORDER BY last_id DESC LIMIT 1"
             ).fetchone()
             last = pruned or (0, GENESIS)
-        access_id = int(last[0]) + 1
-        prev = str(last[1])
-        row = with_value(
-            [
-                access_id,
-                access.at,
-                access.username,
-                access.role,
-                access.channel,
-                access.action,
-                access.victim_id,
-                access.crime_id,
-                access.reason,
-                access.detail,
-                access.session,
-                access.os_user,
-                len(records),
-            ]
-        )
-        digest = entry_hash(prev, row, records)
+        access_id, prev = int(last[0]), str(last[1])
+        ids: list[int] = []
+        entries: list[list[object]] = []
+        records: list[tuple[int, str | None, str | None]] = []
+        for access in accesses:
+            access_id += 1
+            mine = list(dict.fromkeys(access.records))
+            row = with_value(
+                [
+                    access_id,
+                    access.at,
+                    access.username,
+                    access.role,
+                    access.channel,
+                    access.action,
+                    access.victim_id,
+                    access.crime_id,
+                    access.reason,
+                    access.detail,
+                    access.session,
+                    access.os_user,
+                    len(mine),
+                ]
+            )
+            digest = entry_hash(prev, row, mine)
+            entries.append([*row, prev, digest])
+            records += [(access_id, v, c) for v, c in mine]
+            ids.append(access_id)
+            prev = digest
+        # one statement for each table (not a statement per row): on a busy server each
+        # statement is a wait for the interpreter's lock, with the store's write lock held
+        width = len(COLUMNS) + 2
+        _insert_rows(tx, f"access_log ({', '.join(COLUMNS)}, prev_hash, entry_hash)", width,
+                     entries)  # fmt: skip
+        _insert_rows(tx, "access_records (access_id, victim_id, crime_id)", 3, records)
+    return ids
+
+
+#: Values in one INSERT statement, well under SQLite's limit of bound parameters (32,766).
+_VALUES_PER_STATEMENT = 30_000
+
+
+def _insert_rows(
+    tx: sqlite3.Connection, into: str, width: int, rows: Sequence[Sequence[object]]
+) -> None:
+    step = _VALUES_PER_STATEMENT // width
+    one = "(" + ", ".join("?" for _ in range(width)) + ")"
+    for start in range(0, len(rows), step):
+        chunk = rows[start : start + step]
         tx.execute(
-            f"INSERT INTO access_log ({', '.join(COLUMNS)}, prev_hash, entry_hash) "
-            f"VALUES ({', '.join('?' for _ in COLUMNS)}, ?, ?)",
-            [*row, prev, digest],
+            f"INSERT INTO {into} VALUES {', '.join(one for _ in chunk)}",  # nosec B608: no values
+            [value for row in chunk for value in row],
         )
-        tx.executemany(
-            "INSERT INTO access_records (access_id, victim_id, crime_id) VALUES (?, ?, ?)",
-            [(access_id, v, c) for v, c in records],
-        )
-    return access_id
+
+
+class _Committer:
+    """The group commit of one store's access-log entries, within a process (see :func:`append`)."""
+
+    def __init__(self, ops: OpsStore) -> None:
+        self.ops = ops
+        self._turn = threading.Condition()
+        self._waiting: list[_Waiting] = []
+        self._writing = False
+
+    def append(self, access: Access) -> int:
+        mine = _Waiting(access)
+        with self._turn:
+            self._waiting.append(mine)
+            while self._writing and not mine.done:
+                self._turn.wait()
+            if not mine.done:  # no commit under way: this thread writes what is waiting
+                batch, self._waiting = self._waiting, []
+                self._writing = True
+        if not mine.done:
+            error: BaseException | None = None
+            ids: list[int] = []
+            try:
+                ids = append_many(self.ops, [w.access for w in batch])
+            except BaseException as exc:  # every entry of the commit fails with it
+                error = exc
+            with self._turn:
+                for i, waiting in enumerate(batch):
+                    waiting.done = True
+                    waiting.error = error
+                    waiting.access_id = ids[i] if error is None else None
+                self._writing = False
+                self._turn.notify_all()
+        if mine.error is not None:
+            raise mine.error
+        assert mine.access_id is not None
+        return mine.access_id
+
+
+@dataclass
+class _Waiting:
+    """One entry waiting for its commit, and what came of it."""
+
+    access: Access
+    done: bool = False
+    access_id: int | None = None
+    error: BaseException | None = None
+
+
+_committers: weakref.WeakKeyDictionary[OpsStore, _Committer] = weakref.WeakKeyDictionary()
+_committers_lock = threading.Lock()
+
+
+def _committer(ops: OpsStore) -> _Committer:
+    with _committers_lock:
+        committer = _committers.get(ops)
+        if committer is None:
+            committer = _committers[ops] = _Committer(ops)
+        return committer
 
 
 @dataclass(frozen=True)

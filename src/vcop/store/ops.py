@@ -16,8 +16,8 @@ Connections write with ``synchronous = NORMAL``: in WAL mode a commit survives t
 crashing, but the last commits before a power cut or an operating-system crash may be lost. That
 is acceptable for a session's last-seen time, not for the access log (the record of who read what
 must not lose an entry for a page that was shown), so a ``durable`` transaction — every access-log
-entry's — commits with ``synchronous = FULL``: the write-ahead log is on disk before the commit
-returns, and so before the page is sent.
+entry's — commits with ``synchronous = FULL`` (on a connection of its own, kept at ``FULL``): the
+write-ahead log is on disk before the commit returns, and so before the page is sent.
 
 Writers take turns on a lock of the store's before asking SQLite for its write lock
 (:class:`WriteLock`): a thread lock within a process, and an advisory lock of a file beside the
@@ -446,6 +446,7 @@ class OpsStore:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._durable: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             #: Held by the writer while it writes (see the module's doc).
@@ -462,16 +463,27 @@ class OpsStore:
         """This thread's connection (autocommit; :meth:`transaction` groups statements)."""
         con: sqlite3.Connection | None = getattr(self._local, "con", None)
         if con is None:
-            con = sqlite3.connect(
-                self.path, timeout=30, isolation_level=None, check_same_thread=False
-            )
-            con.execute("PRAGMA busy_timeout = 30000")
-            con.execute("PRAGMA foreign_keys = ON")
-            con.execute("PRAGMA synchronous = NORMAL")
+            con = self._connect("NORMAL")
             self._local.con = con
-            with self._lock:
-                self._connections.append(con)
         return con
+
+    def _connect(self, synchronous: str) -> sqlite3.Connection:
+        con = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        con.execute("PRAGMA busy_timeout = 30000")
+        con.execute("PRAGMA foreign_keys = ON")
+        con.execute(f"PRAGMA synchronous = {synchronous}")
+        with self._lock:
+            self._connections.append(con)
+        return con
+
+    def _durable_connection(self) -> sqlite3.Connection:
+        """The process's one connection for durable transactions, ``synchronous = FULL`` for
+        good: the threads use it in turn, under the write lock (setting and resetting the pragma
+        on a thread's own connection was two more statements for every entry, each a wait for
+        the interpreter's lock on a busy server)."""
+        if self._durable is None:
+            self._durable = self._connect("FULL")
+        return self._durable
 
     def _migrate(self, con: sqlite3.Connection) -> None:
         with self.transaction() as tx:
@@ -490,18 +502,16 @@ class OpsStore:
         con = self.connection()
         with self._writing:
             if durable:
-                con.execute("PRAGMA synchronous = FULL")
+                if con.in_transaction:  # its commit would wait for this thread's own lock
+                    raise RuntimeError("a durable transaction cannot be nested in another")
+                con = self._durable_connection()
+            con.execute("BEGIN IMMEDIATE")
             try:
-                con.execute("BEGIN IMMEDIATE")
-                try:
-                    yield con
-                except BaseException:
-                    con.execute("ROLLBACK")
-                    raise
-                con.execute("COMMIT")
-            finally:
-                if durable:
-                    con.execute("PRAGMA synchronous = NORMAL")
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
 
     def query(self, sql: str, params: Sequence[object] = ()) -> Rows:
         cur = self.connection().execute(sql, [_value(p) for p in params])
@@ -541,6 +551,7 @@ class OpsStore:
             for con in self._connections:
                 con.close()
             self._connections.clear()
+        self._durable = None
         self._local = threading.local()
 
 
