@@ -99,11 +99,11 @@ def journey(ctx: Ctx) -> Page | Response:
     crimes = _check_scope(ctx, victim_id)
     via = ctx.choice_param("from", ["worklist"])
     reason = ctx.session.reasons.get(victim_id)
-    stated = ctx.session.reasons.get(journeys.WORKLIST_REASON)
     from_worklist = False
-    if reason is None and via == "worklist" and stated is not None:
+    if reason is None and via == "worklist":
+        stated = ctx.session.reasons.get(journeys.WORKLIST_REASON)
         scope, params = scope_of(ctx.user)
-        if journeys.on_worklist(ctx.store, scope, params, victim_id):
+        if stated is not None and journeys.on_worklist(ctx.store, scope, params, victim_id):
             reason, from_worklist = stated, True
     if reason is None:
         if ctx.fmt != "html":
