@@ -21,7 +21,7 @@ from vcop.metrics.comparisons import victim_counts
 from vcop.metrics.engine import compute, quietly
 from vcop.metrics.series import monthly_series
 from vcop.spec.metrics import load_catalogue
-from vcop.voice.themes import theme_counts
+from vcop.voice.themes import LATEST, latest_comment_themes, theme_counts
 from vcop.web import create_app
 
 #: Pages whose first view the stored figures answer (with no drill-down filter).
@@ -77,7 +77,7 @@ def engine_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """How often the dashboard asked the engine to compute (each call still computes)."""
     import vcop.web.metrics as web_metrics
 
-    calls = {"compute": 0, "series": 0, "clusters": 0, "themes": 0}
+    calls = {"compute": 0, "series": 0, "clusters": 0, "themes": 0, "labels": 0}
 
     def counted(name: str, real: Any) -> Any:
         def call(*args: Any, **kwargs: Any) -> Any:
@@ -94,6 +94,9 @@ def engine_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
         web_metrics, "victim_counts", counted("clusters", web_metrics.victim_counts)
     )
     monkeypatch.setattr(web_metrics, "theme_counts", counted("themes", web_metrics.theme_counts))
+    import vcop.voice.themes as themes  # the model labelling comments (the page's own)
+
+    monkeypatch.setattr(themes, "themes_of", counted("labels", themes.themes_of))
     return calls
 
 
@@ -161,6 +164,9 @@ def test_stored_figures_equal_the_engines(stored_db: Path) -> None:
         assert themes is not None
         assert precompute.themes_of(themes) == theme_counts(con, AS_OF)
         assert sum(precompute.themes_of(themes).comments) > 0
+        latest = precompute.stored(con, precompute.COMMENT_THEMES, "", "", "")
+        assert latest is not None and 0 < len(latest) <= LATEST
+        assert {r: tuple(t) for r, t in latest} == latest_comment_themes(con, AS_OF)
     finally:
         con.close()
 
@@ -189,7 +195,7 @@ def test_the_dashboard_serves_stored_figures_without_the_engine(
         for url in FIRST_VIEWS:
             response = client.get(url)
             assert response.status_code == 200, (url, response.text[:500])
-        assert engine_calls == {"compute": 0, "series": 0, "clusters": 0, "themes": 0}
+        assert engine_calls == {"compute": 0, "series": 0, "clusters": 0, "themes": 0, "labels": 0}
         # a drill-down filter is computed, as before
         area = client.get("/compliance.json?by=area").json()
         place = area["tables"]["compliance"]["rows"][0]["split"]
@@ -372,7 +378,13 @@ def test_a_supervisors_first_view_is_stored_and_the_same(
                 assert client.get("/").status_code == 200
                 assert client.get("/satisfaction").status_code == 200
             if db == stored:
-                assert engine_calls == {"compute": 0, "series": 0, "clusters": 0, "themes": 0}
+                assert engine_calls == {
+                    "compute": 0,
+                    "series": 0,
+                    "clusters": 0,
+                    "themes": 0,
+                    "labels": 0,
+                }
                 analyst = sign_in(app, "analyst1")
                 area = analyst.get("/compliance.json?by=area").json()
                 place = area["tables"]["compliance"]["rows"][0]["split"]

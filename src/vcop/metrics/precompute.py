@@ -111,6 +111,8 @@ PROTECTED: tuple[str, ...] = ("age_band", "sex", "ethnicity", "disability")
 
 #: Row kinds.
 RESULT, SERIES, CLUSTERS, THEMES = "result", "series", "clusters", "themes"
+#: The themes of the latest comments the satisfaction page lists, by response id (no text).
+COMMENT_THEMES = "comment_themes"
 #: ``split`` or ``metric_id`` of a row that is not split, or not of one metric.
 NONE = ""
 
@@ -437,10 +439,14 @@ def precompute(
         t0 = time.perf_counter()
         # the satisfaction page's themes of victims' comments: training the themes' model takes
         # seconds, which its first view paid
-        from vcop.voice.themes import theme_counts
+        from vcop.voice.themes import latest_comment_themes, theme_counts
 
         themes = theme_counts(con, as_of)
         rows.append((THEMES, NONE, NONE, NONE, dumps(themes_payload(themes))))
+        latest = latest_comment_themes(con, as_of)
+        rows.append(
+            (COMMENT_THEMES, NONE, NONE, NONE, dumps([[r, list(t)] for r, t in latest.items()]))
+        )
         out.parts["comment themes"] = time.perf_counter() - t0
         step("comment themes", steps)
         t0 = time.perf_counter()

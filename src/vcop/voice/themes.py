@@ -169,6 +169,29 @@ def theme_text(themes: Iterable[str]) -> str:
     return "; ".join(THEMES[t] for t in themes)
 
 
+#: How many of the latest comments the satisfaction page lists for analysts.
+LATEST = 50
+
+#: The latest comments answered up to an as-of date (its parameter), newest first: what the
+#: satisfaction page lists, and whose themes are stored with the ledger's figures.
+LATEST_COMMENTS = (
+    "SELECT response_id, surveyed_at::DATE AS surveyed_at, survey, crime_type, area, "
+    "whole_experience, comment, crime_id FROM survey_responses "
+    "WHERE comment IS NOT NULL AND surveyed_at < ?::DATE + 1 "
+    f"ORDER BY surveyed_at DESC, response_id DESC LIMIT {LATEST}"
+)
+
+
+def latest_comment_themes(con: Any, as_of: date) -> dict[str, tuple[str, ...]]:
+    """The themes of each of the latest comments (:data:`LATEST_COMMENTS`), by response id.
+
+    ``con``: a DuckDB connection (or anything with ``execute(sql, params).fetchall()``).
+    """
+    rows = con.execute(LATEST_COMMENTS, [as_of]).fetchall()
+    found = themes_of([str(r[6]) for r in rows])
+    return {str(r[0]): themes for r, themes in zip(rows, found, strict=True)}
+
+
 # -- themes per period --------------------------------------------------------------------------
 
 

@@ -156,12 +156,9 @@ class MetricsView:
         scipy_stats()
         if self.stored_as_of() == as_of:
             # the figures were computed with the ledger: read the satisfaction page's comment
-            # themes too, and train the themes' model (seconds) that labels the latest comments
-            # it lists for analysts, so that its first view pays neither
-            from vcop.voice.themes import model
-
+            # themes, and its latest comments' themes, so that its first view pays neither
             self.comment_themes(as_of)
-            model()
+            self.latest_comment_themes(as_of)
         for metric_id in dict.fromkeys(v.metric_id for v in result.values):
             self.series(metric_id, as_of)
         if threshold is not None:
@@ -236,6 +233,14 @@ class MetricsView:
         return self.store.cached(
             ("comment_themes", as_of), lambda: theme_counts(self.store.cursor(), as_of)
         )
+
+    def latest_comment_themes(self, as_of: date) -> dict[str, tuple[str, ...]] | None:
+        """The themes of the latest comments the satisfaction page lists, by response id, as
+        stored with the ledger's figures (None: not stored; the page labels them itself)."""
+        return self._stored(  # type: ignore[no-any-return]
+            as_of, precompute.COMMENT_THEMES, precompute.NONE, precompute.NONE, precompute.NONE,
+            lambda payload: {str(r): tuple(t) for r, t in payload},
+        )  # fmt: skip
 
     def target(self, metric_id: str, as_of: date) -> TargetReading:
         """What ``metric_id`` shows of its target on ``as_of`` (the engine's reading)."""

@@ -267,17 +267,18 @@ def family_page(ctx: Ctx, families: list[str], *, title: str, path: str) -> Page
 
 
 def _comments(ctx: Ctx, as_of: date) -> list[dict[str, Any]]:
-    rows = ctx.store.query(
-        "SELECT surveyed_at::DATE AS surveyed_at, survey, crime_type, "
-        "area, whole_experience, comment, crime_id FROM survey_responses "
-        "WHERE comment IS NOT NULL AND surveyed_at < ?::DATE + 1 ORDER BY surveyed_at DESC LIMIT 50",
-        [as_of],
-    ).dicts()
-    from vcop.voice.themes import theme_text, themes_of
+    from vcop.voice.themes import LATEST_COMMENTS, theme_text, themes_of
 
-    for r, themes in zip(rows, themes_of([str(r["comment"]) for r in rows]), strict=True):
+    rows = ctx.store.query(LATEST_COMMENTS, [as_of]).dicts()
+    stored = metrics_of(ctx).latest_comment_themes(as_of) or {}
+    if all(str(r["response_id"]) in stored for r in rows):
+        found = [stored[str(r["response_id"])] for r in rows]
+    else:  # not stored with the ledger's figures: label them here (training the model first)
+        found = themes_of([str(r["comment"]) for r in rows])
+    for r, themes in zip(rows, found, strict=True):
         r["survey"] = label("survey", r["survey"])
         r["themes"] = theme_text(themes)
+        del r["response_id"]
     return rows
 
 
