@@ -8,9 +8,10 @@ each refresh. It sits beside the build (``var/vcop.duckdb`` -> ``var/vcop.ops.sq
 sign-in or a log entry, and command-line tools can write it while the dashboard runs (SQLite's WAL
 lets one writer and many readers share the file between processes).
 
-Every access-log entry is written in its own ``BEGIN IMMEDIATE`` transaction, which takes SQLite's
-write lock before reading the previous entry's hash, so entries from the server and from commands
-chain in one order (see :mod:`vcop.store.access_log`).
+Access-log entries are written in ``BEGIN IMMEDIATE`` transactions (one per entry, or per group of
+entries a process's threads log at once), which take SQLite's write lock before reading the
+previous entry's hash, so entries from the server and from commands chain in one order (see
+:mod:`vcop.store.access_log`).
 
 Connections write with ``synchronous = NORMAL``: in WAL mode a commit survives the process
 crashing, but the last commits before a power cut or an operating-system crash may be lost. That
