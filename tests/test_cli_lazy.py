@@ -178,7 +178,7 @@ def test_the_command_list_is_the_whole_programs_to_the_character(argv: list[str]
 def test_a_command_runs_the_cycle_collector_less_often() -> None:
     """A command keeps most of the objects it makes: with Python's default thresholds (700, 10,
     10) its cycle collector took 10-15% of `vcop metrics` and `vcop ingest`."""
-    from vcop.cli import GC_THRESHOLDS
+    from vcop.collector import THRESHOLDS
 
     probe = (
         "import gc, sys\nfrom vcop.cli import main\nsys.argv = ['vcop', 'settings', '--help']\n"
@@ -187,5 +187,5 @@ def test_a_command_runs_the_cycle_collector_less_often() -> None:
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
     )
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == list(GC_THRESHOLDS)
-    assert GC_THRESHOLDS[0] > 700
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == list(THRESHOLDS)
+    assert THRESHOLDS[0] > 700

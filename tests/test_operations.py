@@ -127,6 +127,60 @@ def test_a_refresh_is_served_without_a_restart_and_no_request_fails(
         assert body in (before[page], after[page]), page
 
 
+def test_a_server_keeps_what_it_warmed_out_of_the_collector_until_it_switches(
+    db: Path, extract: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a server's warm-up computed is frozen (the collector no longer scans it on every full
+    collection); a switch to a newer build lets it go before the new build is warmed and frozen
+    in turn. A process that is not a server's (the tests' apps) freezes nothing."""
+    import time
+
+    from vcop.web import builds as builds_module
+
+    calls: list[str] = []
+    monkeypatch.setattr(builds_module, "keep_for_good", lambda: calls.append("keep"))
+    monkeypatch.setattr(builds_module, "let_go", lambda: calls.append("let go"))
+
+    def warmed(builds: builds_module.Builds) -> None:
+        deadline = time.monotonic() + 120
+        while builds.warming and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not builds.warming
+
+    plain = builds_module.Builds(db, warm=True)
+    try:
+        plain.start_warming()
+        warmed(plain)
+    finally:
+        plain.close()
+    assert calls == []
+    server = builds_module.Builds(db, warm=True, freeze=True)
+    try:
+        server.start_warming()
+        warmed(server)
+        assert calls == ["keep"]
+        done = refresh(db, extract, SECOND)
+        assert done.exit_code == 0, done.output
+        assert server.check() is True
+        warmed(server)
+        assert calls == ["keep", "let go", "keep"]
+    finally:
+        server.close()
+
+
+def test_the_collector_freezes_what_is_kept_and_lets_it_go() -> None:
+    import gc
+
+    from vcop.collector import keep_for_good, let_go
+
+    try:
+        keep_for_good()
+        assert gc.get_freeze_count() > 0
+    finally:
+        let_go()
+    assert gc.get_freeze_count() == 0
+
+
 def test_a_failed_refresh_keeps_the_previous_build_and_says_so(
     db: Path, served: TestClient, tmp_path: Path
 ) -> None:

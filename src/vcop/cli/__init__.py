@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import gc
 import inspect
 import sys
 
@@ -29,19 +28,13 @@ from vcop.cli import survey as _survey  # noqa: F401  (survey invite)
 from vcop.cli import tracker as _tracker  # noqa: F401  (tracker add-report, add, update, list, import)
 from vcop.cli import web as _web  # noqa: F401  (serve, users)
 from vcop.cli.app import app
+from vcop.collector import collect_less_often
 
 __all__ = ["app", "main"]
 
 
-#: The cycle collector's thresholds for a command (Python's are 700, 10, 10).
-GC_THRESHOLDS = (200_000, 30, 30)
-
-
 def main() -> None:
-    # A command makes millions of small objects (rows, query plans, Ibis's expressions) and keeps
-    # most until it ends, and Python's default thresholds ran the cycle collector over them again
-    # and again: 10-15% of `vcop metrics` and `vcop ingest`. As mypy does, collect less often.
-    gc.set_threshold(*GC_THRESHOLDS)
+    collect_less_often()  # see vcop.collector
     _only(sys.argv[1:]).__call__()
 
 

@@ -416,6 +416,7 @@ def serve(
             root_path=options.root_path,
             session_idle=settings.sessions.idle_timeout,
             session_max=settings.sessions.max_age,
+            freeze=processes == 1,
         )
     except StoreError as exc:
         fail(str(exc))

@@ -174,6 +174,7 @@ def create_app(
     root_path: str = "",
     session_idle: timedelta = IDLE_TIMEOUT,
     session_max: timedelta = MAX_AGE,
+    freeze: bool = False,
 ) -> FastAPI:
     """The dashboard over the published build ``db``, read-only, writing only the operational
     store (``ops_path``, default beside ``db``: accounts, sessions, the access log).
@@ -183,12 +184,15 @@ def create_app(
     background at once, and warms each newly published build before switching to it.
     ``watch`` checks every so many seconds for a newly published build (None: only when
     ``app.state.vcop.builds.check()`` is called). ``root_path`` is the prefix a reverse proxy
-    serves the site under (:mod:`vcop.web.proxy`).
+    serves the site under (:mod:`vcop.web.proxy`). ``freeze``: a server process's own, keeps
+    what each build's warm-up computed out of the cycle collector's reach
+    (:mod:`vcop.collector`).
     """
     ops = open_ops(db, ops_path)
     builds = Builds(
-        db, warm=warm, suppression_threshold=suppression_threshold, clock=clock, ops=ops
-    )
+        db, warm=warm, suppression_threshold=suppression_threshold, clock=clock, ops=ops,
+        freeze=freeze,
+    )  # fmt: skip
     templates = Jinja2Templates(directory=HERE / "templates")
     # the templates ship with vcop and never change under a running server: do not stat each
     # one on every page (Jinja's default, a tenth of a busy server's time)

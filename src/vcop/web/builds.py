@@ -11,6 +11,7 @@ one it has, and says why on ``/readyz`` and the data-quality page.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from vcop.collector import keep_for_good, let_go
 from vcop.store.build import Identity
 from vcop.store.db import StoreError
 from vcop.store.ops import OpsStore
@@ -67,11 +69,15 @@ class Builds:
         suppression_threshold: int | None = None,
         clock: Callable[[], datetime] = datetime.now,
         ops: OpsStore | None = None,
+        freeze: bool = False,
     ) -> None:
         self.db = db
         self.ops = ops
         self.clock = clock
         self.warm = warm
+        #: Whether a warmed build's objects are moved out of the cycle collector's reach
+        #: (:meth:`_warmed`): for a server process, which keeps them for the build's life.
+        self.freeze = freeze
         self.suppression_threshold = suppression_threshold
         self._lock = threading.Lock()
         self._switch_lock = threading.Lock()
@@ -94,7 +100,17 @@ class Builds:
 
     def start_warming(self) -> None:
         """Compute what the first pages need for the current build in the background."""
-        self._warmers.append(self._current.metrics.start_warming(self.suppression_threshold))
+        self._warmers.append(
+            self._current.metrics.start_warming(self.suppression_threshold, then=self._warmed)
+        )
+
+    def _warmed(self) -> None:
+        """What the warm-up computed (figures, series, the partners' release) is kept for the
+        life of the build: with ``freeze``, out of the cycle collector's reach
+        (:func:`vcop.collector.keep_for_good`); a switch to a newer build lets it go again, so
+        the old build's objects can be collected once it is closed."""
+        if self.freeze:
+            keep_for_good()
 
     @property
     def warming(self) -> bool:
@@ -155,9 +171,13 @@ class Builds:
             if idle:
                 old.close()
             log.info("now serving the build published at %s", self.db)
+            if self.freeze:
+                let_go()  # the old build's objects may be collected once it is closed
             if self.warm:
                 self._warmers = [t for t in self._warmers if t.is_alive()]
-                self._warmers.append(fresh.metrics.start_warming(self.suppression_threshold))
+                self._warmers.append(
+                    fresh.metrics.start_warming(self.suppression_threshold, then=self._warmed)
+                )
             return True
 
     def watch(self, interval: float = 2.0) -> threading.Thread:
@@ -187,6 +207,9 @@ class Builds:
                 current.store.interrupt()  # ends the query in progress; the thread then stops
                 warmer.join(timeout=0.5)
         current.close()
+        if self.freeze:  # what was kept is let go, and collected before the process ends
+            let_go()
+            gc.collect()
 
 
 class BuildPerRequest:

@@ -166,7 +166,11 @@ class MetricsView:
 
             release_figures(self, threshold)
 
-    def start_warming(self, threshold: int | None = None) -> threading.Thread:
+    def start_warming(
+        self, threshold: int | None = None, then: Callable[[], None] | None = None
+    ) -> threading.Thread:
+        """:meth:`warm` in a background thread, then ``then()`` (if it finished)."""
+
         def run() -> None:
             try:
                 self.warm(threshold)
@@ -174,6 +178,9 @@ class MetricsView:
                 logging.getLogger("vcop.web").warning(
                     "computing the first pages in advance stopped", exc_info=True
                 )
+                return
+            if then is not None:
+                then()
 
         thread = threading.Thread(target=run, name="vcop-warm", daemon=True)
         thread.start()

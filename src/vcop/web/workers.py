@@ -22,6 +22,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from vcop.collector import collect_less_often
+
 #: The environment variable that carries :class:`Options` to each process.
 OPTIONS_ENV = "VCOP_SERVE_OPTIONS"
 #: Uvicorn's import string of :func:`app` (a factory).
@@ -67,6 +69,7 @@ def app() -> FastAPI:
     from vcop.web import create_app
     from vcop.web.logs import configure_logging
 
+    collect_less_often()  # as the command line does (see vcop.collector)
     options = Options.from_env()
     configure_logging(json_lines=options.json_lines)
     application = create_app(
@@ -79,6 +82,7 @@ def app() -> FastAPI:
         root_path=options.root_path,
         session_idle=timedelta(seconds=options.session_idle_seconds),
         session_max=timedelta(seconds=options.session_max_seconds),
+        freeze=True,
     )
 
     @asynccontextmanager
