@@ -197,6 +197,7 @@ class _Committer:
 
     def append(self, access: Access) -> int:
         mine = _Waiting(access)
+        batch: list[_Waiting] = []  # what this thread commits, if it is the one to
         with self._turn:
             self._waiting.append(mine)
             while self._writing and not mine.done:
@@ -204,7 +205,7 @@ class _Committer:
             if not mine.done:  # no commit under way: this thread writes what is waiting
                 batch, self._waiting = self._waiting, []
                 self._writing = True
-        if not mine.done:
+        if batch:
             error: BaseException | None = None
             ids: list[int] = []
             try:
