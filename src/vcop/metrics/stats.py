@@ -132,24 +132,24 @@ def binom_pmf(k: float, n: int, p: float) -> float:
 
 def binom_cdf(k: float, n: int, p: float) -> float:
     """``scipy.stats.binom.cdf(k, n, p)``."""
-    if not _binom_ok(n, p) or math.isnan(k):
-        return math.nan
-    if k >= n:
-        return 1.0
-    if k < 0:
-        return 0.0
-    return _clip(float(_special()._binom_cdf(float(math.floor(k)), float(n), p)))
+    return _binom_tail("_binom_cdf", k, n, p, below=0.0, at_n=1.0)
 
 
 def binom_sf(k: float, n: int, p: float) -> float:
     """``scipy.stats.binom.sf(k, n, p)``."""
+    return _binom_tail("_binom_sf", k, n, p, below=1.0, at_n=0.0)
+
+
+def _binom_tail(ufunc: str, k: float, n: int, p: float, *, below: float, at_n: float) -> float:
+    """A binomial tail as scipy.stats computes it: its value below 0 and from ``n`` on, else
+    scipy.special's ``ufunc`` at ``floor(k)``."""
     if not _binom_ok(n, p) or math.isnan(k):
         return math.nan
     if k >= n:
-        return 0.0
+        return at_n
     if k < 0:
-        return 1.0
-    return _clip(float(_special()._binom_sf(float(math.floor(k)), float(n), p)))
+        return below
+    return _clip(float(getattr(_special(), ufunc)(float(math.floor(k)), float(n), p)))
 
 
 def binom_test(k: int, n: int, p: float) -> float:
